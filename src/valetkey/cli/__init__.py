@@ -1,0 +1,19 @@
+"""The ``valetkey`` command: the composition root that wires every part together."""
+
+from __future__ import annotations
+
+import click
+
+from valetkey import __version__
+from valetkey.cli.serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="valetkey")
+def main() -> None:
+    """valetkey: a strict, friendly OAuth 2.0 system (server, resource server, client, inspector)."""
+
+
+main.add_command(serve)
+
+__all__ = ["main"]

@@ -1,0 +1,91 @@
+"""Client authentication at the token endpoint (RFC 6749 §2.3.1, §3.2.1; RFC 9700 §2.5)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from valetkey.core.errors import InvalidClient, InvalidRequest
+from valetkey.core.models import Client
+
+
+@dataclass(frozen=True)
+class PresentedCredentials:
+    client_id: str
+    secret: str | None
+    method: str  # client_secret_basic | client_secret_post | none
+
+
+class BasicAuthFailed(InvalidClient):
+    """A failed HTTP Basic authentication: answered with 401 and WWW-Authenticate (RFC 6749 §5.2)."""
+
+
+def parse_basic(header: str) -> tuple[str, str]:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        raise BasicAuthFailed("the Authorization header must use the Basic scheme for client authentication")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise BasicAuthFailed("the Basic credentials are not valid base64 of UTF-8 text") from exc
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        raise BasicAuthFailed("the Basic credentials must be client_id:client_secret")
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
+    return unquote_plus(user), unquote_plus(password)
+
+
+def presented_credentials(
+    authorization: str | None, form: Mapping[str, Sequence[str]]
+) -> PresentedCredentials:
+    ids, secrets_ = form.get("client_id") or (), form.get("client_secret") or ()
+    body_id = ids[0] if ids else None
+    body_secret = secrets_[0] if secrets_ else None
+    if len(ids) > 1 or len(secrets_) > 1:
+        raise InvalidRequest("client_id or client_secret is repeated")
+    if authorization:
+        if body_secret is not None:
+            # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
+            raise InvalidRequest("send client credentials either in the Authorization header or in the body, not both")
+        client_id, secret = parse_basic(authorization)
+        if body_id is not None and body_id != client_id:
+            raise InvalidRequest("client_id in the body differs from the one in the Authorization header")
+        return PresentedCredentials(client_id, secret, "client_secret_basic")
+    if not body_id:
+        raise InvalidClient(
+            "client authentication is required: send HTTP Basic credentials, or client_id "
+            "(and client_secret for a confidential client) in the body"
+        )
+    if body_secret is not None:
+        return PresentedCredentials(body_id, body_secret, "client_secret_post")
+    return PresentedCredentials(body_id, None, "none")
+
+
+def authenticate(
+    presented: PresentedCredentials,
+    client: Client | None,
+    verify_secret: Callable[[str, str], bool],
+) -> Client:
+    """Check the presented credentials against the registered client; the same error for every failure
+    that could tell an attacker which part was wrong."""
+    failure = (
+        BasicAuthFailed if presented.method == "client_secret_basic" else InvalidClient
+    )
+    if client is None:
+        raise failure("client authentication failed", detail=f"unknown client_id {presented.client_id[:64]!r}")
+    registered = client.token_endpoint_auth_method
+    if presented.method != registered:
+        raise failure(
+            f"this client must authenticate with {registered}, not {presented.method}",
+            detail=f"registered={registered} presented={presented.method}",
+        )
+    if registered == "none":
+        return client
+    if presented.secret is None or client.secret_digest is None:
+        raise failure("client authentication failed")
+    if not verify_secret(presented.secret, client.secret_digest):
+        raise failure("client authentication failed", detail="client secret mismatch")
+    return client

@@ -1,0 +1,112 @@
+"""One exception class per OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; OIDC Core §3.1.2.6).
+
+Each error carries the protocol code, the HTTP status, whether it may be sent to the client's
+redirect URI, a public ``description`` a client developer can act on, and private ``detail`` plus
+the ``rule`` and ``spec`` section that failed, which go only to events and logs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OAuthError(Exception):
+    error: ClassVar[str] = "server_error"
+    status: ClassVar[int] = 400
+    allow_redirect: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        rule: str = "",
+        spec: str = "",
+        detail: str = "",
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.rule = rule
+        self.spec = spec
+        self.detail = detail
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    error = "invalid_client"
+    status = 401
+    allow_redirect = False
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+    status = 403
+
+
+class ServerError(OAuthError):
+    error = "server_error"
+    status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+
+
+class LoginRequired(OAuthError):
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    error = "interaction_required"
+
+
+class InvalidToken(OAuthError):
+    error = "invalid_token"
+    status = 401
+
+
+class InsufficientScope(OAuthError):
+    error = "insufficient_scope"
+    status = 403
+
+
+class InvalidRedirectTarget(OAuthError):
+    """A bad ``client_id`` or ``redirect_uri``: shown to the user, never redirected (RFC 6749 §4.1.2.1)."""
+
+    error = "invalid_request"
+    allow_redirect = False
+
+
+class UnknownClient(InvalidRedirectTarget):
+    error = "invalid_client"
+    status = 400

@@ -1,0 +1,102 @@
+"""Signing and verifying JWTs: the only module that imports the JOSE library (joserfc).
+
+Key objects are imported once and cached by ``kid``; the hot path only signs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
+
+from valetkey.core.secrets import new_token
+
+SIGNING_ALGS = ("ES256", "RS256")
+_HASHES = {"ES256": hashlib.sha256, "RS256": hashlib.sha256}
+
+
+class TokenInvalid(Exception):
+    """A JWT failed verification; the message says which check."""
+
+
+def generate_private_jwk(alg: str = "ES256", kid: str | None = None) -> dict[str, Any]:
+    kid = kid or new_token(12)
+    params: Any = {"kid": kid, "alg": alg, "use": "sig"}
+    if alg == "ES256":
+        key: ECKey | RSAKey = ECKey.generate_key("P-256", parameters=params, private=True)
+    elif alg == "RS256":
+        key = RSAKey.generate_key(2048, parameters=params, private=True)
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg!r}; use one of {SIGNING_ALGS}")
+    return dict(key.as_dict(private=True))
+
+
+@lru_cache(maxsize=64)
+def _key_from_json(serialized: str) -> Any:
+    return import_key(json.loads(serialized))
+
+
+def _key(private_jwk: Mapping[str, Any]) -> Any:
+    return _key_from_json(json.dumps(dict(private_jwk), sort_keys=True))
+
+
+def public_jwk(private_jwk: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(_key(private_jwk).as_dict(private=False))
+
+
+def jwks(private_jwks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"keys": [public_jwk(k) for k in private_jwks]}
+
+
+def sign(claims: Mapping[str, Any], private_jwk: Mapping[str, Any], typ: str = "JWT") -> str:
+    header = {"alg": private_jwk["alg"], "kid": private_jwk["kid"], "typ": typ}
+    return str(jwt.encode(header, dict(claims), _key(private_jwk)))
+
+
+def token_hash(token: str, alg: str) -> str:
+    """OIDC Core §3.1.3.6 at_hash: left half of the hash of the ASCII token, BASE64URL."""
+    digest = _HASHES[alg](token.encode("ascii")).digest()
+    half = digest[: len(digest) // 2]
+    return base64.urlsafe_b64encode(half).rstrip(b"=").decode("ascii")
+
+
+def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Decode header and claims without checking anything (for display only)."""
+    try:
+        head_b64, body_b64, _sig = token.split(".")
+        return _b64json(head_b64), _b64json(body_b64)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise TokenInvalid("not a JWS compact serialization") from exc
+
+
+def _b64json(part: str) -> dict[str, Any]:
+    padded = part + "=" * (-len(part) % 4)
+    value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    if not isinstance(value, dict):
+        raise json.JSONDecodeError("not an object", part, 0)
+    return value
+
+
+def verify(
+    token: str,
+    public_jwks: Mapping[str, Any],
+    *,
+    algorithms: Sequence[str] = SIGNING_ALGS,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify the signature against a JWK Set and return (header, claims). Claims are not validated."""
+    bad = [a for a in algorithms if a == "none" or a.startswith("HS")]
+    if bad:
+        raise ValueError(f"refusing to verify with {bad}: only asymmetric algorithms are allowed")
+    try:
+        keyset = KeySet.import_key_set(dict(public_jwks))  # type: ignore[arg-type]
+        decoded = jwt.decode(token, keyset, algorithms=list(algorithms))
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise TokenInvalid(f"signature verification failed: {type(exc).__name__}") from exc
+    return dict(decoded.header), dict(decoded.claims)

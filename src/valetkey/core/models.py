@@ -1,0 +1,139 @@
+"""Plain records passed between the store, the core and the server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PUBLIC_AUTH = "none"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+GRANT_TYPES = (
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "implicit",
+    "password",
+)
+RESPONSE_TYPES = ("code", "token")
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    client_name: str = ""
+    secret_digest: str | None = None
+    redirect_uris: tuple[str, ...] = ()
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    response_types: tuple[str, ...] = ("code",)
+    token_endpoint_auth_method: str = "client_secret_basic"
+    scope: tuple[str, ...] = ()
+    require_pkce: bool = True
+    pkce_methods: tuple[str, ...] = ("S256",)
+    post_logout_redirect_uris: tuple[str, ...] = ()
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == PUBLIC_AUTH
+
+
+@dataclass(frozen=True)
+class User:
+    sub: str
+    username: str
+    password_hash: str
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resource:
+    identifier: str
+    scopes: tuple[str, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    code_digest: str
+    client_id: str
+    redirect_uri: str
+    sub: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    code_challenge: str | None
+    code_challenge_method: str | None
+    grant_id: str
+    flow_id: str
+    issued_at: float
+    expires_at: float
+    auth_time: float
+    nonce: str | None = None
+    redirect_uri_given: bool = True
+    consumed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    grant_id: str
+    client_id: str
+    sub: str | None
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    created_at: float
+    flow_id: str = ""
+    auth_time: float | None = None
+    nonce: str | None = None
+    revoked_at: float | None = None
+    revoked_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    token_digest: str
+    grant_id: str
+    client_id: str
+    scope: tuple[str, ...]
+    issued_at: float
+    expires_at: float
+    used_at: float | None = None
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AccessTokenRecord:
+    jti: str
+    grant_id: str | None
+    client_id: str
+    sub: str | None
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    issued_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private_jwk: Mapping[str, Any]
+    created_at: float
+    active: bool = True
+    retired_at: float | None = None
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    session_id: str
+    sub: str
+    auth_time: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """What one successful token request writes: an access token, maybe a refresh token, maybe a new grant."""
+
+    access: AccessTokenRecord | None
+    refresh: RefreshToken | None = None
+    grant: Grant | None = None

@@ -1,0 +1,45 @@
+"""Scope syntax (RFC 6749 §3.3) and the scopes the server knows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from valetkey.core.models import Resource
+
+OIDC_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
+_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+
+def parse(value: str | None) -> tuple[str, ...]:
+    """Split a scope string, keeping the first occurrence's order; raise ValueError on bad syntax."""
+    if value is None:
+        return ()
+    if value != value.strip(" ") and value.strip(" ") == "":
+        return ()
+    items: list[str] = []
+    for item in value.split(" "):
+        if item == "":
+            continue
+        if not _TOKEN.match(item):
+            raise ValueError(f"scope token {item[:40]!r} has characters RFC 6749 §3.3 does not allow")
+        if item not in items:
+            items.append(item)
+    return tuple(items)
+
+
+def render(scope: Iterable[str]) -> str:
+    return " ".join(scope)
+
+
+def known_scopes(resources: Iterable[Resource]) -> frozenset[str]:
+    known = set(OIDC_SCOPES)
+    for resource in resources:
+        known.update(resource.scopes)
+    return frozenset(known)
+
+
+def audience_for(scope: Iterable[str], resources: Iterable[Resource]) -> tuple[str, ...]:
+    """The resources that own at least one granted scope, in registration order."""
+    wanted = set(scope)
+    return tuple(r.identifier for r in resources if wanted.intersection(r.scopes))

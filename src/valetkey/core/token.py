@@ -1,0 +1,272 @@
+"""Token endpoint decisions (RFC 6749 §4.1.3, §4.4, §6; RFC 7636 §4.6; RFC 9700 §4.14).
+
+Each ``decide_*`` takes the request parameters and the records the server loaded and returns the
+checks it ran, or raises :class:`Rejected`. The server persists the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from valetkey.core import pkce, scopes
+from valetkey.core.checks import Rule, run_rules
+from valetkey.core.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
+from valetkey.core.events import Check
+from valetkey.core.models import AuthorizationCode, Client, Grant, RefreshToken
+
+TOKEN_SINGLE_VALUED = (
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "username",
+    "password",
+)
+
+
+def one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest(f"{name} is repeated; each parameter may appear only once (RFC 6749 §3.2)")
+    return values[0]
+
+
+def require(params: Mapping[str, Sequence[str]], name: str) -> str:
+    value = one(params, name)
+    if not value:
+        raise InvalidRequest(f"{name} is required for this grant")
+    return value
+
+
+def client_may_use_grant(client: Client, grant_type: str) -> None:
+    if grant_type not in client.grant_types:
+        raise UnauthorizedClient(f"this client is not registered for the {grant_type} grant")
+
+
+@dataclass
+class CodeContext:
+    params: Mapping[str, Sequence[str]]
+    client: Client
+    code: AuthorizationCode | None
+    now: float
+    replayed: bool = False
+
+
+def check_code_grant_allowed(ctx: CodeContext) -> None:
+    client_may_use_grant(ctx.client, "authorization_code")
+
+
+def check_code_known(ctx: CodeContext) -> None:
+    require(ctx.params, "code")
+    if ctx.code is None:
+        raise InvalidGrant("the authorization code is not valid: unknown, expired or already used")
+
+
+def check_code_unused(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    if ctx.replayed or ctx.code.consumed_at is not None:
+        raise InvalidGrant(
+            "the authorization code was already used; every token issued from it is now revoked",
+            detail="authorization code replay",
+        )
+
+
+def check_code_client(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    if ctx.code.client_id != ctx.client.client_id:
+        raise InvalidGrant(
+            "the authorization code was issued to another client",
+            detail=f"code client={ctx.code.client_id!r}",
+        )
+
+
+def check_code_expiry(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    if ctx.now >= ctx.code.expires_at:
+        raise InvalidGrant(
+            "the authorization code has expired; codes are short-lived, start the flow again",
+            detail=f"expired {ctx.now - ctx.code.expires_at:.0f}s ago",
+        )
+
+
+def check_code_redirect_uri(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    sent = one(ctx.params, "redirect_uri")
+    if sent is None:
+        if ctx.code.redirect_uri_given:
+            raise InvalidGrant("redirect_uri is required: the authorization request included one")
+        return
+    if sent != ctx.code.redirect_uri:
+        raise InvalidGrant(
+            "redirect_uri differs from the one in the authorization request",
+        )
+
+
+def check_code_verifier(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    verifier = one(ctx.params, "code_verifier")
+    if ctx.code.code_challenge is None:
+        if verifier is not None:
+            # RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+            raise InvalidGrant(
+                "code_verifier was sent but the authorization request had no code_challenge",
+            )
+        return
+    if verifier is None:
+        raise InvalidGrant("code_verifier is required: the authorization request used PKCE")
+    if not pkce.is_valid_verifier(verifier):
+        raise InvalidGrant(
+            "code_verifier is malformed: it must be 43-128 characters of A-Z a-z 0-9 - . _ ~",
+            spec="RFC 7636 §4.1",
+        )
+    method = ctx.code.code_challenge_method or "plain"
+    if not pkce.verify(verifier, ctx.code.code_challenge, method):
+        raise InvalidGrant(
+            f"code_verifier does not match the code_challenge ({method}) sent with the "
+            "authorization request",
+        )
+
+
+CODE_RULES: tuple[Rule[CodeContext], ...] = (
+    Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_code_grant_allowed),
+    Rule("check_code_known", "RFC 6749 §4.1.3", check_code_known),
+    Rule("check_code_unused", "RFC 6749 §4.1.2, RFC 9700 §4.2.4", check_code_unused),
+    Rule("check_code_client", "RFC 6749 §4.1.3", check_code_client),
+    Rule("check_code_expiry", "RFC 6749 §4.1.2", check_code_expiry),
+    Rule("check_code_redirect_uri", "RFC 6749 §4.1.3", check_code_redirect_uri),
+    Rule("check_code_verifier", "RFC 7636 §4.6, RFC 9700 §2.1.1", check_code_verifier),
+)
+
+
+def decide_authorization_code(ctx: CodeContext) -> tuple[Check, ...]:
+    return run_rules(CODE_RULES, ctx)
+
+
+@dataclass
+class RefreshContext:
+    params: Mapping[str, Sequence[str]]
+    client: Client
+    token: RefreshToken | None
+    grant: Grant | None
+    now: float
+    reused: bool = False
+    scope: tuple[str, ...] = ()
+
+
+def check_refresh_grant_allowed(ctx: RefreshContext) -> None:
+    client_may_use_grant(ctx.client, "refresh_token")
+
+
+def check_refresh_known(ctx: RefreshContext) -> None:
+    require(ctx.params, "refresh_token")
+    if ctx.token is None or ctx.grant is None:
+        raise InvalidGrant("the refresh token is not valid: unknown, expired or revoked")
+
+
+def check_refresh_client(ctx: RefreshContext) -> None:
+    assert ctx.token is not None
+    if ctx.token.client_id != ctx.client.client_id:
+        raise InvalidGrant("the refresh token was issued to another client")
+
+
+def check_refresh_not_reused(ctx: RefreshContext) -> None:
+    assert ctx.token is not None
+    if ctx.reused or ctx.token.used_at is not None:
+        raise InvalidGrant(
+            "the refresh token was already used; refresh tokens rotate on every use, and reuse "
+            "revokes the whole grant",
+            detail="refresh token reuse detected",
+        )
+
+
+def check_refresh_active(ctx: RefreshContext) -> None:
+    assert ctx.token is not None and ctx.grant is not None
+    if ctx.grant.revoked_at is not None or ctx.token.revoked_at is not None:
+        raise InvalidGrant("the refresh token was revoked")
+    if ctx.now >= ctx.token.expires_at:
+        raise InvalidGrant("the refresh token has expired; start a new authorization")
+
+
+def check_refresh_scope(ctx: RefreshContext) -> None:
+    assert ctx.token is not None
+    try:
+        requested = scopes.parse(one(ctx.params, "scope"))
+    except ValueError as exc:
+        raise InvalidScope(str(exc)) from exc
+    if not requested:
+        ctx.scope = ctx.token.scope
+        return
+    wider = [s for s in requested if s not in ctx.token.scope]
+    if wider:
+        raise InvalidScope(
+            f"a refresh can only narrow the scope; not originally granted: {' '.join(wider)[:200]}",
+        )
+    ctx.scope = requested
+
+
+REFRESH_RULES: tuple[Rule[RefreshContext], ...] = (
+    Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_refresh_grant_allowed),
+    Rule("check_refresh_known", "RFC 6749 §6", check_refresh_known),
+    Rule("check_refresh_client", "RFC 6749 §6", check_refresh_client),
+    Rule("check_refresh_not_reused", "RFC 9700 §4.14.2", check_refresh_not_reused),
+    Rule("check_refresh_active", "RFC 6749 §6", check_refresh_active),
+    Rule("check_refresh_scope", "RFC 6749 §6", check_refresh_scope),
+)
+
+
+def decide_refresh(ctx: RefreshContext) -> tuple[Check, ...]:
+    return run_rules(REFRESH_RULES, ctx)
+
+
+@dataclass
+class ClientCredentialsContext:
+    params: Mapping[str, Sequence[str]]
+    client: Client
+    known_scopes: frozenset[str]
+    scope: tuple[str, ...] = ()
+
+
+def check_cc_confidential(ctx: ClientCredentialsContext) -> None:
+    if ctx.client.is_public:
+        raise UnauthorizedClient("the client_credentials grant is only for confidential clients")
+
+
+def check_cc_grant_allowed(ctx: ClientCredentialsContext) -> None:
+    client_may_use_grant(ctx.client, "client_credentials")
+
+
+def check_cc_scope(ctx: ClientCredentialsContext) -> None:
+    try:
+        requested = scopes.parse(one(ctx.params, "scope"))
+    except ValueError as exc:
+        raise InvalidScope(str(exc)) from exc
+    if not requested:
+        requested = tuple(s for s in ctx.client.scope if s not in scopes.OIDC_SCOPES)
+    user_scopes = [s for s in requested if s in scopes.OIDC_SCOPES]
+    if user_scopes:
+        raise InvalidScope(
+            f"{' '.join(user_scopes)} needs a user; client_credentials has none",
+        )
+    unknown = [s for s in requested if s not in ctx.known_scopes]
+    if unknown:
+        raise InvalidScope(f"unknown scope: {' '.join(unknown)[:200]}")
+    not_allowed = [s for s in requested if ctx.client.scope and s not in ctx.client.scope]
+    if not_allowed:
+        raise InvalidScope(f"this client may not request: {' '.join(not_allowed)[:200]}")
+    ctx.scope = requested
+
+
+CLIENT_CREDENTIALS_RULES: tuple[Rule[ClientCredentialsContext], ...] = (
+    Rule("check_confidential_client", "RFC 6749 §4.4", check_cc_confidential),
+    Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_cc_grant_allowed),
+    Rule("check_scope", "RFC 6749 §3.3", check_cc_scope),
+)
+
+
+def decide_client_credentials(ctx: ClientCredentialsContext) -> tuple[Check, ...]:
+    return run_rules(CLIENT_CREDENTIALS_RULES, ctx)

@@ -1,0 +1,351 @@
+"""The authorization endpoint with its login and consent steps (RFC 6749 §4.1.1-§4.1.2, RFC 9207)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from valetkey.core import redirect
+from valetkey.core import secrets as vsecrets
+from valetkey.core.authorize import AuthorizationRequest, AuthorizeContext, validate_authorization_request
+from valetkey.core.checks import Rejected
+from valetkey.core.errors import AccessDenied, OAuthError
+from valetkey.core.events import Check
+from valetkey.core.flows import authorization_flow_id
+from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession
+from valetkey.core.secrets import new_token
+from valetkey.server import pages
+from valetkey.server.http import Params, exchange, parse_params, read_form
+from valetkey.server.passwords import verify_password
+from valetkey.server.state import ServerState
+
+
+@dataclass
+class Validated:
+    request: AuthorizationRequest
+    client: Client
+    checks: tuple[Check, ...]
+    flow_id: str
+    query: str
+
+
+def _first(params: Params, name: str) -> str | None:
+    values = params.get(name)
+    return values[0] if values else None
+
+
+def _flow_id(params: Params) -> str:
+    return authorization_flow_id(
+        _first(params, "client_id") or "",
+        _first(params, "redirect_uri"),
+        _first(params, "state"),
+        _first(params, "code_challenge"),
+        _first(params, "nonce"),
+    )
+
+
+def validate(state: ServerState, request: Request, params: Params) -> Validated | Response:
+    """Validate the request; a rejection becomes an error page or an error redirect, with its event."""
+    client_id = _first(params, "client_id")
+    client = state.client(client_id) if client_id else None
+    ctx = AuthorizeContext(params, client, state.resources, state.settings.allow_deprecated_grants)
+    flow_id = _flow_id(params)
+    try:
+        authz, checks = validate_authorization_request(ctx)
+    except Rejected as rejected:
+        exc = rejected.error
+        if exc.allow_redirect and ctx.redirect_uri:
+            response = error_redirect(state, ctx.redirect_uri, exc, _first(params, "state"), ctx.response_type == "token")
+        else:
+            response = pages.error_page(state, request, "This request cannot continue", exc.description, exc.error)
+        state.emit(
+            "authorization.rejected",
+            flow_id,
+            channel="front",
+            source="browser",
+            target="authorization_server",
+            summary=f"Authorization request rejected: {exc.error}",
+            checks=rejected.checks,
+            http=exchange(request, params, response),
+            error=exc.error,
+            data={"rule": exc.rule, "spec": exc.spec, "redirected": bool(exc.allow_redirect and ctx.redirect_uri)},
+        )
+        return response
+    assert client is not None
+    return Validated(authz, client, checks, flow_id, urlencode([(k, v) for k, vs in params.items() for v in vs]))
+
+
+def error_redirect(
+    state: ServerState, redirect_uri: str, exc: OAuthError, client_state: str | None, fragment: bool = False
+) -> Response:
+    params = {"error": exc.error, "error_description": exc.description}
+    if client_state is not None:
+        params["state"] = client_state
+    params["iss"] = state.issuer  # RFC 9207 §2
+    return RedirectResponse(redirect.with_params(redirect_uri, params, fragment=fragment), status_code=303)
+
+
+async def authorize_endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.vk
+    if request.method == "POST":
+        try:
+            params = await read_form(request)
+        except OAuthError as exc:
+            return pages.error_page(state, request, "This request cannot continue", exc.description, exc.error)
+    else:
+        params = parse_params(request.url.query)
+    result = validate(state, request, params)
+    if isinstance(result, Response):
+        return result
+    session = pages.current_session(state, request)
+    state.emit(
+        "authorization.requested",
+        result.flow_id,
+        channel="front",
+        source="browser",
+        target="authorization_server",
+        summary=f"{result.client.client_name or result.client.client_id} asks for: {' '.join(result.request.scope) or '(no scope)'}",
+        checks=result.checks,
+        http=exchange(request, params, None),
+        data={"client_id": result.client.client_id, "scope": list(result.request.scope), "pkce": result.request.code_challenge_method},
+    )
+    return await continue_flow(state, request, result, session)
+
+
+async def continue_flow(
+    state: ServerState, request: Request, v: Validated, session: LoginSession | None
+) -> Response:
+    """Decide the next step for a valid request: login, consent, or issue the response."""
+    authz = v.request
+    now = state.clock.now()
+    needs_login = session is None or "login" in authz.prompt or (
+        authz.max_age is not None and now - session.auth_time > authz.max_age
+    )
+    if needs_login:
+        if "none" in authz.prompt:
+            from valetkey.core.errors import LoginRequired
+
+            return interaction_error(state, request, v, LoginRequired("the user is not signed in and prompt=none forbids asking"))
+        return login_page(state, request, v)
+    assert session is not None
+    granted = state.store.get_consent(session.sub, authz.client_id)
+    if "consent" in authz.prompt or not set(authz.scope) <= set(granted):
+        if "none" in authz.prompt:
+            from valetkey.core.errors import ConsentRequired
+
+            return interaction_error(state, request, v, ConsentRequired("the user has not approved these scopes and prompt=none forbids asking"))
+        return consent_page(state, request, v, session)
+    return issue_response(state, request, v, session, remembered=True)
+
+
+def interaction_error(state: ServerState, request: Request, v: Validated, exc: OAuthError) -> Response:
+    response = error_redirect(state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment)
+    state.emit(
+        "authorization.rejected",
+        v.flow_id,
+        channel="front",
+        source="authorization_server",
+        target="browser",
+        summary=f"Cannot continue without the user: {exc.error}",
+        http=exchange(request, None, response),
+        error=exc.error,
+        data={"spec": "OIDC Core §3.1.2.6"},
+    )
+    return response
+
+
+def login_page(state: ServerState, request: Request, v: Validated, *, error: str | None = None, username: str | None = None, status: int = 200) -> Response:
+    response = pages.render(
+        state,
+        request,
+        "login.html",
+        status=status,
+        csrf_purpose="login",
+        client_name=v.client.client_name or v.client.client_id,
+        request_query=v.query,
+        error=error,
+        username=username,
+    )
+    state.emit(
+        "login.shown" if error is None else "login.failed",
+        v.flow_id,
+        channel="front",
+        source="authorization_server",
+        target="user",
+        summary="The server asks the user to sign in" if error is None else "Sign-in failed",
+        http=exchange(request, None, response),
+        error="access_denied" if error else None,
+    )
+    return response
+
+
+def consent_page(state: ServerState, request: Request, v: Validated, session: LoginSession) -> Response:
+    user = state.store.get_user(session.sub)
+    response = pages.render(
+        state,
+        request,
+        "consent.html",
+        csrf_purpose="consent",
+        client_name=v.client.client_name or v.client.client_id,
+        client_id=v.client.client_id,
+        scopes=[(s, pages.describe_scope(s)) for s in v.request.scope],
+        username=user.username if user else session.sub,
+        redirect_host=urlsplit(v.request.redirect_uri).netloc or v.request.redirect_uri,
+        request_query=v.query,
+    )
+    state.emit(
+        "consent.shown",
+        v.flow_id,
+        channel="front",
+        source="authorization_server",
+        target="user",
+        summary="The server asks the user to approve the requested scopes",
+        http=exchange(request, None, response),
+        data={"scope": list(v.request.scope)},
+    )
+    return response
+
+
+def issue_response(
+    state: ServerState, request: Request, v: Validated, session: LoginSession, *, remembered: bool = False
+) -> Response:
+    authz = v.request
+    if authz.response_type == "token":
+        from valetkey.server.implicit import issue_implicit
+
+        return issue_implicit(state, request, v, session)
+    now = state.clock.now()
+    code_value = new_token(32)
+    grant = Grant(
+        grant_id=new_token(16),
+        client_id=authz.client_id,
+        sub=session.sub,
+        scope=authz.scope,
+        audience=authz.audience,
+        created_at=now,
+        flow_id=v.flow_id,
+        auth_time=session.auth_time,
+        nonce=authz.nonce,
+    )
+    code = AuthorizationCode(
+        code_digest=vsecrets.digest(code_value),
+        client_id=authz.client_id,
+        redirect_uri=authz.redirect_uri,
+        sub=session.sub,
+        scope=authz.scope,
+        audience=authz.audience,
+        code_challenge=authz.code_challenge,
+        code_challenge_method=authz.code_challenge_method,
+        grant_id=grant.grant_id,
+        flow_id=v.flow_id,
+        issued_at=now,
+        expires_at=now + state.settings.authorization_code_ttl,
+        auth_time=session.auth_time,
+        nonce=authz.nonce,
+        redirect_uri_given=authz.redirect_uri_given,
+    )
+    state.store.create_code(code, grant)
+    params = {"code": code_value}
+    if authz.state is not None:
+        params["state"] = authz.state
+    params["iss"] = state.issuer  # RFC 9207 §2
+    response = RedirectResponse(redirect.with_params(authz.redirect_uri, params), status_code=303)
+    state.emit(
+        "authorization_code.issued",
+        v.flow_id,
+        channel="front",
+        source="authorization_server",
+        target="client",
+        summary="Redirect back to the client with a one-time code" + (" (consent remembered)" if remembered else ""),
+        http=exchange(request, None, response),
+        data={"expires_in": state.settings.authorization_code_ttl, "pkce": authz.code_challenge_method, "scope": list(authz.scope)},
+    )
+    return response
+
+
+async def _form_step(request: Request, purpose: str) -> tuple[ServerState, Params, Validated | Response]:
+    state: ServerState = request.app.state.vk
+    try:
+        form = await read_form(request)
+    except OAuthError as exc:
+        return state, {}, pages.error_page(state, request, "This request cannot continue", exc.description, exc.error)
+    token = _first(form, "csrf_token")
+    if not state.signer.check_csrf(pages.browser_id(request), purpose, token):
+        return state, form, pages.error_page(
+            state,
+            request,
+            "This form has expired",
+            "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
+            "invalid_request",
+            status=403,
+        )
+    original = parse_params((form.get("request") or [""])[0])
+    return state, form, validate(state, request, original)
+
+
+async def login_endpoint(request: Request) -> Response:
+    state, form, v = await _form_step(request, "login")
+    if isinstance(v, Response):
+        return v
+    username = (form.get("username") or [""])[0]
+    password = (form.get("password") or [""])[0]
+    user = state.store.get_user_by_username(username) if username else None
+    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    if not ok or user is None:
+        return login_page(state, request, v, error="Wrong username or password.", username=username, status=401)
+    response = RedirectResponse("/authorize?" + v.query, status_code=303)
+    pages.start_session(state, response, user.sub)
+    state.emit(
+        "login.succeeded",
+        v.flow_id,
+        channel="front",
+        source="user",
+        target="authorization_server",
+        summary=f"{user.username} signed in",
+        http=exchange(request, form, response),
+        checks=(Check("check_password", "pass", "RFC 6749 §3.1 (resource owner authentication)", "Argon2id"),),
+    )
+    return response
+
+
+async def consent_endpoint(request: Request) -> Response:
+    state, form, v = await _form_step(request, "consent")
+    if isinstance(v, Response):
+        return v
+    session = pages.current_session(state, request)
+    if session is None:
+        return login_page(state, request, v)
+    decision = (form.get("decision") or [""])[0]
+    if decision != "approve":
+        exc = AccessDenied("the user denied the request")
+        response = error_redirect(state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment)
+        state.emit(
+            "consent.denied",
+            v.flow_id,
+            channel="front",
+            source="user",
+            target="authorization_server",
+            summary="The user denied access",
+            http=exchange(request, form, response),
+            error="access_denied",
+        )
+        return response
+    state.store.save_consent(session.sub, v.request.client_id, v.request.scope, state.clock.now())
+    state.emit(
+        "consent.granted",
+        v.flow_id,
+        channel="front",
+        source="user",
+        target="authorization_server",
+        summary="The user approved: " + (" ".join(v.request.scope) or "(no scope)"),
+        http=exchange(request, form, None),
+        data={"scope": list(v.request.scope)},
+    )
+    return issue_response(state, request, v, session)
+
+

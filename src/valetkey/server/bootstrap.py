@@ -1,0 +1,87 @@
+"""Start-up: open the store, apply migrations, upsert the configured clients, users and resources."""
+
+from __future__ import annotations
+
+import uuid
+
+from valetkey.core.clock import Clock, SystemClock
+from valetkey.core.events import EventSink, NullSink
+from valetkey.core.models import Client, Resource, User
+from valetkey.core.settings import ClientConfig, Settings, UserConfig
+from valetkey.server.passwords import digest_client_secret, hash_password, verify_password
+from valetkey.server.state import ServerState
+from valetkey.store.protocol import Store
+from valetkey.store.sql import open_store
+
+
+def default_database(settings: Settings) -> str:
+    import os
+    from pathlib import Path
+
+    if settings.database:
+        return settings.database
+    base = settings.data_dir or os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    data = Path(base) / "valetkey" if not settings.data_dir else Path(base)
+    data.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data / 'valetkey.db'}"
+
+
+def client_record(c: ClientConfig, existing: Client | None = None) -> Client:
+    secret_digest = None
+    if c.client_secret:
+        # Keep the stored digest when the secret did not change (Argon2 hashes are salted).
+        if existing and existing.secret_digest and _same_secret(c.client_secret, existing.secret_digest):
+            secret_digest = existing.secret_digest
+        else:
+            secret_digest = digest_client_secret(c.client_secret)
+    return Client(
+        client_id=c.client_id,
+        client_name=c.client_name,
+        secret_digest=secret_digest,
+        redirect_uris=c.redirect_uris,
+        grant_types=c.grant_types,
+        response_types=c.response_types,
+        token_endpoint_auth_method=c.token_endpoint_auth_method,
+        scope=c.scope,
+        require_pkce=c.require_pkce,
+        pkce_methods=c.pkce_methods,
+        post_logout_redirect_uris=c.post_logout_redirect_uris,
+    )
+
+
+def _same_secret(secret: str, stored: str) -> bool:
+    from valetkey.server.passwords import verify_client_secret
+
+    return verify_client_secret(secret, stored)
+
+
+def user_record(u: UserConfig, existing: User | None) -> User:
+    if u.password_hash:
+        password_hash = u.password_hash
+    elif existing and u.password and verify_password(u.password, existing.password_hash):
+        password_hash = existing.password_hash
+    else:
+        password_hash = hash_password(u.password or "")
+    sub = existing.sub if existing else (u.sub or str(uuid.uuid4()))
+    return User(sub=sub, username=u.username, password_hash=password_hash, claims=dict(u.claims))
+
+
+def apply_config(settings: Settings, store: Store) -> None:
+    for r in settings.resources:
+        store.upsert_resource(Resource(r.identifier, r.scopes, r.name))
+    for c in settings.clients:
+        store.upsert_client(client_record(c, store.get_client(c.client_id)))
+    for u in settings.users:
+        store.upsert_user(user_record(u, store.get_user_by_username(u.username)))
+
+
+def build_state(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    sink: EventSink | None = None,
+    clock: Clock | None = None,
+) -> ServerState:
+    store = store or open_store(default_database(settings))
+    apply_config(settings, store)
+    return ServerState.build(settings, store, sink or NullSink(), clock or SystemClock())

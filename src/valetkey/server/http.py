@@ -1,0 +1,121 @@
+"""Small HTTP helpers shared by the endpoints: parameter parsing, responses, security headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.events import HttpExchange, redact
+
+Params = dict[str, list[str]]
+MAX_BODY = 64 * 1024
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PAGE_HEADERS = {
+    **NO_STORE,
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def parse_params(raw: str | bytes) -> Params:
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    return parse_qs(text, keep_blank_values=True)
+
+
+async def read_form(request: Request) -> Params:
+    """Parse an application/x-www-form-urlencoded body (RFC 6749 §3.2) without a multipart parser."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise InvalidRequest(
+            "the request body must be application/x-www-form-urlencoded (RFC 6749 §3.2)"
+        )
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidRequest("the request body is too large")
+    try:
+        return parse_params(body)
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("the request body is not valid UTF-8") from exc
+
+
+def flat(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    return {k: v[0] if len(v) == 1 else ",".join(v) for k, v in params.items()}
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+def oauth_error_response(exc: OAuthError, *, basic_attempted: bool = False) -> Response:
+    headers: dict[str, str] = {}
+    status = exc.status
+    if exc.error == "invalid_client":
+        if basic_attempted:
+            # RFC 6749 §5.2: 401 with a challenge for the scheme the client used.
+            status = 401
+            headers["WWW-Authenticate"] = 'Basic realm="valetkey", charset="UTF-8"'
+        else:
+            status = 401
+    elif status >= 500:
+        status = 500
+    else:
+        status = 400
+    return json_response(exc.body(), status=status, headers=headers)
+
+
+def exchange(
+    request: Request,
+    params: Mapping[str, Sequence[str]] | None,
+    response: Response | None,
+    response_body: Any = None,
+) -> HttpExchange:
+    req_headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k in ("authorization", "content-type", "origin", "referer", "cookie", "user-agent", "x-valetkey-flow")
+    }
+    resp_headers: dict[str, str] = {}
+    if response is not None:
+        resp_headers = {
+            k.decode(): v.decode()
+            for k, v in response.raw_headers
+            if k.decode().lower() in ("location", "content-type", "cache-control", "www-authenticate", "set-cookie")
+        }
+        if "location" in resp_headers:
+            resp_headers["location"] = _redact_location(resp_headers["location"])
+    body = response_body
+    if isinstance(body, dict):
+        body = redact(body)
+    return HttpExchange(
+        method=request.method,
+        url=_redact_location(str(request.url)),
+        request_headers=redact(req_headers),
+        request_body=redact(flat(params or {})),
+        status=response.status_code if response is not None else None,
+        response_headers=redact({k: v for k, v in resp_headers.items() if k != "location"})
+        | ({"location": resp_headers["location"]} if "location" in resp_headers else {}),
+        response_body=body,
+    )
+
+
+def _redact_location(url: str) -> str:
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = urlencode(redact(flat(parse_params(parts.query)))) if parts.query else ""
+    fragment = urlencode(redact(flat(parse_params(parts.fragment)))) if "=" in parts.fragment else parts.fragment
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))

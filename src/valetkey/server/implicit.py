@@ -1,0 +1,60 @@
+"""The deprecated implicit grant (RFC 6749 §4.2), only where the server and the client both allow it.
+
+RFC 9700 §2.1.2: the access token travels in the URL fragment and can leak; every use is marked.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from valetkey.core import redirect
+from valetkey.core.models import Issuance, LoginSession
+from valetkey.server.http import exchange
+from valetkey.server.issue import mint_access_token
+from valetkey.server.state import ServerState
+
+if TYPE_CHECKING:
+    from valetkey.server.authorize import Validated
+
+DEPRECATION = "implicit grant: tokens in the URL fragment can leak (RFC 9700 §2.1.2)"
+
+
+def issue_implicit(state: ServerState, request: Request, v: Validated, session: LoginSession) -> Response:
+    authz = v.request
+    now = state.clock.now()
+    token, record = mint_access_token(
+        state, client=v.client, sub=session.sub, scope=authz.scope, audience=authz.audience,
+        grant_id=None, auth_time=session.auth_time, now=now,
+    )
+    state.store.save_issuance(Issuance(access=record))
+    params = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": str(state.settings.access_token_ttl),
+        "scope": " ".join(authz.scope),
+    }
+    if "openid" in authz.scope:
+        from valetkey.server.oidc import id_token_for
+
+        user = state.store.get_user(session.sub)
+        if user is not None:
+            params["id_token"] = id_token_for(state, v.client, user, authz.scope, session.auth_time, authz.nonce, token, now)
+    if authz.state is not None:
+        params["state"] = authz.state
+    params["iss"] = state.issuer
+    response = RedirectResponse(redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303)
+    state.emit(
+        "token.issued",
+        v.flow_id,
+        channel="front",
+        source="authorization_server",
+        target="client",
+        summary="Implicit grant: access token sent in the URL fragment (deprecated)",
+        http=exchange(request, None, response),
+        data={"grant_type": "implicit", "scope": list(authz.scope)},
+        deprecated=DEPRECATION,
+    )
+    return response

@@ -1,0 +1,129 @@
+"""Minting tokens: RFC 9068 JWT access tokens, opaque refresh tokens, and the token response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from valetkey.core import jose, scopes
+from valetkey.core import secrets as vsecrets
+from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken
+from valetkey.core.secrets import new_token
+from valetkey.server.state import ServerState
+
+
+@dataclass(frozen=True)
+class Minted:
+    """Secret values for the response, alongside the records the store keeps (digests only)."""
+
+    issuance: Issuance
+    access_token: str | None
+    refresh_token: str | None
+    extra: dict[str, Any]
+
+
+def audience_claim(state: ServerState, audience: tuple[str, ...]) -> str | list[str]:
+    if not audience:
+        return state.issuer  # only OpenID scopes: the audience is this server's userinfo
+    return audience[0] if len(audience) == 1 else list(audience)
+
+
+def mint_access_token(
+    state: ServerState,
+    *,
+    client: Client,
+    sub: str | None,
+    scope: tuple[str, ...],
+    audience: tuple[str, ...],
+    grant_id: str | None,
+    auth_time: float | None,
+    now: float,
+) -> tuple[str, AccessTokenRecord]:
+    jti = new_token(16)
+    ttl = state.settings.access_token_ttl
+    claims: dict[str, Any] = {
+        "iss": state.issuer,
+        # RFC 9068 §2.2: with no resource owner, sub is the client's own identifier.
+        "sub": sub if sub is not None else client.client_id,
+        "aud": audience_claim(state, audience),
+        "exp": int(now) + ttl,
+        "iat": int(now),
+        "jti": jti,
+        "client_id": client.client_id,
+        "scope": scopes.render(scope),
+    }
+    if auth_time is not None:
+        claims["auth_time"] = int(auth_time)
+    key = state.keys.active(state.settings.access_token_alg, now)
+    token = jose.sign(claims, key, typ="at+jwt")
+    record = AccessTokenRecord(
+        jti=jti,
+        grant_id=grant_id,
+        client_id=client.client_id,
+        sub=sub,
+        scope=scope,
+        audience=audience,
+        issued_at=now,
+        expires_at=now + ttl,
+    )
+    return token, record
+
+
+def mint_refresh_token(
+    state: ServerState, *, client: Client, grant_id: str, scope: tuple[str, ...], now: float
+) -> tuple[str, RefreshToken]:
+    value = new_token(32)
+    record = RefreshToken(
+        token_digest=vsecrets.digest(value),
+        grant_id=grant_id,
+        client_id=client.client_id,
+        scope=scope,
+        issued_at=now,
+        expires_at=now + state.settings.refresh_token_ttl,
+    )
+    return value, record
+
+
+def mint_for_grant(
+    state: ServerState,
+    *,
+    client: Client,
+    grant: Grant,
+    scope: tuple[str, ...],
+    now: float,
+    new_grant: bool = False,
+    with_refresh: bool | None = None,
+) -> Minted:
+    """Access token (and refresh token where the client may refresh) for a user grant."""
+    access, access_record = mint_access_token(
+        state,
+        client=client,
+        sub=grant.sub,
+        scope=scope,
+        audience=scopes.audience_for(scope, state.resources) if scope != grant.scope else grant.audience,
+        grant_id=grant.grant_id,
+        auth_time=grant.auth_time,
+        now=now,
+    )
+    refresh = refresh_record = None
+    if with_refresh is None:
+        with_refresh = "refresh_token" in client.grant_types
+    if with_refresh:
+        refresh, refresh_record = mint_refresh_token(
+            state, client=client, grant_id=grant.grant_id, scope=grant.scope, now=now
+        )
+    issuance = Issuance(access=access_record, refresh=refresh_record, grant=grant if new_grant else None)
+    return Minted(issuance, access, refresh, {})
+
+
+def token_response(state: ServerState, minted: Minted, scope: tuple[str, ...]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "access_token": minted.access_token,
+        "token_type": "Bearer",
+        "expires_in": state.settings.access_token_ttl,
+        "scope": scopes.render(scope),
+    }
+    if minted.refresh_token:
+        body["refresh_token"] = minted.refresh_token
+    body.update(minted.extra)
+    return body

@@ -1,0 +1,48 @@
+"""Discovery: RFC 8414 server metadata, the OpenID configuration, and the JWK Set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valetkey.server.http import json_response
+from valetkey.server.state import ServerState
+
+
+def server_metadata(state: ServerState) -> dict[str, Any]:
+    iss = state.issuer
+    s = state.settings
+    grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+    response_types = ["code"]
+    if s.allow_deprecated_grants:
+        grant_types += ["implicit", "password"]
+        response_types += ["token"]
+    methods = ["S256"]
+    if any("plain" in c.pkce_methods for c in state.store.list_clients()):
+        methods.append("plain")
+    return {
+        "issuer": iss,
+        "authorization_endpoint": f"{iss}/authorize",
+        "token_endpoint": f"{iss}/token",
+        "jwks_uri": f"{iss}/jwks.json",
+        "response_types_supported": response_types,
+        "response_modes_supported": ["query", "fragment"] if s.allow_deprecated_grants else ["query"],
+        "grant_types_supported": grant_types,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": methods,
+        "scopes_supported": sorted(state.known_scopes),
+        "authorization_response_iss_parameter_supported": True,
+        "service_documentation": f"{iss}/",
+    }
+
+
+async def oauth_metadata_endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.vk
+    return json_response(server_metadata(state), headers={"Cache-Control": "public, max-age=60"})
+
+
+async def jwks_endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.vk
+    return json_response(state.keys.jwks(state.clock.now()), headers={"Cache-Control": "public, max-age=60"})

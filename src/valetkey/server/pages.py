@@ -1,0 +1,116 @@
+"""HTML pages (login, consent, errors) and the browser cookies: login session and CSRF binding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from valetkey.core import secrets as vsecrets
+from valetkey.core.models import LoginSession
+from valetkey.core.secrets import new_token
+from valetkey.server.http import PAGE_HEADERS
+from valetkey.server.state import ServerState
+
+SESSION_COOKIE = "vk_session"
+BROWSER_COOKIE = "vk_browser"
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+SCOPE_WORDS = {
+    "openid": "Confirm who you are (your user identifier)",
+    "profile": "See your name and basic profile",
+    "email": "See your email address",
+    "address": "See your postal address",
+    "phone": "See your phone number",
+    "offline_access": "Stay connected when you are not using it (refresh tokens)",
+    "read:profile": "Read your profile",
+    "read:files": "Read your files",
+    "write:files": "Create and change your files",
+}
+
+
+def describe_scope(scope: str) -> str:
+    if scope in SCOPE_WORDS:
+        return SCOPE_WORDS[scope]
+    action, _, thing = scope.partition(":")
+    if thing:
+        return f"{action.capitalize()} your {thing.replace('_', ' ')}"
+    return f"Access “{scope}”"
+
+
+def _secure(state: ServerState) -> bool:
+    return state.issuer.startswith("https://")
+
+
+def browser_id(request: Request) -> str | None:
+    value = request.cookies.get(BROWSER_COOKIE)
+    return value if value and len(value) <= 64 else None
+
+
+def render(
+    state: ServerState,
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    csrf_purpose: str | None = None,
+    **context: Any,
+) -> Response:
+    bid = browser_id(request)
+    new_bid = None
+    if bid is None:
+        bid = new_bid = new_token(24)
+    csrf = state.signer.csrf_token(bid, csrf_purpose) if csrf_purpose else ""
+    html = _env.get_template(template).render(csrf_token=csrf, issuer=state.issuer, **context)
+    response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    if new_bid is not None:
+        response.set_cookie(
+            BROWSER_COOKIE, new_bid, httponly=True, samesite="lax", secure=_secure(state), path="/"
+        )
+    return response
+
+
+def error_page(state: ServerState, request: Request, title: str, message: str, error: str, status: int = 400) -> Response:
+    return render(state, request, "error.html", status=status, title=title, message=message, error=error)
+
+
+def current_session(state: ServerState, request: Request) -> LoginSession | None:
+    session_id = state.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
+    if not session_id:
+        return None
+    session = state.store.get_session(vsecrets.digest(session_id))
+    if session is None or session.expires_at <= state.clock.now():
+        return None
+    return session
+
+
+def start_session(state: ServerState, response: Response, sub: str) -> LoginSession:
+    now = state.clock.now()
+    session_id = new_token(32)
+    session = LoginSession(vsecrets.digest(session_id), sub, now, now + state.settings.session_ttl)
+    state.store.create_session(session.session_id, session)
+    response.set_cookie(
+        SESSION_COOKIE,
+        state.signer.sign("session", session_id),
+        max_age=state.settings.session_ttl,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(state),
+        path="/",
+    )
+    return session
+
+
+def end_session(state: ServerState, request: Request, response: Response) -> None:
+    session_id = state.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
+    if session_id:
+        state.store.end_session(vsecrets.digest(session_id))
+    response.delete_cookie(SESSION_COOKIE, path="/")

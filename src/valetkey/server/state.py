@@ -1,0 +1,96 @@
+"""Everything an endpoint needs, built once per app: settings, store, keys, clock, event sink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from valetkey.core import scopes
+from valetkey.core.clock import Clock
+from valetkey.core.events import Actor, Channel, Check, EventSink, FlowEvent, HttpExchange
+from valetkey.core.models import Client, Resource
+from valetkey.core.secrets import new_token
+from valetkey.core.settings import Settings
+from valetkey.server.cookies import Signer
+from valetkey.server.keys import KeyRing
+from valetkey.store.protocol import Store
+
+CLIENT_CACHE_SECONDS = 5.0
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    store: Store
+    sink: EventSink
+    clock: Clock
+    keys: KeyRing
+    signer: Signer
+    issuer: str
+    resources: tuple[Resource, ...] = ()
+    known_scopes: frozenset[str] = frozenset()
+    _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store, sink: EventSink, clock: Clock) -> ServerState:
+        assert settings.issuer, "the issuer must be set before the app is built"
+        retire_after = max(settings.access_token_ttl, settings.id_token_ttl) + 60
+        keys = KeyRing(store, retire_after=retire_after)
+        keys.ensure(tuple(dict.fromkeys((settings.access_token_alg, settings.id_token_alg))), clock.now())
+        signer = Signer(store.get_or_create_secret("cookie_signing", lambda: new_token(32)))
+        state = cls(settings, store, sink, clock, keys, signer, settings.issuer)
+        state.reload_resources()
+        return state
+
+    def reload_resources(self) -> None:
+        self.resources = tuple(self.store.list_resources())
+        self.known_scopes = scopes.known_scopes(self.resources)
+
+    def client(self, client_id: str) -> Client | None:
+        """Clients are read through a short cache: admin changes apply within seconds everywhere."""
+        now = time.monotonic()
+        hit = self._clients.get(client_id)
+        if hit and now - hit[0] < CLIENT_CACHE_SECONDS:
+            return hit[1]
+        client = self.store.get_client(client_id)
+        if len(self._clients) > 10_000:
+            self._clients.clear()
+        self._clients[client_id] = (now, client)
+        return client
+
+    def forget_client(self, client_id: str) -> None:
+        self._clients.pop(client_id, None)
+
+    def emit(
+        self,
+        name: str,
+        flow_id: str,
+        *,
+        channel: Channel,
+        source: Actor,
+        target: Actor,
+        summary: str,
+        checks: tuple[Check, ...] = (),
+        http: HttpExchange | None = None,
+        data: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        deprecated: str | None = None,
+    ) -> None:
+        self.sink.emit(
+            FlowEvent(
+                name=name,
+                flow_id=flow_id,
+                channel=channel,
+                source=source,
+                target=target,
+                time=self.clock.now(),
+                summary=summary,
+                checks=checks,
+                http=http,
+                data=dict(data or {}),
+                error=error,
+                deprecated=deprecated,
+            )
+        )

@@ -1,0 +1,137 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``migrations/`` create exactly these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+clients = sa.Table(
+    "clients",
+    metadata,
+    sa.Column("client_id", sa.String(255), primary_key=True),
+    sa.Column("client_name", sa.String(255), nullable=False, server_default=""),
+    sa.Column("secret_digest", sa.String(255)),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, server_default="config"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("sub", sa.String(255), primary_key=True),
+    sa.Column("username", sa.String(255), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("claims", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("identifier", sa.String(512), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, server_default=""),
+    sa.Column("scopes", sa.Text, nullable=False, server_default=""),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("alg", sa.String(16), nullable=False),
+    sa.Column("private_jwk", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("retired_at", sa.Float),
+)
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+login_sessions = sa.Table(
+    "login_sessions",
+    metadata,
+    sa.Column("session_digest", sa.String(64), primary_key=True),
+    sa.Column("sub", sa.String(255), nullable=False),
+    sa.Column("auth_time", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("sub", sa.String(255), primary_key=True),
+    sa.Column("client_id", sa.String(255), primary_key=True),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("grant_id", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(255), nullable=False, index=True),
+    sa.Column("sub", sa.String(255), index=True),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("audience", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("flow_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("auth_time", sa.Float),
+    sa.Column("nonce", sa.String(512)),
+    sa.Column("revoked_at", sa.Float),
+    sa.Column("revoked_reason", sa.String(255)),
+)
+
+authorization_codes = sa.Table(
+    "authorization_codes",
+    metadata,
+    sa.Column("code_digest", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("redirect_uri_given", sa.Boolean, nullable=False),
+    sa.Column("sub", sa.String(255), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("audience", sa.Text, nullable=False),
+    sa.Column("code_challenge", sa.String(128)),
+    sa.Column("code_challenge_method", sa.String(8)),
+    sa.Column("flow_id", sa.String(64), nullable=False),
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("auth_time", sa.Float, nullable=False),
+    sa.Column("nonce", sa.String(512)),
+    sa.Column("consumed_at", sa.Float),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_digest", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), nullable=False, index=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("used_at", sa.Float),
+    sa.Column("revoked_at", sa.Float),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("jti", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), index=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("sub", sa.String(255)),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("audience", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
