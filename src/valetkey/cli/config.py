@@ -25,10 +25,10 @@ def load_settings(path: str | None) -> Settings:
     try:
         settings = build_settings(data, os.environ)
     except SettingsError as exc:
-        raise click.ClickException(f"{path or 'environment'}: invalid configuration:\n  " + "\n  ".join(exc.problems)) from exc
+        raise click.ClickException(
+            f"{path or 'environment'}: invalid configuration:\n  " + "\n  ".join(exc.problems)
+        ) from exc
     return settings
-
-
 
 
 CONFIG_HELP = "TOML configuration file (also VALETKEY_CONFIG)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -22,11 +23,24 @@ def build_app_from_env() -> object:
 
 
 @click.command()
-@click.option("--config", "config_path", envvar=CONFIG_ENV, type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option(
+    "--config", "config_path", envvar=CONFIG_ENV, type=click.Path(dir_okay=False), help=CONFIG_HELP
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes (share the database).")
-@click.option("--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (share the database).",
+)
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def serve(config_path: str | None, host: str, port: int, workers: int, log_level: str) -> None:
     """Run the authorization server."""
     import uvicorn
@@ -47,16 +61,28 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         state = build_state(settings)
     except Exception as exc:  # a bad database URL, an unreachable server, ...
         raise click.ClickException(f"cannot start: {type(exc).__name__}: {exc}") from exc
-    click.echo(f"valetkey authorization server: issuer {issuer}, listening on http://{shown_host}:{port}", err=True)
+    click.echo(
+        f"valetkey authorization server: issuer {issuer}, listening on http://{shown_host}:{port}",
+        err=True,
+    )
     click.echo(f"  metadata: {issuer}/.well-known/oauth-authorization-server", err=True)
     sys.stderr.flush()
-    common = {"host": host, "port": port, "log_level": log_level, "access_log": log_level in ("debug", "info"),
-              "loop": "uvloop" if sys.platform != "win32" else "asyncio", "http": "httptools", "server_header": False}
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": log_level in ("debug", "info"),
+        "loop": "uvloop" if sys.platform != "win32" else "asyncio",
+        "http": "httptools",
+        "server_header": False,
+    }
     if workers > 1:
         os.environ["VALETKEY_ISSUER"] = issuer
         if config_path:
             os.environ[CONFIG_ENV] = os.path.abspath(config_path)
         state.store.close()
-        uvicorn.run("valetkey.cli.serve:build_app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run(
+            "valetkey.cli.serve:build_app_from_env", factory=True, workers=workers, **common
+        )
         return
-    uvicorn.run(create_app(state), **common)  # type: ignore[arg-type]
+    uvicorn.run(create_app(state), **common)

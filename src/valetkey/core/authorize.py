@@ -250,10 +250,18 @@ def check_response_mode(ctx: AuthorizeContext) -> None:
 
 AUTHORIZE_RULES: tuple[Rule[AuthorizeContext], ...] = (
     Rule("check_client", "RFC 6749 §4.1.2.1", check_client),
-    Rule("check_redirect_uri", "RFC 6749 §3.1.2.3, RFC 8252 §7.3, RFC 9700 §4.1.3", check_redirect_uri),
+    Rule(
+        "check_redirect_uri",
+        "RFC 6749 §3.1.2.3, RFC 8252 §7.3, RFC 9700 §4.1.3",
+        check_redirect_uri,
+    ),
     Rule("check_single_values", "RFC 6749 §3.1", check_single_values),
     Rule("check_response_type", "RFC 6749 §3.1.1", check_response_type),
-    Rule("check_client_may_use_response_type", "RFC 6749 §4.1.2.1", check_client_may_use_response_type),
+    Rule(
+        "check_client_may_use_response_type",
+        "RFC 6749 §4.1.2.1",
+        check_client_may_use_response_type,
+    ),
     Rule("check_response_mode", "OAuth 2.0 Multiple Response Types §2", check_response_mode),
     Rule("check_scope", "RFC 6749 §3.3", check_scope),
     Rule("check_pkce", "RFC 7636 §4.4.1, RFC 9700 §2.1.1", check_pkce),

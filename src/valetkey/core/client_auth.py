@@ -26,7 +26,9 @@ class BasicAuthFailed(InvalidClient):
 def parse_basic(header: str) -> tuple[str, str]:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value.strip():
-        raise BasicAuthFailed("the Authorization header must use the Basic scheme for client authentication")
+        raise BasicAuthFailed(
+            "the Authorization header must use the Basic scheme for client authentication"
+        )
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
@@ -49,10 +51,14 @@ def presented_credentials(
     if authorization:
         if body_secret is not None:
             # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
-            raise InvalidRequest("send client credentials either in the Authorization header or in the body, not both")
+            raise InvalidRequest(
+                "send client credentials either in the Authorization header or in the body, not both"
+            )
         client_id, secret = parse_basic(authorization)
         if body_id is not None and body_id != client_id:
-            raise InvalidRequest("client_id in the body differs from the one in the Authorization header")
+            raise InvalidRequest(
+                "client_id in the body differs from the one in the Authorization header"
+            )
         return PresentedCredentials(client_id, secret, "client_secret_basic")
     if not body_id:
         raise InvalidClient(
@@ -71,11 +77,11 @@ def authenticate(
 ) -> Client:
     """Check the presented credentials against the registered client; the same error for every failure
     that could tell an attacker which part was wrong."""
-    failure = (
-        BasicAuthFailed if presented.method == "client_secret_basic" else InvalidClient
-    )
+    failure = BasicAuthFailed if presented.method == "client_secret_basic" else InvalidClient
     if client is None:
-        raise failure("client authentication failed", detail=f"unknown client_id {presented.client_id[:64]!r}")
+        raise failure(
+            "client authentication failed", detail=f"unknown client_id {presented.client_id[:64]!r}"
+        )
     registered = client.token_endpoint_auth_method
     if presented.method != registered:
         raise failure(

@@ -17,7 +17,11 @@ _VALID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def authorization_flow_id(
-    client_id: str, redirect_uri: str | None, state: str | None, challenge: str | None, nonce: str | None
+    client_id: str,
+    redirect_uri: str | None,
+    state: str | None,
+    challenge: str | None,
+    nonce: str | None,
 ) -> str:
     material = "\x1f".join(v or "" for v in (client_id, redirect_uri, state, challenge, nonce))
     return "f-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]

@@ -22,7 +22,9 @@ def parse(value: str | None) -> tuple[str, ...]:
         if item == "":
             continue
         if not _TOKEN.match(item):
-            raise ValueError(f"scope token {item[:40]!r} has characters RFC 6749 §3.3 does not allow")
+            raise ValueError(
+                f"scope token {item[:40]!r} has characters RFC 6749 §3.3 does not allow"
+            )
         if item not in items:
             items.append(item)
     return tuple(items)

@@ -170,7 +170,7 @@ def _str_list(raw: Any, key: str, errs: _Collector) -> tuple[str, ...]:
     if raw is None:
         return ()
     if isinstance(raw, str):
-        errs.add(key, "must be a list of strings, e.g. [\"...\"]")
+        errs.add(key, 'must be a list of strings, e.g. ["..."]')
         return ()
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         errs.add(key, "must be a list of strings")
@@ -183,8 +183,16 @@ def _client(raw: Any, key: str, errs: _Collector) -> ClientConfig | None:
         errs.add(key, "must be a table")
         return None
     known = {
-        "client_id", "client_secret", "client_name", "redirect_uris", "grant_types",
-        "response_types", "token_endpoint_auth_method", "scope", "require_pkce", "pkce_methods",
+        "client_id",
+        "client_secret",
+        "client_name",
+        "redirect_uris",
+        "grant_types",
+        "response_types",
+        "token_endpoint_auth_method",
+        "scope",
+        "require_pkce",
+        "pkce_methods",
         "post_logout_redirect_uris",
     }
     for extra in sorted(set(raw) - known):
@@ -199,20 +207,30 @@ def _client(raw: Any, key: str, errs: _Collector) -> ClientConfig | None:
         secret = None
     method = raw.get("token_endpoint_auth_method", "client_secret_basic" if secret else "none")
     if method not in AUTH_METHODS:
-        errs.add(f"{key}.token_endpoint_auth_method", f"must be one of {', '.join(AUTH_METHODS)}, got {method!r}")
+        errs.add(
+            f"{key}.token_endpoint_auth_method",
+            f"must be one of {', '.join(AUTH_METHODS)}, got {method!r}",
+        )
     elif method == "none" and secret:
-        errs.add(f"{key}.client_secret", "a public client (token_endpoint_auth_method = \"none\") has no secret")
+        errs.add(
+            f"{key}.client_secret",
+            'a public client (token_endpoint_auth_method = "none") has no secret',
+        )
     elif method != "none" and not secret:
         errs.add(f"{key}.client_secret", f"is required for token_endpoint_auth_method = {method!r}")
     problems = client_problems(
         redirect_uris=_str_list(raw.get("redirect_uris"), f"{key}.redirect_uris", errs),
-        grant_types=_str_list(raw.get("grant_types", ["authorization_code"]), f"{key}.grant_types", errs),
+        grant_types=_str_list(
+            raw.get("grant_types", ["authorization_code"]), f"{key}.grant_types", errs
+        ),
         response_types=_str_list(raw.get("response_types"), f"{key}.response_types", errs) or None,
         public=method == "none",
         require_pkce=raw.get("require_pkce", True),
         pkce_methods=_str_list(raw.get("pkce_methods", ["S256"]), f"{key}.pkce_methods", errs),
         scope=raw.get("scope", ""),
-        post_logout_redirect_uris=_str_list(raw.get("post_logout_redirect_uris"), f"{key}.post_logout_redirect_uris", errs),
+        post_logout_redirect_uris=_str_list(
+            raw.get("post_logout_redirect_uris"), f"{key}.post_logout_redirect_uris", errs
+        ),
     )
     for sub_key, message in problems.problems:
         errs.add(f"{key}.{sub_key}", message)
@@ -263,33 +281,61 @@ def client_problems(
             problems.append((f"post_logout_redirect_uris[{i}]", f"{uri!r} {why}"))
     for g in grant_types:
         if g not in GRANT_TYPES:
-            problems.append(("grant_types", f"unknown grant type {g!r}; known: {', '.join(GRANT_TYPES)}"))
+            problems.append(
+                ("grant_types", f"unknown grant type {g!r}; known: {', '.join(GRANT_TYPES)}")
+            )
     if response_types is None:
         response_types = tuple(
-            rt for g, rt in (("authorization_code", "code"), ("implicit", "token")) if g in grant_types
+            rt
+            for g, rt in (("authorization_code", "code"), ("implicit", "token"))
+            if g in grant_types
         )
     for rt in response_types:
         if rt not in RESPONSE_TYPES:
             problems.append(("response_types", f"unknown response type {rt!r}; known: code, token"))
     if ("authorization_code" in grant_types) != ("code" in response_types):
-        problems.append(("response_types", "response type \"code\" goes with grant type \"authorization_code\" (RFC 7591 §2.1)"))
+        problems.append(
+            (
+                "response_types",
+                'response type "code" goes with grant type "authorization_code" (RFC 7591 §2.1)',
+            )
+        )
     if ("implicit" in grant_types) != ("token" in response_types):
-        problems.append(("response_types", "response type \"token\" goes with grant type \"implicit\" (RFC 7591 §2.1)"))
+        problems.append(
+            (
+                "response_types",
+                'response type "token" goes with grant type "implicit" (RFC 7591 §2.1)',
+            )
+        )
     if ("authorization_code" in grant_types or "implicit" in grant_types) and not redirect_uris:
-        problems.append(("redirect_uris", "a client using a redirect-based grant needs at least one redirect URI"))
+        problems.append(
+            (
+                "redirect_uris",
+                "a client using a redirect-based grant needs at least one redirect URI",
+            )
+        )
     if public and "client_credentials" in grant_types:
-        problems.append(("grant_types", "client_credentials needs a confidential client (one with a secret)"))
+        problems.append(
+            ("grant_types", "client_credentials needs a confidential client (one with a secret)")
+        )
     if public and "password" in grant_types:
-        problems.append(("grant_types", "the password grant is allowed only for confidential clients"))
+        problems.append(
+            ("grant_types", "the password grant is allowed only for confidential clients")
+        )
     if not isinstance(require_pkce, bool):
         problems.append(("require_pkce", "must be true or false"))
     elif not require_pkce and public:
-        problems.append(("require_pkce", "only a confidential client may turn PKCE off; public clients always use it (RFC 9700 §2.1.1)"))
+        problems.append(
+            (
+                "require_pkce",
+                "only a confidential client may turn PKCE off; public clients always use it (RFC 9700 §2.1.1)",
+            )
+        )
     for m in pkce_methods:
         if m not in pkce.METHODS:
             problems.append(("pkce_methods", f"unknown method {m!r}; use S256 (or plain)"))
     if not pkce_methods:
-        problems.append(("pkce_methods", "must list at least one method, normally [\"S256\"]"))
+        problems.append(("pkce_methods", 'must list at least one method, normally ["S256"]'))
     parsed_scope: tuple[str, ...] = ()
     if isinstance(scope, list):
         scope = " ".join(str(s) for s in scope)
@@ -326,7 +372,9 @@ def _user(raw: Any, key: str, errs: _Collector) -> UserConfig | None:
         return None
     password, password_hash = raw.get("password"), raw.get("password_hash")
     if password is None and password_hash is None:
-        errs.add(f"{key}.password", "give a password (hashed with Argon2id on load) or a password_hash")
+        errs.add(
+            f"{key}.password", "give a password (hashed with Argon2id on load) or a password_hash"
+        )
     if password is not None and password_hash is not None:
         errs.add(f"{key}.password", "give either password or password_hash, not both")
     if password_hash is not None and not str(password_hash).startswith("$argon2"):
@@ -336,7 +384,9 @@ def _user(raw: Any, key: str, errs: _Collector) -> UserConfig | None:
         if name in ("username", "password", "password_hash", "sub"):
             continue
         if name not in STANDARD_CLAIMS:
-            errs.add(f"{key}.{name}", "unknown key; use an OpenID standard claim name (name, email, ...)")
+            errs.add(
+                f"{key}.{name}", "unknown key; use an OpenID standard claim name (name, email, ...)"
+            )
             continue
         claims[name] = value
     sub = raw.get("sub")
@@ -351,7 +401,9 @@ def _resource(raw: Any, key: str, errs: _Collector) -> ResourceConfig | None:
         return None
     identifier = raw.get("identifier")
     if not isinstance(identifier, str) or not identifier:
-        errs.add(f"{key}.identifier", "is required (the audience of access tokens for this resource)")
+        errs.add(
+            f"{key}.identifier", "is required (the audience of access tokens for this resource)"
+        )
         return None
     raw_scopes = raw.get("scopes", [])
     if isinstance(raw_scopes, str):
@@ -359,7 +411,9 @@ def _resource(raw: Any, key: str, errs: _Collector) -> ResourceConfig | None:
     owned = _str_list(raw_scopes, f"{key}.scopes", errs)
     for s in owned:
         if s in scopes.OIDC_SCOPES:
-            errs.add(f"{key}.scopes", f"{s!r} belongs to OpenID Connect and the authorization server")
+            errs.add(
+                f"{key}.scopes", f"{s!r} belongs to OpenID Connect and the authorization server"
+            )
     return ResourceConfig(identifier, owned, str(raw.get("name", "")))
 
 
@@ -370,7 +424,13 @@ def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None
     for extra in sorted(set(merged) - known_top):
         errs.add(extra, f"unknown setting; known settings are {', '.join(sorted(known_top))}")
     values: dict[str, Any] = {}
-    for key in ("authorization_code_ttl", "access_token_ttl", "refresh_token_ttl", "id_token_ttl", "session_ttl"):
+    for key in (
+        "authorization_code_ttl",
+        "access_token_ttl",
+        "refresh_token_ttl",
+        "id_token_ttl",
+        "session_ttl",
+    ):
         values[key] = _int(merged.get(key, DEFAULTS[key]), key, errs)
     issuer = merged.get("issuer")
     if issuer is not None:

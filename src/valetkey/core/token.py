@@ -32,7 +32,9 @@ def one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        raise InvalidRequest(f"{name} is repeated; each parameter may appear only once (RFC 6749 §3.2)")
+        raise InvalidRequest(
+            f"{name} is repeated; each parameter may appear only once (RFC 6749 §3.2)"
+        )
     return values[0]
 
 
@@ -69,7 +71,7 @@ def check_code_known(ctx: CodeContext) -> None:
 
 def check_code_unused(ctx: CodeContext) -> None:
     assert ctx.code is not None
-    if ctx.replayed or ctx.code.consumed_at is not None:
+    if ctx.replayed:
         raise InvalidGrant(
             "the authorization code was already used; every token issued from it is now revoked",
             detail="authorization code replay",
@@ -176,7 +178,7 @@ def check_refresh_client(ctx: RefreshContext) -> None:
 
 def check_refresh_not_reused(ctx: RefreshContext) -> None:
     assert ctx.token is not None
-    if ctx.reused or ctx.token.used_at is not None:
+    if ctx.reused:
         raise InvalidGrant(
             "the refresh token was already used; refresh tokens rotate on every use, and reuse "
             "revokes the whole grant",

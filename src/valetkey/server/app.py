@@ -47,7 +47,10 @@ class NeverLeak:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = {"error": "server_error", "error_description": "the server hit an unexpected condition; nothing was issued"}
+            body = {
+                "error": "server_error",
+                "error_description": "the server hit an unexpected condition; nothing was issued",
+            }
             await json_response(body, status=500)(scope, receive, send)
 
 
@@ -55,7 +58,10 @@ async def home(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     meta = server_metadata(state)
     return pages.render(
-        state, request, "message.html", title="valetkey authorization server",
+        state,
+        request,
+        "message.html",
+        title="valetkey authorization server",
         message=f"Discovery: {meta['issuer']}/.well-known/oauth-authorization-server",
     )
 

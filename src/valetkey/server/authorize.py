@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -12,7 +11,11 @@ from starlette.responses import RedirectResponse, Response
 
 from valetkey.core import redirect
 from valetkey.core import secrets as vsecrets
-from valetkey.core.authorize import AuthorizationRequest, AuthorizeContext, validate_authorization_request
+from valetkey.core.authorize import (
+    AuthorizationRequest,
+    AuthorizeContext,
+    validate_authorization_request,
+)
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import AccessDenied, OAuthError
 from valetkey.core.events import Check
@@ -60,9 +63,13 @@ def validate(state: ServerState, request: Request, params: Params) -> Validated 
     except Rejected as rejected:
         exc = rejected.error
         if exc.allow_redirect and ctx.redirect_uri:
-            response = error_redirect(state, ctx.redirect_uri, exc, _first(params, "state"), ctx.response_type == "token")
+            response = error_redirect(
+                state, ctx.redirect_uri, exc, _first(params, "state"), ctx.response_type == "token"
+            )
         else:
-            response = pages.error_page(state, request, "This request cannot continue", exc.description, exc.error)
+            response = pages.error_page(
+                state, request, "This request cannot continue", exc.description, exc.error
+            )
         state.emit(
             "authorization.rejected",
             flow_id,
@@ -73,21 +80,33 @@ def validate(state: ServerState, request: Request, params: Params) -> Validated 
             checks=rejected.checks,
             http=exchange(request, params, response),
             error=exc.error,
-            data={"rule": exc.rule, "spec": exc.spec, "redirected": bool(exc.allow_redirect and ctx.redirect_uri)},
+            data={
+                "rule": exc.rule,
+                "spec": exc.spec,
+                "redirected": bool(exc.allow_redirect and ctx.redirect_uri),
+            },
         )
         return response
     assert client is not None
-    return Validated(authz, client, checks, flow_id, urlencode([(k, v) for k, vs in params.items() for v in vs]))
+    return Validated(
+        authz, client, checks, flow_id, urlencode([(k, v) for k, vs in params.items() for v in vs])
+    )
 
 
 def error_redirect(
-    state: ServerState, redirect_uri: str, exc: OAuthError, client_state: str | None, fragment: bool = False
+    state: ServerState,
+    redirect_uri: str,
+    exc: OAuthError,
+    client_state: str | None,
+    fragment: bool = False,
 ) -> Response:
     params = {"error": exc.error, "error_description": exc.description}
     if client_state is not None:
         params["state"] = client_state
     params["iss"] = state.issuer  # RFC 9207 §2
-    return RedirectResponse(redirect.with_params(redirect_uri, params, fragment=fragment), status_code=303)
+    return RedirectResponse(
+        redirect.with_params(redirect_uri, params, fragment=fragment), status_code=303
+    )
 
 
 async def authorize_endpoint(request: Request) -> Response:
@@ -96,7 +115,9 @@ async def authorize_endpoint(request: Request) -> Response:
         try:
             params = await read_form(request)
         except OAuthError as exc:
-            return pages.error_page(state, request, "This request cannot continue", exc.description, exc.error)
+            return pages.error_page(
+                state, request, "This request cannot continue", exc.description, exc.error
+            )
     else:
         params = parse_params(request.url.query)
     result = validate(state, request, params)
@@ -112,7 +133,11 @@ async def authorize_endpoint(request: Request) -> Response:
         summary=f"{result.client.client_name or result.client.client_id} asks for: {' '.join(result.request.scope) or '(no scope)'}",
         checks=result.checks,
         http=exchange(request, params, None),
-        data={"client_id": result.client.client_id, "scope": list(result.request.scope), "pkce": result.request.code_challenge_method},
+        data={
+            "client_id": result.client.client_id,
+            "scope": list(result.request.scope),
+            "pkce": result.request.code_challenge_method,
+        },
     )
     return await continue_flow(state, request, result, session)
 
@@ -123,14 +148,21 @@ async def continue_flow(
     """Decide the next step for a valid request: login, consent, or issue the response."""
     authz = v.request
     now = state.clock.now()
-    needs_login = session is None or "login" in authz.prompt or (
-        authz.max_age is not None and now - session.auth_time > authz.max_age
+    needs_login = (
+        session is None
+        or "login" in authz.prompt
+        or (authz.max_age is not None and now - session.auth_time > authz.max_age)
     )
     if needs_login:
         if "none" in authz.prompt:
             from valetkey.core.errors import LoginRequired
 
-            return interaction_error(state, request, v, LoginRequired("the user is not signed in and prompt=none forbids asking"))
+            return interaction_error(
+                state,
+                request,
+                v,
+                LoginRequired("the user is not signed in and prompt=none forbids asking"),
+            )
         return login_page(state, request, v)
     assert session is not None
     granted = state.store.get_consent(session.sub, authz.client_id)
@@ -138,13 +170,24 @@ async def continue_flow(
         if "none" in authz.prompt:
             from valetkey.core.errors import ConsentRequired
 
-            return interaction_error(state, request, v, ConsentRequired("the user has not approved these scopes and prompt=none forbids asking"))
+            return interaction_error(
+                state,
+                request,
+                v,
+                ConsentRequired(
+                    "the user has not approved these scopes and prompt=none forbids asking"
+                ),
+            )
         return consent_page(state, request, v, session)
     return issue_response(state, request, v, session, remembered=True)
 
 
-def interaction_error(state: ServerState, request: Request, v: Validated, exc: OAuthError) -> Response:
-    response = error_redirect(state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment)
+def interaction_error(
+    state: ServerState, request: Request, v: Validated, exc: OAuthError
+) -> Response:
+    response = error_redirect(
+        state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment
+    )
     state.emit(
         "authorization.rejected",
         v.flow_id,
@@ -159,7 +202,15 @@ def interaction_error(state: ServerState, request: Request, v: Validated, exc: O
     return response
 
 
-def login_page(state: ServerState, request: Request, v: Validated, *, error: str | None = None, username: str | None = None, status: int = 200) -> Response:
+def login_page(
+    state: ServerState,
+    request: Request,
+    v: Validated,
+    *,
+    error: str | None = None,
+    username: str | None = None,
+    status: int = 200,
+) -> Response:
     response = pages.render(
         state,
         request,
@@ -184,7 +235,9 @@ def login_page(state: ServerState, request: Request, v: Validated, *, error: str
     return response
 
 
-def consent_page(state: ServerState, request: Request, v: Validated, session: LoginSession) -> Response:
+def consent_page(
+    state: ServerState, request: Request, v: Validated, session: LoginSession
+) -> Response:
     user = state.store.get_user(session.sub)
     response = pages.render(
         state,
@@ -212,7 +265,12 @@ def consent_page(state: ServerState, request: Request, v: Validated, session: Lo
 
 
 def issue_response(
-    state: ServerState, request: Request, v: Validated, session: LoginSession, *, remembered: bool = False
+    state: ServerState,
+    request: Request,
+    v: Validated,
+    session: LoginSession,
+    *,
+    remembered: bool = False,
 ) -> Response:
     authz = v.request
     if authz.response_type == "token":
@@ -261,28 +319,45 @@ def issue_response(
         channel="front",
         source="authorization_server",
         target="client",
-        summary="Redirect back to the client with a one-time code" + (" (consent remembered)" if remembered else ""),
+        summary="Redirect back to the client with a one-time code"
+        + (" (consent remembered)" if remembered else ""),
         http=exchange(request, None, response),
-        data={"expires_in": state.settings.authorization_code_ttl, "pkce": authz.code_challenge_method, "scope": list(authz.scope)},
+        data={
+            "expires_in": state.settings.authorization_code_ttl,
+            "pkce": authz.code_challenge_method,
+            "scope": list(authz.scope),
+        },
     )
     return response
 
 
-async def _form_step(request: Request, purpose: str) -> tuple[ServerState, Params, Validated | Response]:
+async def _form_step(
+    request: Request, purpose: str
+) -> tuple[ServerState, Params, Validated | Response]:
     state: ServerState = request.app.state.vk
     try:
         form = await read_form(request)
     except OAuthError as exc:
-        return state, {}, pages.error_page(state, request, "This request cannot continue", exc.description, exc.error)
+        return (
+            state,
+            {},
+            pages.error_page(
+                state, request, "This request cannot continue", exc.description, exc.error
+            ),
+        )
     token = _first(form, "csrf_token")
     if not state.signer.check_csrf(pages.browser_id(request), purpose, token):
-        return state, form, pages.error_page(
+        return (
             state,
-            request,
-            "This form has expired",
-            "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
-            "invalid_request",
-            status=403,
+            form,
+            pages.error_page(
+                state,
+                request,
+                "This form has expired",
+                "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
+                "invalid_request",
+                status=403,
+            ),
         )
     original = parse_params((form.get("request") or [""])[0])
     return state, form, validate(state, request, original)
@@ -297,7 +372,9 @@ async def login_endpoint(request: Request) -> Response:
     user = state.store.get_user_by_username(username) if username else None
     ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if not ok or user is None:
-        return login_page(state, request, v, error="Wrong username or password.", username=username, status=401)
+        return login_page(
+            state, request, v, error="Wrong username or password.", username=username, status=401
+        )
     response = RedirectResponse("/authorize?" + v.query, status_code=303)
     pages.start_session(state, response, user.sub)
     state.emit(
@@ -308,7 +385,14 @@ async def login_endpoint(request: Request) -> Response:
         target="authorization_server",
         summary=f"{user.username} signed in",
         http=exchange(request, form, response),
-        checks=(Check("check_password", "pass", "RFC 6749 §3.1 (resource owner authentication)", "Argon2id"),),
+        checks=(
+            Check(
+                "check_password",
+                "pass",
+                "RFC 6749 §3.1 (resource owner authentication)",
+                "Argon2id",
+            ),
+        ),
     )
     return response
 
@@ -323,7 +407,9 @@ async def consent_endpoint(request: Request) -> Response:
     decision = (form.get("decision") or [""])[0]
     if decision != "approve":
         exc = AccessDenied("the user denied the request")
-        response = error_redirect(state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment)
+        response = error_redirect(
+            state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment
+        )
         state.emit(
             "consent.denied",
             v.flow_id,
@@ -347,5 +433,3 @@ async def consent_endpoint(request: Request) -> Response:
         data={"scope": list(v.request.scope)},
     )
     return issue_response(state, request, v, session)
-
-

@@ -20,7 +20,11 @@ def default_database(settings: Settings) -> str:
 
     if settings.database:
         return settings.database
-    base = settings.data_dir or os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = (
+        settings.data_dir
+        or os.environ.get("XDG_DATA_HOME")
+        or str(Path.home() / ".local" / "share")
+    )
     data = Path(base) / "valetkey" if not settings.data_dir else Path(base)
     data.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{data / 'valetkey.db'}"
@@ -30,7 +34,11 @@ def client_record(c: ClientConfig, existing: Client | None = None) -> Client:
     secret_digest = None
     if c.client_secret:
         # Keep the stored digest when the secret did not change (Argon2 hashes are salted).
-        if existing and existing.secret_digest and _same_secret(c.client_secret, existing.secret_digest):
+        if (
+            existing
+            and existing.secret_digest
+            and _same_secret(c.client_secret, existing.secret_digest)
+        ):
             secret_digest = existing.secret_digest
         else:
             secret_digest = digest_client_secret(c.client_secret)

@@ -51,7 +51,9 @@ def flat(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return {k: v[0] if len(v) == 1 else ",".join(v) for k, v in params.items()}
 
 
-def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         json.dumps(body, separators=(",", ":")),
         status_code=status,
@@ -86,14 +88,24 @@ def exchange(
     req_headers = {
         k: v
         for k, v in request.headers.items()
-        if k in ("authorization", "content-type", "origin", "referer", "cookie", "user-agent", "x-valetkey-flow")
+        if k
+        in (
+            "authorization",
+            "content-type",
+            "origin",
+            "referer",
+            "cookie",
+            "user-agent",
+            "x-valetkey-flow",
+        )
     }
     resp_headers: dict[str, str] = {}
     if response is not None:
         resp_headers = {
             k.decode(): v.decode()
             for k, v in response.raw_headers
-            if k.decode().lower() in ("location", "content-type", "cache-control", "www-authenticate", "set-cookie")
+            if k.decode().lower()
+            in ("location", "content-type", "cache-control", "www-authenticate", "set-cookie")
         }
         if "location" in resp_headers:
             resp_headers["location"] = _redact_location(resp_headers["location"])
@@ -117,5 +129,9 @@ def _redact_location(url: str) -> str:
 
     parts = urlsplit(url)
     query = urlencode(redact(flat(parse_params(parts.query)))) if parts.query else ""
-    fragment = urlencode(redact(flat(parse_params(parts.fragment)))) if "=" in parts.fragment else parts.fragment
+    fragment = (
+        urlencode(redact(flat(parse_params(parts.fragment))))
+        if "=" in parts.fragment
+        else parts.fragment
+    )
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))

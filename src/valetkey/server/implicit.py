@@ -22,12 +22,20 @@ if TYPE_CHECKING:
 DEPRECATION = "implicit grant: tokens in the URL fragment can leak (RFC 9700 §2.1.2)"
 
 
-def issue_implicit(state: ServerState, request: Request, v: Validated, session: LoginSession) -> Response:
+def issue_implicit(
+    state: ServerState, request: Request, v: Validated, session: LoginSession
+) -> Response:
     authz = v.request
     now = state.clock.now()
     token, record = mint_access_token(
-        state, client=v.client, sub=session.sub, scope=authz.scope, audience=authz.audience,
-        grant_id=None, auth_time=session.auth_time, now=now,
+        state,
+        client=v.client,
+        sub=session.sub,
+        scope=authz.scope,
+        audience=authz.audience,
+        grant_id=None,
+        auth_time=session.auth_time,
+        now=now,
     )
     state.store.save_issuance(Issuance(access=record))
     params = {
@@ -41,11 +49,15 @@ def issue_implicit(state: ServerState, request: Request, v: Validated, session: 
 
         user = state.store.get_user(session.sub)
         if user is not None:
-            params["id_token"] = id_token_for(state, v.client, user, authz.scope, session.auth_time, authz.nonce, token, now)
+            params["id_token"] = id_token_for(
+                state, v.client, user, authz.scope, session.auth_time, authz.nonce, token, now
+            )
     if authz.state is not None:
         params["state"] = authz.state
     params["iss"] = state.issuer
-    response = RedirectResponse(redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303)
+    response = RedirectResponse(
+        redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303
+    )
     state.emit(
         "token.issued",
         v.flow_id,

@@ -100,7 +100,9 @@ def mint_for_grant(
         client=client,
         sub=grant.sub,
         scope=scope,
-        audience=scopes.audience_for(scope, state.resources) if scope != grant.scope else grant.audience,
+        audience=scopes.audience_for(scope, state.resources)
+        if scope != grant.scope
+        else grant.audience,
         grant_id=grant.grant_id,
         auth_time=grant.auth_time,
         now=now,
@@ -112,7 +114,9 @@ def mint_for_grant(
         refresh, refresh_record = mint_refresh_token(
             state, client=client, grant_id=grant.grant_id, scope=grant.scope, now=now
         )
-    issuance = Issuance(access=access_record, refresh=refresh_record, grant=grant if new_grant else None)
+    issuance = Issuance(
+        access=access_record, refresh=refresh_record, grant=grant if new_grant else None
+    )
     return Minted(issuance, access, refresh, {})
 
 

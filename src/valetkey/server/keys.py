@@ -33,7 +33,9 @@ class KeyRing:
     def reload(self, now: float) -> None:
         keys = self.store.list_signing_keys()
         published = [
-            k for k in keys if k.active or (k.retired_at is not None and now < k.retired_at + self.retire_after)
+            k
+            for k in keys
+            if k.active or (k.retired_at is not None and now < k.retired_at + self.retire_after)
         ]
         with self._lock:
             self._keys = keys
@@ -67,4 +69,6 @@ class KeyRing:
 
 def _new_key(alg: str, now: float) -> SigningKey:
     private = jose.generate_private_jwk(alg)
-    return SigningKey(kid=str(private["kid"]), alg=alg, private_jwk=private, created_at=now, active=True)
+    return SigningKey(
+        kid=str(private["kid"]), alg=alg, private_jwk=private, created_at=now, active=True
+    )

@@ -28,9 +28,15 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "token_endpoint": f"{iss}/token",
         "jwks_uri": f"{iss}/jwks.json",
         "response_types_supported": response_types,
-        "response_modes_supported": ["query", "fragment"] if s.allow_deprecated_grants else ["query"],
+        "response_modes_supported": ["query", "fragment"]
+        if s.allow_deprecated_grants
+        else ["query"],
         "grant_types_supported": grant_types,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         "code_challenge_methods_supported": methods,
         "scopes_supported": sorted(state.known_scopes),
         "authorization_response_iss_parameter_supported": True,
@@ -45,4 +51,6 @@ async def oauth_metadata_endpoint(request: Request) -> Response:
 
 async def jwks_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    return json_response(state.keys.jwks(state.clock.now()), headers={"Cache-Control": "public, max-age=60"})
+    return json_response(
+        state.keys.jwks(state.clock.now()), headers={"Cache-Control": "public, max-age=60"}
+    )

@@ -78,8 +78,12 @@ def render(
     return response
 
 
-def error_page(state: ServerState, request: Request, title: str, message: str, error: str, status: int = 400) -> Response:
-    return render(state, request, "error.html", status=status, title=title, message=message, error=error)
+def error_page(
+    state: ServerState, request: Request, title: str, message: str, error: str, status: int = 400
+) -> Response:
+    return render(
+        state, request, "error.html", status=status, title=title, message=message, error=error
+    )
 
 
 def current_session(state: ServerState, request: Request) -> LoginSession | None:

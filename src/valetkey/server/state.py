@@ -38,7 +38,9 @@ class ServerState:
         assert settings.issuer, "the issuer must be set before the app is built"
         retire_after = max(settings.access_token_ttl, settings.id_token_ttl) + 60
         keys = KeyRing(store, retire_after=retire_after)
-        keys.ensure(tuple(dict.fromkeys((settings.access_token_alg, settings.id_token_alg))), clock.now())
+        keys.ensure(
+            tuple(dict.fromkeys((settings.access_token_alg, settings.id_token_alg))), clock.now()
+        )
         signer = Signer(store.get_or_create_secret("cookie_signing", lambda: new_token(32)))
         state = cls(settings, store, sink, clock, keys, signer, settings.issuer)
         state.reload_resources()

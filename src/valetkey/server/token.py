@@ -14,8 +14,7 @@ from valetkey.core import secrets as vsecrets
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from valetkey.core.events import Check
-from valetkey.core.models import AuthorizationCode, Client, Grant, RefreshToken
-from valetkey.core.secrets import new_token
+from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken
 from valetkey.core.token import (
     ClientCredentialsContext,
     CodeContext,
@@ -29,13 +28,14 @@ from valetkey.server.http import Params, exchange, json_response, oauth_error_re
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
 from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
-from valetkey.core.models import Issuance
 
 
 class Outcome:
     """What a grant handler produced: the response body, its flow id and the checks it ran."""
 
-    def __init__(self, body: dict[str, Any], flow_id: str, checks: tuple[Check, ...], data: dict[str, Any]) -> None:
+    def __init__(
+        self, body: dict[str, Any], flow_id: str, checks: tuple[Check, ...], data: dict[str, Any]
+    ) -> None:
         self.body, self.flow_id, self.checks, self.data = body, flow_id, checks, data
 
 
@@ -72,17 +72,35 @@ async def token_endpoint(request: Request) -> Response:
         if not grant_type:
             raise InvalidRequest("grant_type is required")
         handler = GRANTS.get(grant_type)
-        if handler is None or (grant_type == "password" and not state.settings.allow_deprecated_grants):
+        if handler is None or (
+            grant_type == "password" and not state.settings.allow_deprecated_grants
+        ):
             raise UnsupportedGrantType(
                 f"grant_type {grant_type[:40]!r} is not supported by this server"
-                + ("; the password grant is disabled (RFC 9700 §2.4)" if grant_type == "password" else "")
+                + (
+                    "; the password grant is disabled (RFC 9700 §2.4)"
+                    if grant_type == "password"
+                    else ""
+                )
             )
         try:
             client = await authenticate_client(state, request, form)
         except OAuthError as exc:
-            checks = (Check("check_client_authentication", "fail", "RFC 6749 §2.3.1, §3.2.1", exc.detail or exc.description),)
+            checks = (
+                Check(
+                    "check_client_authentication",
+                    "fail",
+                    "RFC 6749 §2.3.1, §3.2.1",
+                    exc.detail or exc.description,
+                ),
+            )
             raise
-        auth_check = Check("check_client_authentication", "pass", "RFC 6749 §2.3.1, §3.2.1", client.token_endpoint_auth_method)
+        auth_check = Check(
+            "check_client_authentication",
+            "pass",
+            "RFC 6749 §2.3.1, §3.2.1",
+            client.token_endpoint_auth_method,
+        )
         try:
             outcome = await handler(state, request, form, client, header_flow)
         except Failed as failed:
@@ -100,7 +118,11 @@ async def token_endpoint(request: Request) -> Response:
             checks=checks,
             http=exchange(request, form, response, exc.body()),
             error=exc.error,
-            data={"grant_type": (form.get("grant_type") or [""])[0], "rule": exc.rule, "spec": exc.spec},
+            data={
+                "grant_type": (form.get("grant_type") or [""])[0],
+                "rule": exc.rule,
+                "spec": exc.spec,
+            },
         )
         return response
     response = json_response(outcome.body)
@@ -131,21 +153,33 @@ async def authorization_code_grant(
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
         grant = Grant(
-            grant_id=code.grant_id, client_id=code.client_id, sub=code.sub, scope=code.scope,
-            audience=code.audience, created_at=code.issued_at, flow_id=code.flow_id,
-            auth_time=code.auth_time, nonce=code.nonce,
+            grant_id=code.grant_id,
+            client_id=code.client_id,
+            sub=code.sub,
+            scope=code.scope,
+            audience=code.audience,
+            created_at=code.issued_at,
+            flow_id=code.flow_id,
+            auth_time=code.auth_time,
+            nonce=code.nonce,
         )
         minted = mint_for_grant(state, client=client, grant=grant, scope=code.scope, now=now)
         seen["minted"], seen["code"] = minted, code
         return minted.issuance
 
     try:
-        state.store.redeem_code(vsecrets.digest(code_value), now, decide) if code_value else decide(None, False)
+        state.store.redeem_code(vsecrets.digest(code_value), now, decide) if code_value else decide(
+            None, False
+        )
     except Rejected as rejected:
         flow = header_flow or seen.get("flow") or flows.new_flow_id()
         if rejected.error.detail == "authorization code replay" and seen.get("flow"):
             state.emit(
-                "grant.revoked", flow, channel="local", source="authorization_server", target="authorization_server",
+                "grant.revoked",
+                flow,
+                channel="local",
+                source="authorization_server",
+                target="authorization_server",
                 summary="Code replay: the grant and every token issued from the code are revoked",
                 data={"reason": "authorization code replayed", "spec": "RFC 9700 §4.2.4"},
             )
@@ -154,10 +188,21 @@ async def authorization_code_grant(
     code: AuthorizationCode = seen["code"]
     body = token_response(state, minted, code.scope)
     body.update(await _id_token(state, client, code, minted, now))
-    return Outcome(body, header_flow or code.flow_id, seen["checks"], {"grant_type": "authorization_code", "scope": list(code.scope), "refresh": minted.refresh_token is not None})
+    return Outcome(
+        body,
+        header_flow or code.flow_id,
+        seen["checks"],
+        {
+            "grant_type": "authorization_code",
+            "scope": list(code.scope),
+            "refresh": minted.refresh_token is not None,
+        },
+    )
 
 
-async def _id_token(state: ServerState, client: Client, code: AuthorizationCode, minted: Minted, now: float) -> dict[str, Any]:
+async def _id_token(
+    state: ServerState, client: Client, code: AuthorizationCode, minted: Minted, now: float
+) -> dict[str, Any]:
     if "openid" not in code.scope:
         return {}
     from valetkey.server.oidc import id_token_for
@@ -165,7 +210,11 @@ async def _id_token(state: ServerState, client: Client, code: AuthorizationCode,
     user = state.store.get_user(code.sub)
     if user is None:
         return {}
-    return {"id_token": id_token_for(state, client, user, code.scope, code.auth_time, code.nonce, minted.access_token, now)}
+    return {
+        "id_token": id_token_for(
+            state, client, user, code.scope, code.auth_time, code.nonce, minted.access_token, now
+        )
+    }
 
 
 async def refresh_token_grant(
@@ -180,16 +229,24 @@ async def refresh_token_grant(
         ctx = RefreshContext(form, client, token, grant, now, reused)
         seen["checks"] = decide_refresh(ctx)
         assert grant is not None
-        minted = mint_for_grant(state, client=client, grant=grant, scope=ctx.scope, now=now, with_refresh=True)
+        minted = mint_for_grant(
+            state, client=client, grant=grant, scope=ctx.scope, now=now, with_refresh=True
+        )
         seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
         return minted.issuance
 
     try:
-        state.store.rotate_refresh(vsecrets.digest(value), now, decide) if value else decide(None, None, False)
+        state.store.rotate_refresh(vsecrets.digest(value), now, decide) if value else decide(
+            None, None, False
+        )
     except Rejected as rejected:
         if rejected.error.detail == "refresh token reuse detected":
             state.emit(
-                "grant.revoked", flow_id, channel="local", source="authorization_server", target="authorization_server",
+                "grant.revoked",
+                flow_id,
+                channel="local",
+                source="authorization_server",
+                target="authorization_server",
                 summary="Refresh token reuse: the whole grant is revoked",
                 data={"reason": "refresh token reused", "spec": "RFC 9700 §4.14.2"},
             )
@@ -201,13 +258,21 @@ async def refresh_token_grant(
 
         user = state.store.get_user(grant.sub)
         if user is not None:
-            body["id_token"] = id_token_for(state, client, user, scope, grant.auth_time or now, None, minted.access_token, now)
+            body["id_token"] = id_token_for(
+                state, client, user, scope, grant.auth_time or now, None, minted.access_token, now
+            )
     state.emit(
-        "refresh_token.rotated", flow_id, channel="back", source="authorization_server", target="client",
+        "refresh_token.rotated",
+        flow_id,
+        channel="back",
+        source="authorization_server",
+        target="client",
         summary="The refresh token was used once and replaced with a new one",
         data={"grant_id": grant.grant_id[:6] + "…", "spec": "RFC 9700 §4.14.2"},
     )
-    return Outcome(body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)})
+    return Outcome(
+        body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)}
+    )
 
 
 async def client_credentials_grant(
@@ -224,11 +289,23 @@ async def client_credentials_grant(
 
     audience = scopes.audience_for(ctx.scope, state.resources)
     token, record = mint_access_token(
-        state, client=client, sub=None, scope=ctx.scope, audience=audience, grant_id=None, auth_time=None, now=now
+        state,
+        client=client,
+        sub=None,
+        scope=ctx.scope,
+        audience=audience,
+        grant_id=None,
+        auth_time=None,
+        now=now,
     )
     state.store.save_issuance(Issuance(access=record))
     minted = Minted(Issuance(access=record), token, None, {})
-    return Outcome(token_response(state, minted, ctx.scope), flow_id, checks, {"grant_type": "client_credentials", "scope": list(ctx.scope)})
+    return Outcome(
+        token_response(state, minted, ctx.scope),
+        flow_id,
+        checks,
+        {"grant_type": "client_credentials", "scope": list(ctx.scope)},
+    )
 
 
 GRANTS: dict[str, GrantHandler] = {
@@ -236,5 +313,3 @@ GRANTS: dict[str, GrantHandler] = {
     "refresh_token": refresh_token_grant,
     "client_credentials": client_credentials_grant,
 }
-
-

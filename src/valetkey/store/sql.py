@@ -202,7 +202,9 @@ class SQLStore:
     # -- clients ------------------------------------------------------------------------------
     def get_client(self, client_id: str) -> Client | None:
         with self._read() as conn:
-            row = conn.execute(sa.select(t.clients).where(t.clients.c.client_id == client_id)).first()
+            row = conn.execute(
+                sa.select(t.clients).where(t.clients.c.client_id == client_id)
+            ).first()
         return _client(row) if row else None
 
     def list_clients(self) -> list[Client]:
@@ -227,7 +229,9 @@ class SQLStore:
         values = self._client_values(client, source, now)
         with self._write() as conn:
             updated = conn.execute(
-                sa.update(t.clients).where(t.clients.c.client_id == client.client_id).values(**values)
+                sa.update(t.clients)
+                .where(t.clients.c.client_id == client.client_id)
+                .values(**values)
             ).rowcount
             if not updated:
                 conn.execute(sa.insert(t.clients).values(**values, created_at=now))
@@ -242,12 +246,20 @@ class SQLStore:
             ).first()
             if exists:
                 return False
-            conn.execute(sa.insert(t.clients).values(**self._client_values(client, source, now), created_at=now))
+            conn.execute(
+                sa.insert(t.clients).values(
+                    **self._client_values(client, source, now), created_at=now
+                )
+            )
         return True
 
     def delete_client(self, client_id: str) -> bool:
         with self._write() as conn:
-            return bool(conn.execute(sa.delete(t.clients).where(t.clients.c.client_id == client_id)).rowcount)
+            return bool(
+                conn.execute(
+                    sa.delete(t.clients).where(t.clients.c.client_id == client_id)
+                ).rowcount
+            )
 
     # -- users --------------------------------------------------------------------------------
     def get_user(self, sub: str) -> User | None:
@@ -269,19 +281,30 @@ class SQLStore:
         import time
 
         with self._write() as conn:
-            row = conn.execute(sa.select(t.users).where(t.users.c.username == user.username)).first()
+            row = conn.execute(
+                sa.select(t.users).where(t.users.c.username == user.username)
+            ).first()
             values = {"password_hash": user.password_hash, "claims": dict(user.claims)}
             if row:
                 conn.execute(sa.update(t.users).where(t.users.c.sub == row.sub).values(**values))
-                return User(sub=row.sub, username=user.username, password_hash=user.password_hash, claims=user.claims)
+                return User(
+                    sub=row.sub,
+                    username=user.username,
+                    password_hash=user.password_hash,
+                    claims=user.claims,
+                )
             conn.execute(
-                sa.insert(t.users).values(sub=user.sub, username=user.username, created_at=time.time(), **values)
+                sa.insert(t.users).values(
+                    sub=user.sub, username=user.username, created_at=time.time(), **values
+                )
             )
         return user
 
     def delete_user(self, username: str) -> bool:
         with self._write() as conn:
-            return bool(conn.execute(sa.delete(t.users).where(t.users.c.username == username)).rowcount)
+            return bool(
+                conn.execute(sa.delete(t.users).where(t.users.c.username == username)).rowcount
+            )
 
     # -- resources ----------------------------------------------------------------------------
     def list_resources(self) -> list[Resource]:
@@ -293,17 +316,25 @@ class SQLStore:
         values = {"name": resource.name, "scopes": _join(resource.scopes)}
         with self._write() as conn:
             n = conn.execute(
-                sa.update(t.resources).where(t.resources.c.identifier == resource.identifier).values(**values)
+                sa.update(t.resources)
+                .where(t.resources.c.identifier == resource.identifier)
+                .values(**values)
             ).rowcount
             if not n:
-                conn.execute(sa.insert(t.resources).values(identifier=resource.identifier, **values))
+                conn.execute(
+                    sa.insert(t.resources).values(identifier=resource.identifier, **values)
+                )
 
     # -- keys and secrets -----------------------------------------------------------------------
     def list_signing_keys(self) -> list[SigningKey]:
         with self._read() as conn:
-            rows = conn.execute(sa.select(t.signing_keys).order_by(t.signing_keys.c.created_at)).all()
+            rows = conn.execute(
+                sa.select(t.signing_keys).order_by(t.signing_keys.c.created_at)
+            ).all()
         return [
-            SigningKey(r.kid, r.alg, json.loads(r.private_jwk), r.created_at, bool(r.active), r.retired_at)
+            SigningKey(
+                r.kid, r.alg, json.loads(r.private_jwk), r.created_at, bool(r.active), r.retired_at
+            )
             for r in rows
         ]
 
@@ -332,7 +363,9 @@ class SQLStore:
 
     def get_or_create_secret(self, name: str, factory: Callable[[], str]) -> str:
         with self._read() as conn:
-            row = conn.execute(sa.select(t.server_secrets.c.value).where(t.server_secrets.c.name == name)).first()
+            row = conn.execute(
+                sa.select(t.server_secrets.c.value).where(t.server_secrets.c.name == name)
+            ).first()
         if row:
             return str(row.value)
         try:
@@ -368,7 +401,9 @@ class SQLStore:
     def get_session(self, session_digest: str) -> LoginSession | None:
         with self._read() as conn:
             row = conn.execute(
-                sa.select(t.login_sessions).where(t.login_sessions.c.session_digest == session_digest)
+                sa.select(t.login_sessions).where(
+                    t.login_sessions.c.session_digest == session_digest
+                )
             ).first()
         if not row:
             return None
@@ -376,19 +411,27 @@ class SQLStore:
 
     def end_session(self, session_digest: str) -> None:
         with self._write() as conn:
-            conn.execute(sa.delete(t.login_sessions).where(t.login_sessions.c.session_digest == session_digest))
+            conn.execute(
+                sa.delete(t.login_sessions).where(
+                    t.login_sessions.c.session_digest == session_digest
+                )
+            )
 
     def get_consent(self, sub: str, client_id: str) -> tuple[str, ...]:
         with self._read() as conn:
             row = conn.execute(
-                sa.select(t.consents.c.scope).where(t.consents.c.sub == sub, t.consents.c.client_id == client_id)
+                sa.select(t.consents.c.scope).where(
+                    t.consents.c.sub == sub, t.consents.c.client_id == client_id
+                )
             ).first()
         return _split(row.scope) if row else ()
 
     def save_consent(self, sub: str, client_id: str, scope: tuple[str, ...], now: float) -> None:
         with self._write() as conn:
             row = conn.execute(
-                sa.select(t.consents.c.scope).where(t.consents.c.sub == sub, t.consents.c.client_id == client_id)
+                sa.select(t.consents.c.scope).where(
+                    t.consents.c.sub == sub, t.consents.c.client_id == client_id
+                )
             ).first()
             merged = tuple(dict.fromkeys((*(_split(row.scope) if row else ()), *scope)))
             if row:
@@ -399,7 +442,9 @@ class SQLStore:
                 )
             else:
                 conn.execute(
-                    sa.insert(t.consents).values(sub=sub, client_id=client_id, scope=_join(merged), updated_at=now)
+                    sa.insert(t.consents).values(
+                        sub=sub, client_id=client_id, scope=_join(merged), updated_at=now
+                    )
                 )
 
     # -- codes, grants, tokens ----------------------------------------------------------------------
@@ -519,12 +564,16 @@ class SQLStore:
                 ).first()
                 reused = False
                 if row is None:
-                    row = conn.execute(sa.select(t.refresh_tokens).where(c.token_digest == token_digest)).first()
+                    row = conn.execute(
+                        sa.select(t.refresh_tokens).where(c.token_digest == token_digest)
+                    ).first()
                     reused = row is not None and row.used_at is not None
                 token = _refresh(row) if row else None
                 grant = None
                 if token is not None:
-                    grow = conn.execute(sa.select(t.grants).where(t.grants.c.grant_id == token.grant_id)).first()
+                    grow = conn.execute(
+                        sa.select(t.grants).where(t.grants.c.grant_id == token.grant_id)
+                    ).first()
                     grant = _grant(grow) if grow else None
                 try:
                     issuance = decide(token, grant, reused)
@@ -566,12 +615,16 @@ class SQLStore:
             ).rowcount
             conn.execute(
                 sa.update(t.refresh_tokens)
-                .where(t.refresh_tokens.c.grant_id == grant_id, t.refresh_tokens.c.revoked_at.is_(None))
+                .where(
+                    t.refresh_tokens.c.grant_id == grant_id, t.refresh_tokens.c.revoked_at.is_(None)
+                )
                 .values(revoked_at=now)
             )
             conn.execute(
                 sa.update(t.access_tokens)
-                .where(t.access_tokens.c.grant_id == grant_id, t.access_tokens.c.revoked_at.is_(None))
+                .where(
+                    t.access_tokens.c.grant_id == grant_id, t.access_tokens.c.revoked_at.is_(None)
+                )
                 .values(revoked_at=now)
             )
         return bool(n)
@@ -585,7 +638,9 @@ class SQLStore:
 
     def get_access_token(self, jti: str) -> AccessTokenRecord | None:
         with self._read() as conn:
-            row = conn.execute(sa.select(t.access_tokens).where(t.access_tokens.c.jti == jti)).first()
+            row = conn.execute(
+                sa.select(t.access_tokens).where(t.access_tokens.c.jti == jti)
+            ).first()
         return _access(row) if row else None
 
     def revoke_access_token(self, jti: str, now: float) -> bool:
@@ -602,9 +657,15 @@ class SQLStore:
         """Delete codes, tokens and sessions that expired more than a day ago."""
         horizon = now - 86400
         with self._write() as conn:
-            n = conn.execute(sa.delete(t.authorization_codes).where(t.authorization_codes.c.expires_at < horizon)).rowcount
-            n += conn.execute(sa.delete(t.access_tokens).where(t.access_tokens.c.expires_at < horizon)).rowcount
-            n += conn.execute(sa.delete(t.login_sessions).where(t.login_sessions.c.expires_at < horizon)).rowcount
+            n = conn.execute(
+                sa.delete(t.authorization_codes).where(t.authorization_codes.c.expires_at < horizon)
+            ).rowcount
+            n += conn.execute(
+                sa.delete(t.access_tokens).where(t.access_tokens.c.expires_at < horizon)
+            ).rowcount
+            n += conn.execute(
+                sa.delete(t.login_sessions).where(t.login_sessions.c.expires_at < horizon)
+            ).rowcount
         return int(n)
 
 

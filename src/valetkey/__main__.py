@@ -1,0 +1,3 @@
+from valetkey.cli import main
+
+main()

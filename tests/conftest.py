@@ -1,0 +1,170 @@
+"""Shared fixtures: a standard configuration, an in-process server, PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.asgi import SyncASGITransport
+from valetkey.core.clock import FixedClock
+from valetkey.core.events import RecordingSink
+from valetkey.core.settings import Settings, build_settings, parse_toml
+from valetkey.server import create_app
+from valetkey.server.bootstrap import build_state
+from valetkey.server.state import ServerState
+from valetkey.store.sql import SQLStore, open_store
+
+ISSUER = "http://as.test"
+PG_ADMIN_URL = os.environ.get("VALETKEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# A high-entropy secret (stored as a SHA-256 digest) and a short one (stored with Argon2id).
+WEB_SECRET = "web-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+SVC_SECRET = "svc-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+
+BASE_CONFIG = f"""
+[[resources]]
+identifier = "https://api.valetkey.test"
+name = "Demo API"
+scopes = ["read:profile", "read:files", "write:files"]
+
+[[clients]]
+client_id = "cli"
+client_name = "Command-line app"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1/callback", "com.example.app:/callback"]
+grant_types = ["authorization_code", "refresh_token"]
+scope = "openid profile email read:profile read:files write:files offline_access"
+
+[[clients]]
+client_id = "web"
+client_name = "Web app"
+client_secret = "{WEB_SECRET}"
+redirect_uris = ["https://web.example/callback", "https://web.example/other"]
+grant_types = ["authorization_code", "refresh_token"]
+scope = "openid profile email read:profile read:files"
+
+[[clients]]
+client_id = "legacy-web"
+client_name = "Confidential client without PKCE"
+client_secret = "short-secret"
+token_endpoint_auth_method = "client_secret_post"
+redirect_uris = ["https://legacy.example/cb"]
+grant_types = ["authorization_code"]
+require_pkce = false
+scope = "read:profile"
+
+[[clients]]
+client_id = "plain-client"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1/cb"]
+pkce_methods = ["S256", "plain"]
+scope = "read:profile"
+
+[[clients]]
+client_id = "svc"
+client_secret = "{SVC_SECRET}"
+grant_types = ["client_credentials"]
+scope = "read:files"
+
+[[users]]
+username = "alice"
+password = "wonderland"
+name = "Alice Liddell"
+email = "alice@example.test"
+email_verified = true
+
+[[users]]
+username = "bob"
+password = "builder-bob"
+name = "Bob"
+"""
+
+
+def settings_from(text: str = BASE_CONFIG, **overrides: Any) -> Settings:
+    data = parse_toml(text)
+    data.update(overrides)
+    return build_settings(data, {}).with_issuer(overrides.get("issuer", ISSUER))
+
+
+@dataclass
+class InProcess:
+    state: ServerState
+    http: httpx.Client
+    sink: RecordingSink
+    clock: FixedClock
+    store: SQLStore
+
+    @property
+    def base(self) -> str:
+        return ISSUER
+
+
+def make_in_process(
+    text: str = BASE_CONFIG, store: SQLStore | None = None, **overrides: Any
+) -> InProcess:
+    settings = settings_from(text, **overrides)
+    sink, clock = RecordingSink(), FixedClock()
+    store = store or open_store("sqlite:///:memory:")
+    state = build_state(settings, store=store, sink=sink, clock=clock)
+    http = httpx.Client(
+        transport=SyncASGITransport(create_app(state)), base_url=ISSUER, follow_redirects=False
+    )
+    return InProcess(state, http, sink, clock, store)
+
+
+@pytest.fixture
+def server() -> Iterator[InProcess]:
+    env = make_in_process()
+    with env.http:
+        yield env
+    env.store.close()
+
+
+def _postgres_or_skip() -> None:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:
+        if os.environ.get("VALETKEY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(
+                f"PostgreSQL is required here (CI) but unreachable at {PG_ADMIN_URL}: {exc}"
+            )
+        pytest.skip(f"SKIPPED: PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__})")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    _postgres_or_skip()
+    import sqlalchemy as sa
+
+    name = f"vk_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_url"))

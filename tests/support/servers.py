@@ -1,0 +1,78 @@
+"""Real server processes on loopback ports, and in-process apps over httpx.ASGITransport."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_ready(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=0.5).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"not ready after {timeout}s: {url}\n{log.read_text()}")
+
+
+@contextmanager
+def running(
+    args: Sequence[str], ready_url: str, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``valetkey ARGS`` until the block ends; its output goes to a log file shown on failure."""
+    log = workdir / f"proc-{Path(args[0]).name}-{time.monotonic_ns()}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "valetkey", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=workdir,
+        )
+    try:
+        wait_until_ready(ready_url, proc, log)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def auth_server(
+    config: str, workdir: Path, *, port: int | None = None, extra: Sequence[str] = ()
+) -> Iterator[str]:
+    port = port or free_port()
+    path = workdir / f"server-{port}.toml"
+    path.write_text(config)
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        ["serve", "--config", str(path), "--port", str(port), *extra],
+        f"{base}/.well-known/oauth-authorization-server",
+        workdir,
+    ):
+        yield base
