@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from valetkey import __version__
+from valetkey.cli.demo import demo
 from valetkey.cli.serve import serve
 
 
@@ -15,5 +16,6 @@ def main() -> None:
 
 
 main.add_command(serve)
+main.add_command(demo)
 
 __all__ = ["main"]
