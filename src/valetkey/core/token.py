@@ -272,3 +272,51 @@ CLIENT_CREDENTIALS_RULES: tuple[Rule[ClientCredentialsContext], ...] = (
 
 def decide_client_credentials(ctx: ClientCredentialsContext) -> tuple[Check, ...]:
     return run_rules(CLIENT_CREDENTIALS_RULES, ctx)
+
+
+@dataclass
+class PasswordContext:
+    params: Mapping[str, Sequence[str]]
+    client: Client
+    known_scopes: frozenset[str]
+    scope: tuple[str, ...] = ()
+
+
+def check_password_client(ctx: PasswordContext) -> None:
+    if ctx.client.is_public:
+        raise UnauthorizedClient("the password grant is allowed only for confidential clients")
+    client_may_use_grant(ctx.client, "password")
+
+
+def check_password_params(ctx: PasswordContext) -> None:
+    require(ctx.params, "username")
+    if one(ctx.params, "password") is None:
+        raise InvalidRequest("password is required for the password grant")
+
+
+def check_password_scope(ctx: PasswordContext) -> None:
+    try:
+        requested = scopes.parse(one(ctx.params, "scope"))
+    except ValueError as exc:
+        raise InvalidScope(str(exc)) from exc
+    if not requested:
+        requested = tuple(s for s in ctx.client.scope if s != "offline_access")
+    unknown = [s for s in requested if s not in ctx.known_scopes]
+    if unknown:
+        raise InvalidScope(f"unknown scope: {' '.join(unknown)[:200]}")
+    not_allowed = [s for s in requested if ctx.client.scope and s not in ctx.client.scope]
+    if not_allowed:
+        raise InvalidScope(f"this client may not request: {' '.join(not_allowed)[:200]}")
+    ctx.scope = requested
+
+
+PASSWORD_RULES: tuple[Rule[PasswordContext], ...] = (
+    Rule("check_password_client", "RFC 6749 §4.3, RFC 9700 §2.4", check_password_client),
+    Rule("check_password_params", "RFC 6749 §4.3.2", check_password_params),
+    Rule("check_scope", "RFC 6749 §3.3", check_password_scope),
+)
+
+
+def decide_password(ctx: PasswordContext) -> tuple[Check, ...]:
+    """Only the request's shape; the server then checks the user's credentials."""
+    return run_rules(PASSWORD_RULES, ctx)

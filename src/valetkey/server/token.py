@@ -28,22 +28,7 @@ from valetkey.server.http import Params, exchange, json_response, oauth_error_re
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
 from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
-
-
-class Outcome:
-    """What a grant handler produced: the response body, its flow id and the checks it ran."""
-
-    def __init__(
-        self, body: dict[str, Any], flow_id: str, checks: tuple[Check, ...], data: dict[str, Any]
-    ) -> None:
-        self.body, self.flow_id, self.checks, self.data = body, flow_id, checks, data
-
-
-class Failed(Exception):
-    def __init__(self, error: OAuthError, flow_id: str, checks: tuple[Check, ...]) -> None:
-        super().__init__(error.description)
-        self.error, self.flow_id, self.checks = error, flow_id, checks
-
+from valetkey.server.token_types import Failed, Outcome
 
 GrantHandler = Callable[[ServerState, Request, Params, Client, str | None], Awaitable[Outcome]]
 
@@ -136,6 +121,7 @@ async def token_endpoint(request: Request) -> Response:
         checks=(auth_check, *outcome.checks),
         http=exchange(request, form, response, outcome.body),
         data=outcome.data,
+        deprecated=outcome.data.get("deprecated"),
     )
     return response
 
@@ -308,8 +294,11 @@ async def client_credentials_grant(
     )
 
 
+from valetkey.server.password_grant import password_grant  # noqa: E402
+
 GRANTS: dict[str, GrantHandler] = {
     "authorization_code": authorization_code_grant,
     "refresh_token": refresh_token_grant,
     "client_credentials": client_credentials_grant,
+    "password": password_grant,
 }

@@ -1,0 +1,72 @@
+"""The deprecated resource owner password grant (RFC 6749 §4.3), opt-in on server and client.
+
+RFC 9700 §2.4: the client sees the user's password; every use is marked deprecated in its event.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from valetkey.core import flows, scopes
+from valetkey.core.checks import Rejected
+from valetkey.core.errors import InvalidGrant
+from valetkey.core.events import Check
+from valetkey.core.models import Client, Grant
+from valetkey.core.secrets import new_token
+from valetkey.core.token import PasswordContext, decide_password, one
+from valetkey.server.http import Params
+from valetkey.server.issue import mint_for_grant, token_response
+from valetkey.server.passwords import verify_password
+from valetkey.server.state import ServerState
+from valetkey.server.token_types import Failed, Outcome
+
+DEPRECATION = "password grant: the client handles the user's password (RFC 9700 §2.4)"
+
+
+async def password_grant(
+    state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
+) -> Outcome:
+    flow_id = header_flow or flows.new_flow_id()
+    ctx = PasswordContext(form, client, state.known_scopes)
+    try:
+        checks = decide_password(ctx)
+    except Rejected as rejected:
+        raise Failed(rejected.error, flow_id, rejected.checks) from None
+    username, password = one(form, "username") or "", one(form, "password") or ""
+    user = state.store.get_user_by_username(username)
+    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    if not ok or user is None:
+        failed = Check(
+            "check_user_credentials", "fail", "RFC 6749 §4.3.2", "wrong username or password"
+        )
+        raise Failed(InvalidGrant("the username or password is wrong"), flow_id, (*checks, failed))
+    checks = (*checks, Check("check_user_credentials", "pass", "RFC 6749 §4.3.2", "Argon2id"))
+    now = state.clock.now()
+    grant = Grant(
+        grant_id=new_token(16),
+        client_id=client.client_id,
+        sub=user.sub,
+        scope=ctx.scope,
+        audience=scopes.audience_for(ctx.scope, state.resources),
+        created_at=now,
+        flow_id=flow_id,
+        auth_time=now,
+    )
+    minted = mint_for_grant(
+        state, client=client, grant=grant, scope=ctx.scope, now=now, new_grant=True
+    )
+    state.store.save_issuance(minted.issuance)
+    body = token_response(state, minted, ctx.scope)
+    if "openid" in ctx.scope:
+        from valetkey.server.oidc import id_token_for
+
+        body["id_token"] = id_token_for(
+            state, client, user, ctx.scope, now, None, minted.access_token, now
+        )
+    return Outcome(
+        body,
+        flow_id,
+        checks,
+        {"grant_type": "password", "scope": list(ctx.scope), "deprecated": DEPRECATION},
+    )

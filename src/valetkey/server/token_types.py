@@ -1,0 +1,23 @@
+"""What a grant handler returns or raises, shared by the token endpoint and the grant modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from valetkey.core.errors import OAuthError
+from valetkey.core.events import Check
+
+
+class Outcome:
+    """What a grant handler produced: the response body, its flow id and the checks it ran."""
+
+    def __init__(
+        self, body: dict[str, Any], flow_id: str, checks: tuple[Check, ...], data: dict[str, Any]
+    ) -> None:
+        self.body, self.flow_id, self.checks, self.data = body, flow_id, checks, data
+
+
+class Failed(Exception):
+    def __init__(self, error: OAuthError, flow_id: str, checks: tuple[Check, ...]) -> None:
+        super().__init__(error.description)
+        self.error, self.flow_id, self.checks = error, flow_id, checks
