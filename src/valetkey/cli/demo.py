@@ -1,22 +1,13 @@
-"""``valetkey demo``: the whole system on SQLite with a demo configuration, on loopback."""
+"""``valetkey demo``: the whole system on SQLite with the demo configuration, on loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-from importlib import resources
-from pathlib import Path
+import contextlib
 
 import click
-import uvicorn
 
-from valetkey.core.settings import build_settings, parse_toml
-
-AS_PORT = 9000
-
-
-def demo_settings_text() -> str:
-    return resources.files("valetkey.demo").joinpath("demo.toml").read_text(encoding="utf-8")
+from valetkey.cli.demo_stack import DEFAULT_PORTS, build_stack, serve_stack
 
 
 @click.command()
@@ -28,39 +19,68 @@ def demo_settings_text() -> str:
     help="Where the demo's SQLite database lives.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
-def demo(data_dir: str, host: str) -> None:
-    """Run the demo: authorization server with demo clients and a demo user, on SQLite."""
-    from valetkey.core.events import RecordingSink
-    from valetkey.server import create_app
-    from valetkey.server.bootstrap import build_state
-
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    data = parse_toml(demo_settings_text())
-    data.setdefault("database", f"sqlite:///{os.path.abspath(data_dir)}/valetkey.db")
-    issuer = f"http://{host}:{AS_PORT}"
-    settings = build_settings(data, os.environ).with_issuer(issuer)
-    sink = RecordingSink()
-    state = build_state(settings, sink=sink)
-    user = settings.users[0]
+@click.option(
+    "--server-port",
+    default=DEFAULT_PORTS["server"],
+    show_default=True,
+    type=click.IntRange(1, 65535),
+)
+@click.option(
+    "--resource-port",
+    default=DEFAULT_PORTS["resource"],
+    show_default=True,
+    type=click.IntRange(1, 65535),
+)
+@click.option(
+    "--client-port",
+    default=DEFAULT_PORTS["client"],
+    show_default=True,
+    type=click.IntRange(1, 65535),
+)
+@click.option(
+    "--inspector-port",
+    default=DEFAULT_PORTS["inspector"],
+    show_default=True,
+    type=click.IntRange(1, 65535),
+)
+def demo(
+    data_dir: str,
+    host: str,
+    server_port: int,
+    resource_port: int,
+    client_port: int,
+    inspector_port: int,
+) -> None:
+    """Run the demo: authorization server, demo client app and flow inspector (and the resource
+    server when installed), each on its own loopback origin, with demo clients and users."""
+    ports = {
+        "server": server_port,
+        "resource": resource_port,
+        "client": client_port,
+        "inspector": inspector_port,
+    }
+    stack = build_stack(data_dir, ports, host)
+    users = {u.username: u.password for u in stack.settings.users}
+    has_resource = len(stack.servers) == 4
+    u = stack.urls
     click.echo(
         "\n".join(
             [
                 "",
-                "valetkey demo is running (Ctrl-C to stop)",
-                f"  authorization server  {issuer}   (metadata: {issuer}/.well-known/oauth-authorization-server)",
-                f"  demo user             username: {user.username}   password: {user.password}",
-                "  clients               demo-native (public, PKCE), demo-web (confidential), demo-service (client credentials)",
+                "valetkey demo is running (Ctrl-C to stop). Open:",
+                "",
+                f"    {u['inspector']}/",
+                "",
+                f"  flow inspector        {u['inspector']}/   (the diagram, live)",
+                f"  demo client app       {u['client']}/   (log in, call the API, attack scenarios)",
+                f"  authorization server  {u['server']}   (metadata: {u['server']}/.well-known/oauth-authorization-server)",
+                f"  resource server       {u['resource']}"
+                + ("" if has_resource else "   (not installed in this build)"),
+                f"  demo user             username: demo   password: {users.get('demo')}",
+                "  INSECURE demo switches are on ([demo] insecure = true): only for the attack scenarios",
                 "",
             ]
         )
     )
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(create_app(state), host=host, port=AS_PORT, log_level="warning")
-        ),
-    ]
-    asyncio.run(_serve_all(servers))
-
-
-async def _serve_all(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(s.serve() for s in servers))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_stack(stack))

@@ -193,7 +193,9 @@ def check_pkce(ctx: AuthorizeContext) -> None:
     if challenge is None:
         if method is not None:
             raise InvalidRequest("code_challenge_method was sent without a code_challenge")
-        if client.require_pkce or client.is_public:
+        # Registration (settings.client_problems) makes every public client require PKCE, except
+        # the `[demo] insecure = true` attack demo, which `valetkey serve` refuses to run.
+        if client.require_pkce:
             raise InvalidRequest(
                 "code_challenge is required: this client must use PKCE with "
                 f"code_challenge_method={client.pkce_methods[0] if client.pkce_methods else 'S256'}",

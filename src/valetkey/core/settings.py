@@ -178,7 +178,7 @@ def _str_list(raw: Any, key: str, errs: _Collector) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _client(raw: Any, key: str, errs: _Collector) -> ClientConfig | None:
+def _client(raw: Any, key: str, errs: _Collector, insecure: bool = False) -> ClientConfig | None:
     if not isinstance(raw, dict):
         errs.add(key, "must be a table")
         return None
@@ -231,6 +231,7 @@ def _client(raw: Any, key: str, errs: _Collector) -> ClientConfig | None:
         post_logout_redirect_uris=_str_list(
             raw.get("post_logout_redirect_uris"), f"{key}.post_logout_redirect_uris", errs
         ),
+        insecure_demo=insecure,
     )
     for sub_key, message in problems.problems:
         errs.add(f"{key}.{sub_key}", message)
@@ -268,6 +269,7 @@ def client_problems(
     pkce_methods: tuple[str, ...],
     scope: Any,
     post_logout_redirect_uris: tuple[str, ...] = (),
+    insecure_demo: bool = False,
 ) -> ClientCheck:
     """Client metadata rules shared by the config file and the admin CLI (RFC 7591 §2)."""
     problems: list[tuple[str, str]] = []
@@ -324,7 +326,7 @@ def client_problems(
         )
     if not isinstance(require_pkce, bool):
         problems.append(("require_pkce", "must be true or false"))
-    elif not require_pkce and public:
+    elif not require_pkce and public and not insecure_demo:
         problems.append(
             (
                 "require_pkce",
@@ -453,7 +455,11 @@ def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None
         if alg not in ("ES256", "RS256"):
             errs.add(key, f"must be ES256 or RS256, got {alg!r}")
         values[key] = alg
-    clients = _list_of_tables(merged, "clients", _client, errs)
+    demo = merged.get("demo", {})
+    insecure = isinstance(demo, dict) and demo.get("insecure") is True
+    clients = _list_of_tables(
+        merged, "clients", lambda r, k, e: _client(r, k, e, insecure=insecure), errs
+    )
     seen: set[str] = set()
     for i, c in enumerate(clients):
         if c.client_id in seen:
@@ -463,7 +469,6 @@ def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None
     if len({u.username for u in users}) != len(users):
         errs.add("users", "usernames must be unique")
     resources = _list_of_tables(merged, "resources", _resource, errs)
-    demo = merged.get("demo", {})
     if not isinstance(demo, dict):
         errs.add("demo", "must be a table")
         demo = {}

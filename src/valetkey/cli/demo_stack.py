@@ -1,0 +1,124 @@
+"""The demo's servers wired together: authorization server, demo client app and inspector (and the
+resource server when it is installed), each on its own loopback origin, sharing one event sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from valetkey.core.events import RecordingSink
+from valetkey.core.settings import Settings, build_settings, parse_toml
+
+DEFAULT_PORTS = {"server": 9000, "resource": 9001, "client": 9002, "inspector": 9003}
+INSECURE_CLIENT = "demo-insecure-public"
+
+
+@dataclass
+class DemoStack:
+    settings: Settings
+    sink: RecordingSink
+    urls: dict[str, str]
+    servers: list[uvicorn.Server] = field(default_factory=list)
+    bus: Any = None
+
+    def stop(self) -> None:
+        if self.bus is not None:
+            self.bus.close()
+        for server in self.servers:
+            server.should_exit = True
+
+
+def demo_settings_text(ports: dict[str, int]) -> str:
+    text = resources.files("valetkey.demo").joinpath("demo.toml").read_text(encoding="utf-8")
+    text = text.replace("http://localhost:9002", f"http://localhost:{ports['client']}")
+    return text.replace("http://127.0.0.1:9001", f"http://127.0.0.1:{ports['resource']}")
+
+
+def build_stack(
+    data_dir: str, ports: dict[str, int] | None = None, host: str = "127.0.0.1"
+) -> DemoStack:
+    from valetkey.demo.app import create_demo_client_app
+    from valetkey.demo.config import ClientRegistration, DemoClientConfig
+    from valetkey.inspector import EventBus, create_inspector_app
+    from valetkey.server import create_app
+    from valetkey.server.bootstrap import build_state
+
+    p = {**DEFAULT_PORTS, **(ports or {})}
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    data = parse_toml(demo_settings_text(p))
+    data.setdefault("database", f"sqlite:///{os.path.abspath(data_dir)}/valetkey.db")
+    urls = {
+        "server": f"http://{host}:{p['server']}",
+        "resource": f"http://{host}:{p['resource']}",
+        "client": f"http://localhost:{p['client']}",
+        "inspector": f"http://{host}:{p['inspector']}",
+    }
+    settings = build_settings(data, os.environ).with_issuer(urls["server"])
+    sink = RecordingSink()
+    state = build_state(settings, sink=sink)
+    insecure = settings.demo.get("insecure") is True
+    secrets = {c.client_id: c.client_secret for c in settings.clients}
+    users = {u.username: u.password or "" for u in settings.users}
+    config = DemoClientConfig(
+        base_url=urls["client"],
+        issuer=urls["server"],
+        resource_url=urls["resource"],
+        inspector_url=urls["inspector"] + "/",
+        confidential=ClientRegistration("demo-web", secrets.get("demo-web"), pkce=False),
+        service=ClientRegistration("demo-service", secrets.get("demo-service")),
+        public_no_pkce=ClientRegistration(
+            INSECURE_CLIENT, None, pkce=False, insecure="public client without PKCE"
+        )
+        if insecure and INSECURE_CLIENT in secrets
+        else None,
+        victim=("demo", users.get("demo", "")),
+        attacker=("mallory", users.get("mallory", "")),
+        insecure=insecure,
+    )
+    bus = EventBus()
+    bus.attach(sink)
+    links = {
+        "client": urls["client"] + "/",
+        "attacks": urls["client"] + "/attacks",
+        "server": urls["server"] + "/",
+    }
+    apps: list[tuple[Any, str, int]] = [
+        (create_app(state), host, p["server"]),
+        (create_demo_client_app(config, sink), "localhost", p["client"]),
+        (create_inspector_app(bus, links, insecure=insecure), host, p["inspector"]),
+    ]
+    resource_app = _resource_app(urls, sink)
+    if resource_app is not None:
+        apps.append((resource_app, host, p["resource"]))
+    stack = DemoStack(settings, sink, urls, bus=bus)
+    for app, bind, port in apps:
+        cfg = uvicorn.Config(
+            app, host=bind, port=port, log_level="warning", timeout_graceful_shutdown=1
+        )
+        stack.servers.append(uvicorn.Server(cfg))
+    return stack
+
+
+def _resource_app(urls: dict[str, str], sink: RecordingSink) -> Any:
+    """The demo API, when the resource server package is installed (it is built separately)."""
+    import importlib
+
+    try:
+        demo_api = importlib.import_module("valetkey.resource.demo_api")
+    except ImportError:
+        return None
+    factory = getattr(demo_api, "create_demo_api", None)
+    if factory is None:
+        return None
+    return factory(issuer=urls["server"], audience=urls["resource"], sink=sink)
+
+
+async def serve_stack(stack: DemoStack) -> None:
+    await asyncio.gather(*(s.serve() for s in stack.servers))

@@ -1,0 +1,39 @@
+"""The attack scenarios page of the demo client app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from valetkey.demo.attacks import SCENARIOS, describe, run_scenario
+
+if TYPE_CHECKING:
+    from valetkey.demo.app import DemoClient
+
+
+async def attacks_page(client: DemoClient, request: Request) -> Response:
+    session = client.session(request)
+    return client.page(request, session, "attacks.html", scenarios=SCENARIOS)
+
+
+async def run_attack(client: DemoClient, request: Request) -> Response:
+    session = client.session(request)
+    values = await client.form(request, session)
+    if values is None:
+        return client.page(
+            request,
+            session,
+            "error.html",
+            status=403,
+            title="Form expired",
+            detail="Reload the page and try again.",
+        )
+    result = await run_scenario(client, values.get("scenario", ""), values.get("defence") != "off")
+    if result is None:
+        session.message = "That scenario cannot run with the defence off on this server."
+    else:
+        session.results.insert(0, describe(result))
+        del session.results[20:]
+    return client.keep(RedirectResponse("/attacks#results", status_code=303), session)

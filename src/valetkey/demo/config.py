@@ -1,0 +1,50 @@
+"""What the demo client app needs to know: where the servers are and its registered clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ClientRegistration:
+    client_id: str
+    secret: str | None = None  # None: a public client
+    pkce: bool = True
+    insecure: str | None = None  # why this registration is only allowed in the insecure demo
+
+
+@dataclass(frozen=True)
+class DemoClientConfig:
+    base_url: str  # this app's own origin, e.g. http://localhost:9002
+    issuer: str  # the authorization server
+    resource_url: str  # the demo API
+    inspector_url: str | None = None
+    public: ClientRegistration = ClientRegistration("demo-spa")
+    confidential: ClientRegistration = ClientRegistration(
+        "demo-web", "demo-web-secret-change-me-0123456789abcdef", pkce=False
+    )
+    public_no_pkce: ClientRegistration | None = None
+    service: ClientRegistration = ClientRegistration(
+        "demo-service", "demo-service-secret-change-me-0123456789abcdef"
+    )
+    victim: tuple[str, str] = ("demo", "valetkey-demo")
+    attacker: tuple[str, str] = ("mallory", "mallory-attacker")
+    insecure: bool = False  # the server runs with [demo] insecure = true
+    api_paths: tuple[tuple[str, str, str], ...] = field(
+        default=(
+            ("GET", "/api/profile", "read:profile"),
+            ("GET", "/api/files", "read:files"),
+            ("POST", "/api/files", "write:files"),
+        )
+    )
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.base_url.rstrip("/") + "/callback"
+
+    def registration(self, mode: str) -> ClientRegistration:
+        if mode == "confidential":
+            return self.confidential
+        if mode == "insecure" and self.public_no_pkce is not None:
+            return self.public_no_pkce
+        return self.public
