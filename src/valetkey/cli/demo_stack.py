@@ -91,7 +91,7 @@ def build_stack(
     }
     apps: list[tuple[Any, str, int]] = [
         (create_app(state), host, p["server"]),
-        (create_demo_client_app(config, sink), "localhost", p["client"]),
+        (create_demo_client_app(config, sink), host, p["client"]),
         (create_inspector_app(bus, links, insecure=insecure), host, p["inspector"]),
     ]
     resource_app = _resource_app(urls, sink)
@@ -121,4 +121,11 @@ def _resource_app(urls: dict[str, str], sink: RecordingSink) -> Any:
 
 
 async def serve_stack(stack: DemoStack) -> None:
-    await asyncio.gather(*(s.serve() for s in stack.servers))
+    """Serve until any server is asked to stop (Ctrl-C reaches one of them), then stop them all."""
+
+    async def watch() -> None:
+        while not any(s.should_exit for s in stack.servers):
+            await asyncio.sleep(0.1)
+        stack.stop()  # also ends the inspector's live streams, so shutdown does not wait on them
+
+    await asyncio.gather(watch(), *(s.serve() for s in stack.servers))
