@@ -14,6 +14,11 @@ from tests.support.servers import auth_server
 from valetkey.core import jose
 
 
+def _post(client: httpx.Client, data: dict[str, str | None], barrier: threading.Barrier, statuses: list[int]) -> None:
+    barrier.wait()
+    statuses.append(client.post("/token", data=data).status_code)
+
+
 def test_two_instances_share_state_and_a_code_is_redeemed_once(tmp_path: Path, pg_url: str) -> None:
     config = f'issuer = "http://valetkey.test"\ndatabase = "{pg_url}"\n' + BASE_CONFIG
     with ExitStack() as stack:
@@ -37,11 +42,7 @@ def test_two_instances_share_state_and_a_code_is_redeemed_once(tmp_path: Path, p
             barrier = threading.Barrier(2)
             statuses: list[int] = []
 
-            def post(client: httpx.Client, payload: dict[str, str | None] = data) -> None:
-                barrier.wait()
-                statuses.append(client.post("/token", data=payload).status_code)
-
-            threads = [threading.Thread(target=post, args=(c,)) for c in (a, b)]
+            threads = [threading.Thread(target=_post, args=(c, data, barrier, statuses)) for c in (a, b)]
             for t in threads:
                 t.start()
             for t in threads:
