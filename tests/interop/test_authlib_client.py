@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import OAuth2Client
 
 from tests.conftest import BASE_CONFIG, SVC_SECRET, WEB_SECRET
 from tests.support.flows import login_and_consent
 from tests.support.servers import auth_server
 from valetkey.core import jose
+
+with warnings.catch_warnings():
+    # Authlib warns at import about its own httpx integration and installs an "always" filter for
+    # its warnings; both stay inside this block.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import OAuth2Client
 
 
 @pytest.fixture(scope="module")
