@@ -17,6 +17,8 @@ from valetkey.core import jose
 with warnings.catch_warnings():
     # Authlib warns at import about its own httpx integration and installs an "always" filter for
     # its warnings; both stay inside this block.
+    import authlib.deprecate  # noqa: F401  (installs the filter now, inside the block)
+
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import OAuth2Client
 
