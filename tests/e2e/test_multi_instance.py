@@ -14,7 +14,12 @@ from tests.support.servers import auth_server
 from valetkey.core import jose
 
 
-def _post(client: httpx.Client, data: dict[str, str | None], barrier: threading.Barrier, statuses: list[int]) -> None:
+def _post(
+    client: httpx.Client,
+    data: dict[str, str | None],
+    barrier: threading.Barrier,
+    statuses: list[int],
+) -> None:
     barrier.wait()
     statuses.append(client.post("/token", data=data).status_code)
 
@@ -42,7 +47,9 @@ def test_two_instances_share_state_and_a_code_is_redeemed_once(tmp_path: Path, p
             barrier = threading.Barrier(2)
             statuses: list[int] = []
 
-            threads = [threading.Thread(target=_post, args=(c, data, barrier, statuses)) for c in (a, b)]
+            threads = [
+                threading.Thread(target=_post, args=(c, data, barrier, statuses)) for c in (a, b)
+            ]
             for t in threads:
                 t.start()
             for t in threads:

@@ -31,7 +31,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_authlib_code_flow_with_pkce_and_refresh(base: str) -> None:
-    with OAuth2Client("cli", redirect_uri="http://127.0.0.1:40123/callback", scope="read:profile read:files", code_challenge_method="S256", token_endpoint_auth_method="none") as client:
+    with OAuth2Client(
+        "cli",
+        redirect_uri="http://127.0.0.1:40123/callback",
+        scope="read:profile read:files",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    ) as client:
         _code_flow_and_refresh(client, base)
 
 
@@ -40,7 +46,9 @@ def _code_flow_and_refresh(client: OAuth2Client, base: str) -> None:
     url, state = client.create_authorization_url(f"{base}/authorize", code_verifier=verifier)
     with httpx.Client(follow_redirects=False) as browser:
         callback = login_and_consent(browser, url).headers["location"]
-    token = client.fetch_token(f"{base}/token", authorization_response=callback, code_verifier=verifier, state=state)
+    token = client.fetch_token(
+        f"{base}/token", authorization_response=callback, code_verifier=verifier, state=state
+    )
     assert token["token_type"] == "Bearer" and token["scope"] == "read:profile read:files"
     jwks = httpx.get(f"{base}/jwks.json").json()
     _, claims = jose.verify(token["access_token"], jwks)
@@ -51,12 +59,21 @@ def _code_flow_and_refresh(client: OAuth2Client, base: str) -> None:
 
 def test_authlib_confidential_client_with_basic_auth(base: str) -> None:
     redirect_uri = "https://web.example/callback"
-    with OAuth2Client("web", WEB_SECRET, redirect_uri=redirect_uri, scope="read:profile", code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic") as client:
+    with OAuth2Client(
+        "web",
+        WEB_SECRET,
+        redirect_uri=redirect_uri,
+        scope="read:profile",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+    ) as client:
         verifier = generate_token(48)
         url, state = client.create_authorization_url(f"{base}/authorize", code_verifier=verifier)
         with httpx.Client(follow_redirects=False) as browser:
             callback = login_and_consent(browser, url).headers["location"]
-        token = client.fetch_token(f"{base}/token", authorization_response=callback, code_verifier=verifier, state=state)
+        token = client.fetch_token(
+            f"{base}/token", authorization_response=callback, code_verifier=verifier, state=state
+        )
     assert token["scope"] == "read:profile"
 
 
@@ -72,5 +89,3 @@ def test_authlib_sees_a_refusal_as_an_oauth_error(base: str) -> None:
     with OAuth2Client("svc", "wrong-secret") as client, pytest.raises(OAuthError) as info:
         client.fetch_token(f"{base}/token", grant_type="client_credentials")
     assert info.value.error == "invalid_client"
-
-

@@ -30,7 +30,10 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant work whether or not the user exists (``password_hash=None`` checks a dummy)."""
     try:
-        return bool(_hasher.verify(password_hash or _dummy_hash(), password)) and password_hash is not None
+        return (
+            bool(_hasher.verify(password_hash or _dummy_hash(), password))
+            and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

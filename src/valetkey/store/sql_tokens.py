@@ -132,9 +132,7 @@ class TokenTables:
             if revoke is not None:
                 self.revoke_grant(revoke[0], now, revoke[1])
 
-    def rotate_refresh(
-        self, token_digest: str, now: float, decide: RefreshDecision[T]
-    ) -> T:
+    def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T:
         c = t.refresh_tokens.c
         revoke: tuple[str, str] | None = None
         try:
