@@ -6,6 +6,7 @@ import click
 
 from valetkey import __version__
 from valetkey.cli.demo import demo
+from valetkey.cli.resource import resource
 from valetkey.cli.serve import serve
 
 
@@ -17,5 +18,6 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(demo)
+main.add_command(resource)
 
 __all__ = ["main"]
