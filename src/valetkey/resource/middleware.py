@@ -19,6 +19,7 @@ from valetkey.resource.token import AccessToken, TokenValidator
 
 SCOPE_KEY = "valetkey.token"
 GUARD_KEY = "valetkey.guard"
+MISSING_KEY = "valetkey.missing"
 STATE_ATTR = "access_token"
 
 
@@ -76,6 +77,7 @@ class BearerAuth:
             raw = bearer_token(scope["headers"], scope.get("query_string", b""))
         except NoCredentials as missing:
             if not self.required:
+                scope[MISSING_KEY] = missing.description  # for the route's 401, if it needs a token
                 return None
             self._rejected(flow_id, scope, None, missing.description, ())
             raise Refusal(401, None, missing.description, self.realm) from None
@@ -128,6 +130,8 @@ class BearerAuth:
         token = token_from_scope(scope)
         error = exc.as_error(token)
         why = exc.description(token)
+        if token is None:
+            why = scope.get(MISSING_KEY) or why
         check = Check(exc.rule, "fail", exc.spec, why)
         self._rejected(scope.get("valetkey.flow_id", ""), scope, error, why, (check,))
         return Refusal(exc.status(token), error, why, self.realm, exc.scopes if error else ())
