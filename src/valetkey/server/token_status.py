@@ -46,8 +46,8 @@ def find_access_token(state: ServerState, token: str) -> FoundAccess | None:
     if claims.get("iss") != state.issuer or not isinstance(jti, str):
         return None
     record = state.store.get_access_token(jti)
-    if record is None:
-        return None
+    if record is None or state.client(record.client_id) is None:
+        return None  # unknown, purged, or its client was removed
     grant = state.store.get_grant(record.grant_id) if record.grant_id else None
     return FoundAccess(record, claims, grant)
 
@@ -56,7 +56,7 @@ def find_refresh_token(state: ServerState, token: str) -> FoundRefresh | None:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     record = state.store.get_refresh_token(vsecrets.digest(token))
-    if record is None:
+    if record is None or state.client(record.client_id) is None:
         return None
     return FoundRefresh(record, state.store.get_grant(record.grant_id))
 
