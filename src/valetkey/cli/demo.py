@@ -51,8 +51,8 @@ def demo(
     client_port: int,
     inspector_port: int,
 ) -> None:
-    """Run the demo: authorization server, demo client app and flow inspector (and the resource
-    server when installed), each on its own loopback origin, with demo clients and users."""
+    """Run the demo: authorization server, resource server, demo client app and flow inspector,
+    each on its own loopback origin, with demo clients and users."""
     ports = {
         "server": server_port,
         "resource": resource_port,
@@ -61,7 +61,6 @@ def demo(
     }
     stack = build_stack(data_dir, ports, host)
     users = {u.username: u.password for u in stack.settings.users}
-    has_resource = len(stack.servers) == 4
     u = stack.urls
     click.echo(
         "\n".join(
@@ -74,8 +73,7 @@ def demo(
                 f"  flow inspector        {u['inspector']}/   (the diagram, live)",
                 f"  demo client app       {u['client']}/   (log in, call the API, attack scenarios)",
                 f"  authorization server  {u['server']}   (metadata: {u['server']}/.well-known/oauth-authorization-server)",
-                f"  resource server       {u['resource']}"
-                + ("" if has_resource else "   (not installed in this build)"),
+                f"  resource server       {u['resource']}   (GET /api/profile, GET|POST /api/files)",
                 f"  demo user             username: demo   password: {users.get('demo')}",
                 "  INSECURE demo switches are on ([demo] insecure = true): only for the attack scenarios",
                 "",

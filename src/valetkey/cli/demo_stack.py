@@ -1,5 +1,5 @@
-"""The demo's servers wired together: authorization server, demo client app and inspector (and the
-resource server when it is installed), each on its own loopback origin, sharing one event sink.
+"""The demo's servers wired together: authorization server, resource server (demo API), demo
+client app and inspector, each on its own loopback origin, sharing one event sink.
 """
 
 from __future__ import annotations
@@ -94,9 +94,7 @@ def build_stack(
         (create_demo_client_app(config, sink), host, p["client"]),
         (create_inspector_app(bus, links, insecure=insecure), host, p["inspector"]),
     ]
-    resource_app = _resource_app(urls, sink)
-    if resource_app is not None:
-        apps.append((resource_app, host, p["resource"]))
+    apps.append((_resource_app(urls, data_dir, sink), host, p["resource"]))
     stack = DemoStack(settings, sink, urls, bus=bus)
     for app, bind, port in apps:
         cfg = uvicorn.Config(
@@ -106,18 +104,15 @@ def build_stack(
     return stack
 
 
-def _resource_app(urls: dict[str, str], sink: RecordingSink) -> Any:
-    """The demo API, when the resource server package is installed (it is built separately)."""
-    import importlib
+def _resource_app(urls: dict[str, str], data_dir: str, sink: RecordingSink) -> Any:
+    """The demo API (valetkey.resource), validating the server's JWT access tokens."""
+    from valetkey.resource import JWTValidator
+    from valetkey.resource.demo_api import create_demo_api
+    from valetkey.resource.files import FileStore
 
-    try:
-        demo_api = importlib.import_module("valetkey.resource.demo_api")
-    except ImportError:
-        return None
-    factory = getattr(demo_api, "create_demo_api", None)
-    if factory is None:
-        return None
-    return factory(issuer=urls["server"], audience=urls["resource"], sink=sink)
+    validator = JWTValidator(urls["server"], urls["resource"], sink=sink)
+    files = FileStore(Path(data_dir) / "resource.db")
+    return create_demo_api(validator, files, issuer=urls["server"], audience=urls["resource"])
 
 
 async def serve_stack(stack: DemoStack) -> None:

@@ -220,7 +220,7 @@ class DemoOAuth:
                 "body": f"resource server unreachable: {type(exc).__name__}",
             }
             self.emit(
-                "api.called",
+                "api.responded",
                 flow_id,
                 channel="back",
                 source="client",
@@ -240,11 +240,11 @@ class DemoOAuth:
             else f"http_{r.status_code}"
         )
         self.emit(
-            "api.called",
+            "api.responded",
             flow_id,
             channel="back",
-            source="client",
-            target="resource_server",
+            source="resource_server",
+            target="client",
             summary=f"{method} {path} → {r.status_code}",
             http=exchange,
             error=error,

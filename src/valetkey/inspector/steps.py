@@ -73,15 +73,24 @@ _LOGIN = (
     StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
     StepTemplate("token.received", "authorization_server", "client", "back", "Tokens"),
 )
-_API = StepTemplate("api.called", "client", "resource_server", "back", "Call the API")
+_API = (
+    StepTemplate(
+        "resource_request.authenticated",
+        "client",
+        "resource_server",
+        "back",
+        "API call with the access token",
+    ),
+    StepTemplate("api.responded", "resource_server", "client", "back", "Protected data"),
+)
 _USERINFO = StepTemplate(
     "userinfo.called", "client", "authorization_server", "back", "GET /userinfo"
 )
 
 TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
-    "pkce": (*_LOGIN, _API),
-    "confidential": (*_LOGIN, _API),
-    "oidc": (*_LOGIN, _USERINFO, _API),
+    "pkce": (*_LOGIN, *_API),
+    "confidential": (*_LOGIN, *_API),
+    "oidc": (*_LOGIN, _USERINFO, *_API),
     "refresh": (
         StepTemplate("refresh.started", "user", "client", "front", "Clicks “Refresh”"),
         StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
@@ -98,7 +107,7 @@ TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
         StepTemplate("client_credentials.started", "client", "client", "local", "Service starts"),
         StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
         StepTemplate("token.received", "authorization_server", "client", "back", "Access token"),
-        _API,
+        *_API,
     ),
     "legacy": (),
     "other": (),
@@ -179,9 +188,17 @@ EXPLAIN: dict[str, str] = {
         "OpenID Connect: the client asks the userinfo endpoint for the user's claims with the "
         "access token."
     ),
-    "api.called": (
-        "The client calls the resource server with the access token as a Bearer credential; the "
-        "resource server checks signature, issuer, audience, expiry and scope."
+    "resource_request.authenticated": (
+        "The client calls the resource server with the access token as a Bearer credential "
+        "(RFC 6750). The resource server checks the signature, issuer, audience, expiry and the "
+        "scope the route needs."
+    ),
+    "resource_request.rejected": (
+        "The resource server refused the token and says why in WWW-Authenticate (RFC 6750 §3)."
+    ),
+    "api.responded": (
+        "The client receives the protected data (or the error). The request and response are the "
+        "real ones; the token is redacted."
     ),
     "attack.started": "An attack scenario begins. The steps below are real requests.",
     "attack.finished": "The attack scenario's outcome, compared with what the defence should do.",
