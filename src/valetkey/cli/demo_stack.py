@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from valetkey.core.events import RecordingSink
@@ -27,6 +29,7 @@ class DemoStack:
     urls: dict[str, str]
     servers: list[uvicorn.Server] = field(default_factory=list)
     bus: Any = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def stop(self) -> None:
         if self.bus is not None:
@@ -82,6 +85,7 @@ def build_stack(
         attacker=("mallory", users.get("mallory", "")),
         insecure=insecure,
     )
+    client_http = httpx.AsyncClient(timeout=10.0, trust_env=False)
     bus = EventBus()
     bus.attach(sink)
     links = {
@@ -91,11 +95,11 @@ def build_stack(
     }
     apps: list[tuple[Any, str, int]] = [
         (create_app(state), host, p["server"]),
-        (create_demo_client_app(config, sink), host, p["client"]),
+        (create_demo_client_app(config, sink, client_http), host, p["client"]),
         (create_inspector_app(bus, links, insecure=insecure), host, p["inspector"]),
     ]
-    apps.append((_resource_app(urls, data_dir, sink), host, p["resource"]))
-    stack = DemoStack(settings, sink, urls, bus=bus)
+    stack = DemoStack(settings, sink, urls, bus=bus, closers=[client_http.aclose])
+    apps.append((_resource_app(urls, data_dir, sink, stack.closers), host, p["resource"]))
     for app, bind, port in apps:
         cfg = uvicorn.Config(
             app, host=bind, port=port, log_level="warning", timeout_graceful_shutdown=1
@@ -104,13 +108,16 @@ def build_stack(
     return stack
 
 
-def _resource_app(urls: dict[str, str], data_dir: str, sink: RecordingSink) -> Any:
+def _resource_app(
+    urls: dict[str, str], data_dir: str, sink: RecordingSink, closers: list[Any]
+) -> Any:
     """The demo API (valetkey.resource), validating the server's JWT access tokens."""
     from valetkey.resource import JWTValidator
     from valetkey.resource.demo_api import create_demo_api
     from valetkey.resource.files import FileStore
 
     validator = JWTValidator(urls["server"], urls["resource"], sink=sink)
+    closers.append(validator.aclose)
     files = FileStore(Path(data_dir) / "resource.db")
     return create_demo_api(validator, files, issuer=urls["server"], audience=urls["resource"])
 
@@ -123,4 +130,8 @@ async def serve_stack(stack: DemoStack) -> None:
             await asyncio.sleep(0.1)
         stack.stop()  # also ends the inspector's live streams, so shutdown does not wait on them
 
-    await asyncio.gather(watch(), *(s.serve() for s in stack.servers))
+    try:
+        await asyncio.gather(watch(), *(s.serve() for s in stack.servers))
+    finally:
+        for close in stack.closers:
+            await close()

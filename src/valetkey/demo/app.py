@@ -120,7 +120,7 @@ class DemoClient:
 def create_demo_client_app(
     config: DemoClientConfig, sink: EventSink, http: httpx.AsyncClient | None = None
 ) -> Starlette:
-    client = DemoClient(config, sink, http or httpx.AsyncClient(timeout=10.0))
+    client = DemoClient(config, sink, http or httpx.AsyncClient(timeout=10.0, trust_env=False))
 
     async def home(request: Request) -> Response:
         session = client.session(request)

@@ -115,7 +115,7 @@ class Run:
 
     def browser(self) -> httpx.AsyncClient:
         """A fresh browser with its own cookie jar (the server's sign-in cookie lands there)."""
-        return httpx.AsyncClient(timeout=10.0)
+        return httpx.AsyncClient(timeout=10.0, trust_env=False)
 
     async def open_callback(
         self, http: httpx.AsyncClient, location: str, session: Session

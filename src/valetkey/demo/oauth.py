@@ -272,11 +272,11 @@ class DemoOAuth:
             exchange.response_body if isinstance(exchange.response_body, dict) else None
         )
         self.emit(
-            "userinfo.called",
+            "userinfo.received",
             session.flow_id,
             channel="back",
-            source="client",
-            target="authorization_server",
+            source="authorization_server",
+            target="client",
             summary=f"GET /userinfo → {r.status_code}",
             http=exchange,
             error=None if r.status_code == 200 else f"http_{r.status_code}",

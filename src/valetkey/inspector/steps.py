@@ -83,14 +83,15 @@ _API = (
     ),
     StepTemplate("api.responded", "resource_server", "client", "back", "Protected data"),
 )
-_USERINFO = StepTemplate(
-    "userinfo.called", "client", "authorization_server", "back", "GET /userinfo"
+_USERINFO = (
+    StepTemplate("userinfo.returned", "client", "authorization_server", "back", "GET /userinfo"),
+    StepTemplate("userinfo.received", "authorization_server", "client", "back", "User's claims"),
 )
 
 TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
     "pkce": (*_LOGIN, *_API),
     "confidential": (*_LOGIN, *_API),
-    "oidc": (*_LOGIN, _USERINFO, *_API),
+    "oidc": (*_LOGIN, *_USERINFO, *_API),
     "refresh": (
         StepTemplate("refresh.started", "user", "client", "front", "Clicks “Refresh”"),
         StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
@@ -184,9 +185,13 @@ EXPLAIN: dict[str, str] = {
     "client_credentials.started": (
         "No user involved: a service authenticates as itself with its own secret."
     ),
-    "userinfo.called": (
-        "OpenID Connect: the client asks the userinfo endpoint for the user's claims with the "
-        "access token."
+    "userinfo.returned": (
+        "OpenID Connect: the client asks the userinfo endpoint for the user's claims, with the "
+        "access token as a Bearer credential."
+    ),
+    "userinfo.received": (
+        "The client reads the claims. The ID token already proved who signed in; userinfo adds "
+        "the profile claims the scopes allow."
     ),
     "resource_request.authenticated": (
         "The client calls the resource server with the access token as a Bearer credential "

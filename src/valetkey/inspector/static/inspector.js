@@ -29,8 +29,11 @@
   const time = (t) => t ? new Date(t * 1000).toLocaleTimeString() : "";
 
   function upsert(flow) {
+    const isNew = !flows.has(flow.flow_id);
+    const current = flows.get(selected);
     flows.set(flow.flow_id, flow);
-    if (!selected || (follow && !timer)) select(flow.flow_id, false);
+    // Follow the live flow; a new flow also takes over from a finished one being inspected.
+    if (!selected || (!timer && (follow || (isNew && current && current.complete)))) select(flow.flow_id, false);
     else if (flow.flow_id === selected) render();
     else renderList();
   }

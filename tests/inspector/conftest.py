@@ -1,0 +1,104 @@
+"""The whole demo (AS, RS, client app, inspector) in process on free loopback ports, and Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.servers import free_port
+from valetkey.cli.demo_stack import DEFAULT_PORTS, DemoStack, build_stack, serve_stack
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+
+
+def _wait_ready(urls: list[str], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    while pending and time.monotonic() < deadline:
+        try:
+            if httpx.get(pending[0], timeout=1.0).status_code < 500:
+                pending.pop(0)
+                continue
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    if pending:
+        raise RuntimeError(f"demo not ready: {pending}")
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    ports = {name: free_port() for name in DEFAULT_PORTS}
+    stack = build_stack(str(tmp_path_factory.mktemp("demo")), ports)
+    thread = threading.Thread(target=lambda: asyncio.run(serve_stack(stack)), daemon=True)
+    thread.start()
+    u = stack.urls
+    _wait_ready(
+        [
+            u["server"] + "/.well-known/oauth-authorization-server",
+            u["resource"] + "/",
+            u["client"] + "/",
+            u["inspector"] + "/api/flows",
+        ]
+    )
+    yield stack
+    stack.stop()
+    thread.join(15)
+
+
+def _chromium_missing() -> str | None:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        return f"{CHROMIUM} is missing (install Debian's chromium: apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    missing = _chromium_missing()
+    if missing:
+        if os.environ.get("VALETKEY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"VALETKEY_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(f"browser tests skipped: {missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(chromium: Any) -> Iterator[Any]:
+    ctx = chromium.new_context(viewport={"width": 1440, "height": 900})
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
