@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 async def attacks_page(client: DemoClient, request: Request) -> Response:
     session = client.session(request)
-    return client.page(request, session, "attacks.html", scenarios=SCENARIOS)
+    message, session.message = session.message, None
+    return client.page(request, session, "attacks.html", scenarios=SCENARIOS, message=message)
 
 
 async def run_attack(client: DemoClient, request: Request) -> Response:

@@ -91,7 +91,9 @@ def flow_view(flow_id: str, events: Sequence[FlowEvent]) -> dict[str, Any]:
     return {
         "flow_id": flow_id,
         "kind": kind,
-        "title": KIND_TITLES[kind],
+        "title": KIND_TITLES[kind]
+        if kind != "other" or first is None
+        else first.summary or first.name,
         "started": first.time if first else None,
         "last_seq": max((e.seq for e in events), default=0),
         "client_id": next(
