@@ -192,6 +192,21 @@ def test_openid_connect_refresh_and_client_credentials(context: Any, demo: DemoS
     wait_step(inspector, "api.responded")
     assert inspector.locator('#steps li[data-status="pending"]').count() == 0
 
+    app.bring_to_front()
+    app.click("#password-grant")
+    app.wait_for_selector("#message")
+    inspector.bring_to_front()
+    inspector.wait_for_function(
+        "() => document.querySelector('#flow-title').textContent === 'Legacy grant (deprecated)'"
+    )
+    wait_step(inspector, "api.responded")
+    assert "DEPRECATED" in inspector.locator("#flow-meta").inner_text()
+    assert inspector.locator("#flow-list button[aria-current=true] .badge.deprecated").count()
+    open_step(inspector, "token.issued")
+    assert "deprecated" in inspector.locator("#detail").inner_text()
+    assert "password=" in inspector.locator("#http-request").inner_text()
+    assert "[redacted]" in inspector.locator("#http-request").inner_text()
+
 
 ATTACKS = [
     # (scenario, defence, step that shows the outcome, its status, text in the step's detail)

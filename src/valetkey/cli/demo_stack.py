@@ -81,6 +81,9 @@ def build_stack(
         )
         if insecure and INSECURE_CLIENT in secrets
         else None,
+        legacy=ClientRegistration("demo-legacy", secrets.get("demo-legacy"))
+        if settings.allow_deprecated_grants and "demo-legacy" in secrets
+        else None,
         victim=("demo", users.get("demo", "")),
         attacker=("mallory", users.get("mallory", "")),
         insecure=insecure,

@@ -176,6 +176,9 @@ def create_demo_client_app(
             elif name == "refresh":
                 await client.oauth.refresh(session)
                 session.message = "Refreshed: the old refresh token is now retired (rotation)."
+            elif name == "password":
+                await client.oauth.password_grant(session)
+                session.message = "Legacy password grant: the client saw the password (deprecated)."
             elif name == "client-credentials":
                 await client.oauth.client_credentials(session)
                 session.message = "Client credentials: demo-service got a token for itself."

@@ -27,6 +27,7 @@ class DemoClientConfig:
     service: ClientRegistration = ClientRegistration(
         "demo-service", "demo-service-secret-change-me-0123456789abcdef"
     )
+    legacy: ClientRegistration | None = None  # the deprecated password grant, where enabled
     victim: tuple[str, str] = ("demo", "valetkey-demo")
     attacker: tuple[str, str] = ("mallory", "mallory-attacker")
     insecure: bool = False  # the server runs with [demo] insecure = true

@@ -169,6 +169,7 @@ class DemoOAuth:
 
     def _registration_for(self, client_id: str | None) -> ClientRegistration:
         for reg in (
+            self.config.legacy,
             self.config.public,
             self.config.confidential,
             self.config.public_no_pkce,
@@ -196,6 +197,31 @@ class DemoOAuth:
             raise DemoError(f"{body.get('error')}: {body.get('error_description', '')}")
         await self.receive_tokens(session, reg, body, flow_id)
         await self.call_api(session, "GET", "/api/files")
+        return flow_id
+
+    async def password_grant(self, session: Session) -> str:
+        """The deprecated resource owner password grant: the client handles the user's password."""
+        reg = self.config.legacy
+        if reg is None:
+            raise DemoError("the password grant is not enabled on this server")
+        flow_id = new_flow_id()
+        username, password = self.config.victim
+        self.emit(
+            "password.collected",
+            flow_id,
+            channel="front",
+            source="user",
+            target="client",
+            summary="The user types their password into the client itself (deprecated)",
+            data={"kind": "legacy", "client_id": reg.client_id, "username": username},
+        )
+        form = {"grant_type": "password", "username": username, "password": password}
+        form["scope"] = "read:profile read:files"
+        r, body = await self.token_request(reg, form, flow_id)
+        if r.status_code != 200:
+            raise DemoError(f"{body.get('error')}: {body.get('error_description', '')}")
+        await self.receive_tokens(session, reg, body, flow_id)
+        await self.call_api(session, "GET", "/api/profile")
         return flow_id
 
     async def call_api(self, session: Session, method: str, path: str) -> dict[str, Any]:

@@ -110,7 +110,12 @@ TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
         StepTemplate("token.received", "authorization_server", "client", "back", "Access token"),
         *_API,
     ),
-    "legacy": (),
+    "legacy": (
+        StepTemplate("password.collected", "user", "client", "front", "Types the password"),
+        StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
+        StepTemplate("token.received", "authorization_server", "client", "back", "Tokens"),
+        *_API,
+    ),
     "other": (),
 }
 
@@ -204,6 +209,11 @@ EXPLAIN: dict[str, str] = {
     "api.responded": (
         "The client receives the protected data (or the error). The request and response are the "
         "real ones; the token is redacted."
+    ),
+    "password.collected": (
+        "Deprecated: the user gives their password to the client app, which sends it to the "
+        "token endpoint. The client can keep or leak it, and the server cannot tell the user "
+        "from the app (RFC 9700 §2.4). Use Authorization Code + PKCE."
     ),
     "attack.started": "An attack scenario begins. The steps below are real requests.",
     "attack.finished": "The attack scenario's outcome, compared with what the defence should do.",
