@@ -74,8 +74,10 @@ def _chromium_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API holds a running event loop in the main thread until it
+    stops, which would break later tests that run their own loop."""
     missing = _chromium_missing()
     if missing:
         if os.environ.get("VALETKEY_REQUIRE_BROWSER") == "1":
