@@ -93,9 +93,7 @@ def test_login_fills_the_diagram_to_its_last_step(context: Any, demo: DemoStack)
     )
     assert token.get_attribute("data-channel") == "back"
     assert token.locator(".arrow").evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
-    path = screenshot(inspector, "inspector-pkce-flow")
-    if os.environ.get("VALETKEY_UPDATE_DOCS_SCREENSHOT") == "1":
-        shutil.copyfile(path, DOCS_SCREENSHOT)
+    screenshot(inspector, "inspector-pkce-flow")
 
     # The token exchange: its real HTTP request and response, redacted, its checks, and curl.
     open_step(inspector, "token.issued")
@@ -108,7 +106,9 @@ def test_login_fills_the_diagram_to_its_last_step(context: Any, demo: DemoStack)
     assert "pass" in verifier and "RFC 7636" in verifier
     curl = inspector.locator("#curl").inner_text()
     assert curl.startswith("curl ") and "$CODE_VERIFIER" in curl and "--data-urlencode" in curl
-    screenshot(inspector, "inspector-token-step")
+    path = screenshot(inspector, "inspector-token-step")
+    if os.environ.get("VALETKEY_UPDATE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(path, DOCS_SCREENSHOT)
 
     # Keyboard step-through and playback.
     inspector.keyboard.press("Home")

@@ -48,7 +48,6 @@ def build_stack(
     data_dir: str, ports: dict[str, int] | None = None, host: str = "127.0.0.1"
 ) -> DemoStack:
     from valetkey.demo.app import create_demo_client_app
-    from valetkey.demo.config import ClientRegistration, DemoClientConfig
     from valetkey.inspector import EventBus, create_inspector_app
     from valetkey.server import create_app
     from valetkey.server.bootstrap import build_state
@@ -67,27 +66,7 @@ def build_stack(
     sink = RecordingSink()
     state = build_state(settings, sink=sink)
     insecure = settings.demo.get("insecure") is True
-    secrets = {c.client_id: c.client_secret for c in settings.clients}
-    users = {u.username: u.password or "" for u in settings.users}
-    config = DemoClientConfig(
-        base_url=urls["client"],
-        issuer=urls["server"],
-        resource_url=urls["resource"],
-        inspector_url=urls["inspector"] + "/",
-        confidential=ClientRegistration("demo-web", secrets.get("demo-web"), pkce=False),
-        service=ClientRegistration("demo-service", secrets.get("demo-service")),
-        public_no_pkce=ClientRegistration(
-            INSECURE_CLIENT, None, pkce=False, insecure="public client without PKCE"
-        )
-        if insecure and INSECURE_CLIENT in secrets
-        else None,
-        legacy=ClientRegistration("demo-legacy", secrets.get("demo-legacy"))
-        if settings.allow_deprecated_grants and "demo-legacy" in secrets
-        else None,
-        victim=("demo", users.get("demo", "")),
-        attacker=("mallory", users.get("mallory", "")),
-        insecure=insecure,
-    )
+    config = _client_config(settings, urls)
     client_http = httpx.AsyncClient(timeout=10.0, trust_env=False)
     bus = EventBus()
     bus.attach(sink)
@@ -109,6 +88,34 @@ def build_stack(
         )
         stack.servers.append(uvicorn.Server(cfg))
     return stack
+
+
+def _client_config(settings: Settings, urls: dict[str, str]) -> Any:
+    """The demo client app's view of the demo configuration: its clients, secrets and users."""
+    from valetkey.demo.config import ClientRegistration, DemoClientConfig
+
+    insecure = settings.demo.get("insecure") is True
+    secrets = {c.client_id: c.client_secret for c in settings.clients}
+    users = {u.username: u.password or "" for u in settings.users}
+    return DemoClientConfig(
+        base_url=urls["client"],
+        issuer=urls["server"],
+        resource_url=urls["resource"],
+        inspector_url=urls["inspector"] + "/",
+        confidential=ClientRegistration("demo-web", secrets.get("demo-web"), pkce=False),
+        service=ClientRegistration("demo-service", secrets.get("demo-service")),
+        public_no_pkce=ClientRegistration(
+            INSECURE_CLIENT, None, pkce=False, insecure="public client without PKCE"
+        )
+        if insecure and INSECURE_CLIENT in secrets
+        else None,
+        legacy=ClientRegistration("demo-legacy", secrets.get("demo-legacy"))
+        if settings.allow_deprecated_grants and "demo-legacy" in secrets
+        else None,
+        victim=("demo", users.get("demo", "")),
+        attacker=("mallory", users.get("mallory", "")),
+        insecure=insecure,
+    )
 
 
 def _resource_app(

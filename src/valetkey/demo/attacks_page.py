@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from valetkey.demo.app import client_of
 from valetkey.demo.attacks import SCENARIOS, describe, run_scenario
 
-if TYPE_CHECKING:
-    from valetkey.demo.app import DemoClient
 
-
-async def attacks_page(client: DemoClient, request: Request) -> Response:
+async def attacks_page(request: Request) -> Response:
+    client = client_of(request)
     session = client.session(request)
     message, session.message = session.message, None
     return client.page(request, session, "attacks.html", scenarios=SCENARIOS, message=message)
 
 
-async def run_attack(client: DemoClient, request: Request) -> Response:
+async def run_attack(request: Request) -> Response:
+    client = client_of(request)
     session = client.session(request)
     values = await client.form(request, session)
     if values is None:

@@ -231,40 +231,26 @@ class DemoOAuth:
         flow_id = session.flow_id or new_flow_id()
         url = self.config.resource_url.rstrip("/") + path
         headers = {"Authorization": f"Bearer {token}", FLOW_HEADER: flow_id}
+        body = {"name": "note.txt", "content": "hello from the demo client"}
         try:
-            if method == "POST":
-                r = await self.http.post(
-                    url,
-                    headers=headers,
-                    json={"name": "note.txt", "content": "hello from the demo client"},
-                )
-            else:
-                r = await self.http.get(url, headers=headers)
+            r = await self.http.request(
+                method, url, headers=headers, json=body if method == "POST" else None
+            )
         except httpx.TransportError as exc:
-            result: dict[str, Any] = {
-                "status": None,
-                "body": f"resource server unreachable: {type(exc).__name__}",
-            }
             self.emit(
                 "api.responded",
                 flow_id,
                 channel="back",
                 source="client",
                 target="resource_server",
-                summary=f"{method} {path}: the resource server is not reachable",
                 error="unreachable",
                 data={"url": url},
+                summary=f"{method} {path}: the resource server is not reachable",
             )
-            session.last_api = {"method": method, "path": path, **result}
-            return result
+            reason = f"resource server unreachable: {type(exc).__name__}"
+            session.last_api = {"method": method, "path": path, "status": None, "body": reason}
+            return session.last_api
         exchange = exchange_of(r)
-        error = (
-            None
-            if r.status_code < 400
-            else (exchange.response_body or {}).get("error", f"http_{r.status_code}")
-            if isinstance(exchange.response_body, dict)
-            else f"http_{r.status_code}"
-        )
         self.emit(
             "api.responded",
             flow_id,
@@ -273,7 +259,7 @@ class DemoOAuth:
             target="client",
             summary=f"{method} {path} → {r.status_code}",
             http=exchange,
-            error=error,
+            error=_error_of(r.status_code, exchange.response_body),
         )
         session.last_api = {
             "method": method,
@@ -307,3 +293,11 @@ class DemoOAuth:
             http=exchange,
             error=None if r.status_code == 200 else f"http_{r.status_code}",
         )
+
+
+def _error_of(status: int, body: Any) -> str | None:
+    if status < 400:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    return f"http_{status}"
