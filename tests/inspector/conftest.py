@@ -74,15 +74,20 @@ def _chromium_missing() -> str | None:
     return None
 
 
+def skip_or_fail(missing: str | None) -> None:
+    """No browser: skip with the reason, or fail when VALETKEY_REQUIRE_BROWSER=1."""
+    if missing is None:
+        return
+    if os.environ.get("VALETKEY_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"VALETKEY_REQUIRE_BROWSER=1 but {missing}")
+    pytest.skip(f"browser tests skipped: {missing}")
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Module-scoped: Playwright's sync API holds a running event loop in the main thread until it
     stops, which would break later tests that run their own loop."""
-    missing = _chromium_missing()
-    if missing:
-        if os.environ.get("VALETKEY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"VALETKEY_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(f"browser tests skipped: {missing}")
+    skip_or_fail(_chromium_missing())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

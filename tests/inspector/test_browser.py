@@ -127,6 +127,9 @@ def test_pkce_toggle_off_and_on(context: Any, demo: DemoStack) -> None:
     inspector = open_inspector(context, demo)
     app = context.new_page()
     log_in(app, demo, "confidential")
+    # The client's own page may reveal its own tokens (this demo's values).
+    app.click("details summary >> nth=0")
+    assert app.locator("code.reveal").first.inner_text().count(".") == 2  # a JWT
     inspector.bring_to_front()
     wait_step(inspector, "api.responded")
     assert "confidential client" in inspector.locator("#flow-title").inner_text()

@@ -6,6 +6,8 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
+
 from valetkey.core.events import Check, FlowEvent, HttpExchange, RecordingSink
 from valetkey.inspector import EventBus
 from valetkey.inspector.curl import curl_command
@@ -167,3 +169,15 @@ def test_bus_forgets_the_oldest_flows_beyond_its_limit() -> None:
     for i in range(3):
         bus.publish(ev("login.clicked", i, flow=f"f-{i}"))
     assert [f["flow_id"] for f in bus.flows()] == ["f-1", "f-2"]
+
+
+def test_missing_browser_skips_or_fails_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.inspector.conftest import skip_or_fail
+
+    skip_or_fail(None)  # Chromium present: nothing happens
+    monkeypatch.delenv("VALETKEY_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="browser tests skipped"):
+        skip_or_fail("no chromium")
+    monkeypatch.setenv("VALETKEY_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="VALETKEY_REQUIRE_BROWSER=1"):
+        skip_or_fail("no chromium")
