@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import BASE_CONFIG, InProcess, make_in_process
+from tests.conftest import InProcess, make_in_process
+from tests.lifecycle.conftest import FAST_BASE
 from tests.lifecycle.helpers import introspect
 from tests.support.flows import run_code_flow
 from valetkey.core.settings import SettingsError, build_settings, parse_toml
@@ -29,7 +30,7 @@ scope = "openid read:profile offline_access"
 
 
 def legacy_server(enabled: bool) -> InProcess:
-    return make_in_process(BASE_CONFIG + LEGACY_CLIENTS, allow_deprecated_grants=enabled)
+    return make_in_process(FAST_BASE + LEGACY_CLIENTS, allow_deprecated_grants=enabled)
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_password_grant_is_for_confidential_clients_only() -> None:
         f'client_secret = "{PW_SECRET}"', 'token_endpoint_auth_method = "none"'
     )
     with pytest.raises(SettingsError, match="confidential"):
-        build_settings(parse_toml(BASE_CONFIG + bad), {})
+        build_settings(parse_toml(FAST_BASE + bad), {})
 
 
 def test_metadata_lists_legacy_grants_only_when_enabled(on: InProcess, off: InProcess) -> None:

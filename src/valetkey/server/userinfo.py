@@ -44,7 +44,10 @@ def challenge(exc: OAuthError | None) -> str:
     if exc is None:
         return 'Bearer realm="userinfo"'
     desc = exc.description.replace('"', "'")
-    return f'Bearer realm="userinfo", error="{exc.error}", error_description="{desc}"'
+    value = f'Bearer realm="userinfo", error="{exc.error}", error_description="{desc}"'
+    if isinstance(exc, InsufficientScope):
+        value += ', scope="openid"'  # RFC 6750 §3: the scope the request needs
+    return value
 
 
 async def userinfo_endpoint(request: Request) -> Response:
