@@ -50,6 +50,15 @@ def challenge(exc: OAuthError | None) -> str:
     return value
 
 
+def no_token_response() -> Response:
+    """RFC 6750 §3.1: no credentials -> 401 with a bare challenge and no error code in it."""
+    return json_response(
+        {"error": "invalid_token", "error_description": "a bearer access token is required"},
+        status=401,
+        headers={"WWW-Authenticate": challenge(None)},
+    )
+
+
 async def userinfo_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     flow_id = (
@@ -58,15 +67,7 @@ async def userinfo_endpoint(request: Request) -> Response:
     try:
         token = await bearer_token(request)
         if token is None:
-            # RFC 6750 §3.1: no credentials -> 401 with a bare challenge, no error code.
-            return json_response(
-                {
-                    "error": "invalid_token",
-                    "error_description": "a bearer access token is required",
-                },
-                status=401,
-                headers={"WWW-Authenticate": challenge(None)},
-            )
+            return no_token_response()
         body = claims_for(state, token)
     except OAuthError as exc:
         status = 400 if isinstance(exc, InvalidRequest) else exc.status
