@@ -62,6 +62,13 @@ class JwksCache:
         async with self._lock:
             if self._fetched_at >= started and self._keys is not None:
                 return  # another request refreshed while this one waited
+            if self._keys is None and self.clock.now() - self._fetched_at < self.cooldown:
+                error = Unavailable(
+                    "the authorization server's JWK Set could not be fetched; try again shortly"
+                )
+                raise Rejected(
+                    error, (Check("jwks_available", "fail", "RFC 8414 §2", "cooling down"),)
+                )
             try:
                 keys = await self._fetch()
             except Unavailable as exc:
