@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,7 +200,14 @@ def create_demo_api(
         Route("/api/files", list_files, methods=["GET"]),
         Route("/api/files", add_file, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
     http = getattr(validator, "http", None) or httpx.AsyncClient(timeout=5.0, trust_env=False)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await validator.aclose()
+        files.close()
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.demo = DemoState(files, issuer, audience, http, clock or SystemClock())
     return app
