@@ -162,6 +162,28 @@ async def add_file(request: Request) -> Response:
     return JSONResponse({"owner": owner_of(token), "file": added.to_dict()}, 201)
 
 
+def _middleware(
+    validator: TokenValidator, audience: str, cors_origins: Sequence[str]
+) -> list[Middleware]:
+    middleware = []
+    if cors_origins:  # outermost, so that preflight requests (no token) are answered first
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
+                expose_headers=["WWW-Authenticate"],  # browsers may read the RFC 6750 challenge
+                max_age=600,
+            )
+        )
+    public = ("/", "/.well-known/oauth-protected-resource")
+    guard = Middleware(
+        BearerAuth, validator=validator, required=False, realm=audience, public_paths=public
+    )
+    return [*middleware, guard]
+
+
 def create_demo_api(
     validator: TokenValidator,
     files: FileStore,
@@ -171,28 +193,6 @@ def create_demo_api(
     cors_origins: Sequence[str] = (),
     clock: Clock | None = None,
 ) -> Starlette:
-    middleware = []
-    if cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
-                expose_headers=[
-                    "WWW-Authenticate"
-                ],  # so browser clients can read the RFC 6750 challenge
-                max_age=600,
-            )
-        )
-    middleware.append(
-        Middleware(
-            BearerAuth,
-            validator=validator,
-            required=False,
-            realm=audience,
-        )
-    )
     routes = [
         Route("/", index),
         Route("/.well-known/oauth-protected-resource", protected_resource_metadata),
@@ -208,6 +208,7 @@ def create_demo_api(
         await validator.aclose()
         files.close()
 
+    middleware = _middleware(validator, audience, cors_origins)
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.demo = DemoState(files, issuer, audience, http, clock or SystemClock())
     return app
