@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +162,28 @@ async def add_file(request: Request) -> Response:
     return JSONResponse({"owner": owner_of(token), "file": added.to_dict()}, 201)
 
 
+def _middleware(
+    validator: TokenValidator, audience: str, cors_origins: Sequence[str]
+) -> list[Middleware]:
+    middleware = []
+    if cors_origins:  # outermost, so that preflight requests (no token) are answered first
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
+                expose_headers=["WWW-Authenticate"],  # browsers may read the RFC 6750 challenge
+                max_age=600,
+            )
+        )
+    public = ("/", "/.well-known/oauth-protected-resource")
+    guard = Middleware(
+        BearerAuth, validator=validator, required=False, realm=audience, public_paths=public
+    )
+    return [*middleware, guard]
+
+
 def create_demo_api(
     validator: TokenValidator,
     files: FileStore,
@@ -170,28 +193,6 @@ def create_demo_api(
     cors_origins: Sequence[str] = (),
     clock: Clock | None = None,
 ) -> Starlette:
-    middleware = []
-    if cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
-                expose_headers=[
-                    "WWW-Authenticate"
-                ],  # so browser clients can read the RFC 6750 challenge
-                max_age=600,
-            )
-        )
-    middleware.append(
-        Middleware(
-            BearerAuth,
-            validator=validator,
-            required=False,
-            realm=audience,
-        )
-    )
     routes = [
         Route("/", index),
         Route("/.well-known/oauth-protected-resource", protected_resource_metadata),
@@ -199,7 +200,15 @@ def create_demo_api(
         Route("/api/files", list_files, methods=["GET"]),
         Route("/api/files", add_file, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
     http = getattr(validator, "http", None) or httpx.AsyncClient(timeout=5.0, trust_env=False)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await validator.aclose()
+        files.close()
+
+    middleware = _middleware(validator, audience, cors_origins)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.demo = DemoState(files, issuer, audience, http, clock or SystemClock())
     return app
