@@ -10,7 +10,7 @@ from typing import Any
 
 from valetkey.core.events import FlowEvent
 from valetkey.inspector.curl import curl_command
-from valetkey.inspector.steps import EXPLAIN, KIND_TITLES, TEMPLATES, StepTemplate
+from valetkey.inspector.steps import EXPLAIN, KIND_TITLES, TEMPLATES, TITLES, StepTemplate
 
 
 def flow_kind(events: Sequence[FlowEvent]) -> str:
@@ -47,7 +47,9 @@ def _step(template: StepTemplate | None, event: FlowEvent | None, status: str) -
     name = event.name if event else template.name if template else ""
     return {
         "name": name,
-        "title": template.title if template else (event.summary if event else name),
+        "title": template.title
+        if template
+        else TITLES.get(name) or (event.summary if event else name),
         "source": event.source if event else template.source if template else "",
         "target": event.target if event else template.target if template else "",
         "channel": event.channel if event else template.channel if template else "local",

@@ -119,6 +119,28 @@ TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
     "other": (),
 }
 
+# Short arrow labels for events outside the templates (the summary has the details).
+TITLES: dict[str, str] = {
+    "attack.started": "Attack starts",
+    "attack.finished": "Outcome",
+    "code.intercepted": "Malicious app takes the code",
+    "code.planted": "Attacker plants the code",
+    "authorization.rejected": "Request refused",
+    "callback.rejected": "Callback refused",
+    "token.rejected": "POST /token refused",
+    "token.issued": "POST /token",
+    "token.received": "Tokens",
+    "grant.revoked": "Grant revoked",
+    "refresh_token.rotated": "Refresh token rotated",
+    "resource_request.authenticated": "API call with the access token",
+    "resource_request.rejected": "API call refused",
+    "api.responded": "API response",
+    "login.failed": "Sign-in failed",
+    "consent.denied": "Denies",
+    "userinfo.returned": "GET /userinfo",
+    "userinfo.received": "User's claims",
+}
+
 EXPLAIN: dict[str, str] = {
     "login.clicked": (
         "The user starts login in the client app. With PKCE the client now generates a random "

@@ -108,9 +108,12 @@
 
   function pre(text, id) { return el("pre", id ? { id } : {}, typeof text === "string" ? text : JSON.stringify(text, null, 2)); }
 
+  // Redacted values are percent-encoded in URLs; show them readably.
+  const readable = (url) => { try { return decodeURIComponent(url); } catch (e) { return url; } };
+
   function httpText(http, which) {
     if (which === "request") {
-      const lines = [`${http.method} ${http.url}`];
+      const lines = [`${http.method} ${readable(http.url)}`];
       for (const [k, v] of Object.entries(http.request_headers || {})) lines.push(`${k}: ${v}`);
       const body = Object.entries(http.request_body || {});
       if (body.length) lines.push("", body.map(([k, v]) => `${k}=${v}`).join("&"));
@@ -118,7 +121,7 @@
     }
     if (http.status == null) return "(the response is the next step)";
     const lines = [`HTTP ${http.status}`];
-    for (const [k, v] of Object.entries(http.response_headers || {})) lines.push(`${k}: ${v}`);
+    for (const [k, v] of Object.entries(http.response_headers || {})) lines.push(`${k}: ${k === "location" ? readable(v) : v}`);
     if (http.response_body != null) lines.push("", typeof http.response_body === "string" ? http.response_body : JSON.stringify(http.response_body, null, 2));
     return lines.join("\n");
   }
