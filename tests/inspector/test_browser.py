@@ -210,6 +210,23 @@ def test_openid_connect_refresh_and_client_credentials(context: Any, demo: DemoS
     assert "password=" in inspector.locator("#http-request").inner_text()
     assert "[redacted]" in inspector.locator("#http-request").inner_text()
 
+    app.bring_to_front()
+    app.click("#implicit-grant")
+    app.wait_for_selector("button[value=approve], #signed-in")
+    if app.locator("button[value=approve]").count():
+        app.click("button[value=approve]")
+    app.wait_for_selector("#signed-in")
+    assert "fragment" in app.locator("#message").inner_text()
+    inspector.bring_to_front()
+    inspector.wait_for_function(
+        "() => document.querySelector('#flow-title').textContent === 'Implicit grant (deprecated)'"
+    )
+    wait_step(inspector, "api.responded")
+    token = inspector.locator('#steps li[data-name="token.issued"]')
+    assert token.get_attribute("data-channel") == "front"  # the token itself in the front channel
+    assert inspector.locator("#flow-list button[aria-current=true] .badge.deprecated").count()
+    screenshot(inspector, "inspector-implicit-flow")
+
 
 ATTACKS = [
     # (scenario, defence, step that shows the outcome, its status, text in the step's detail)

@@ -112,6 +112,9 @@ def _client_config(settings: Settings, urls: dict[str, str]) -> Any:
         legacy=ClientRegistration("demo-legacy", secrets.get("demo-legacy"))
         if settings.allow_deprecated_grants and "demo-legacy" in secrets
         else None,
+        implicit=ClientRegistration("demo-implicit", None, pkce=False)
+        if settings.allow_deprecated_grants and "demo-implicit" in secrets
+        else None,
         victim=("demo", users.get("demo", "")),
         attacker=("mallory", users.get("mallory", "")),
         insecure=insecure,

@@ -121,12 +121,16 @@ def create_demo_client_app(
 ) -> Starlette:
     from valetkey.demo.attacks_page import attacks_page, run_attack
     from valetkey.demo.callback import handle_callback
+    from valetkey.demo.implicit import landing, receive, start
 
     routes = [
         Route("/", home),
         Route("/login", login, methods=["POST"]),
         Route("/callback", handle_callback),
         Route("/do/{name}", action, methods=["POST"]),
+        Route("/implicit/start", start, methods=["POST"]),
+        Route("/implicit", landing, methods=["GET"]),
+        Route("/implicit", receive, methods=["POST"]),
         Route("/attacks", attacks_page),
         Route("/attacks/run", run_attack, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

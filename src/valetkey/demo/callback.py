@@ -28,7 +28,7 @@ async def handle_callback(request: Request) -> Response:
     state = q.get("state")
     flow_id = client.sessions.flow_for_state(state) or new_flow_id()
     pending = session.pending.pop(state, None) if state else None
-    checks = (_state_check(pending, session), _iss_check(q.get("iss"), client.config.issuer))
+    checks = (state_check(pending, session), iss_check(q.get("iss"), client.config.issuer))
     exchange = HttpExchange("GET", redact_url(str(request.url)), status=303)
     failed = [c for c in checks if c.outcome == "fail"]
     if q.get("error"):
@@ -139,7 +139,7 @@ async def _redeem(
     return RedirectResponse("/", status_code=303)
 
 
-def _state_check(pending: Pending | None, session: Session) -> Check:
+def state_check(pending: Pending | None, session: Session) -> Check:
     spec = "RFC 6749 §10.12, RFC 9700 §4.7"
     if pending is not None:
         return Check("check_state", "pass", spec, "state matches the request this browser started")
@@ -150,7 +150,7 @@ def _state_check(pending: Pending | None, session: Session) -> Check:
     return Check("check_state", "fail", spec, "state does not match any login this browser started")
 
 
-def _iss_check(iss: str | None, issuer: str) -> Check:
+def iss_check(iss: str | None, issuer: str) -> Check:
     spec = "RFC 9207 §2.4"
     if iss is None:
         return Check("check_iss", "skip", spec, "no iss parameter")

@@ -28,6 +28,7 @@ class DemoClientConfig:
         "demo-service", "demo-service-secret-change-me-0123456789abcdef"
     )
     legacy: ClientRegistration | None = None  # the deprecated password grant, where enabled
+    implicit: ClientRegistration | None = None  # the deprecated implicit grant, where enabled
     victim: tuple[str, str] = ("demo", "valetkey-demo")
     attacker: tuple[str, str] = ("mallory", "mallory-attacker")
     insecure: bool = False  # the server runs with [demo] insecure = true
@@ -42,6 +43,10 @@ class DemoClientConfig:
     @property
     def redirect_uri(self) -> str:
         return self.base_url.rstrip("/") + "/callback"
+
+    @property
+    def implicit_redirect_uri(self) -> str:
+        return self.base_url.rstrip("/") + "/implicit"
 
     def registration(self, mode: str) -> ClientRegistration:
         if mode == "confidential":

@@ -20,6 +20,8 @@ def flow_kind(events: Sequence[FlowEvent]) -> str:
         if isinstance(hint, str) and hint in TEMPLATES:
             return hint
     for e in events:
+        if e.data.get("grant_type") == "implicit":
+            return "implicit"
         if e.deprecated:
             return "legacy"
         grant = e.data.get("grant_type")

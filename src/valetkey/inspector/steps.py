@@ -36,6 +36,7 @@ KIND_TITLES = {
     "refresh": "Refresh (rotation)",
     "client_credentials": "Client Credentials",
     "legacy": "Legacy grant (deprecated)",
+    "implicit": "Implicit grant (deprecated)",
     "other": "Flow",
 }
 
@@ -114,6 +115,20 @@ TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
         StepTemplate("password.collected", "user", "client", "front", "Types the password"),
         StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
         StepTemplate("token.received", "authorization_server", "client", "back", "Tokens"),
+        *_API,
+    ),
+    "implicit": (
+        *_LOGIN[:8],
+        StepTemplate(
+            "token.issued",
+            "authorization_server",
+            "client",
+            "front",
+            "Token in the URL fragment",
+        ),
+        StepTemplate(
+            "callback.received", "browser", "client", "front", "Page script posts the fragment"
+        ),
         *_API,
     ),
     "other": (),
