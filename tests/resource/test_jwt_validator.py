@@ -16,8 +16,8 @@ from valetkey.resource import JWTValidator
 
 
 def test_verified_tokens_are_cached_until_they_expire(auth: AS) -> None:
-    clock = FixedClock(time.time())
     token = auth.service_token()
+    clock = FixedClock(time.time())  # after issuance: iat is not in this clock's future
 
     async def scenario() -> None:
         v = JWTValidator(auth.base, AUDIENCE, clock=clock, leeway=0)
