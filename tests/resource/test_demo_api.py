@@ -85,6 +85,17 @@ def test_bad_bodies_get_clear_errors(api: str, auth: AS) -> None:
         assert r.json()["error"] == "invalid_request" and words in r.json()["error_description"]
     r = httpx.post(f"{api}/api/files", data={"name": "x"}, headers=bearer(token))
     assert r.status_code == 415
+    huge = b'{"name": "big", "content": "' + b"x" * 600_000 + b'"}'
+    r = httpx.post(
+        f"{api}/api/files",
+        content=huge,
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413 and "larger than" in r.json()["error_description"]
+    r = httpx.post(
+        f"{api}/api/files", json={"name": "big", "content": "x" * 70_000}, headers=bearer(token)
+    )
+    assert r.status_code == 400 and "content" in r.json()["error_description"]
 
 
 def test_cors_is_off_unless_configured_then_exposes_the_challenge(auth: AS, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from valetkey.resource.token import AccessToken, TokenValidator
 
 MAX_NAME = 200
 MAX_CONTENT = 64 * 1024
+MAX_BODY = MAX_CONTENT * 6 + 1024  # JSON escapes may grow the content up to 6x
 
 
 @dataclass
@@ -137,20 +138,31 @@ async def list_files(request: Request) -> Response:
     return JSONResponse({"owner": owner, "files": [f.to_dict() for f in files]})
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """Read at most ``limit`` bytes; None when the body is larger (without buffering all of it)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @requires_scopes("write:files")
 async def add_file(request: Request) -> Response:
     token, s = _token(request), _state(request)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return _bad('send the file as JSON: {"name": "...", "content": "..."}', 415)
-    raw = await request.body()
+    raw = await _bounded_body(request, MAX_BODY)
+    if raw is None:
+        return _bad(f"the body is larger than {MAX_BODY} bytes", 413)
     try:
-        data = json.loads(raw) if len(raw) <= MAX_CONTENT + 1024 else None
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return _bad("the body is not valid JSON")
     if not isinstance(data, dict):
-        return _bad(
-            f'the body must be a JSON object under {MAX_CONTENT} bytes: {{"name", "content"}}'
-        )
+        return _bad('the body must be a JSON object: {"name": "...", "content": "..."}')
     name, content = data.get("name"), data.get("content", "")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         return _bad(f"name must be a non-empty string of at most {MAX_NAME} characters")
