@@ -5,8 +5,11 @@ client app and inspector, each on its own loopback origin, sharing one event sin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Awaitable, Callable
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -86,7 +89,7 @@ def build_stack(
         cfg = uvicorn.Config(
             app, host=bind, port=port, log_level="warning", timeout_graceful_shutdown=1
         )
-        stack.servers.append(uvicorn.Server(cfg))
+        stack.servers.append(_Server(cfg))
     return stack
 
 
@@ -135,8 +138,37 @@ def _resource_app(
     return create_demo_api(validator, files, issuer=urls["server"], audience=urls["resource"])
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's own signal capture re-raises the signal after each server stops, which would
+    interrupt the others mid-shutdown; :func:`serve_stack` handles the signals for all of them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stack: DemoStack) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # tests run the stack in a thread and stop it with stack.stop()
+        return
+
+    def handle(sig: int, frame: object) -> None:
+        if any(s.should_exit for s in stack.servers):
+            for server in stack.servers:
+                server.force_exit = True  # a second Ctrl-C: do not wait for open connections
+        stack.stop()
+
+    original = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in original.items():
+            signal.signal(sig, handler)
+
+
 async def serve_stack(stack: DemoStack) -> None:
-    """Serve until any server is asked to stop (Ctrl-C reaches one of them), then stop them all."""
+    """Serve until stopped (Ctrl-C, SIGTERM or stack.stop()), then stop every server together."""
 
     async def watch() -> None:
         while not any(s.should_exit for s in stack.servers):
@@ -144,7 +176,8 @@ async def serve_stack(stack: DemoStack) -> None:
         stack.stop()  # also ends the inspector's live streams, so shutdown does not wait on them
 
     try:
-        await asyncio.gather(watch(), *(s.serve() for s in stack.servers))
+        with _stop_on_signals(stack):
+            await asyncio.gather(watch(), *(s.serve() for s in stack.servers))
     finally:
         for close in stack.closers:
             await close()
