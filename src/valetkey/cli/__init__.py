@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from valetkey import __version__
+from valetkey.cli.call import call
 from valetkey.cli.demo import demo
 from valetkey.cli.serve import serve
+from valetkey.cli.token import token
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +19,7 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(demo)
+main.add_command(token)
+main.add_command(call)
 
 __all__ = ["main"]
