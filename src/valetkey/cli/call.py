@@ -38,16 +38,11 @@ def _headers(raw: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def curl_command(request: httpx.Request) -> str:
     parts = ["curl", "-X", request.method]
-    for name, value in request.headers.multi_items():
-        if name.lower() in (
-            "host",
-            "accept-encoding",
-            "connection",
-            "user-agent",
-            "content-length",
-        ):
-            continue
-        parts += ["-H", f"{name}: {value}"]
+    skip = ("host", "accept", "accept-encoding", "connection", "user-agent", "content-length")
+    for raw_name, raw_value in request.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name.lower() not in skip:
+            parts += ["-H", f"{name}: {value}"]
     if request.content:
         parts += ["--data-binary", request.content.decode("utf-8", "replace")]
     parts.append(str(request.url))

@@ -51,7 +51,7 @@ def summary(saved: SavedToken, now: float | None = None) -> dict[str, Any]:
         "expires_at": t.expires_at,
         "expiry": expiry_words(t.expires_at, now),
         "refresh_available": bool(t.refresh_token),
-        "id_token": bool(t.id_token),
+        "id_token_available": bool(t.id_token),
         "client_id": saved.config.client_id,
         "issuer": saved.config.endpoints.issuer,
     }

@@ -1,0 +1,82 @@
+"""Running the CLI: in process (click's runner) or as a real process waiting for a browser."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from click.testing import CliRunner, Result
+
+from tests.support.flows import login_and_consent
+from valetkey.cli import main
+
+
+def cli(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def cli_json(*args: str) -> Any:
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    return json.loads(result.stdout)
+
+
+@dataclass
+class Waiting:
+    proc: subprocess.Popen[str]
+    url: str
+    before_url: list[str]
+
+    def finish(self, timeout: float = 30) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, "".join(self.before_url) + err
+
+
+@contextmanager
+def waiting_cli(args: list[str], env: dict[str, str]) -> Iterator[Waiting]:
+    """Start `valetkey ARGS` and read stderr until the authorization URL appears on its own line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "valetkey", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("http"):
+                yield Waiting(proc, line.strip(), lines)
+                return
+        raise AssertionError("the CLI printed no URL:\n" + "".join(lines))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def deliver(browser: httpx.Client, location: str) -> httpx.Response:
+    """Follow the redirect to the CLI's loopback listener, as a browser would (fragment included)."""
+    parts = urlsplit(location)
+    target = location.split("#", 1)[0]
+    page = browser.get(target)
+    if parts.fragment:  # the page's script posts the fragment back; do what it does
+        assert "location.hash" in page.text
+        page = browser.post(target, data={"fragment": parts.fragment})
+    return page
+
+
+def sign_in_via_forms(browser: httpx.Client, url: str, decision: str = "approve") -> httpx.Response:
+    response = login_and_consent(browser, url, decision=decision)
+    assert response.status_code in (302, 303), response.text
+    return deliver(browser, response.headers["location"])
