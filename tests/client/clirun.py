@@ -55,7 +55,7 @@ def waiting_cli(args: list[str], env: dict[str, str]) -> Iterator[Waiting]:
         assert proc.stderr is not None
         for line in proc.stderr:
             lines.append(line)
-            if line.startswith("http"):
+            if line.startswith(("http://", "https://")) and " " not in line.strip():
                 yield Waiting(proc, line.strip(), lines)
                 return
         raise AssertionError("the CLI printed no URL:\n" + "".join(lines))

@@ -33,6 +33,13 @@ grant_types = ["authorization_code", "refresh_token"]
 scope = "openid profile email read:profile read:files offline_access"
 
 [[clients]]
+client_id = "deny-cli"  # nobody ever approves this one: the consent page always shows
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1/callback"]
+grant_types = ["authorization_code"]
+scope = "read:profile"
+
+[[clients]]
 client_id = "plain-cli"
 token_endpoint_auth_method = "none"
 redirect_uris = ["http://127.0.0.1/callback"]

@@ -4,6 +4,7 @@ redirect (RFC 8252 §7.3) with a visible countdown, then finish the flow."""
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import webbrowser
 from collections.abc import Mapping
@@ -37,8 +38,10 @@ def _wait(receiver: LoopbackReceiver, timeout: float) -> dict[str, str] | None:
 
 
 def _show_url(url: str, browser: bool) -> None:
-    if browser and webbrowser.open(url):
-        err.print("Opened your browser to sign in. If it did not open, visit:")
+    if browser:
+        # Some browser commands only return once the browser exits: never let that block the wait.
+        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+        err.print("Opening your browser to sign in. If it does not open, visit:")
     else:
         err.print("Open this URL in a browser to sign in:")
     # The URL alone on its own line, so scripts and terminals can pick it up whole.
