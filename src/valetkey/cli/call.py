@@ -10,7 +10,13 @@ from typing import Any
 import click
 import httpx
 
-from valetkey.cli.client_errors import EXIT_BAD_INPUT, EXIT_HTTP_ERROR, Exit, handles_errors
+from valetkey.cli.client_errors import (
+    EXIT_BAD_INPUT,
+    EXIT_HTTP_ERROR,
+    EXIT_UNREACHABLE,
+    Exit,
+    handles_errors,
+)
 from valetkey.cli.client_setup import observer
 from valetkey.client.auth import TokenAuth
 from valetkey.client.tokenstore import TokenStore
@@ -133,7 +139,7 @@ def call(
         try:
             response = http.send(request, auth=auth)
         except httpx.TransportError as exc:
-            raise Exit(5, f"cannot reach {url}: {exc}") from exc
+            raise Exit(EXIT_UNREACHABLE, f"cannot reach {url}: {exc}") from exc
     _output(response, as_json)
     if response.status_code >= 400:
         raise SystemExit(EXIT_HTTP_ERROR)
