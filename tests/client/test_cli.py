@@ -101,8 +101,9 @@ def test_password_grant_profile_and_refresh_rotation(issuer: str, xdg: dict[str,
     profile_file = Path(xdg["XDG_CONFIG_HOME"]) / "valetkey" / "client.toml"
     assert stat.S_IMODE(os.stat(profile_file).st_mode) == 0o600
     assert 'client_id = "legacy-pw"' in profile_file.read_text()
+    assert "wonderland" not in profile_file.read_text()  # the user's password is never saved
 
-    got = cli_json("token", "get", "--profile", "legacy")  # one word
+    got = cli_json("token", "get", "--profile", "legacy", "--password", "wonderland")
     assert got["name"] == "legacy" and got["scope"] == "read:profile"
 
     before = TokenStore().get("legacy").tokens

@@ -73,11 +73,19 @@ def _toml_value(value: Any) -> str:
     return f'"{text}"'
 
 
+# A user's password and a fixed state are per-use values: never written to a profile.
+NOT_SAVED = ("password", "state")
+
+
 def save_profile(name: str, values: Mapping[str, Any], path: Path | None = None) -> Path:
     """Add or replace one profile, keeping the others (mode 0600: it may hold a client secret)."""
     path = path or profiles_path()
     profiles = load_profiles(path)
-    profiles[name] = {k: v for k, v in values.items() if k in KEYS and v not in (None, (), [])}
+    profiles[name] = {
+        k: v
+        for k, v in values.items()
+        if k in KEYS and k not in NOT_SAVED and v not in (None, (), [])
+    }
     lines = []
     for pname in sorted(profiles):
         lines.append(f'[profiles."{pname}"]')
