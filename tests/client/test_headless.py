@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from urllib.parse import parse_qs, urlsplit
 
@@ -212,3 +213,11 @@ def test_default_path_opens_the_system_browser(issuer: str, xdg: dict[str, str])
     assert code == 0, err
     assert "Opening your browser" in "".join(waiting.before_url)
     assert TokenStore().get("opened").tokens.access_token
+
+
+def test_ctrl_c_while_waiting_is_a_user_cancel(issuer: str, xdg: dict[str, str]) -> None:
+    args = ["token", "get", "--no-browser", "--issuer", issuer, "--client-id", "cli"]
+    with waiting_cli(args, xdg) as waiting:
+        waiting.proc.send_signal(signal.SIGINT)
+        code, _out, err = waiting.finish()
+    assert code == 130 and "cancelled" in err

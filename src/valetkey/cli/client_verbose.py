@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 from rich.markup import escape
@@ -15,12 +15,16 @@ from valetkey.core.events import mask, redact
 SECRET_HEADERS = ("authorization", "cookie", "set-cookie", "proxy-authorization")
 
 
+def redact_pairs(text: str) -> str:
+    """A form or query string, decoded for reading, each secret value masked (repeats kept)."""
+    pairs = parse_qsl(text, keep_blank_values=True)
+    return "&".join(f"{k}={redact({k: v})[k]}" for k, v in pairs)
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
-    query = urlencode(redact(dict(parse_qsl(parts.query, keep_blank_values=True))))
-    frag = parts.fragment
-    if "=" in frag:
-        frag = urlencode(redact(dict(parse_qsl(frag, keep_blank_values=True))))
+    query = redact_pairs(parts.query) if parts.query else ""
+    frag = redact_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, frag))
 
 
@@ -39,7 +43,7 @@ def _body(content: bytes, content_type: str) -> str:
         return ""
     text = content.decode("utf-8", "replace")
     if "x-www-form-urlencoded" in content_type:
-        return urlencode(redact(dict(parse_qsl(text, keep_blank_values=True))))
+        return redact_pairs(text)
     if "json" in content_type:
         try:
             value: Any = json.loads(text)
@@ -47,7 +51,7 @@ def _body(content: bytes, content_type: str) -> str:
             return text[:2000]
         if isinstance(value, dict):
             value = redact(value)
-        return json.dumps(value, indent=2)
+        return json.dumps(value, indent=2, ensure_ascii=False)
     return text[:2000]
 
 
@@ -69,7 +73,7 @@ def show_exchange(request: httpx.Request, response: httpx.Response) -> None:
 
 def show_front_channel(label: str, url_or_params: str | dict[str, str]) -> None:
     if isinstance(url_or_params, dict):
-        text = urlencode(redact(url_or_params))
+        text = "&".join(f"{k}={v}" for k, v in redact(url_or_params).items())
     else:
         text = redact_url(url_or_params)
     err.print(f"[bold yellow]{label}[/] {escape(text)}")
