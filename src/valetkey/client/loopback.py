@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import queue
+import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,10 @@ _FRAGMENT_PAGE = """<!doctype html><meta charset="utf-8"><title>valetkey</title>
 document.getElementById('v').value = location.hash.slice(1);
 document.getElementById('f').submit();
 </script>"""
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,9 @@ class LoopbackReceiver:
         self._shown = threading.Event()
         self._delivered = False
         bind = "127.0.0.1" if host == "localhost" else host
+        server_class = _IPv6Server if ":" in bind else ThreadingHTTPServer
         try:
-            self.server = ThreadingHTTPServer((bind, port), self._handler())
+            self.server = server_class((bind, port), self._handler())
         except OSError as exc:
             raise ConfigError(f"cannot listen on {bind}:{port} for the callback: {exc}") from exc
         self.server.daemon_threads = True
