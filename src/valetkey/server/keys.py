@@ -60,8 +60,12 @@ class KeyRing:
         self._maybe_reload(now)
         return [k for k in self._keys if self.is_published(k, now)]
 
-    def active(self, alg: str, now: float) -> Mapping[str, Any]:
+    def refresh(self, now: float) -> None:
+        """Re-read the keys if this copy is older than ``reload_seconds``. Endpoints call this before
+        they open a store transaction, so signing (inside one) never reads the database."""
         self._maybe_reload(now)
+
+    def active(self, alg: str, now: float) -> Mapping[str, Any]:
         candidates = [k for k in self._keys if k.active and k.alg == alg]
         if not candidates:
             self.reload(now)
