@@ -95,7 +95,9 @@ def test_refresh_url_defaults_to_token_url_and_can_differ(issuer: str, http: htt
         assert len(proxy.to("/token")) == 1
 
 
-@pytest.mark.parametrize("text", ["noequals", "=value", "header:=x"])
+@pytest.mark.parametrize(
+    "text", ["noequals", "=value", "header:=x", "grant_type=password", "query:code=abc"]
+)
 def test_malformed_custom_params_are_bad_input(text: str) -> None:
     with pytest.raises(ConfigError):
         CustomParam.parse("token", text)

@@ -115,18 +115,7 @@ def call(
 ) -> None:
     """Send an authenticated request with a saved token, refreshing it when needed."""
     method, url = _target(args)
-    store = TokenStore()
-    saved = store.get(name)
-    auth = TokenAuth(
-        saved.tokens,
-        saved.config,
-        placement="query" if placement == "query" else "header",
-        header_prefix=header_prefix,
-        query_name=query_name,
-        token_type="id" if token_type == "id" else "access",
-        on_refresh=lambda tokens: store.update_tokens(name, tokens),
-        clock=time.time,
-    )
+    auth = saved_auth(name, placement, header_prefix, query_name, token_type)
     watch = observer(verbose)
     hooks = {"response": [lambda r: (r.read(), watch(r.request, r))]} if watch else {}
     with httpx.Client(timeout=30.0, event_hooks=hooks) as http:
@@ -143,6 +132,24 @@ def call(
     _output(response, as_json)
     if response.status_code >= 400:
         raise SystemExit(EXIT_HTTP_ERROR)
+
+
+def saved_auth(
+    name: str, placement: str, header_prefix: str, query_name: str, token_type: str
+) -> TokenAuth:
+    """A TokenAuth for a saved token that writes every refreshed (rotated) token back."""
+    store = TokenStore()
+    saved = store.get(name)
+    return TokenAuth(
+        saved.tokens,
+        saved.config,
+        placement="query" if placement == "query" else "header",
+        header_prefix=header_prefix,
+        query_name=query_name,
+        token_type="id" if token_type == "id" else "access",
+        on_refresh=lambda tokens: store.update_tokens(name, tokens),
+        clock=time.time,
+    )
 
 
 def _authorized(http: httpx.Client, auth: TokenAuth, request: httpx.Request) -> httpx.Request:

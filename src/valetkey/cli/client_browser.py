@@ -88,15 +88,26 @@ def browser_grant(
             )
         if watch:
             show_front_channel("callback received (front channel):", params)
-        try:
-            flow = (grants.implicit if implicit else grants.authorization_code)(
-                config, pending, params, time.time()
-            )
-            tokens = io.run(flow, http, watch)
-        except ClientError as exc:
-            receiver.finish(_failure_page(exc))
-            raise
-        receiver.finish(
-            Outcome(True, "Signed in", f"valetkey received a token and saved it as {token_name!r}.")
+        flow = (grants.implicit if implicit else grants.authorization_code)(
+            config, pending, params, time.time()
         )
-        return tokens
+        return _exchange(receiver, flow, http, watch, token_name)
+
+
+def _exchange(
+    receiver: LoopbackReceiver,
+    flow: io.Flow[TokenSet],
+    http: httpx.Client,
+    watch: Observer | None,
+    token_name: str,
+) -> TokenSet:
+    """Finish the flow (checks, then the token request) and show the outcome in the browser."""
+    try:
+        tokens = io.run(flow, http, watch)
+    except ClientError as exc:
+        receiver.finish(_failure_page(exc))
+        raise
+    receiver.finish(
+        Outcome(True, "Signed in", f"valetkey received a token and saved it as {token_name!r}.")
+    )
+    return tokens

@@ -70,22 +70,33 @@ def start(
         params.append(("scope", config.scope))
     if nonce:
         params.append(("nonce", nonce))
-    verifier = None
-    if response_type == "code" and pkce_method:
-        if pkce_method not in pkce.METHODS:
-            raise ConfigError(f"unknown PKCE method {pkce_method!r}; use S256 or plain")
-        verifier = check_verifier(code_verifier) if code_verifier else pkce.new_verifier()
-        params += [
-            ("code_challenge", pkce.challenge_for(verifier, pkce_method)),
-            ("code_challenge_method", pkce_method),
-        ]
-    elif code_verifier:
-        raise ConfigError("a code verifier was given but PKCE is off")
+    verifier = _pkce(params, response_type, pkce_method, code_verifier)
     params += [(p.key, p.value) for p in config.params_for("auth")]
     url = _add_query(endpoint, params)
     return PendingAuthorization(
         url, state, redirect_uri, response_type, nonce, verifier, pkce_method if verifier else None
     )
+
+
+def _pkce(
+    params: list[tuple[str, str]],
+    response_type: ResponseType,
+    method: str | None,
+    verifier: str | None,
+) -> str | None:
+    """RFC 7636 §4.1-4.3: add the challenge to ``params``; return the verifier to send later."""
+    if response_type != "code" or not method:
+        if verifier:
+            raise ConfigError("a code verifier was given but PKCE is off")
+        return None
+    if method not in pkce.METHODS:
+        raise ConfigError(f"unknown PKCE method {method!r}; use S256 or plain")
+    verifier = check_verifier(verifier) if verifier else pkce.new_verifier()
+    params += [
+        ("code_challenge", pkce.challenge_for(verifier, method)),
+        ("code_challenge_method", method),
+    ]
+    return verifier
 
 
 def _add_query(url: str, params: list[tuple[str, str]]) -> str:

@@ -70,6 +70,20 @@ class Endpoints:
         )
 
 
+# Parameters the flows set themselves (a custom copy would send the key twice).
+RESERVED: dict[str, frozenset[str]] = {
+    "auth": frozenset(
+        {"response_type", "client_id", "redirect_uri", "state", "nonce", "code_challenge",
+         "code_challenge_method"}
+    ),
+    "token": frozenset(
+        {"grant_type", "code", "code_verifier", "redirect_uri", "client_id", "client_secret",
+         "username", "password"}
+    ),
+    "refresh": frozenset({"grant_type", "refresh_token", "client_id", "client_secret"}),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CustomParam:
     """One extra parameter for one request, sent in the body, the query or a header."""
@@ -90,6 +104,12 @@ class CustomParam:
         if not eq or not key.strip():
             raise ConfigError(
                 f"custom parameter {text!r} must look like [body:|query:|header:]KEY=VALUE"
+            )
+        reserved = RESERVED[target]
+        if key.strip() in reserved and placement != "header":
+            raise ConfigError(
+                f"{key.strip()!r} is set by the flow itself; use its own option instead of a "
+                "custom parameter"
             )
         if target == "auth" and placement != "query":
             raise ConfigError(
