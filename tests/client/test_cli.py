@@ -279,3 +279,28 @@ def test_library_reads_what_the_cli_saved(issuer: str, http: httpx.Client) -> No
     saved = TokenStore().get("shared")
     assert isinstance(saved.config, ClientConfig) and saved.config.endpoints.issuer == issuer
     assert saved.config.endpoints.token_endpoint == f"{issuer}/token"
+
+
+def test_print_refreshes_an_expired_token_first(issuer: str) -> None:
+    from dataclasses import replace
+
+    cli_json(*pw_args(issuer, "--name", "old"))
+    store = TokenStore()
+    stale = replace(store.get("old").tokens, expires_at=time.time() - 5)
+    store.update_tokens("old", stale)
+    kept = cli("token", "print", "old", "--no-refresh")
+    assert kept.stdout.strip() == stale.access_token
+    fresh = cli("token", "print", "old")
+    assert fresh.exit_code == 0 and fresh.stdout.strip() != stale.access_token
+    assert store.get("old").tokens.access_token == fresh.stdout.strip()
+    assert store.get("old").tokens.refresh_token != stale.refresh_token
+
+
+def test_call_verbose_shows_the_exchange_redacted(issuer: str) -> None:
+    cli_json(*pw_args(issuer, "--name", "loud"))
+    token = TokenStore().get("loud").tokens.access_token
+    with protected_api(issuer) as api:
+        result = cli("call", api.base, "--token", "loud", "-v")
+    assert result.exit_code == 0
+    assert "> GET " in result.stderr and "< 200" in result.stderr
+    assert "Bearer eyJ" in result.stderr and token not in result.stderr + result.stdout
