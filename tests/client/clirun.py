@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from click.testing import CliRunner, Result
 
 from tests.support.flows import login_and_consent
+from tests.support.forms import the_form
 from valetkey.cli import main
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
 
 
 def cli(*args: str, input: str | None = None) -> Result:
@@ -76,7 +81,33 @@ def deliver(browser: httpx.Client, location: str) -> httpx.Response:
     return page
 
 
+def through_pages(browser: httpx.Client, response: httpx.Response) -> httpx.Response:
+    """From a page of the server, sign in and consent until the redirect back to the client."""
+    for _ in range(6):
+        if response.status_code in (302, 303):
+            return response
+        form = the_form(response.text, str(response.url))
+        data = dict(form.fields)
+        if "password" in form.fields:
+            data.update(username="alice", password="wonderland")
+        else:
+            data["decision"] = "approve"
+        response = browser.post(form.action, data=data)
+    raise AssertionError("the flow did not finish")
+
+
 def sign_in_via_forms(browser: httpx.Client, url: str, decision: str = "approve") -> httpx.Response:
+    if "/start/" in url:  # the CLI's local page that POSTs the authorization request
+        page = browser.get(url).text
+        form = the_form(page, url)
+        pairs = [
+            (html.unescape(k), html.unescape(v)) for k, v in HIDDEN.findall(page)
+        ]  # repeats kept
+        body = urlencode(pairs).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        response = through_pages(browser, browser.post(form.action, content=body, headers=headers))
+        assert response.status_code in (302, 303), response.text
+        return deliver(browser, response.headers["location"])
     response = login_and_consent(browser, url, decision=decision)
     assert response.status_code in (302, 303), response.text
     return deliver(browser, response.headers["location"])

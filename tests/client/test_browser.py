@@ -51,40 +51,41 @@ def sign_in(page: Any, url: str) -> None:
     page.wait_for_selector("text=Signed in", timeout=15_000)
 
 
+CASES = [
+    ("authorization_code", "conf-post", "openid read:profile", []),
+    ("implicit", "spa-implicit", "openid profile read:profile", []),
+    # A body parameter turns the authorization request into a form POST from a local page.
+    (
+        "authorization_code",
+        "conf-post",
+        "openid read:profile",
+        ["--auth-param", "body:ui_locales=fr"],
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("grant", "client_id", "scope"),
-    [
-        ("authorization_code", "conf-post", "openid read:profile"),
-        ("implicit", "spa-implicit", "openid profile read:profile"),
-    ],
+    ("grant", "client_id", "scope", "extra"), CASES, ids=["code", "implicit", "code-form-post"]
 )
 def test_no_browser_flow_completed_in_chromium(
-    chromium: Any, issuer: str, xdg: dict[str, str], grant: str, client_id: str, scope: str
+    chromium: Any,
+    issuer: str,
+    xdg: dict[str, str],
+    grant: str,
+    client_id: str,
+    scope: str,
+    extra: list[str],
 ) -> None:
     from tests.client.conftest import WEB_SECRET
 
     secret = ["--client-secret", WEB_SECRET, "--client-auth", "body"] if grant != "implicit" else []
-    args = [
-        "token",
-        "get",
-        "--no-browser",
-        "--grant",
-        grant,
-        "--issuer",
-        issuer,
-        "--client-id",
-        client_id,
-        *secret,
-        "--scope",
-        scope,
-        "--name",
-        grant,
-        "--timeout",
-        "60",
-    ]
+    args = ["token", "get", "--no-browser", "--grant", grant, "--issuer", issuer,
+            "--client-id", client_id, *secret, "--scope", scope, "--name", grant,
+            "--timeout", "60", *extra]  # fmt: skip
     context = chromium.new_context()
     try:
         with waiting_cli(args, xdg) as waiting:
+            assert ("/start/" in waiting.url) == bool(extra)
             page = context.new_page()
             sign_in(page, waiting.url)
             assert "close this tab" in page.content()

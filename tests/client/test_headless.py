@@ -68,6 +68,40 @@ def test_no_browser_code_pkce_openid_with_custom_params(
     assert jose.unverified_parts(printed.stdout.strip())[1]["aud"] == "cli"
 
 
+def test_no_browser_auth_params_in_the_body(
+    issuer: str, xdg: dict[str, str], browser_session: httpx.Client
+) -> None:
+    with recording_proxy(issuer) as proxy:
+        args = [
+            "token",
+            "get",
+            "--no-browser",
+            "--issuer",
+            issuer,
+            "--client-id",
+            "cli",
+            "--auth-url",
+            f"{proxy.base}/authorize",
+            "--scope",
+            "read:profile",
+            "--auth-param",
+            "body:login_hint=alice",
+            "--auth-param",
+            "body:acr_values=a",
+            "--auth-param",
+            "body:acr_values=b",
+        ]
+        with waiting_cli(args, xdg) as waiting:
+            assert "/start/" in waiting.url and waiting.url.startswith("http://127.0.0.1:")
+            page = sign_in_via_forms(browser_session, waiting.url)
+            code, _out, err = waiting.finish()
+        assert code == 0, err
+        assert "Signed in" in page.text
+        posted = proxy.to("/authorize")[0]
+        assert posted.method == "POST" and ("login_hint", "alice") in posted.form
+        assert [v for k, v in posted.form if k == "acr_values"] == ["a", "b"]
+
+
 def test_no_browser_plain_pkce_with_custom_verifier(
     issuer: str, xdg: dict[str, str], browser_session: httpx.Client
 ) -> None:

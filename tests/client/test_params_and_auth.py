@@ -103,8 +103,37 @@ def test_malformed_custom_params_are_bad_input(text: str) -> None:
         CustomParam.parse("token", text)
 
 
+def test_auth_params_in_the_body_make_a_form_post(
+    issuer: str, browser_session: httpx.Client, http: httpx.Client
+) -> None:
+    from tests.client.clirun import through_pages
+
+    params = (
+        CustomParam.parse("auth", "body:login_hint=alice"),
+        CustomParam.parse("auth", "query:ui_locales=fr"),
+    )
+    with recording_proxy(issuer) as proxy:
+        endpoints = Endpoints(
+            authorization_endpoint=f"{proxy.base}/authorize",
+            token_endpoint=f"{issuer}/token",
+            issuer=issuer,
+        )
+        cfg = ClientConfig("cli", endpoints, scope="read:profile", params=params)
+        pending = start(cfg, REDIRECT)
+        assert pending.form is not None and pending.url == f"{proxy.base}/authorize?ui_locales=fr"
+        response = through_pages(
+            browser_session, browser_session.post(pending.url, data=dict(pending.form))
+        )
+        callback = redirect_params(response.headers["location"])
+        posted = proxy.to("/authorize")[0]
+        assert posted.method == "POST" and ("login_hint", "alice") in posted.form
+        assert ("state", pending.state) in posted.form and ("ui_locales", "fr") in posted.query
+        tokens = run(grants.authorization_code(cfg, pending, callback, time.time()), http)
+        assert tokens.access_token
+
+
 def test_auth_request_params_cannot_go_in_a_header() -> None:
-    with pytest.raises(ConfigError, match="browser"):
+    with pytest.raises(ConfigError, match="header the browser"):
         CustomParam.parse("auth", "header:X-Foo=1")
 
 

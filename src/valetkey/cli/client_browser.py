@@ -75,9 +75,14 @@ def browser_grant(
             code_verifier=values.get("code_verifier"),
             state=values.get("state"),
         )
+        url = pending.url
+        if pending.form is not None:  # parameters in the body: a local page POSTs them
+            url = receiver.start_url(pending.url, pending.form)
         if watch:
             show_front_channel("authorization request (front channel):", pending.url)
-        _show_url(pending.url, bool(values.get("browser", True)))
+            if pending.form is not None:
+                show_front_channel("  POST body:", dict(pending.form))
+        _show_url(url, bool(values.get("browser", True)))
         params = _wait(receiver, timeout)
         if params is None:
             receiver.finish(Outcome(False, "Timed out", "valetkey stopped waiting."))

@@ -34,6 +34,8 @@ class PendingAuthorization:
     nonce: str | None = None
     code_verifier: str | None = None
     code_challenge_method: str | None = None
+    # Set when a custom parameter goes in the body: the browser must POST ``form`` to ``url``.
+    form: tuple[tuple[str, str], ...] | None = None
 
 
 def check_verifier(verifier: str) -> str:
@@ -71,11 +73,17 @@ def start(
     if nonce:
         params.append(("nonce", nonce))
     verifier = _pkce(params, response_type, pkce_method, code_verifier)
-    params += [(p.key, p.value) for p in config.params_for("auth")]
-    url = _add_query(endpoint, params)
-    return PendingAuthorization(
-        url, state, redirect_uri, response_type, nonce, verifier, pkce_method if verifier else None
-    )
+    custom = config.params_for("auth")
+    query = [(p.key, p.value) for p in custom if p.placement == "query"]
+    body = [(p.key, p.value) for p in custom if p.placement == "body"]
+    method = pkce_method if verifier else None
+    if body:  # OIDC Core §3.1.2.1: the request may be a form POST; every parameter then in the body
+        url, form = _add_query(endpoint, query), tuple(params + body)
+        return PendingAuthorization(
+            url, state, redirect_uri, response_type, nonce, verifier, method, form
+        )
+    url = _add_query(endpoint, params + query)
+    return PendingAuthorization(url, state, redirect_uri, response_type, nonce, verifier, method)
 
 
 def _pkce(

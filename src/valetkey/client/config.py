@@ -111,10 +111,10 @@ class CustomParam:
                 f"{key.strip()!r} is set by the flow itself; use its own option instead of a "
                 "custom parameter"
             )
-        if target == "auth" and placement != "query":
+        if target == "auth" and placement == "header":
             raise ConfigError(
-                f"the authorization request is a browser navigation: {key!r} can only go in the "
-                "query (a browser cannot be told to send a header or body there)"
+                f"the authorization request is a browser navigation: {key!r} can go in the query "
+                "or the body (a form POST), not in a header the browser would never send"
             )
         return cls(target, key.strip(), value, placement)
 

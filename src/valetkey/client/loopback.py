@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import queue
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ def _page(outcome: Outcome) -> bytes:
     ).encode()
 
 
+def _post_page(action: str, fields: tuple[tuple[str, str], ...]) -> bytes:
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in fields
+    )
+    return (
+        '<!doctype html><meta charset="utf-8"><title>valetkey</title>'
+        f'<form id="f" method="post" action="{html.escape(action)}">{inputs}'
+        "<p>Continuing to the sign-in page…</p><button>Continue</button></form>"
+        "<script>document.getElementById('f').submit();</script>"
+    ).encode()
+
+
 def parse_redirect(redirect_uri: str) -> tuple[str, int, str]:
     """RFC 8252 §7.3/§8.3: loopback IP literal over http; port 0 means any free port."""
     parts = urlsplit(redirect_uri)
@@ -71,6 +84,7 @@ class LoopbackReceiver:
         self._outcome: queue.Queue[Outcome] = queue.Queue(maxsize=1)
         self._outcome_timeout = outcome_timeout
         self._shown = threading.Event()
+        self._start: tuple[str, bytes] | None = None
         self._delivered = False
         bind = "127.0.0.1" if host == "localhost" else host
         server_class = _IPv6Server if ":" in bind else ThreadingHTTPServer
@@ -94,6 +108,12 @@ class LoopbackReceiver:
             self._shown.wait(5.0)  # let the browser get its page before we stop listening
         self.server.shutdown()
         self.server.server_close()
+
+    def start_url(self, action: str, fields: tuple[tuple[str, str], ...]) -> str:
+        """A local page that POSTs ``fields`` to ``action`` (an authorization request with a body)."""
+        path = f"/start/{secrets.token_urlsafe(16)}"
+        self._start = (path, _post_page(action, fields))
+        return urlunsplit(("http", urlsplit(self.redirect_uri).netloc, path, "", ""))
 
     def wait(self, timeout: float | None) -> dict[str, str] | None:
         """The callback's parameters, or None when ``timeout`` passes first."""
@@ -136,6 +156,9 @@ class LoopbackReceiver:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
+                if receiver._start and parts.path == receiver._start[0]:
+                    self._send(200, receiver._start[1])
+                    return
                 if parts.path != receiver.path:
                     self._send(404, _page(Outcome(False, "Not found", "Wrong path.")))
                     return
