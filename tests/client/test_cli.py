@@ -304,3 +304,20 @@ def test_call_verbose_shows_the_exchange_redacted(issuer: str) -> None:
     assert result.exit_code == 0
     assert "> GET " in result.stderr and "< 200" in result.stderr
     assert "Bearer eyJ" in result.stderr and token not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('timeout = "soon"', "timeout must be a number"),
+        ('pkce = "yes"', "pkce must be true"),
+        ('token_params = "a=b"', "must be a list"),
+        ('colour = "red"', "unknown keys"),
+    ],
+)
+def test_a_bad_profile_is_bad_input(xdg: dict[str, str], line: str, message: str) -> None:
+    path = Path(xdg["XDG_CONFIG_HOME"]) / "valetkey" / "client.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(f'[profiles.p]\nclient_id = "x"\n{line}\n')
+    result = cli("token", "get", "--profile", "p")
+    assert result.exit_code == 2 and message in result.stderr and "client.toml" in result.stderr

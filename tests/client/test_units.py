@@ -88,3 +88,22 @@ def test_loopback_receiver_hands_over_the_callback(host: str) -> None:
 def test_loopback_receiver_only_takes_loopback_http(uri: str) -> None:
     with pytest.raises(ConfigError, match="RFC 8252"):
         LoopbackReceiver(uri)
+
+
+@pytest.mark.parametrize(
+    ("status", "challenge", "expected"),
+    [
+        (401, 'Bearer realm="api", error="invalid_token"', True),
+        (401, "Bearer error=invalid_token", True),
+        (401, 'Bearer realm="api"', False),
+        (401, 'Bearer error="insufficient_scope"', False),
+        (403, 'Bearer error="invalid_token"', False),
+    ],
+)
+def test_only_a_401_invalid_token_triggers_a_refresh(
+    status: int, challenge: str, expected: bool
+) -> None:
+    from valetkey.client.auth import invalid_token_challenge
+
+    response = httpx.Response(status, headers={"WWW-Authenticate": challenge})
+    assert invalid_token_challenge(response) is expected

@@ -21,6 +21,7 @@ from valetkey.client.errors import ConfigError
 from valetkey.client.tokenstore import config_dir, write_private
 
 LIST_KEYS = ("auth_params", "token_params", "refresh_params")
+BOOL_KEYS = ("discovery", "pkce", "browser")
 KEYS = (
     "grant", "issuer", "discovery", "auth_url", "token_url", "refresh_url", "revocation_url",
     "jwks_uri", "client_id", "client_secret", "client_auth", "scope", "state", "redirect_uri",
@@ -59,7 +60,23 @@ def profile(name: str, path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: profile {name!r} has unknown keys {unknown}; known keys: {', '.join(KEYS)}"
         )
+    for key, value in values.items():
+        problem = _type_problem(key, value)
+        if problem:
+            raise ConfigError(f"{path}: profiles.{name}.{key} {problem}")
     return dict(values)
+
+
+def _type_problem(key: str, value: Any) -> str | None:
+    if key in BOOL_KEYS:
+        return None if isinstance(value, bool) else "must be true or false"
+    if key == "timeout":
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value <= 3600
+        return None if ok else "must be a number of seconds from 1 to 3600"
+    if key in LIST_KEYS:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else 'must be a list of strings like ["body:KEY=VALUE"]'
+    return None if isinstance(value, str) else "must be a string"
 
 
 def _toml_value(value: Any) -> str:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Generator
 from typing import Literal
@@ -18,14 +19,15 @@ from valetkey.client.tokens import TokenSet
 
 Placement = Literal["header", "query"]
 TokenType = Literal["access", "id"]
+_INVALID_TOKEN = re.compile(r'\berror\s*=\s*"?invalid_token"?', re.IGNORECASE)
 
 
 def invalid_token_challenge(response: httpx.Response) -> bool:
     """RFC 6750 §3.1: a 401 whose WWW-Authenticate says error="invalid_token"."""
     if response.status_code != 401:
         return False
-    challenge = response.headers.get("www-authenticate", "")
-    return 'error="invalid_token"' in challenge.replace(" ", "") or "invalid_token" in challenge
+    challenges = response.headers.get_list("www-authenticate")
+    return any(_INVALID_TOKEN.search(c) for c in challenges)
 
 
 class TokenAuth(httpx.Auth):
