@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Proxy:
     target: str
     requests: list[Recorded] = field(default_factory=list)
     transform: Transform | None = None
+    hold: float = 0.0  # seconds to hold each POST before forwarding (widens race windows)
 
     def to(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
@@ -60,6 +62,8 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
                     parse_qsl(body.decode(), keep_blank_values=True),
                 )
             )
+            if self.command == "POST" and proxy.hold:
+                time.sleep(proxy.hold)
             headers = [
                 (k, v)
                 for k, v in self.headers.items()
@@ -90,9 +94,13 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def recording_proxy(target: str, transform: Transform | None = None) -> Iterator[Proxy]:
+def recording_proxy(
+    target: str, transform: Transform | None = None, hold: float = 0.0
+) -> Iterator[Proxy]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    proxy = Proxy(f"http://127.0.0.1:{server.server_address[1]}", target, transform=transform)
+    proxy = Proxy(
+        f"http://127.0.0.1:{server.server_address[1]}", target, transform=transform, hold=hold
+    )
     server.RequestHandlerClass = _handler(proxy)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

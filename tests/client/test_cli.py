@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from tests.client.api import protected_api
 from tests.client.clirun import cli, cli_json
 from tests.client.conftest import PW_SECRET, SVC_SECRET
+from tests.client.proxy import recording_proxy
 from valetkey.client import ClientConfig, OAuthServerError, grants, run
 from valetkey.client.tokenstore import TokenStore
 
@@ -321,3 +324,29 @@ def test_a_bad_profile_is_bad_input(xdg: dict[str, str], line: str, message: str
     path.write_text(f'[profiles.p]\nclient_id = "x"\n{line}\n')
     result = cli("token", "get", "--profile", "p")
     assert result.exit_code == 2 and message in result.stderr and "client.toml" in result.stderr
+
+
+def test_parallel_scripts_refresh_a_rotating_token_once(issuer: str, xdg: dict[str, str]) -> None:
+    from dataclasses import replace
+
+    # The proxy holds each token request a moment, so that unsynchronized refreshes would overlap.
+    with recording_proxy(issuer, hold=0.5) as proxy:
+        cli_json(*pw_args(issuer, "--name", "shared-rt", "--token-url", f"{proxy.base}/token"))
+        store = TokenStore()
+        stale = replace(store.get("shared-rt").tokens, expires_at=time.time() - 5)
+        store.update_tokens("shared-rt", stale)
+        command = [sys.executable, "-m", "valetkey", "token", "print", "shared-rt"]
+        procs = [
+            subprocess.Popen(
+                command, env=xdg, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(4)
+        ]
+        results = [p.communicate(timeout=60) for p in procs]
+        refreshes = [r for r in proxy.to("/token") if ("grant_type", "refresh_token") in r.form]
+        assert cli("token", "refresh", "shared-rt").exit_code == 0  # the grant is still alive
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], results
+    # One refresh for all four: a second use of the old refresh token would look like theft to
+    # the server (RFC 9700 §4.14.2), which revokes the whole grant.
+    assert len(refreshes) == 1
+    assert len({out.strip() for out, _err in results}) == 1

@@ -18,6 +18,7 @@ from valetkey.cli.client_errors import (
     handles_errors,
 )
 from valetkey.cli.client_setup import observer
+from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
 from valetkey.client.tokenstore import TokenStore
 
@@ -115,6 +116,7 @@ def call(
 ) -> None:
     """Send an authenticated request with a saved token, refreshing it when needed."""
     method, url = _target(args)
+    refresh_saved(name, verbose, only_if_due=True)  # under the store's lock (parallel scripts)
     auth = saved_auth(name, placement, header_prefix, query_name, token_type)
     watch = observer(verbose)
     hooks = {"response": [lambda r: (r.read(), watch(r.request, r))]} if watch else {}

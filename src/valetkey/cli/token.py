@@ -27,12 +27,24 @@ def token() -> None:
 token.add_command(get)
 
 
-def refresh_saved(saved: SavedToken, verbose: bool) -> SavedToken:
-    with http_client() as http:
-        tokens = io.run(
-            grants.refresh(saved.config, saved.tokens, time.time()), http, observer(verbose)
-        )
-    return TokenStore().put(saved.name, tokens, saved.config, saved.grant)
+LEEWAY = 30.0
+
+
+def refresh_saved(name: str, verbose: bool, only_if_due: bool = False) -> SavedToken:
+    """Refresh under the store's lock, re-reading first: a parallel process may have done it."""
+    store = TokenStore()
+    with store.lock():
+        saved = store.get(name)
+        tokens = saved.tokens
+        if only_if_due and not (
+            tokens.refresh_token and tokens.expires_within(LEEWAY, time.time())
+        ):
+            return saved
+        with http_client() as http:
+            fresh = io.run(
+                grants.refresh(saved.config, tokens, time.time()), http, observer(verbose)
+            )
+        return store.put(name, fresh, saved.config, saved.grant)
 
 
 @token.command("list")
@@ -70,7 +82,7 @@ def show_(name: str, reveal: bool, as_json: bool) -> None:
 @handles_errors
 def refresh(name: str, verbose: bool, as_json: bool) -> None:
     """Use the refresh token now; a rotated refresh token is saved."""
-    saved = refresh_saved(TokenStore().get(name), verbose)
+    saved = refresh_saved(name, verbose)
     if as_json:
         click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
     else:
@@ -132,12 +144,8 @@ def delete(name: str, as_json: bool) -> None:
 def print_(name: str, id_token: bool, no_refresh: bool) -> None:
     """Print just the token, for scripts: curl -H "Authorization: Bearer $(valetkey token print NAME)"."""
     saved = TokenStore().get(name)
-    if (
-        not no_refresh
-        and saved.tokens.refresh_token
-        and saved.tokens.expires_within(30, time.time())
-    ):
-        saved = refresh_saved(saved, verbose=False)
+    if not no_refresh and saved.tokens.refresh_token:
+        saved = refresh_saved(name, verbose=False, only_if_due=True)
     value = saved.tokens.id_token if id_token else saved.tokens.access_token
     if value is None:
         raise Exit(EXIT_BAD_INPUT, f"{name!r} has no ID token (ask for the openid scope)")

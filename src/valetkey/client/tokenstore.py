@@ -7,10 +7,16 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no cross-process lock
+    fcntl = None  # type: ignore[assignment]
 
 from valetkey.client.config import ClientConfig
 from valetkey.client.errors import ConfigError
@@ -83,6 +89,20 @@ def write_private(path: Path, text: str) -> None:
 class TokenStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or data_dir() / "tokens.json"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialize read-refresh-write across processes: two refreshes of one rotating refresh
+        token would look like token theft to the server (RFC 9700 §4.14.2) and revoke the grant."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as f:
+            if fcntl is not None:
+                fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(f, fcntl.LOCK_UN)
 
     def _load(self) -> dict[str, Any]:
         try:
