@@ -192,6 +192,25 @@ def test_server_refusal_shows_error_description_and_advice(issuer: str) -> None:
         (["token", "get", "--client-id", "x", "--token-param", "oops"], "KEY=VALUE"),
         (["token", "show", "nothing"], "no token named"),
         (["token", "get", "--profile", "missing"], "no profile"),
+        (
+            [
+                "token",
+                "get",
+                "--grant",
+                "client_credentials",
+                "--client-id",
+                "a",
+                "--client-secret",
+                "b",
+                "--token-url",
+                "http://[::1",
+            ],
+            "not a valid URL",
+        ),
+        (["token", "get", "--client-id", "a", "--auth-url", "ftp://x/a"], "http:// or https://"),
+        (["token", "get", "--client-id", "a", "--issuer", "ftp://x"], "RFC 8414"),
+        (["call", "nope", "--token", "x"], "http:// or https://"),
+        (["call", "FETCH", "http://x/", "y", "--token", "x"], "usage"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args: list[str], message: str) -> None:

@@ -20,6 +20,7 @@ from valetkey.cli.client_errors import (
 from valetkey.cli.client_setup import observer
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
+from valetkey.client.config import check_url
 from valetkey.client.tokenstore import TokenStore
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -116,6 +117,7 @@ def call(
 ) -> None:
     """Send an authenticated request with a saved token, refreshing it when needed."""
     method, url = _target(args)
+    check_url(url, "URL")
     refresh_saved(name, verbose, only_if_due=True)  # under the store's lock (parallel scripts)
     auth = saved_auth(name, placement, header_prefix, query_name, token_type)
     watch = observer(verbose)

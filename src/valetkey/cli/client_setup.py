@@ -12,7 +12,14 @@ from valetkey.cli.client_errors import EXIT_BAD_INPUT, Exit
 from valetkey.cli.client_profiles import LIST_KEYS, profile
 from valetkey.cli.client_verbose import show_exchange
 from valetkey.client import io
-from valetkey.client.config import ClientConfig, CustomParam, Endpoints, Target, auth_method
+from valetkey.client.config import (
+    ClientConfig,
+    CustomParam,
+    Endpoints,
+    Target,
+    auth_method,
+    check_url,
+)
 from valetkey.client.discovery import discover
 
 Observer = Callable[[httpx.Request, httpx.Response], None]
@@ -42,12 +49,16 @@ def http_client() -> httpx.Client:
 
 def endpoints(values: Mapping[str, Any], http: httpx.Client, watch: Observer | None) -> Endpoints:
     issuer = values.get("issuer")
+    flags = {
+        "authorization_endpoint": "auth_url",
+        "token_endpoint": "token_url",
+        "refresh_endpoint": "refresh_url",
+        "revocation_endpoint": "revocation_url",
+        "jwks_uri": "jwks_uri",
+    }
     explicit = {
-        "authorization_endpoint": values.get("auth_url"),
-        "token_endpoint": values.get("token_url"),
-        "refresh_endpoint": values.get("refresh_url"),
-        "revocation_endpoint": values.get("revocation_url"),
-        "jwks_uri": values.get("jwks_uri"),
+        field: check_url(values[key], "--" + key.replace("_", "-")) if values.get(key) else None
+        for field, key in flags.items()
     }
     if issuer and values.get("discovery", True):
         found = io.run(discover(issuer), http, watch)

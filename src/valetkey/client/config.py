@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import httpx
+
 from valetkey.client.errors import ConfigError
 
 Placement = Literal["body", "query", "header"]
@@ -179,10 +181,21 @@ def auth_method(name: str | None) -> AuthMethod | None:
     return full
 
 
+def check_url(value: str, flag: str) -> str:
+    """An absolute http(s) URL, or a ConfigError naming the option."""
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigError(f"{flag} {value!r} is not a valid URL: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"{flag} {value!r} must be an absolute http:// or https:// URL")
+    return value
+
+
 def require(value: str | None, what: str, flag: str) -> str:
     if not value:
         raise ConfigError(f"{what} is needed: give {flag} or an issuer to discover it from")
-    return value
+    return check_url(value, flag)
 
 
 def merge_params(*groups: Iterable[CustomParam]) -> tuple[CustomParam, ...]:

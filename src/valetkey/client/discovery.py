@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from valetkey.client.config import Endpoints
-from valetkey.client.errors import DiscoveryError, UnexpectedResponse
+from valetkey.client.errors import ConfigError, DiscoveryError, UnexpectedResponse
 from valetkey.client.io import Flow
 from valetkey.client.messages import read_json
 
@@ -16,7 +16,7 @@ from valetkey.client.messages import read_json
 def metadata_urls(issuer: str) -> list[str]:
     parts = urlsplit(issuer)
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise DiscoveryError(
+        raise ConfigError(
             f"issuer {issuer!r} must be an http(s) URL without query or fragment (RFC 8414 §2)"
         )
     path = parts.path.rstrip("/")

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from valetkey.client.config import check_url
 from valetkey.client.errors import IdTokenInvalid
 from valetkey.client.io import Flow
 from valetkey.client.messages import read_json
@@ -85,7 +86,8 @@ def validate(
             "cannot validate the ID token without the issuer and its jwks_uri: configure --issuer "
             "(or --jwks-uri and --issuer)"
         )
-    response = yield httpx.Request("GET", jwks_uri, headers={"Accept": "application/json"})
+    url = check_url(jwks_uri, "jwks_uri")
+    response = yield httpx.Request("GET", url, headers={"Accept": "application/json"})
     if response.status_code != 200:
         raise IdTokenInvalid(
             f"cannot fetch the JWK Set: {jwks_uri} answered {response.status_code}"
