@@ -369,3 +369,34 @@ def test_parallel_scripts_refresh_a_rotating_token_once(issuer: str, xdg: dict[s
     # the server (RFC 9700 §4.14.2), which revokes the whole grant.
     assert len(refreshes) == 1
     assert len({out.strip() for out, _err in results}) == 1
+
+
+def test_revoke_without_a_known_endpoint_asks_for_one(issuer: str) -> None:
+    cli_json(
+        "token",
+        "get",
+        "--grant",
+        "client_credentials",
+        "--client-id",
+        "svc",
+        "--client-secret",
+        SVC_SECRET,
+        "--token-url",
+        f"{issuer}/token",
+        "--name",
+        "bare",
+    )
+    missing = cli("token", "revoke", "bare")
+    assert missing.exit_code == 2 and "--revocation-url" in missing.stderr
+    done = cli("token", "revoke", "bare", "--revocation-url", f"{issuer}/revoke")
+    assert done.exit_code == 0, done.stderr
+    assert cli("token", "list", "--json").stdout.strip() == "[]"
+
+
+def test_a_damaged_store_entry_is_reported_and_deletable(xdg: dict[str, str]) -> None:
+    path = Path(xdg["XDG_DATA_HOME"]) / "valetkey" / "tokens.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"broken": {"tokens": {}}}))
+    shown = cli("token", "show", "broken")
+    assert shown.exit_code == 2 and "damaged" in shown.stderr
+    assert cli("token", "delete", "broken").exit_code == 0

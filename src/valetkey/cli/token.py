@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import click
 from rich.console import Console
@@ -13,6 +14,7 @@ from valetkey.cli.client_setup import http_client, observer
 from valetkey.cli.token_display import details, list_table, show, summary
 from valetkey.cli.token_get import get
 from valetkey.client import grants, io
+from valetkey.client.config import check_url
 from valetkey.client.tokenstore import SavedToken, TokenStore
 
 VERBOSE = click.option("--verbose", "-v", is_flag=True, help="Show each HTTP exchange (redacted).")
@@ -92,13 +94,19 @@ def refresh(name: str, verbose: bool, as_json: bool) -> None:
 @token.command("revoke")
 @click.argument("name")
 @click.option("--keep", is_flag=True, help="Keep the (now useless) local copy.")
+@click.option("--revocation-url", help="Revocation endpoint, if it was not discovered or saved.")
 @VERBOSE
 @JSON
 @handles_errors
-def revoke(name: str, keep: bool, verbose: bool, as_json: bool) -> None:
+def revoke(name: str, keep: bool, revocation_url: str | None, verbose: bool, as_json: bool) -> None:
     """Revoke the token at the server (RFC 7009), refresh token first, then remove it locally."""
     store = TokenStore()
     saved = store.get(name)
+    if revocation_url:
+        endpoints = saved.config.endpoints.override(
+            revocation_endpoint=check_url(revocation_url, "--revocation-url")
+        )
+        saved = replace(saved, config=replace(saved.config, endpoints=endpoints))
     revoked = []
     with http_client() as http:
         if saved.tokens.refresh_token:

@@ -117,14 +117,23 @@ class TokenStore:
         return sorted(self._load())
 
     def all(self) -> list[SavedToken]:
-        return [SavedToken.from_dict(n, d) for n, d in sorted(self._load().items())]
+        return [self._entry(n, d) for n, d in sorted(self._load().items())]
 
     def get(self, name: str) -> SavedToken:
         data = self._load().get(name)
         if data is None:
             known = ", ".join(self.names()) or "none saved yet"
             raise ConfigError(f"no token named {name!r} (known: {known})")
-        return SavedToken.from_dict(name, data)
+        return self._entry(name, data)
+
+    def _entry(self, name: str, data: Any) -> SavedToken:
+        try:
+            return SavedToken.from_dict(name, data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"the saved token {name!r} in {self.path} is damaged ({type(exc).__name__}: "
+                f"{exc}); delete it with `valetkey token delete {name}`"
+            ) from exc
 
     def put(self, name: str, tokens: TokenSet, config: ClientConfig, grant: str) -> SavedToken:
         saved = SavedToken(check_name(name), tokens, config, grant, time.time())
@@ -138,7 +147,7 @@ class TokenStore:
         self.put(name, tokens, saved.config, saved.grant)
 
     def delete(self, name: str) -> None:
-        data = self._load()
+        data = self._load()  # raw: a damaged entry can still be deleted
         if data.pop(name, None) is None:
             raise ConfigError(f"no token named {name!r}")
         write_private(self.path, json.dumps(data, indent=2, sort_keys=True))
