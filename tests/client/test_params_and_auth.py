@@ -190,3 +190,27 @@ def test_auth_prefix_and_query_placement(issuer: str, http: httpx.Client) -> Non
         with httpx.Client(auth=TokenAuth(tokens, placement="query")) as client:
             assert client.get(api.base, params={"q": "1"}).status_code == 200
     assert api.seen == [(f"Token {tokens.access_token}", None), (None, tokens.access_token)]
+
+
+def test_concurrent_requests_share_one_refresh(issuer: str, http: httpx.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    cfg, tokens = password_tokens(issuer, http)
+    with protected_api(issuer) as api:
+        expired = replace(tokens, expires_at=time.time() - 1)
+        auth = TokenAuth(expired, cfg)
+
+        async def many() -> list[int]:
+            async with httpx.AsyncClient(auth=auth) as client:
+                replies = await asyncio.gather(*(client.get(api.base) for _ in range(5)))
+            return [r.status_code for r in replies]
+
+        assert asyncio.run(many()) == [200] * 5
+        assert auth.refreshes == 1  # the rotating refresh token used once (reuse revokes all)
+
+        _cfg, tokens2 = password_tokens(issuer, http)
+        auth = TokenAuth(replace(tokens2, expires_at=time.time() - 1), cfg)
+        with httpx.Client(auth=auth) as client, ThreadPoolExecutor(5) as pool:
+            codes = list(pool.map(lambda _: client.get(api.base).status_code, range(5)))
+        assert codes == [200] * 5 and auth.refreshes == 1

@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Literal
 
+import anyio
 import httpx
 
 from valetkey.client import grants
@@ -19,6 +22,7 @@ from valetkey.client.tokens import TokenSet
 
 Placement = Literal["header", "query"]
 TokenType = Literal["access", "id"]
+Flow = Generator[httpx.Request, httpx.Response, None]
 _INVALID_TOKEN = re.compile(r'\berror\s*=\s*"?invalid_token"?', re.IGNORECASE)
 
 
@@ -61,6 +65,8 @@ class TokenAuth(httpx.Auth):
         self.on_refresh = on_refresh
         self.clock = clock
         self.refreshes = 0
+        self._lock = threading.Lock()
+        self._alock = anyio.Lock()
 
     @property
     def can_refresh(self) -> bool:
@@ -77,7 +83,7 @@ class TokenAuth(httpx.Auth):
             prefix = f"{self.header_prefix} " if self.header_prefix else ""
             request.headers["Authorization"] = prefix + token
 
-    def refresh_flow(self) -> Generator[httpx.Request, httpx.Response, None]:
+    def refresh_flow(self) -> Flow:
         assert self.config is not None
         new = yield from grants.refresh(self.config, self.tokens, self.clock())
         self.tokens = new
@@ -85,14 +91,76 @@ class TokenAuth(httpx.Auth):
         if self.on_refresh:
             self.on_refresh(new)
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        original_url = request.url
-        if self.can_refresh and self.tokens.expires_within(self.leeway, self.clock()):
+    def _due(self) -> bool:
+        return self.can_refresh and self.tokens.expires_within(self.leeway, self.clock())
+
+    def _stale(self, attempt: int, sent_with: TokenSet | None) -> TokenSet | None:
+        """The token set to replace before this attempt: an expiring one, or one refused by a 401."""
+        if attempt == 0:
+            return self.tokens if self._due() else None
+        return sent_with
+
+    def _refresh_unless_replaced(self, stale: TokenSet) -> Flow:
+        """Single flight: skip when a concurrent request already replaced ``stale``."""
+        if self.tokens is stale:
             yield from self.refresh_flow()
-        self.attach(request)
-        response = yield request
-        if self.can_refresh and invalid_token_challenge(response):
-            yield from self.refresh_flow()
+
+    def auth_flow(self, request: httpx.Request) -> Flow:
+        """The unlocked flow (httpx calls the locked variants below)."""
+        yield from self._attempts(request, None)
+
+    def _attempts(self, request: httpx.Request, lock: threading.Lock | None) -> Flow:
+        original_url, sent_with = request.url, None
+        for attempt in (0, 1):
+            stale = self._stale(attempt, sent_with)
+            if stale is not None:
+                with lock or contextlib.nullcontext():
+                    yield from self._refresh_unless_replaced(stale)
+            sent_with = self.tokens
             request.url = original_url
             self.attach(request)
-            yield request
+            response = yield request
+            if not (self.can_refresh and invalid_token_challenge(response)):
+                return
+
+    def sync_auth_flow(self, request: httpx.Request) -> Flow:
+        # Requests sharing this auth refresh once: a second use of a rotating refresh token
+        # would look like theft to the server (RFC 9700 §4.14.2) and revoke the grant.
+        yield from _drive(self._attempts(request, self._lock))
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        original_url, sent_with = request.url, None
+        for attempt in (0, 1):
+            stale = self._stale(attempt, sent_with)
+            if stale is not None:
+                async with self._alock:
+                    flow = self._refresh_unless_replaced(stale)
+                    try:
+                        step = next(flow)
+                        while True:
+                            response = yield step
+                            await response.aread()
+                            step = flow.send(response)
+                    except StopIteration:
+                        pass
+            sent_with = self.tokens
+            request.url = original_url
+            self.attach(request)
+            response = yield request
+            await response.aread()
+            if not (self.can_refresh and invalid_token_challenge(response)):
+                return
+
+
+def _drive(flow: Flow) -> Flow:
+    """Pass a flow's requests through, reading each response body before the flow sees it."""
+    try:
+        step = next(flow)
+        while True:
+            response = yield step
+            response.read()
+            step = flow.send(response)
+    except StopIteration:
+        return
