@@ -52,11 +52,9 @@ def fill(html: str, password: str) -> tuple[str, dict[str, str]]:
             if name in data:
                 data[name] = USERNAME
     else:
-        for name, value in parser.buttons:
-            if value in ("approve", "allow", "yes", "consent") or name == "decision":
-                data[name] = value
-                break
-        data.setdefault("decision", "approve")
+        approve = [(n, v) for n, v in parser.buttons if v in ("approve", "allow", "yes")]
+        name, value = approve[0] if approve else ("decision", "approve")
+        data[name] = value
     return parser.action, data
 
 
@@ -128,33 +126,42 @@ async def _redeem(
         raise RuntimeError(f"token endpoint: {response.status_code} {str(body)[:120]}")
 
 
-async def _user(
-    t: Target, password: str, stop_at: float, stats: FlowStats | None, login_first: bool
-) -> None:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        if login_first:  # W2s: log in and consent once, then every flow reuses both
-            await one_flow(http, t, password)
+class Driver:
+    """Virtual users: one cookie jar and one keep-alive connection each.
+
+    W2s (``session=True``): every user logs in and consents once in ``setup``; the measured flows
+    then reuse the session and the remembered consent. W2: cookies are cleared before every flow
+    and ``prompt=consent`` asks for consent again (a fresh browser, a full login each time).
+    """
+
+    def __init__(self, target: Target, password: str, *, users: int, session: bool) -> None:
+        self.target, self.password, self.session = target, password, session
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        self.clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(users)]
+
+    async def setup(self) -> None:
+        if self.session:
+            await asyncio.gather(*(one_flow(c, self.target, self.password) for c in self.clients))
+
+    async def run(self, seconds: float) -> FlowStats:
+        stats = FlowStats()
+        stop_at = time.perf_counter() + seconds
+        await asyncio.gather(*(self._loop(c, stop_at, stats) for c in self.clients))
+        return stats
+
+    async def _loop(self, http: httpx.AsyncClient, stop_at: float, stats: FlowStats) -> None:
         while time.perf_counter() < stop_at:
-            if not login_first:
-                http.cookies.clear()  # W2: a fresh browser each time (login + consent)
+            if not self.session:
+                http.cookies.clear()
             began = time.perf_counter()
             try:
-                await one_flow(http, t, password, "" if login_first else "consent")
+                await one_flow(http, self.target, self.password, "" if self.session else "consent")
             except (RuntimeError, httpx.HTTPError, ValueError) as exc:
-                if stats is not None:
-                    stats.errors += 1
-                    stats.last_error = str(exc)[:200]
+                stats.errors += 1
+                stats.last_error = str(exc)[:200]
                 await asyncio.sleep(0.05)
                 continue
-            if stats is not None:
-                stats.latencies.append(time.perf_counter() - began)
+            stats.latencies.append(time.perf_counter() - began)
 
-
-async def drive(
-    t: Target, password: str, *, users: int, seconds: float, session: bool
-) -> FlowStats:
-    stats = FlowStats()
-    stop_at = time.perf_counter() + seconds
-    await asyncio.gather(*(_user(t, password, stop_at, stats, session) for _ in range(users)))
-    return stats
+    async def close(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self.clients))

@@ -118,31 +118,37 @@ def wrk_workload(server: Server, name: str, load: Load, path: str, **req: str) -
 def flow_workload(
     server: Server, name: str, load: Load, target: flows.Target, password: str, *, session: bool
 ) -> Result:
-    asyncio.run(
-        flows.drive(target, password, users=load.users, seconds=load.warmup, session=session)
-    )
-    runs = []
-    note = ""
-    for _ in range(load.runs):
-        cpu0, began = server.cpu(), time.perf_counter()
-        stats = asyncio.run(
-            flows.drive(target, password, users=load.users, seconds=load.seconds, session=session)
-        )
-        cpu, elapsed = server.cpu() - cpu0, time.perf_counter() - began
-        ops = len(stats.latencies)
-        lat = sorted(stats.latencies)
-        runs.append(
-            Run(
-                ops=ops,
-                seconds=elapsed,
-                p50_ms=_pct(lat, 50) * 1000,
-                p99_ms=_pct(lat, 99) * 1000,
-                cpu_ms_per_op=cpu * 1000 / ops if ops else float("nan"),
-                errors=stats.errors,
-                peak_rss_mb=peak_rss_mb(server.pids()),
+    return asyncio.run(_flow_runs(server, name, load, target, password, session))
+
+
+async def _flow_runs(
+    server: Server, name: str, load: Load, target: flows.Target, password: str, session: bool
+) -> Result:
+    driver = flows.Driver(target, password, users=load.users, session=session)
+    runs, note = [], ""
+    try:
+        await driver.setup()
+        await driver.run(load.warmup)
+        for _ in range(load.runs):
+            cpu0, began = server.cpu(), time.perf_counter()
+            stats = await driver.run(load.seconds)
+            cpu, elapsed = server.cpu() - cpu0, time.perf_counter() - began
+            ops = len(stats.latencies)
+            lat = sorted(stats.latencies)
+            runs.append(
+                Run(
+                    ops=ops,
+                    seconds=elapsed,
+                    p50_ms=_pct(lat, 50) * 1000,
+                    p99_ms=_pct(lat, 99) * 1000,
+                    cpu_ms_per_op=cpu * 1000 / ops if ops else float("nan"),
+                    errors=stats.errors,
+                    peak_rss_mb=peak_rss_mb(server.pids()),
+                )
             )
-        )
-        note = stats.last_error or note
+            note = stats.last_error or note
+    finally:
+        await driver.close()
     return Result(server.name, name, runs, note=note)
 
 
