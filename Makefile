@@ -25,7 +25,7 @@ chromium:
 	else echo "WARNING: /usr/bin/chromium is missing; run 'sudo apt-get install -y chromium' (browser tests will say they were skipped)"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

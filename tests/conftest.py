@@ -105,13 +105,38 @@ class InProcess:
         return ISSUER
 
 
+_TEMPLATES: dict[str, Path] = {}
+
+
+def _template_db(text: str) -> Path:
+    """A migrated database with the config applied and keys generated, built once per session:
+    Argon2 hashing and RSA key generation are slow by design, so tests copy this file."""
+    if text not in _TEMPLATES:
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="vk-template-")) / "template.db"
+        store = open_store(f"sqlite:///{path}")
+        build_state(settings_from(text), store=store)
+        store.close()
+        _TEMPLATES[text] = path
+    return _TEMPLATES[text]
+
+
 def make_in_process(
     text: str = BASE_CONFIG, store: SQLStore | None = None, **overrides: Any
 ) -> InProcess:
     settings = settings_from(text, **overrides)
     sink, clock = RecordingSink(), FixedClock()
-    store = store or open_store("sqlite:///:memory:")
-    state = build_state(settings, store=store, sink=sink, clock=clock)
+    if store is None:
+        import shutil
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="vk-test-")) / "valetkey.db"
+        shutil.copyfile(_template_db(text), copy)
+        store = open_store(f"sqlite:///{copy}")
+        state = ServerState.build(settings, store, sink, clock)
+    else:
+        state = build_state(settings, store=store, sink=sink, clock=clock)
     http = httpx.Client(
         transport=SyncASGITransport(create_app(state)), base_url=ISSUER, follow_redirects=False
     )

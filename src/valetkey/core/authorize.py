@@ -16,7 +16,6 @@ from valetkey.core.checks import Rule, run_rules
 from valetkey.core.errors import (
     InvalidRedirectTarget,
     InvalidRequest,
-    InvalidScope,
     UnauthorizedClient,
     UnknownClient,
     UnsupportedResponseType,
@@ -161,25 +160,8 @@ def check_client_may_use_response_type(ctx: AuthorizeContext) -> None:
 
 
 def check_scope(ctx: AuthorizeContext) -> None:
-    client = _client(ctx)
-    try:
-        requested = scopes.parse(ctx.one("scope"))
-    except ValueError as exc:
-        raise InvalidScope(str(exc)) from exc
-    if not requested:
-        requested = tuple(s for s in client.scope if s != "offline_access")
-    known = scopes.known_scopes(ctx.resources)
-    unknown = [s for s in requested if s not in known]
-    if unknown:
-        raise InvalidScope(f"unknown scope: {' '.join(unknown)[:200]}")
-    not_allowed = [s for s in requested if client.scope and s not in client.scope]
-    if not_allowed:
-        raise InvalidScope(
-            f"this client may not request: {' '.join(not_allowed)[:200]}; "
-            f"it is registered for: {scopes.render(client.scope)}"
-        )
-    ctx.scope = requested
-    ctx.audience = scopes.audience_for(requested, ctx.resources)
+    ctx.scope = scopes.resolve(ctx.one("scope"), _client(ctx), scopes.known_scopes(ctx.resources))
+    ctx.audience = scopes.audience_for(ctx.scope, ctx.resources)
 
 
 def check_pkce(ctx: AuthorizeContext) -> None:

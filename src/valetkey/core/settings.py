@@ -455,10 +455,13 @@ def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None
         values[key] = alg
     clients = _list_of_tables(merged, "clients", _client, errs)
     seen: set[str] = set()
-    for i, c in enumerate(clients):
-        if c.client_id in seen:
-            errs.add(f"clients[{i}].client_id", f"duplicate client_id {c.client_id!r}")
-        seen.add(c.client_id)
+    raw_clients = merged.get("clients", [])
+    for i, raw in enumerate(raw_clients if isinstance(raw_clients, list) else []):
+        cid = raw.get("client_id") if isinstance(raw, dict) else None
+        if isinstance(cid, str) and cid in seen:
+            errs.add(f"clients[{i}].client_id", f"duplicate client_id {cid!r}")
+        if isinstance(cid, str):
+            seen.add(cid)
     users = _list_of_tables(merged, "users", _user, errs)
     if len({u.username for u in users}) != len(users):
         errs.add("users", "usernames must be unique")

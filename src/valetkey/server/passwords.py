@@ -14,7 +14,13 @@ from valetkey.core import secrets as vsecrets
 
 HIGH_ENTROPY_LENGTH = 32
 _hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile defaults (t=3, m=64 MiB, p=4)
-_DUMMY = _hasher.hash("valetkey-timing-equalizer")
+_dummy: list[str] = []  # computed on first use: an unknown user still costs one Argon2 verification
+
+
+def _dummy_hash() -> str:
+    if not _dummy:
+        _dummy.append(_hasher.hash("valetkey-timing-equalizer"))
+    return _dummy[0]
 
 
 def hash_password(password: str) -> str:
@@ -24,7 +30,10 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant work whether or not the user exists (``password_hash=None`` checks a dummy)."""
     try:
-        return bool(_hasher.verify(password_hash or _DUMMY, password)) and password_hash is not None
+        return (
+            bool(_hasher.verify(password_hash or _dummy_hash(), password))
+            and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -1,0 +1,122 @@
+"""Mapping between table rows and the core's records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from valetkey.core.models import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    Client,
+    Grant,
+    RefreshToken,
+    User,
+)
+
+
+def split(value: str) -> tuple[str, ...]:
+    return tuple(value.split()) if value else ()
+
+
+def join(values: tuple[str, ...]) -> str:
+    return " ".join(values)
+
+
+def client_from_row(row: Any) -> Client:
+    m = row.metadata if isinstance(row.metadata, dict) else json.loads(row.metadata)
+    return Client(
+        client_id=row.client_id,
+        client_name=row.client_name,
+        secret_digest=row.secret_digest,
+        redirect_uris=tuple(m.get("redirect_uris", ())),
+        grant_types=tuple(m.get("grant_types", ())),
+        response_types=tuple(m.get("response_types", ())),
+        token_endpoint_auth_method=m.get("token_endpoint_auth_method", "client_secret_basic"),
+        scope=tuple(m.get("scope", ())),
+        require_pkce=bool(m.get("require_pkce", True)),
+        pkce_methods=tuple(m.get("pkce_methods", ("S256",))),
+        post_logout_redirect_uris=tuple(m.get("post_logout_redirect_uris", ())),
+    )
+
+
+def client_metadata(c: Client) -> dict[str, Any]:
+    return {
+        "redirect_uris": list(c.redirect_uris),
+        "grant_types": list(c.grant_types),
+        "response_types": list(c.response_types),
+        "token_endpoint_auth_method": c.token_endpoint_auth_method,
+        "scope": list(c.scope),
+        "require_pkce": c.require_pkce,
+        "pkce_methods": list(c.pkce_methods),
+        "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
+    }
+
+
+def user_from_row(row: Any) -> User:
+    claims = row.claims if isinstance(row.claims, dict) else json.loads(row.claims)
+    return User(sub=row.sub, username=row.username, password_hash=row.password_hash, claims=claims)
+
+
+def code_from_row(row: Any) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_digest=row.code_digest,
+        client_id=row.client_id,
+        redirect_uri=row.redirect_uri,
+        sub=row.sub,
+        scope=split(row.scope),
+        audience=split(row.audience),
+        code_challenge=row.code_challenge,
+        code_challenge_method=row.code_challenge_method,
+        grant_id=row.grant_id,
+        flow_id=row.flow_id,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        auth_time=row.auth_time,
+        nonce=row.nonce,
+        redirect_uri_given=bool(row.redirect_uri_given),
+        consumed_at=row.consumed_at,
+    )
+
+
+def grant_from_row(row: Any) -> Grant:
+    return Grant(
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        sub=row.sub,
+        scope=split(row.scope),
+        audience=split(row.audience),
+        created_at=row.created_at,
+        flow_id=row.flow_id,
+        auth_time=row.auth_time,
+        nonce=row.nonce,
+        revoked_at=row.revoked_at,
+        revoked_reason=row.revoked_reason,
+    )
+
+
+def refresh_from_row(row: Any) -> RefreshToken:
+    return RefreshToken(
+        token_digest=row.token_digest,
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        scope=split(row.scope),
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def access_from_row(row: Any) -> AccessTokenRecord:
+    return AccessTokenRecord(
+        jti=row.jti,
+        grant_id=row.grant_id,
+        client_id=row.client_id,
+        sub=row.sub,
+        scope=split(row.scope),
+        audience=split(row.audience),
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )

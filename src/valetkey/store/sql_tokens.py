@@ -1,0 +1,250 @@
+"""Codes, grants and tokens in SQL: the atomic steps (consume a code, rotate a refresh token,
+revoke a grant) are conditional updates inside one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from valetkey.core.checks import Rejected
+from valetkey.core.models import AccessTokenRecord, AuthorizationCode, Grant, Issuance, RefreshToken
+from valetkey.store import schema as t
+from valetkey.store.protocol import CodeDecision, RefreshDecision, T
+from valetkey.store.rows import (
+    access_from_row,
+    code_from_row,
+    grant_from_row,
+    join,
+    refresh_from_row,
+)
+
+
+class TokenTables:
+    """Mixed into SQLStore, which provides ``_write`` and ``_read`` transactions."""
+
+    _write: Callable[[], AbstractContextManager[Connection]]
+    _read: Callable[[], AbstractContextManager[Connection]]
+
+    # -- codes, grants, tokens ----------------------------------------------------------------------
+    def create_code(self, code: AuthorizationCode, grant: Grant) -> None:
+        with self._write() as conn:
+            self._insert_grant(conn, grant)
+            conn.execute(
+                sa.insert(t.authorization_codes).values(
+                    code_digest=code.code_digest,
+                    grant_id=code.grant_id,
+                    client_id=code.client_id,
+                    redirect_uri=code.redirect_uri,
+                    redirect_uri_given=code.redirect_uri_given,
+                    sub=code.sub,
+                    scope=join(code.scope),
+                    audience=join(code.audience),
+                    code_challenge=code.code_challenge,
+                    code_challenge_method=code.code_challenge_method,
+                    flow_id=code.flow_id,
+                    issued_at=code.issued_at,
+                    expires_at=code.expires_at,
+                    auth_time=code.auth_time,
+                    nonce=code.nonce,
+                )
+            )
+
+    def _insert_grant(self, conn: Connection, grant: Grant) -> None:
+        conn.execute(
+            sa.insert(t.grants).values(
+                grant_id=grant.grant_id,
+                client_id=grant.client_id,
+                sub=grant.sub,
+                scope=join(grant.scope),
+                audience=join(grant.audience),
+                created_at=grant.created_at,
+                flow_id=grant.flow_id,
+                auth_time=grant.auth_time,
+                nonce=grant.nonce,
+            )
+        )
+
+    def _insert_issuance(self, conn: Connection, issuance: Issuance) -> None:
+        if issuance.grant is not None:
+            self._insert_grant(conn, issuance.grant)
+        a = issuance.access
+        if a is not None:
+            conn.execute(
+                sa.insert(t.access_tokens).values(
+                    jti=a.jti,
+                    grant_id=a.grant_id,
+                    client_id=a.client_id,
+                    sub=a.sub,
+                    scope=join(a.scope),
+                    audience=join(a.audience),
+                    issued_at=a.issued_at,
+                    expires_at=a.expires_at,
+                )
+            )
+        r = issuance.refresh
+        if r is not None:
+            conn.execute(
+                sa.insert(t.refresh_tokens).values(
+                    token_digest=r.token_digest,
+                    grant_id=r.grant_id,
+                    client_id=r.client_id,
+                    scope=join(r.scope),
+                    issued_at=r.issued_at,
+                    expires_at=r.expires_at,
+                )
+            )
+
+    def save_issuance(self, issuance: Issuance) -> None:
+        with self._write() as conn:
+            self._insert_issuance(conn, issuance)
+
+    def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T:
+        c = t.authorization_codes.c
+        revoke: tuple[str, str] | None = None
+        try:
+            with self._write() as conn:
+                row = conn.execute(
+                    sa.update(t.authorization_codes)
+                    .where(c.code_digest == code_digest, c.consumed_at.is_(None))
+                    .values(consumed_at=now)
+                    .returning(*t.authorization_codes.c)
+                ).first()
+                replayed = False
+                if row is None:
+                    row = conn.execute(
+                        sa.select(t.authorization_codes).where(c.code_digest == code_digest)
+                    ).first()
+                    replayed = row is not None
+                code = code_from_row(row) if row else None
+                try:
+                    issuance = decide(code, replayed)
+                except Rejected:
+                    if replayed and code is not None:
+                        # RFC 9700 §4.2.4: a replayed code revokes every token issued from it.
+                        revoke = (code.grant_id, "authorization code replayed")
+                    raise
+                self._insert_issuance(conn, issuance)
+                return issuance
+        finally:
+            if revoke is not None:
+                self.revoke_grant(revoke[0], now, revoke[1])
+
+    def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T:
+        c = t.refresh_tokens.c
+        revoke: tuple[str, str] | None = None
+        try:
+            with self._write() as conn:
+                row = conn.execute(
+                    sa.update(t.refresh_tokens)
+                    .where(c.token_digest == token_digest, c.used_at.is_(None))
+                    .values(used_at=now)
+                    .returning(*t.refresh_tokens.c)
+                ).first()
+                reused = False
+                if row is None:
+                    row = conn.execute(
+                        sa.select(t.refresh_tokens).where(c.token_digest == token_digest)
+                    ).first()
+                    reused = row is not None and row.used_at is not None
+                token = refresh_from_row(row) if row else None
+                grant = None
+                if token is not None:
+                    grow = conn.execute(
+                        sa.select(t.grants).where(t.grants.c.grant_id == token.grant_id)
+                    ).first()
+                    grant = grant_from_row(grow) if grow else None
+                try:
+                    issuance = decide(token, grant, reused)
+                except Rejected:
+                    if reused and token is not None:
+                        # RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the grant.
+                        revoke = (token.grant_id, "refresh token reused")
+                    raise
+                self._insert_issuance(conn, issuance)
+                return issuance
+        finally:
+            if revoke is not None:
+                self.revoke_grant(revoke[0], now, revoke[1])
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.grants).where(t.grants.c.grant_id == grant_id)).first()
+        return grant_from_row(row) if row else None
+
+    def list_grants(
+        self, *, client_id: str | None = None, sub: str | None = None, active_only: bool = True
+    ) -> list[Grant]:
+        q = sa.select(t.grants).order_by(t.grants.c.created_at)
+        if client_id is not None:
+            q = q.where(t.grants.c.client_id == client_id)
+        if sub is not None:
+            q = q.where(t.grants.c.sub == sub)
+        if active_only:
+            q = q.where(t.grants.c.revoked_at.is_(None))
+        with self._read() as conn:
+            return [grant_from_row(r) for r in conn.execute(q)]
+
+    def revoke_grant(self, grant_id: str, now: float, reason: str) -> bool:
+        with self._write() as conn:
+            n = conn.execute(
+                sa.update(t.grants)
+                .where(t.grants.c.grant_id == grant_id, t.grants.c.revoked_at.is_(None))
+                .values(revoked_at=now, revoked_reason=reason)
+            ).rowcount
+            conn.execute(
+                sa.update(t.refresh_tokens)
+                .where(
+                    t.refresh_tokens.c.grant_id == grant_id, t.refresh_tokens.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+            conn.execute(
+                sa.update(t.access_tokens)
+                .where(
+                    t.access_tokens.c.grant_id == grant_id, t.access_tokens.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+        return bool(n)
+
+    def get_refresh_token(self, token_digest: str) -> RefreshToken | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(t.refresh_tokens).where(t.refresh_tokens.c.token_digest == token_digest)
+            ).first()
+        return refresh_from_row(row) if row else None
+
+    def get_access_token(self, jti: str) -> AccessTokenRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(t.access_tokens).where(t.access_tokens.c.jti == jti)
+            ).first()
+        return access_from_row(row) if row else None
+
+    def revoke_access_token(self, jti: str, now: float) -> bool:
+        with self._write() as conn:
+            return bool(
+                conn.execute(
+                    sa.update(t.access_tokens)
+                    .where(t.access_tokens.c.jti == jti, t.access_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                ).rowcount
+            )
+
+    def purge_expired(self, now: float) -> int:
+        """Delete codes, tokens and sessions that expired more than a day ago."""
+        horizon = now - 86400
+        with self._write() as conn:
+            n = conn.execute(
+                sa.delete(t.authorization_codes).where(t.authorization_codes.c.expires_at < horizon)
+            ).rowcount
+            n += conn.execute(
+                sa.delete(t.access_tokens).where(t.access_tokens.c.expires_at < horizon)
+            ).rowcount
+            n += conn.execute(
+                sa.delete(t.login_sessions).where(t.login_sessions.c.expires_at < horizon)
+            ).rowcount
+        return int(n)

@@ -1,0 +1,273 @@
+"""One contract for every backend: the same tests run on SQLite and PostgreSQL (fixture ``store_url``)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Iterator
+
+import pytest
+
+from valetkey.core.checks import Rejected
+from valetkey.core.errors import InvalidGrant
+from valetkey.core.models import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    Client,
+    Grant,
+    Issuance,
+    LoginSession,
+    RefreshToken,
+    Resource,
+    SigningKey,
+    User,
+)
+from valetkey.store.sql import SQLStore, open_store
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SQLStore]:
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+def grant(grant_id: str = "g1") -> Grant:
+    return Grant(
+        grant_id,
+        "cli",
+        "sub-1",
+        ("read:files",),
+        ("https://api",),
+        100.0,
+        flow_id="f1",
+        auth_time=90.0,
+    )
+
+
+def code(digest: str = "c1", grant_id: str = "g1") -> AuthorizationCode:
+    return AuthorizationCode(
+        code_digest=digest,
+        client_id="cli",
+        redirect_uri="http://127.0.0.1/cb",
+        sub="sub-1",
+        scope=("read:files",),
+        audience=("https://api",),
+        code_challenge="x" * 43,
+        code_challenge_method="S256",
+        grant_id=grant_id,
+        flow_id="f1",
+        issued_at=100.0,
+        expires_at=160.0,
+        auth_time=90.0,
+        nonce="n",
+    )
+
+
+def tokens(grant_id: str = "g1", jti: str = "j1", refresh: str = "r1") -> Issuance:
+    return Issuance(
+        access=AccessTokenRecord(
+            jti, grant_id, "cli", "sub-1", ("read:files",), ("https://api",), 101.0, 701.0
+        ),
+        refresh=RefreshToken(refresh, grant_id, "cli", ("read:files",), 101.0, 10_000.0),
+    )
+
+
+def test_migrations_are_idempotent(store_url: str) -> None:
+    open_store(store_url).close()
+    open_store(store_url).close()
+
+
+def test_clients_round_trip_and_upsert(store: SQLStore) -> None:
+    c = Client(
+        "cli",
+        "CLI",
+        None,
+        ("http://127.0.0.1/cb",),
+        ("authorization_code", "refresh_token"),
+        ("code",),
+        "none",
+        ("a", "b"),
+        True,
+        ("S256", "plain"),
+    )
+    store.upsert_client(c)
+    assert store.get_client("cli") == c
+    changed = Client(
+        "cli", "Renamed", None, ("http://127.0.0.1/cb",), token_endpoint_auth_method="none"
+    )
+    store.upsert_client(changed)
+    assert store.get_client("cli") == changed
+    assert store.add_client(c) is False  # duplicate id: refused, nothing changed
+    assert store.get_client("cli") == changed
+    assert [x.client_id for x in store.list_clients()] == ["cli"]
+    assert store.delete_client("cli") and store.get_client("cli") is None
+    assert store.get_client("nope") is None
+
+
+def test_users_keep_their_sub_on_upsert(store: SQLStore) -> None:
+    first = store.upsert_user(User("sub-1", "alice", "$argon2id$h1", {"name": "Alice"}))
+    again = store.upsert_user(User("sub-OTHER", "alice", "$argon2id$h2", {"name": "Alice L."}))
+    assert first.sub == again.sub == "sub-1"
+    loaded = store.get_user_by_username("alice")
+    assert (
+        loaded is not None
+        and loaded.password_hash == "$argon2id$h2"
+        and loaded.claims == {"name": "Alice L."}
+    )
+    assert store.get_user("sub-1") == loaded
+    assert store.delete_user("alice") and store.get_user("sub-1") is None
+
+
+def test_resources_keys_secrets(store: SQLStore) -> None:
+    store.upsert_resource(Resource("https://api", ("a", "b"), "API"))
+    store.upsert_resource(Resource("https://api", ("a", "b", "c"), "API"))
+    assert store.list_resources() == [Resource("https://api", ("a", "b", "c"), "API")]
+    store.add_signing_key(SigningKey("k1", "ES256", {"kid": "k1"}, 1.0))
+    store.add_signing_key(
+        SigningKey("k2", "ES256", {"kid": "k2"}, 2.0), deactivate_others_of_alg=True
+    )
+    keys = {k.kid: k for k in store.list_signing_keys()}
+    assert keys["k1"].active is False and keys["k1"].retired_at == 2.0 and keys["k2"].active
+    assert store.get_or_create_secret("s", lambda: "first") == "first"
+    assert store.get_or_create_secret("s", lambda: "second") == "first"
+
+
+def test_sessions_and_consent(store: SQLStore) -> None:
+    store.create_session("d1", LoginSession("d1", "sub-1", 5.0, 50.0))
+    assert store.get_session("d1") == LoginSession("d1", "sub-1", 5.0, 50.0)
+    store.end_session("d1")
+    assert store.get_session("d1") is None
+    assert store.get_consent("sub-1", "cli") == ()
+    store.save_consent("sub-1", "cli", ("a",), 1.0)
+    store.save_consent("sub-1", "cli", ("b", "a"), 2.0)
+    assert set(store.get_consent("sub-1", "cli")) == {"a", "b"}
+
+
+def accept(code_record: AuthorizationCode | None, replayed: bool) -> Issuance:
+    if code_record is None or replayed:
+        raise Rejected(InvalidGrant("no"), ())
+    return tokens(code_record.grant_id)
+
+
+def test_code_is_consumed_once_and_replay_revokes_the_grant(store: SQLStore) -> None:
+    store.create_code(code(), grant())
+    issued = store.redeem_code("c1", 110.0, accept)
+    assert issued.access is not None and store.get_access_token("j1") is not None
+    seen: list[tuple[bool, bool]] = []
+
+    def record(c: AuthorizationCode | None, replayed: bool) -> Issuance:
+        seen.append((c is not None, replayed))
+        return accept(c, replayed)
+
+    with pytest.raises(Rejected):
+        store.redeem_code("c1", 120.0, record)
+    assert seen == [(True, True)]
+    g = store.get_grant("g1")
+    assert (
+        g is not None
+        and g.revoked_at == 120.0
+        and g.revoked_reason == "authorization code replayed"
+    )
+    access = store.get_access_token("j1")
+    refresh = store.get_refresh_token("r1")
+    assert access is not None and access.revoked_at == 120.0
+    assert refresh is not None and refresh.revoked_at == 120.0
+
+
+def test_a_refused_redemption_writes_nothing_and_leaves_the_code_usable(store: SQLStore) -> None:
+    store.create_code(code(), grant())
+
+    def refuse(c: AuthorizationCode | None, replayed: bool) -> Issuance:
+        raise Rejected(InvalidGrant("wrong verifier"), ())
+
+    with pytest.raises(Rejected):
+        store.redeem_code("c1", 110.0, refuse)
+    assert store.get_access_token("j1") is None
+    assert store.redeem_code("c1", 111.0, accept).access is not None
+
+
+def test_unknown_code_is_not_a_replay(store: SQLStore) -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    def record(c: AuthorizationCode | None, replayed: bool) -> Issuance:
+        seen.append((c is not None, replayed))
+        raise Rejected(InvalidGrant("no"), ())
+
+    with pytest.raises(Rejected):
+        store.redeem_code("missing", 1.0, record)
+    assert seen == [(False, False)]
+
+
+def rotate_ok(new: str):  # type: ignore[no-untyped-def]
+    def decide(t: RefreshToken | None, g: Grant | None, reused: bool) -> Issuance:
+        if t is None or g is None or reused or g.revoked_at is not None:
+            raise Rejected(InvalidGrant("no"), ())
+        return tokens(g.grant_id, jti="j-" + new, refresh=new)
+
+    return decide
+
+
+def test_refresh_rotation_and_reuse_revokes_the_family(store: SQLStore) -> None:
+    store.create_code(code(), grant())
+    store.redeem_code("c1", 110.0, accept)
+    store.rotate_refresh("r1", 200.0, rotate_ok("r2"))
+    old = store.get_refresh_token("r1")
+    assert old is not None and old.used_at == 200.0
+    with pytest.raises(Rejected):
+        store.rotate_refresh("r1", 300.0, rotate_ok("r3"))  # reuse of the rotated token
+    g = store.get_grant("g1")
+    assert g is not None and g.revoked_reason == "refresh token reused"
+    newest = store.get_refresh_token("r2")
+    assert newest is not None and newest.revoked_at == 300.0
+    with pytest.raises(Rejected):
+        store.rotate_refresh("r2", 301.0, rotate_ok("r4"))
+    assert store.get_refresh_token("r3") is None and store.get_refresh_token("r4") is None
+
+
+def test_list_and_revoke_grants(store: SQLStore) -> None:
+    store.create_code(code("c1", "g1"), grant("g1"))
+    store.create_code(code("c2", "g2"), grant("g2"))
+    assert {g.grant_id for g in store.list_grants(client_id="cli")} == {"g1", "g2"}
+    assert store.revoke_grant("g1", 5.0, "admin") is True
+    assert store.revoke_grant("g1", 6.0, "admin") is False
+    assert [g.grant_id for g in store.list_grants(sub="sub-1")] == ["g2"]
+    assert len(store.list_grants(active_only=False)) == 2
+
+
+def _redeem_in_child(url: str, start: mp.synchronize.Event, results: mp.Queue) -> None:  # type: ignore[type-arg]
+    child = open_store(url, migrate=False)
+    start.wait(10)
+    try:
+        child.redeem_code("race", 110.0, accept)
+        results.put("issued")
+    except Rejected:
+        results.put("refused")
+    finally:
+        child.close()
+
+
+def test_concurrent_double_redemption_from_two_processes(store: SQLStore, store_url: str) -> None:
+    ctx = mp.get_context("spawn")
+    for round_ in range(3):
+        digest = "race"
+        store.create_code(code(digest, f"gr{round_}"), grant(f"gr{round_}"))
+        start, results = ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_redeem_in_child, args=(store_url, start, results)) for _ in range(2)
+        ]
+        for p in procs:
+            p.start()
+        start.set()
+        outcomes = sorted(results.get(timeout=30) for _ in procs)
+        for p in procs:
+            p.join(10)
+        assert outcomes == ["issued", "refused"], f"round {round_}: {outcomes}"
+        # Exactly one set of tokens exists, and the loser's replay revoked the grant.
+        g = store.get_grant(f"gr{round_}")
+        assert g is not None and g.revoked_reason == "authorization code replayed"
+        with store.engine.begin() as conn:
+            from valetkey.store import schema
+
+            conn.execute(schema.authorization_codes.delete())
+            conn.execute(schema.access_tokens.delete())
+            conn.execute(schema.refresh_tokens.delete())

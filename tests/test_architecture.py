@@ -1,0 +1,63 @@
+"""The dependency direction of ARCHITECTURE.md, checked by walking imports with ast."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).parents[1] / "src" / "valetkey"
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def package_files(package: str) -> list[Path]:
+    return sorted((SRC / package).rglob("*.py"))
+
+
+def test_core_imports_only_stdlib_and_jose_in_one_module() -> None:
+    import sys
+
+    stdlib = set(sys.stdlib_module_names)
+    for path in package_files("core"):
+        for name in imports_of(path):
+            top = name.split(".")[0]
+            if name.startswith("valetkey.core") or top in stdlib or top == "__future__":
+                continue
+            if top == "joserfc":
+                assert path.name == "jose.py", f"{path} imports joserfc; only core/jose.py may"
+                continue
+            raise AssertionError(f"{path.relative_to(SRC)} imports {name}: core must stay pure")
+
+
+def test_resource_and_client_never_import_server_or_store() -> None:
+    for package in ("resource", "client"):
+        for path in package_files(package):
+            for name in imports_of(path):
+                assert not name.startswith(("valetkey.server", "valetkey.store")), (
+                    f"{path} imports {name}"
+                )
+
+
+def test_store_does_not_import_server_and_inspector_only_core_events() -> None:
+    for path in package_files("store"):
+        assert not any(n.startswith("valetkey.server") for n in imports_of(path)), path
+    for path in package_files("inspector"):
+        bad = [
+            n
+            for n in imports_of(path)
+            if n.startswith("valetkey.")
+            and not n.startswith(("valetkey.core", "valetkey.inspector"))
+        ]
+        assert not bad, f"{path} imports {bad}"
+
+
+def test_server_reaches_the_inspector_only_through_the_sink() -> None:
+    for path in package_files("server"):
+        assert not any(n.startswith("valetkey.inspector") for n in imports_of(path)), path
