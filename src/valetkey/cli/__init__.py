@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from valetkey import __version__
+from valetkey.cli.admin import client_group
+from valetkey.cli.admin_users import grants_group, user_group
 from valetkey.cli.demo import demo
+from valetkey.cli.keys import keys_group
 from valetkey.cli.serve import serve
 
 
@@ -17,5 +20,9 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(demo)
+main.add_command(client_group)
+main.add_command(user_group)
+main.add_command(grants_group)
+main.add_command(keys_group)
 
 __all__ = ["main"]

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_deprecated_grants": False,
     "access_token_alg": "ES256",
     "id_token_alg": "RS256",
+    "key_reload_seconds": 30,
 }
 ENV_KEYS = (
     "issuer",
@@ -36,6 +37,7 @@ ENV_KEYS = (
     "allow_deprecated_grants",
     "access_token_alg",
     "id_token_alg",
+    "key_reload_seconds",
 )
 STANDARD_CLAIMS = (
     "name",
@@ -110,6 +112,7 @@ class Settings:
     allow_deprecated_grants: bool = False
     access_token_alg: str = "ES256"
     id_token_alg: str = "RS256"
+    key_reload_seconds: int = 30  # how long an instance may serve a stale copy of the signing keys
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()
@@ -432,6 +435,9 @@ def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None
         "session_ttl",
     ):
         values[key] = _int(merged.get(key, DEFAULTS[key]), key, errs)
+    values["key_reload_seconds"] = _int(
+        merged.get("key_reload_seconds", 30), "key_reload_seconds", errs, minimum=0
+    )
     issuer = merged.get("issuer")
     if issuer is not None:
         if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):

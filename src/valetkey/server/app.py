@@ -16,9 +16,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from valetkey.server import pages
 from valetkey.server.authorize import authorize_endpoint, consent_endpoint, login_endpoint
 from valetkey.server.http import json_response
-from valetkey.server.metadata import jwks_endpoint, oauth_metadata_endpoint, server_metadata
+from valetkey.server.introspect import introspection_endpoint
+from valetkey.server.logout import end_session_endpoint
+from valetkey.server.metadata import (
+    jwks_endpoint,
+    oauth_metadata_endpoint,
+    openid_configuration_endpoint,
+    server_metadata,
+)
+from valetkey.server.revoke import revocation_endpoint
 from valetkey.server.state import ServerState
 from valetkey.server.token import token_endpoint
+from valetkey.server.userinfo import userinfo_endpoint
 
 log = logging.getLogger("valetkey.server")
 
@@ -75,6 +84,11 @@ def create_app(state: ServerState) -> ASGIApp:
         Route("/token", token_endpoint, methods=["POST"]),
         Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint),
         Route("/jwks.json", jwks_endpoint),
+        Route("/revoke", revocation_endpoint, methods=["POST"]),
+        Route("/introspect", introspection_endpoint, methods=["POST"]),
+        Route("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
+        Route("/logout", end_session_endpoint, methods=["GET", "POST"]),
+        Route("/.well-known/openid-configuration", openid_configuration_endpoint),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     app = Starlette(routes=routes)

@@ -143,15 +143,26 @@ async def authorize_endpoint(request: Request) -> Response:
 
 
 async def continue_flow(
-    state: ServerState, request: Request, v: Validated, session: LoginSession | None
+    state: ServerState,
+    request: Request,
+    v: Validated,
+    session: LoginSession | None,
+    *,
+    fresh_login: bool = False,
 ) -> Response:
-    """Decide the next step for a valid request: login, consent, or issue the response."""
+    """Decide the next step for a valid request: login, consent, or issue the response.
+
+    ``fresh_login``: the user has just signed in for this very request, which satisfies
+    prompt=login and max_age (OIDC Core §3.1.2.1) whatever the clock says.
+    """
     authz = v.request
     now = state.clock.now()
-    needs_login = (
-        session is None
-        or "login" in authz.prompt
-        or (authz.max_age is not None and now - session.auth_time > authz.max_age)
+    needs_login = session is None or (
+        not fresh_login
+        and (
+            "login" in authz.prompt
+            or (authz.max_age is not None and now - session.auth_time > authz.max_age)
+        )
     )
     if needs_login:
         if "none" in authz.prompt:
@@ -375,8 +386,7 @@ async def login_endpoint(request: Request) -> Response:
         return login_page(
             state, request, v, error="Wrong username or password.", username=username, status=401
         )
-    response = RedirectResponse("/authorize?" + v.query, status_code=303)
-    pages.start_session(state, response, user.sub)
+    session_id, session = pages.new_session(state, user.sub)
     state.emit(
         "login.succeeded",
         v.flow_id,
@@ -384,7 +394,7 @@ async def login_endpoint(request: Request) -> Response:
         source="user",
         target="authorization_server",
         summary=f"{user.username} signed in",
-        http=exchange(request, form, response),
+        http=exchange(request, form, None),
         checks=(
             Check(
                 "check_password",
@@ -394,6 +404,10 @@ async def login_endpoint(request: Request) -> Response:
             ),
         ),
     )
+    # Continue here rather than redirect to /authorize: re-reading prompt=login or max_age=0 there
+    # would ask the user to sign in again, forever.
+    response = await continue_flow(state, request, v, session, fresh_login=True)
+    pages.set_session_cookie(state, response, session_id)
     return response
 
 

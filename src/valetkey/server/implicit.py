@@ -27,6 +27,7 @@ def issue_implicit(
 ) -> Response:
     authz = v.request
     now = state.clock.now()
+    state.keys.refresh(now)
     token, record = mint_access_token(
         state,
         client=v.client,

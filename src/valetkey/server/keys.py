@@ -8,19 +8,29 @@ from typing import Any
 
 from valetkey.core import jose
 from valetkey.core.models import SigningKey
+from valetkey.core.settings import Settings
 from valetkey.store.protocol import Store
 
 RELOAD_SECONDS = 30.0
 
 
+def retire_after(settings: Settings) -> float:
+    """A retired key stays published while anything it signed may still be valid (plus clock skew)."""
+    return max(settings.access_token_ttl, settings.id_token_ttl) + 60
+
+
 class KeyRing:
-    def __init__(self, store: Store, *, retire_after: float) -> None:
+    def __init__(
+        self, store: Store, *, retire_after: float, reload_seconds: float = RELOAD_SECONDS
+    ) -> None:
         self.store = store
         self.retire_after = retire_after  # longest lifetime of anything a key signed
+        self.reload_seconds = reload_seconds  # how stale this process's copy of the keys may be
         self._keys: list[SigningKey] = []
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
         self._jwks: dict[str, Any] = {"keys": []}
+        self._published: tuple[str, ...] = ()
 
     def ensure(self, algs: tuple[str, ...], now: float) -> None:
         """Create an active key for each algorithm that has none (first start)."""
@@ -32,22 +42,30 @@ class KeyRing:
 
     def reload(self, now: float) -> None:
         keys = self.store.list_signing_keys()
-        published = [
-            k
-            for k in keys
-            if k.active or (k.retired_at is not None and now < k.retired_at + self.retire_after)
-        ]
         with self._lock:
             self._keys = keys
-            self._jwks = jose.jwks(k.private_jwk for k in published)
             self._loaded_at = now
 
     def _maybe_reload(self, now: float) -> None:
-        if now - self._loaded_at > RELOAD_SECONDS:
+        if now - self._loaded_at >= self.reload_seconds:
             self.reload(now)
 
-    def active(self, alg: str, now: float) -> Mapping[str, Any]:
+    def is_published(self, key: SigningKey, now: float) -> bool:
+        """Active keys, and retired keys until everything they signed has expired."""
+        return key.active or (
+            key.retired_at is not None and now < key.retired_at + self.retire_after
+        )
+
+    def published(self, now: float) -> list[SigningKey]:
         self._maybe_reload(now)
+        return [k for k in self._keys if self.is_published(k, now)]
+
+    def refresh(self, now: float) -> None:
+        """Re-read the keys if this copy is older than ``reload_seconds``. Endpoints call this before
+        they open a store transaction, so signing (inside one) never reads the database."""
+        self._maybe_reload(now)
+
+    def active(self, alg: str, now: float) -> Mapping[str, Any]:
         candidates = [k for k in self._keys if k.active and k.alg == alg]
         if not candidates:
             self.reload(now)
@@ -57,12 +75,22 @@ class KeyRing:
         return max(candidates, key=lambda k: k.created_at).private_jwk
 
     def jwks(self, now: float) -> dict[str, Any]:
-        self._maybe_reload(now)
-        return self._jwks
+        keys = self.published(now)
+        kids = tuple(k.kid for k in keys)
+        with self._lock:
+            if kids != self._published:
+                self._jwks = jose.jwks(k.private_jwk for k in keys)
+                self._published = kids
+            return self._jwks
 
     def rotate(self, alg: str, now: float) -> SigningKey:
+        """A new active key for ``alg``; the old one is retired, and keys past retirement deleted."""
         key = _new_key(alg, now)
         self.store.add_signing_key(key, deactivate_others_of_alg=True)
+        self.reload(now)
+        for old in self._keys:
+            if not old.active and not self.is_published(old, now):
+                self.store.remove_signing_key(old.kid)
         self.reload(now)
         return key
 

@@ -41,10 +41,42 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "scopes_supported": sorted(state.known_scopes),
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{iss}/",
+        **lifecycle_metadata(state),
+    }
+
+
+def lifecycle_metadata(state: ServerState) -> dict[str, Any]:
+    """Revocation, introspection (RFC 8414 §2) and the OpenID Connect fields (OIDC Discovery §3)."""
+    from valetkey.server.oidc import SCOPE_CLAIMS
+
+    iss = state.issuer
+    auth = ["client_secret_basic", "client_secret_post"]
+    claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"]
+    claims += [c for names in SCOPE_CLAIMS.values() for c in names]
+    return {
+        "revocation_endpoint": f"{iss}/revoke",
+        "revocation_endpoint_auth_methods_supported": [*auth, "none"],
+        "introspection_endpoint": f"{iss}/introspect",
+        "introspection_endpoint_auth_methods_supported": auth,
+        "userinfo_endpoint": f"{iss}/userinfo",
+        "end_session_endpoint": f"{iss}/logout",
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [state.settings.id_token_alg],
+        "claims_supported": claims,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
     }
 
 
 async def oauth_metadata_endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.vk
+    return json_response(server_metadata(state), headers={"Cache-Control": "public, max-age=60"})
+
+
+async def openid_configuration_endpoint(request: Request) -> Response:
+    """OIDC Discovery §4: the same document as RFC 8414's, from the same function."""
     state: ServerState = request.app.state.vk
     return json_response(server_metadata(state), headers={"Cache-Control": "public, max-age=60"})
 

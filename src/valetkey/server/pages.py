@@ -97,10 +97,20 @@ def current_session(state: ServerState, request: Request) -> LoginSession | None
 
 
 def start_session(state: ServerState, response: Response, sub: str) -> LoginSession:
+    session_id, session = new_session(state, sub)
+    set_session_cookie(state, response, session_id)
+    return session
+
+
+def new_session(state: ServerState, sub: str) -> tuple[str, LoginSession]:
     now = state.clock.now()
     session_id = new_token(32)
     session = LoginSession(vsecrets.digest(session_id), sub, now, now + state.settings.session_ttl)
     state.store.create_session(session.session_id, session)
+    return session_id, session
+
+
+def set_session_cookie(state: ServerState, response: Response, session_id: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         state.signer.sign("session", session_id),
@@ -110,7 +120,6 @@ def start_session(state: ServerState, response: Response, sub: str) -> LoginSess
         secure=_secure(state),
         path="/",
     )
-    return session
 
 
 def end_session(state: ServerState, request: Request, response: Response) -> None:

@@ -14,7 +14,7 @@ from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 from valetkey.server.cookies import Signer
-from valetkey.server.keys import KeyRing
+from valetkey.server.keys import KeyRing, retire_after
 from valetkey.store.protocol import Store
 
 CLIENT_CACHE_SECONDS = 5.0
@@ -36,8 +36,11 @@ class ServerState:
     @classmethod
     def build(cls, settings: Settings, store: Store, sink: EventSink, clock: Clock) -> ServerState:
         assert settings.issuer, "the issuer must be set before the app is built"
-        retire_after = max(settings.access_token_ttl, settings.id_token_ttl) + 60
-        keys = KeyRing(store, retire_after=retire_after)
+        keys = KeyRing(
+            store,
+            retire_after=retire_after(settings),
+            reload_seconds=settings.key_reload_seconds,
+        )
         keys.ensure(
             tuple(dict.fromkeys((settings.access_token_alg, settings.id_token_alg))), clock.now()
         )

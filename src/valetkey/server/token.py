@@ -86,6 +86,7 @@ async def token_endpoint(request: Request) -> Response:
             "RFC 6749 §2.3.1, §3.2.1",
             client.token_endpoint_auth_method,
         )
+        state.keys.refresh(state.clock.now())  # outside the store transaction the grant opens
         try:
             outcome = await handler(state, request, form, client, header_flow)
         except Failed as failed:

@@ -1,0 +1,245 @@
+"""``valetkey client ...``: register, list, show, remove clients and rotate their secrets."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from valetkey.cli.admin_common import (
+    Admin,
+    admin_store,
+    config_option,
+    details,
+    emit_json,
+    json_option,
+    refuse_config_owned,
+    table,
+)
+from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, Client
+from valetkey.core.secrets import new_token
+from valetkey.core.settings import client_problems
+
+
+def client_json(c: Client, source: str) -> dict[str, Any]:
+    return {
+        "client_id": c.client_id,
+        "client_name": c.client_name,
+        "token_endpoint_auth_method": c.token_endpoint_auth_method,
+        "public": c.is_public,
+        "redirect_uris": list(c.redirect_uris),
+        "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
+        "grant_types": list(c.grant_types),
+        "response_types": list(c.response_types),
+        "scope": " ".join(c.scope),
+        "require_pkce": c.require_pkce,
+        "pkce_methods": list(c.pkce_methods),
+        "source": source,
+    }
+
+
+def _source(admin: Admin, client_id: str) -> str:
+    return "config" if client_id in admin.config_client_ids() else "admin"
+
+
+@click.group("client")
+def client_group() -> None:
+    """Manage OAuth clients in the configured database."""
+
+
+@client_group.command("add")
+@click.argument("client_id")
+@click.option("--name", default=None, help="Display name shown on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeat for each URI.")
+@click.option("--post-logout-redirect-uri", "logout_uris", multiple=True)
+@click.option(
+    "--grant-type",
+    "grant_types",
+    multiple=True,
+    help=f"Repeat; one of {', '.join(GRANT_TYPES)} (default: authorization_code).",
+)
+@click.option(
+    "--auth-method",
+    type=click.Choice(AUTH_METHODS),
+    default="client_secret_basic",
+    show_default=True,
+    help="none = public client (no secret).",
+)
+@click.option("--public", is_flag=True, help="Same as --auth-method none.")
+@click.option("--scope", default="", help='Space-separated scopes, e.g. "openid read:files".')
+@click.option("--no-pkce", is_flag=True, help="Confidential clients only: do not require PKCE.")
+@config_option
+@json_option
+def client_add(
+    client_id: str,
+    name: str | None,
+    redirect_uris: tuple[str, ...],
+    logout_uris: tuple[str, ...],
+    grant_types: tuple[str, ...],
+    auth_method: str,
+    public: bool,
+    scope: str,
+    no_pkce: bool,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
+    """Register a client. A confidential client's secret is generated and shown once."""
+    method = "none" if public else auth_method
+    grant_types = grant_types or ("authorization_code",)
+    if not client_id.strip() or len(client_id) > 255:
+        raise click.ClickException("CLIENT_ID must be 1-255 characters")
+    check = client_problems(
+        redirect_uris=redirect_uris,
+        grant_types=grant_types,
+        response_types=None,
+        public=method == "none",
+        require_pkce=not no_pkce,
+        pkce_methods=("S256",),
+        scope=scope,
+        post_logout_redirect_uris=logout_uris,
+    )
+    if check.value is None:
+        raise click.ClickException(
+            "the client was not added:\n  " + "\n  ".join(f"{k}: {m}" for k, m in check.problems)
+        )
+    secret = None if method == "none" else new_token(32)
+    from valetkey.server.passwords import digest_client_secret
+
+    v = check.value
+    client = Client(
+        client_id=client_id,
+        client_name=name or client_id,
+        secret_digest=digest_client_secret(secret) if secret else None,
+        redirect_uris=v["redirect_uris"],
+        grant_types=v["grant_types"],
+        response_types=v["response_types"],
+        token_endpoint_auth_method=method,
+        scope=v["scope"],
+        require_pkce=v["require_pkce"],
+        pkce_methods=v["pkce_methods"],
+        post_logout_redirect_uris=v["post_logout_redirect_uris"],
+    )
+    with admin_store(config_path) as admin:
+        if not admin.store.add_client(client, source="admin"):
+            raise click.ClickException(
+                f"a client with id {client_id!r} already exists; nothing changed"
+            )
+        _print_added(client, secret, as_json, _source(admin, client_id))
+
+
+def _print_added(client: Client, secret: str | None, as_json: bool, source: str) -> None:
+    if as_json:
+        emit_json({**client_json(client, source), "client_secret": secret})
+        return
+    click.echo(
+        f"client {client.client_id!r} added ({'public' if client.is_public else 'confidential'})"
+    )
+    if secret:
+        click.echo(f"client_secret: {secret}")
+        click.echo("This secret is shown once and stored only as a digest: copy it now.")
+
+
+@client_group.command("list")
+@config_option
+@json_option
+def client_list(config_path: str | None, as_json: bool) -> None:
+    """List registered clients."""
+    with admin_store(config_path) as admin:
+        clients = admin.store.list_clients()
+        if as_json:
+            emit_json([client_json(c, _source(admin, c.client_id)) for c in clients])
+            return
+        table(
+            "Clients",
+            ("client_id", "name", "type", "grant types", "redirect URIs", "source"),
+            [
+                (
+                    c.client_id,
+                    c.client_name,
+                    "public" if c.is_public else "confidential",
+                    " ".join(c.grant_types),
+                    "\n".join(c.redirect_uris),
+                    _source(admin, c.client_id),
+                )
+                for c in clients
+            ],
+        )
+
+
+def _get(admin: Admin, client_id: str) -> Client:
+    client = admin.store.get_client(client_id)
+    if client is None:
+        raise click.ClickException(f"no client with id {client_id!r}")
+    return client
+
+
+@client_group.command("show")
+@click.argument("client_id")
+@config_option
+@json_option
+def client_show(client_id: str, config_path: str | None, as_json: bool) -> None:
+    """Show one client's registration."""
+    with admin_store(config_path) as admin:
+        c = client_json(_get(admin, client_id), _source(admin, client_id))
+        active = admin.store.list_grants(client_id=client_id)
+        c["active_grants"] = len(active)
+        if as_json:
+            emit_json(c)
+            return
+        details(
+            f"Client {client_id}",
+            [(k, " ".join(v) if isinstance(v, list) else v) for k, v in c.items()],
+        )
+
+
+@client_group.command("remove")
+@click.argument("client_id")
+@click.option("--force", is_flag=True, help="Remove even a client defined in the config file.")
+@config_option
+@json_option
+def client_remove(client_id: str, force: bool, config_path: str | None, as_json: bool) -> None:
+    """Remove a client and revoke every grant it holds."""
+    with admin_store(config_path) as admin:
+        _get(admin, client_id)
+        if client_id in admin.config_client_ids():
+            refuse_config_owned("client", client_id, config_path, force)
+        now = time.time()
+        grants = admin.store.list_grants(client_id=client_id)
+        for g in grants:
+            admin.store.revoke_grant(g.grant_id, now, "client removed by an administrator")
+        admin.store.delete_client(client_id)
+        if as_json:
+            emit_json({"removed": client_id, "grants_revoked": len(grants)})
+        else:
+            click.echo(f"client {client_id!r} removed; {len(grants)} grant(s) revoked")
+
+
+@client_group.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--force", is_flag=True, help="Rotate even a client defined in the config file.")
+@config_option
+@json_option
+def client_rotate_secret(
+    client_id: str, force: bool, config_path: str | None, as_json: bool
+) -> None:
+    """Replace a confidential client's secret; the new one is shown once, the old one stops working."""
+    from dataclasses import replace
+
+    from valetkey.server.passwords import digest_client_secret
+
+    with admin_store(config_path) as admin:
+        client = _get(admin, client_id)
+        if client.is_public:
+            raise click.ClickException(f"{client_id!r} is a public client: it has no secret")
+        if client_id in admin.config_client_ids():
+            refuse_config_owned("client", client_id, config_path, force)
+        secret = new_token(32)
+        admin.store.upsert_client(
+            replace(client, secret_digest=digest_client_secret(secret)), source="admin"
+        )
+        if as_json:
+            emit_json({"client_id": client_id, "client_secret": secret})
+        else:
+            click.echo(f"new client_secret for {client_id!r}: {secret}")
+            click.echo("This secret is shown once and stored only as a digest: copy it now.")
