@@ -9,6 +9,7 @@ from valetkey.cli.admin import client_group
 from valetkey.cli.admin_users import grants_group, user_group
 from valetkey.cli.demo import demo
 from valetkey.cli.keys import keys_group
+from valetkey.cli.resource import resource
 from valetkey.cli.serve import serve
 
 
@@ -24,5 +25,6 @@ main.add_command(client_group)
 main.add_command(user_group)
 main.add_command(grants_group)
 main.add_command(keys_group)
+main.add_command(resource)
 
 __all__ = ["main"]

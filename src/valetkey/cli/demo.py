@@ -9,10 +9,14 @@ from pathlib import Path
 
 import click
 import uvicorn
+from starlette.applications import Starlette
 
+from valetkey.core.events import EventSink
 from valetkey.core.settings import build_settings, parse_toml
 
 AS_PORT = 9000
+RS_PORT = 9001
+RS_AUDIENCE = "http://127.0.0.1:9001"
 
 
 def demo_settings_text() -> str:
@@ -49,6 +53,7 @@ def demo(data_dir: str, host: str) -> None:
                 "valetkey demo is running (Ctrl-C to stop)",
                 f"  authorization server  {issuer}   (metadata: {issuer}/.well-known/oauth-authorization-server)",
                 f"  demo user             username: {user.username}   password: {user.password}",
+                f"  resource server       {RS_AUDIENCE}   (GET /api/profile, GET|POST /api/files)",
                 "  clients               demo-native (public, PKCE), demo-web (confidential), demo-service (client credentials)",
                 "",
             ]
@@ -58,8 +63,23 @@ def demo(data_dir: str, host: str) -> None:
         uvicorn.Server(
             uvicorn.Config(create_app(state), host=host, port=AS_PORT, log_level="warning")
         ),
+        uvicorn.Server(
+            uvicorn.Config(
+                _resource_app(issuer, data_dir, sink), host=host, port=RS_PORT, log_level="warning"
+            )
+        ),
     ]
     asyncio.run(_serve_all(servers))
+
+
+def _resource_app(issuer: str, data_dir: str, sink: EventSink) -> Starlette:
+    from valetkey.resource import JWTValidator
+    from valetkey.resource.demo_api import create_demo_api
+    from valetkey.resource.files import FileStore
+
+    validator = JWTValidator(issuer, RS_AUDIENCE, sink=sink)
+    files = FileStore(Path(data_dir) / "resource.db")
+    return create_demo_api(validator, files, issuer=issuer, audience=RS_AUDIENCE)
 
 
 async def _serve_all(servers: list[uvicorn.Server]) -> None:

@@ -1,0 +1,213 @@
+"""Pure-ASGI bearer-token middleware: validates the token and hands its claims to the app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from valetkey.core import flows
+from valetkey.core.checks import Rejected
+from valetkey.core.clock import Clock, SystemClock
+from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.events import Check, EventSink, NullSink
+from valetkey.resource.bearer import NoCredentials, bearer_token, challenge, error_body
+from valetkey.resource.events import emit
+from valetkey.resource.scopes import ScopeChallenge
+from valetkey.resource.token import AccessToken, TokenValidator
+
+SCOPE_KEY = "valetkey.token"
+GUARD_KEY = "valetkey.guard"
+MISSING_KEY = "valetkey.missing"
+STATE_ATTR = "access_token"
+
+
+class BearerAuth:
+    """Protect an ASGI app with bearer tokens (RFC 6750).
+
+    With ``required=True`` (default) every request outside ``public_paths`` needs a valid token;
+    with ``required=False`` a missing token is left to ``requires_scopes`` / ``RequireScopes``.
+    A presented token is always validated, and a bad one is always refused.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        validator: TokenValidator,
+        *,
+        required: bool = True,
+        public_paths: Sequence[str] = (),
+        realm: str | None = None,
+        sink: EventSink | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.app = app
+        self.validator = validator
+        self.required = required
+        self.public_paths = tuple(public_paths)
+        self.realm = realm
+        self.sink: EventSink = sink or getattr(validator, "sink", None) or NullSink()
+        self.clock: Clock = clock or getattr(validator, "clock", None) or SystemClock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        flow_id = _flow_id(scope)
+        try:
+            token = await self._authenticate(scope, flow_id)
+        except Refusal as refusal:
+            await refusal.send(send)
+            return
+        scope[SCOPE_KEY] = token
+        scope[GUARD_KEY] = self
+        scope.setdefault("state", {})[STATE_ATTR] = token
+        scope["valetkey.flow_id"] = flow_id
+        await self._call_app(scope, receive, send, token, flow_id)
+
+    def _is_public(self, path: str) -> bool:
+        """Exact paths, or prefixes written with a trailing ``*`` (``/static/*``)."""
+        return any(
+            path.startswith(p[:-1]) if p.endswith("*") else path == p for p in self.public_paths
+        )
+
+    async def _authenticate(self, scope: Scope, flow_id: str) -> AccessToken | None:
+        try:
+            raw = bearer_token(scope["headers"], scope.get("query_string", b""))
+        except NoCredentials as missing:
+            if not self.required:
+                scope[MISSING_KEY] = missing.description  # for the route's 401, if it needs a token
+                return None
+            self._rejected(flow_id, scope, None, missing.description, ())
+            raise Refusal(401, None, missing.description, self.realm) from None
+        except InvalidRequest as bad:
+            check = Check(bad.rule, "fail", bad.spec, bad.description)
+            self._rejected(flow_id, scope, bad, bad.description, (check,))
+            raise Refusal(400, bad, bad.description, self.realm) from None
+        try:
+            token = await self.validator.validate(raw, flow_id)
+        except Rejected as rejected:
+            error = rejected.error
+            self._rejected(flow_id, scope, error, error.description, rejected.checks)
+            raise Refusal(error.status, error, error.description, self.realm) from None
+        emit(
+            self.sink,
+            self.clock,
+            "resource_request.authenticated",
+            flow_id,
+            f"{_route(scope)}: token for {token.sub} accepted ({' '.join(token.scope)})",
+            checks=token.checks,
+            data={
+                "sub": token.sub,
+                "client_id": token.client_id,
+                "scope": list(token.scope),
+                "path": scope["path"],
+            },
+        )
+        return token
+
+    async def _call_app(
+        self, scope: Scope, receive: Receive, send: Send, token: AccessToken | None, flow_id: str
+    ) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ScopeChallenge as exc:  # raised by the FastAPI dependency
+            if started:
+                raise
+            await self.refuse_scope(scope, exc).send(send)
+
+    def refuse_scope(self, scope: Scope, exc: ScopeChallenge) -> Refusal:
+        """The 401 (no token) or 403 insufficient_scope answer for a route's scope requirement."""
+        token = token_from_scope(scope)
+        error = exc.as_error(token)
+        why = exc.description(token)
+        if token is None:
+            why = scope.get(MISSING_KEY) or why
+        check = Check(exc.rule, "fail", exc.spec, why)
+        self._rejected(scope.get("valetkey.flow_id", ""), scope, error, why, (check,))
+        return Refusal(exc.status(token), error, why, self.realm, exc.scopes if error else ())
+
+    def _rejected(
+        self,
+        flow_id: str,
+        scope: Scope,
+        error: OAuthError | None,
+        why: str,
+        checks: tuple[Check, ...],
+    ) -> None:
+        code = error.error if error else "no_credentials"
+        data: dict[str, Any] = {"path": scope["path"], "reason": why}
+        if error is not None and error.detail:
+            data["detail"] = error.detail
+        emit(
+            self.sink,
+            self.clock,
+            "resource_request.rejected",
+            flow_id,
+            f"{_route(scope)} refused: {why}",
+            checks=checks,
+            data=data,
+            error=code,
+        )
+
+
+class Refusal(Exception):
+    def __init__(
+        self,
+        status: int,
+        error: OAuthError | None,
+        description: str,
+        realm: str | None,
+        scope: Sequence[str] = (),
+    ) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+        self.realm, self.scope = realm, tuple(scope)
+
+    def parts(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = error_body(self.error, self.description, self.scope)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if self.status in (401, 403) or (
+            self.error is not None and self.error.error == "invalid_request"
+        ):
+            value = challenge(self.realm, self.error, self.scope)
+            headers.append((b"www-authenticate", value.encode("latin-1")))
+        if self.status == 503:
+            headers.append((b"retry-after", b"5"))
+        return self.status, headers, body
+
+    async def send(self, send: Send) -> None:
+        status, headers, body = self.parts()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _flow_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == flows.FLOW_HEADER.encode():
+            accepted = flows.accept_flow_header(value.decode("latin-1"))
+            if accepted:
+                return accepted
+    return flows.new_flow_id()
+
+
+def _route(scope: Scope) -> str:
+    return f"{scope.get('method', 'GET')} {scope['path']}"
+
+
+def token_from_scope(scope: Scope) -> AccessToken | None:
+    value = scope.get(SCOPE_KEY)
+    return value if isinstance(value, AccessToken) else None

@@ -1,0 +1,95 @@
+"""Per-route scope requirements: ``requires_scopes`` for Starlette, ``RequireScopes`` for FastAPI."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valetkey.core.errors import InsufficientScope
+from valetkey.resource.token import AccessToken
+
+if TYPE_CHECKING:
+    from valetkey.resource.middleware import BearerAuth
+
+Endpoint = Callable[[Request], Awaitable[Response] | Response]
+
+
+class ScopeChallenge(Exception):
+    """A route's requirement was not met: no token (401) or too few scopes (403)."""
+
+    rule = "scope_granted"
+    spec = "RFC 6750 §3.1"
+
+    def __init__(self, scopes: tuple[str, ...]) -> None:
+        super().__init__(" ".join(scopes))
+        self.scopes = scopes
+
+    def status(self, token: AccessToken | None) -> int:
+        return 401 if token is None else 403
+
+    def as_error(self, token: AccessToken | None) -> InsufficientScope | None:
+        if token is None:
+            return None  # RFC 6750 §3.1: no error code when the request had no credentials
+        return InsufficientScope(self.description(token), rule=self.rule, spec=self.spec)
+
+    def description(self, token: AccessToken | None) -> str:
+        if token is None:
+            return "this API needs an access token: send Authorization: Bearer <token>"
+        missing = [s for s in self.scopes if s not in token.scope]
+        return f"the access token lacks the scope this request needs: {' '.join(missing)}"
+
+
+def _guard(request: Request) -> BearerAuth:
+    guard = request.scope.get("valetkey.guard")
+    if guard is None:
+        raise RuntimeError("scope requirements need the BearerAuth middleware in front of the app")
+    return guard  # type: ignore[no-any-return]
+
+
+def check(request: Request, scopes: tuple[str, ...]) -> AccessToken:
+    """The request's token if it carries every scope; raises ScopeChallenge otherwise."""
+    _guard(request)
+    token = request.scope.get("valetkey.token")
+    if not isinstance(token, AccessToken) or not token.has_scopes(*scopes):
+        raise ScopeChallenge(scopes)
+    return token
+
+
+def requires_scopes(*scopes: str) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+    """Decorate a Starlette endpoint; the token is at ``request.state.access_token``."""
+
+    def decorate(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            try:
+                check(request, scopes)
+            except ScopeChallenge as exc:
+                status, headers, body = _guard(request).refuse_scope(request.scope, exc).parts()
+                return Response(body, status, {k.decode(): v.decode("latin-1") for k, v in headers})
+            if inspect.iscoroutinefunction(endpoint):
+                return await endpoint(request)  # type: ignore[no-any-return]
+            return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
+
+        return wrapper
+
+    return decorate
+
+
+class RequireScopes:
+    """FastAPI dependency: ``token: AccessToken = Depends(RequireScopes("read:files"))``.
+
+    The BearerAuth middleware must be added with ``app.add_middleware`` so that it answers the
+    401/403 this dependency raises.
+    """
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
+
+    def __call__(self, request: Request) -> AccessToken:
+        return check(request, self.scopes)
