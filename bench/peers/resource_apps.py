@@ -58,3 +58,22 @@ def plain_app() -> Starlette:
         return JSONResponse({"sub": claims["sub"], "scope": claims["scope"]})
 
     return Starlette(routes=[Route("/ready", ready), Route("/profile", profile)])
+
+
+def valetkey_app() -> Starlette:
+    from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
+
+    issuer, resource = _settings()
+
+    @requires_scopes("read")
+    async def profile(request: Request) -> Response:
+        token = request.state.access_token
+        return JSONResponse({"sub": token.sub, "scope": " ".join(token.scope)})
+
+    app = Starlette(routes=[Route("/ready", ready), Route("/profile", profile)])
+    app.add_middleware(
+        BearerAuth,
+        validator=JWTValidator(issuer, resource, algorithms=["ES256"]),
+        public_paths=["/ready"],
+    )
+    return app
