@@ -84,9 +84,22 @@ def _b64json(part: str) -> dict[str, Any]:
     return value
 
 
+class VerifyKeys:
+    """A public JWK Set imported once into key objects, for verifying many tokens."""
+
+    __slots__ = ("jwks", "keyset")
+
+    def __init__(self, public_jwks: Mapping[str, Any]) -> None:
+        self.jwks = dict(public_jwks)
+        try:
+            self.keyset: KeySet | None = KeySet.import_key_set(self.jwks)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError):
+            self.keyset = None  # verify() then refuses every token, as with the raw set
+
+
 def verify(
     token: str,
-    public_jwks: Mapping[str, Any],
+    public_jwks: Mapping[str, Any] | VerifyKeys,
     *,
     algorithms: Sequence[str] = SIGNING_ALGS,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -95,7 +108,12 @@ def verify(
     if bad:
         raise ValueError(f"refusing to verify with {bad}: only asymmetric algorithms are allowed")
     try:
-        keyset = KeySet.import_key_set(dict(public_jwks))  # type: ignore[arg-type]
+        if isinstance(public_jwks, VerifyKeys):
+            if public_jwks.keyset is None:
+                raise TokenInvalid("signature verification failed: no usable keys")
+            keyset = public_jwks.keyset
+        else:
+            keyset = KeySet.import_key_set(dict(public_jwks))  # type: ignore[arg-type]
         decoded = jwt.decode(token, keyset, algorithms=list(algorithms))
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise TokenInvalid(f"signature verification failed: {type(exc).__name__}") from exc
