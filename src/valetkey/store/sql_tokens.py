@@ -21,6 +21,13 @@ from valetkey.store.rows import (
     refresh_from_row,
 )
 
+# Built once: executing a prebuilt INSERT with a parameter dict skips rebuilding the statement
+# and its cache key on every request.
+_INSERT_ACCESS_TOKENS = sa.insert(t.access_tokens)
+_INSERT_AUTHORIZATION_CODES = sa.insert(t.authorization_codes)
+_INSERT_GRANTS = sa.insert(t.grants)
+_INSERT_REFRESH_TOKENS = sa.insert(t.refresh_tokens)
+
 
 class TokenTables:
     """Mixed into SQLStore, which provides ``_write`` and ``_read`` transactions."""
@@ -33,7 +40,8 @@ class TokenTables:
         with self._write() as conn:
             self._insert_grant(conn, grant)
             conn.execute(
-                sa.insert(t.authorization_codes).values(
+                _INSERT_AUTHORIZATION_CODES,
+                dict(
                     code_digest=code.code_digest,
                     grant_id=code.grant_id,
                     client_id=code.client_id,
@@ -49,12 +57,13 @@ class TokenTables:
                     expires_at=code.expires_at,
                     auth_time=code.auth_time,
                     nonce=code.nonce,
-                )
+                ),
             )
 
     def _insert_grant(self, conn: Connection, grant: Grant) -> None:
         conn.execute(
-            sa.insert(t.grants).values(
+            _INSERT_GRANTS,
+            dict(
                 grant_id=grant.grant_id,
                 client_id=grant.client_id,
                 sub=grant.sub,
@@ -64,7 +73,7 @@ class TokenTables:
                 flow_id=grant.flow_id,
                 auth_time=grant.auth_time,
                 nonce=grant.nonce,
-            )
+            ),
         )
 
     def _insert_issuance(self, conn: Connection, issuance: Issuance) -> None:
@@ -73,7 +82,8 @@ class TokenTables:
         a = issuance.access
         if a is not None:
             conn.execute(
-                sa.insert(t.access_tokens).values(
+                _INSERT_ACCESS_TOKENS,
+                dict(
                     jti=a.jti,
                     grant_id=a.grant_id,
                     client_id=a.client_id,
@@ -82,19 +92,20 @@ class TokenTables:
                     audience=join(a.audience),
                     issued_at=a.issued_at,
                     expires_at=a.expires_at,
-                )
+                ),
             )
         r = issuance.refresh
         if r is not None:
             conn.execute(
-                sa.insert(t.refresh_tokens).values(
+                _INSERT_REFRESH_TOKENS,
+                dict(
                     token_digest=r.token_digest,
                     grant_id=r.grant_id,
                     client_id=r.client_id,
                     scope=join(r.scope),
                     issued_at=r.issued_at,
                     expires_at=r.expires_at,
-                )
+                ),
             )
 
     def save_issuance(self, issuance: Issuance) -> None:
