@@ -165,9 +165,19 @@ def _has_route(server: Server, path: str) -> bool:
     return httpx.post(server.base + path, data={}, timeout=10).status_code != 404
 
 
+def guarded(ctx: Context, what: str, body: Callable[[], None]) -> None:
+    """A server that fails to start is reported and skipped; the rest of the run goes on."""
+    try:
+        body()
+    except Exception as exc:
+        install.say(f"  FAILED {what}: {type(exc).__name__}: {exc}")
+        ctx.failures.append(f"{what}: {type(exc).__name__}: {exc}")
+
+
 def run_valetkey(plan: Plan) -> None:
     ctx = plan.ctx
-    for workers in (1, 2):
+
+    def one(workers: int) -> None:
         with running(lineup.valetkey(ctx.secrets, ctx.rundir, workers), ctx) as vk:
             target = Target(vk.name, vk.base, "/authorize")
             w3 = "/introspect" if _has_route(vk, "/introspect") else None
@@ -177,42 +187,53 @@ def run_valetkey(plan: Plan) -> None:
             if workers == 1 and plan.want("w4"):
                 plan.w4(vk)
 
+    for workers in (1, 2):
+        guarded(ctx, f"valetkey {workers}w", lambda w=workers: one(w))
+
 
 def run_peers(plan: Plan) -> None:
     ctx = plan.ctx
-    for workers in (1, 2):
+
+    def oidc(workers: int) -> None:
         with running(lineup.oidc_provider(ctx.secrets, workers), ctx) as op:
             target = Target(op.name, op.base, "/auth", resource=True)
             # Cluster workers keep tokens in their own memory: introspection only on one process.
-            plan.common(
-                op,
-                target,
-                "/token/introspection" if workers == 1 else None,
-                w3_resource=OPAQUE_RESOURCE,
-            )
-    with running(lineup.authlib(ctx.secrets, ctx.rundir), ctx) as al:
-        plan.common(al, Target(al.name, al.base, "/authorize"), "/introspect")
+            w3 = "/token/introspection" if workers == 1 else None
+            plan.common(op, target, w3, w3_resource=OPAQUE_RESOURCE)
+
+    def authlib() -> None:
+        with running(lineup.authlib(ctx.secrets, ctx.rundir), ctx) as al:
+            plan.common(al, Target(al.name, al.base, "/authorize"), "/introspect")
+
+    for workers in (1, 2):
+        guarded(ctx, f"oidc-provider {workers}p", lambda w=workers: oidc(w))
+    guarded(ctx, "Authlib", authlib)
 
 
 def run_scale(plan: Plan, sizes: list[int]) -> None:
     ctx = plan.ctx
-    for n in sizes:
+
+    def one(n: int) -> None:
         name = f"valetkey 1w, {n:,} grants"
         vk = lineup.valetkey(ctx.secrets, ctx.rundir, 1, db_name="scale.db", name=name)
-        if n:
-            with running(vk, ctx):  # first start creates the schema
-                pass
-            took = seed_grants(ctx.rundir / "scale.db", n)
-            install.say(f"seeded {n:,} grants in {took:.1f}s")
+        with running(vk, ctx):  # the first start creates the schema
+            pass
+        took = seed_grants(ctx.rundir / "scale.db", n)
+        install.say(f"seeded {n:,} grants in {took:.1f}s")
         with running(vk, ctx):
             target = Target(vk.name, vk.base, "/authorize")
             saved = plan.sections
             plan.sections = {"w1", "w2s"}
-            plan.common(vk, target, None)
-            plan.sections = saved
+            try:
+                plan.common(vk, target, None)
+            finally:
+                plan.sections = saved
         for r in plan.results:
             if r.server == name:
                 r.workload = f"scale: {r.workload.split()[0]}"
+
+    for n in sizes:
+        guarded(ctx, f"scale {n:,}", lambda n=n: one(n))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,8 +19,8 @@ LUA = Path(__file__).parent / "lua" / "request.lua"
 
 @dataclass(frozen=True)
 class Load:
-    seconds: float = 8.0
-    warmup: float = 3.0
+    seconds: float = 6.0
+    warmup: float = 2.0
     connections: int = 16  # wrk
     users: int = 8  # flow driver: concurrent virtual users
     runs: int = 2

@@ -23,18 +23,36 @@ from bench.flows import Driver, Target
 from bench.measure import wrk_once
 
 
-def _load(kind: str, server, s: Secrets, seconds: float) -> None:  # type: ignore[no-untyped-def]
+def _load(kind: str, server, s: Secrets, seconds: float, ready: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    if kind != "w2s":
+        ready.set()
     if kind == "w1":
-        wrk_once(server, "/token", seconds, 16, method="POST",
-                 auth=basic("bench-service", s.service), body=W1_BODY)
+        wrk_once(
+            server,
+            "/token",
+            seconds,
+            16,
+            method="POST",
+            auth=basic("bench-service", s.service),
+            body=W1_BODY,
+        )
     elif kind == "w3":
         token = cc_token(server, s, "/token")
-        wrk_once(server, "/introspect", seconds, 16, method="POST",
-                 auth=basic("bench-service", s.service), body=f"token={token}")
+        wrk_once(
+            server,
+            "/introspect",
+            seconds,
+            16,
+            method="POST",
+            auth=basic("bench-service", s.service),
+            body=f"token={token}",
+        )
     else:
+
         async def go() -> None:
             d = Driver(Target("vk", server.base, "/authorize"), s.password, users=8, session=True)
-            await d.setup()
+            await d.setup()  # logins (Argon2) happen before sampling starts
+            ready.set()
             await d.run(seconds)
             await d.close()
 
@@ -71,13 +89,29 @@ def main() -> None:
     raw = rundir / f"{kind}.txt"
     with lineup.valetkey(s, rundir, 1).start(rundir) as server:
         assert server.proc is not None
-        recorder = subprocess.Popen(
-            [spy, "record", "--pid", str(server.proc.pid), "--format", "raw", "--rate", "200",
-             "--duration", str(int(seconds)), "--nonblocking", "--output", str(raw)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        loader = threading.Thread(target=_load, args=(kind, server, s, seconds + 1))
+        ready = threading.Event()
+        loader = threading.Thread(target=_load, args=(kind, server, s, seconds + 1, ready))
         loader.start()
+        ready.wait(timeout=120)
+        recorder = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(server.proc.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--duration",
+                str(int(seconds)),
+                "--nonblocking",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         recorder.wait(timeout=seconds + 60)
         loader.join()
     print(summarize(raw))
