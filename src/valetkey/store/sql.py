@@ -52,7 +52,9 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+            # Straight to the driver: the same statement without SQLAlchemy's execution machinery.
+            sql = "BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN"
+            conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
