@@ -1,4 +1,4 @@
-"""A real authorization server process for the lifecycle tests (one per module: start-up is the cost)."""
+"""A real authorization server process for the lifecycle tests (one per session: start-up is the cost)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,21 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import BASE_CONFIG
+from tests.conftest import BASE_CONFIG, InProcess, make_in_process
 from tests.support.servers import auth_server
+from valetkey.server.passwords import hash_password
+
+
+def _prehashed(text: str) -> str:
+    """The users' passwords as Argon2id hashes: each server start then skips two slow hashes."""
+    for password in ("wonderland", "builder-bob"):
+        text = text.replace(
+            f'password = "{password}"', f'password_hash = "{hash_password(password)}"'
+        )
+    return text
+
+
+FAST_BASE = _prehashed(BASE_CONFIG)
 
 RP_CLIENT = """
 [[clients]]
@@ -24,10 +37,19 @@ scope = "openid profile email"
 
 def config_with_database(database: str, *, top: str = "", extra: str = "") -> str:
     """BASE_CONFIG with a database (top-level keys must precede the tables)."""
-    return f'database = "{database}"\n{top}\n{BASE_CONFIG}\n{RP_CLIENT}\n{extra}'
+    return f'database = "{database}"\n{top}\n{FAST_BASE}\n{RP_CLIENT}\n{extra}'
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def server() -> Iterator[InProcess]:
+    """The shared in-process server, with the same users and clients, started faster."""
+    env = make_in_process(FAST_BASE)
+    with env.http:
+        yield env
+    env.store.close()
+
+
+@pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real `valetkey serve` process on a random loopback port (SQLite)."""
     workdir = tmp_path_factory.mktemp("live")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import BASE_CONFIG, InProcess, make_in_process
-from tests.lifecycle.conftest import config_with_database
+from tests.conftest import InProcess, make_in_process
+from tests.lifecycle.conftest import FAST_BASE, config_with_database
 from tests.lifecycle.helpers import code_tokens, introspect
 from tests.lifecycle.oidc_client import validate_id_token
 from tests.support.servers import auth_server
+from valetkey.cli import main
 from valetkey.core import jose
 from valetkey.store.sql import open_store
 
@@ -61,8 +62,8 @@ def test_old_key_verifies_until_its_tokens_expire_then_drops_out(server: InProce
 
 def test_another_instance_sees_the_new_key_within_the_reload_interval(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'shared.db'}")
-    a = make_in_process(BASE_CONFIG, store=store, key_reload_seconds=30)
-    b = make_in_process(BASE_CONFIG, store=store, key_reload_seconds=30)
+    a = make_in_process(FAST_BASE, store=store, key_reload_seconds=30)
+    b = make_in_process(FAST_BASE, store=store, key_reload_seconds=30)
     try:
         assert published(a) == published(b)
         new = a.state.keys.rotate("ES256", a.clock.now())
@@ -107,25 +108,11 @@ def test_two_processes_sharing_postgresql_see_the_rotated_key(pg_url: str, tmp_p
         before = code_tokens(browser, a)
         path = tmp_path / "admin.toml"
         path.write_text(config)
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "valetkey",
-                "keys",
-                "rotate",
-                "--alg",
-                "ES256",
-                "--json",
-                "--config",
-                str(path),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+        runner = CliRunner()
+        out = runner.invoke(
+            main, ["keys", "rotate", "--alg", "ES256", "--json", "--config", str(path)]
         )
-        import json
-
+        assert out.exit_code == 0, out.output
         new_kid = json.loads(out.stdout)[0]["kid"]
         assert new_kid in kids(a) and new_kid in kids(b)
         assert kid(before["access_token"]) in kids(b)
@@ -135,12 +122,7 @@ def test_two_processes_sharing_postgresql_see_the_rotated_key(pg_url: str, tmp_p
         # each instance accepts the other's tokens, old key and new
         assert introspect(browser, b, before["access_token"]).json()["active"] is True
         assert introspect(browser, a, after["access_token"]).json()["active"] is True
-        listed = subprocess.run(
-            [sys.executable, "-m", "valetkey", "keys", "list", "--json", "--config", str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        listed = runner.invoke(main, ["keys", "list", "--json", "--config", str(path)])
         status = {k["kid"]: k["status"] for k in json.loads(listed.stdout)}
         assert status[new_kid] == "active"
         assert status[kid(before["access_token"])] == "retired"

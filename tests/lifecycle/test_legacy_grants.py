@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.conftest import BASE_CONFIG, InProcess, make_in_process
+from tests.conftest import InProcess, make_in_process
+from tests.lifecycle.conftest import FAST_BASE, config_with_database
 from tests.lifecycle.helpers import introspect
 from tests.support.flows import run_code_flow
+from tests.support.servers import auth_server
 from valetkey.core.settings import SettingsError, build_settings, parse_toml
 
 PW_SECRET = "pw-secret-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -29,7 +33,7 @@ scope = "openid read:profile offline_access"
 
 
 def legacy_server(enabled: bool) -> InProcess:
-    return make_in_process(BASE_CONFIG + LEGACY_CLIENTS, allow_deprecated_grants=enabled)
+    return make_in_process(FAST_BASE + LEGACY_CLIENTS, allow_deprecated_grants=enabled)
 
 
 @pytest.fixture
@@ -145,7 +149,7 @@ def test_password_grant_is_for_confidential_clients_only() -> None:
         f'client_secret = "{PW_SECRET}"', 'token_endpoint_auth_method = "none"'
     )
     with pytest.raises(SettingsError, match="confidential"):
-        build_settings(parse_toml(BASE_CONFIG + bad), {})
+        build_settings(parse_toml(FAST_BASE + bad), {})
 
 
 def test_metadata_lists_legacy_grants_only_when_enabled(on: InProcess, off: InProcess) -> None:
@@ -156,3 +160,44 @@ def test_metadata_lists_legacy_grants_only_when_enabled(on: InProcess, off: InPr
     assert not {"implicit", "password"} & set(disabled["grant_types_supported"])
     assert disabled["response_types_supported"] == ["code"]
     assert off.http.get("/.well-known/openid-configuration").json() == disabled
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("enabled", [False, True])
+def test_real_server_needs_both_switches(enabled: bool, tmp_path: Path) -> None:
+    top = f"allow_deprecated_grants = {'true' if enabled else 'false'}"
+    config = config_with_database(f"sqlite:///{tmp_path / 'as.db'}", top=top, extra=LEGACY_CLIENTS)
+    with auth_server(config, tmp_path) as base, httpx.Client(timeout=10) as http:
+        registered = http.post(
+            f"{base}/token",
+            data={"grant_type": "password", "username": "alice", "password": "wonderland"},
+            auth=("pw-app", PW_SECRET),
+        )
+        from tests.conftest import WEB_SECRET
+
+        unregistered = http.post(
+            f"{base}/token",
+            data={"grant_type": "password", "username": "alice", "password": "wonderland"},
+            auth=("web", WEB_SECRET),
+        )
+        meta = http.get(f"{base}/.well-known/oauth-authorization-server").json()
+        implicit = run_code_flow(
+            http,
+            base,
+            client_id="spa-legacy",
+            redirect_uri="https://spa.example/cb",
+            scope="read:profile",
+            method="",
+            extra={"response_type": "token"},
+        ).params
+    assert unregistered.status_code == 400
+    if enabled:
+        assert registered.status_code == 200 and "refresh_token" in registered.json()
+        assert unregistered.json()["error"] == "unauthorized_client"
+        assert "access_token" in implicit and "refresh_token" not in implicit
+        assert "password" in meta["grant_types_supported"]
+    else:
+        assert registered.json()["error"] == "unsupported_grant_type"
+        assert unregistered.json()["error"] == "unsupported_grant_type"
+        assert implicit["error"] == "unsupported_response_type"
+        assert "password" not in meta["grant_types_supported"]

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import BASE_CONFIG, InProcess, make_in_process
-from tests.lifecycle.conftest import RP_CLIENT
+from tests.conftest import InProcess, make_in_process
+from tests.lifecycle.conftest import FAST_BASE, RP_CLIENT
 from tests.support.flows import authorize_url, redirect_params, run_code_flow
 from tests.support.forms import the_form
 from valetkey.core import jose, pkce
@@ -19,7 +19,7 @@ SIGNED_OUT = "http://127.0.0.1/rp/signed-out"
 
 @pytest.fixture
 def rp() -> Iterator[InProcess]:
-    env = make_in_process(BASE_CONFIG + RP_CLIENT)
+    env = make_in_process(FAST_BASE + RP_CLIENT)
     with env.http:
         yield env
     env.store.close()

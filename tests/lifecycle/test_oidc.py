@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import InProcess, make_in_process
+from tests.lifecycle.conftest import FAST_BASE
 from tests.lifecycle.helpers import code_tokens, revoke
 from tests.lifecycle.oidc_client import validate_id_token
 from valetkey.core import jose
@@ -130,7 +131,7 @@ def test_refresh_issues_a_fresh_id_token_keeping_sub_aud_auth_time(server: InPro
 
 
 def test_es256_id_tokens_when_configured() -> None:
-    env = make_in_process(id_token_alg="ES256")
+    env = make_in_process(FAST_BASE, id_token_alg="ES256")
     with env.http:
         nonce = new_token(8)
         tokens = code_tokens(env.http, env.base, extra={"nonce": nonce})
@@ -204,6 +205,7 @@ def test_userinfo_refusals(live: str, browser: httpx.Client) -> None:
     r = browser.get(f"{live}/userinfo", headers=bearer(no_openid["access_token"]))
     assert r.status_code == 403
     assert r.json()["error"] == "insufficient_scope"
+    assert 'scope="openid"' in r.headers["www-authenticate"]
     tokens = code_tokens(browser, live, scope="openid")
     id_as_bearer = browser.get(f"{live}/userinfo", headers=bearer(tokens["id_token"]))
     assert id_as_bearer.status_code == 401

@@ -124,3 +124,27 @@ def test_bad_prompt_and_max_age_values_are_rejected(server: InProcess) -> None:
         r, _ = start(server, **extra)
         params = redirect_params(r.headers["location"])
         assert params["error"] == "invalid_request", extra
+
+
+def test_prompt_none_and_login_against_a_real_server(live: str, browser: httpx.Client) -> None:
+    verifier = pkce.new_verifier()
+    params = {
+        "response_type": "code",
+        "client_id": "cli",
+        "redirect_uri": CLI_REDIRECT,
+        "scope": SCOPE,
+        "code_challenge": pkce.challenge_for(verifier, "S256"),
+        "code_challenge_method": "S256",
+    }
+    r = browser.get(authorize_url(live, prompt="none", **params))
+    assert redirect_params(r.headers["location"])["error"] == "login_required"
+    code_tokens(browser, live, scope=SCOPE)  # signs in and consents
+    r = browser.get(authorize_url(live, prompt="none", **params))
+    assert "code" in redirect_params(r.headers["location"])
+    again = browser.get(authorize_url(live, prompt="login", **params))
+    assert is_login_page(again)
+    # max_age=0 asks every time, and the real clock has moved: the login must still finish.
+    zero = browser.get(authorize_url(live, max_age="0", **params))
+    assert is_login_page(zero)
+    done = login_and_consent(browser, str(zero.url))
+    assert "code" in redirect_params(done.headers["location"])

@@ -203,3 +203,33 @@ def test_tokens_of_a_removed_client_are_inactive(server: InProcess) -> None:
     server.state.forget_client("cli")
     assert introspect(server.http, server.base, tokens["access_token"]).json() == INACTIVE
     assert introspect(server.http, server.base, tokens["refresh_token"]).json() == INACTIVE
+
+
+def test_odd_requests_get_clear_errors_never_a_500(live: str, browser: httpx.Client) -> None:
+    tokens = code_tokens(browser, live, scope="openid")
+    cases = [
+        browser.post(
+            f"{live}/revoke",
+            content=b'{"token": "x"}',
+            headers={"content-type": "application/json"},
+        ),
+        browser.post(f"{live}/introspect", data={"token": ["a", "b"]}, auth=web_auth()),
+        browser.get(f"{live}/userinfo", headers={"Authorization": "Basic abc"}),
+        browser.post(
+            f"{live}/userinfo",
+            data={"access_token": tokens["access_token"]},
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        ),
+        browser.get(f"{live}/logout", params={"id_token_hint": "not-a-jwt"}),
+        browser.post(f"{live}/logout", content=b"\xff", headers={"content-type": "text/plain"}),
+    ]
+    for r in cases:
+        assert 400 <= r.status_code < 500, (r.request.url, r.status_code, r.text[:200])
+        assert "Traceback" not in r.text
+    undecodable = browser.post(
+        f"{live}/introspect",
+        content=b"token=%ff%fe",
+        auth=web_auth(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert undecodable.json() == INACTIVE

@@ -104,10 +104,21 @@ def client_add(
             "the client was not added:\n  " + "\n  ".join(f"{k}: {m}" for k, m in check.problems)
         )
     secret = None if method == "none" else new_token(32)
+    client = _client_record(client_id, name, method, secret, check.value)
+    with admin_store(config_path) as admin:
+        if not admin.store.add_client(client, source="admin"):
+            raise click.ClickException(
+                f"a client with id {client_id!r} already exists; nothing changed"
+            )
+        _print_added(client, secret, as_json, _source(admin, client_id))
+
+
+def _client_record(
+    client_id: str, name: str | None, method: str, secret: str | None, v: dict[str, Any]
+) -> Client:
     from valetkey.server.passwords import digest_client_secret
 
-    v = check.value
-    client = Client(
+    return Client(
         client_id=client_id,
         client_name=name or client_id,
         secret_digest=digest_client_secret(secret) if secret else None,
@@ -120,12 +131,6 @@ def client_add(
         pkce_methods=v["pkce_methods"],
         post_logout_redirect_uris=v["post_logout_redirect_uris"],
     )
-    with admin_store(config_path) as admin:
-        if not admin.store.add_client(client, source="admin"):
-            raise click.ClickException(
-                f"a client with id {client_id!r} already exists; nothing changed"
-            )
-        _print_added(client, secret, as_json, _source(admin, client_id))
 
 
 def _print_added(client: Client, secret: str | None, as_json: bool, source: str) -> None:

@@ -67,13 +67,20 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
+def console() -> Console:
+    """On a terminal, its width; piped into grep or a file, wide enough not to fold identifiers."""
+    import sys
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     t = Table(title=title, show_lines=False)
-    for c in columns:
-        t.add_column(c, overflow="fold")
+    for i, c in enumerate(columns):
+        t.add_column(c, overflow="fold", no_wrap=i == 0)
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
-    Console().print(t)
+    console().print(t)
 
 
 def details(title: str, fields: Sequence[tuple[str, Any]]) -> None:
@@ -82,7 +89,7 @@ def details(title: str, fields: Sequence[tuple[str, Any]]) -> None:
     t.add_column("value", overflow="fold")
     for k, v in fields:
         t.add_row(k, "" if v is None else str(v))
-    Console().print(t)
+    console().print(t)
 
 
 def when(ts: float | None) -> str:

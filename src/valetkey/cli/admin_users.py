@@ -23,11 +23,17 @@ from valetkey.core.models import Grant, User
 
 PASSWORD_OPTION = click.option(
     "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="Asked for when not given (hidden, typed twice). Hashed with Argon2id.",
+    default=None,
+    help="Asked for when not given (hidden, typed twice, prompts on stderr). Hashed with Argon2id.",
 )
+
+
+def ask_password(given: str | None) -> str:
+    """Prompts go to stderr so that ``--json`` output on stdout stays parseable."""
+    if given is not None:
+        return given
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    return value
 
 
 def user_json(u: User, admin: Admin) -> dict[str, Any]:
@@ -54,7 +60,7 @@ def user_group() -> None:
 @json_option
 def user_add(
     username: str,
-    password: str,
+    password: str | None,
     name: str | None,
     email: str | None,
     email_verified: bool,
@@ -64,6 +70,7 @@ def user_add(
     """Add a user with a stable subject identifier (sub)."""
     from valetkey.server.passwords import hash_password
 
+    password = ask_password(password)
     if not username.strip() or len(username) > 255:
         raise click.ClickException("USERNAME must be 1-255 characters")
     if len(password) < 8:
@@ -128,7 +135,7 @@ def _user(admin: Admin, username: str) -> User:
 @config_option
 @json_option
 def user_passwd(
-    username: str, password: str, force: bool, config_path: str | None, as_json: bool
+    username: str, password: str | None, force: bool, config_path: str | None, as_json: bool
 ) -> None:
     """Set a user's password."""
     from valetkey.server.passwords import hash_password
@@ -137,6 +144,7 @@ def user_passwd(
         user = _user(admin, username)
         if username in admin.config_usernames():
             refuse_config_owned("user", username, config_path, force)
+        password = ask_password(password)
         if len(password) < 8:
             raise click.ClickException(
                 "the password must have at least 8 characters; nothing changed"

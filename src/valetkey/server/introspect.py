@@ -40,19 +40,7 @@ async def introspection_endpoint(request: Request) -> Response:
                 spec=SPEC,
             )
     except OAuthError as exc:
-        response = oauth_error_response(exc, basic_attempted=basic)
-        state.emit(
-            "introspection.rejected",
-            flow_id,
-            channel="back",
-            source="resource_server",
-            target="authorization_server",
-            summary=f"Introspection request rejected: {exc.error}",
-            checks=(Check("check_client_authentication", "fail", SPEC, exc.description),),
-            http=exchange(request, form, response, exc.body()),
-            error=exc.error,
-        )
-        return response
+        return _rejected(state, request, form, exc, basic, flow_id)
     body = introspect(state, token, hint)
     response = json_response(body)
     state.emit(
@@ -66,6 +54,24 @@ async def introspection_endpoint(request: Request) -> Response:
         checks=(Check("check_client_authentication", "pass", SPEC, client.client_id),),
         http=exchange(request, form, response, body),
         data={"active": body["active"], "caller": client.client_id},
+    )
+    return response
+
+
+def _rejected(
+    state: ServerState, request: Request, form: Params, exc: OAuthError, basic: bool, flow_id: str
+) -> Response:
+    response = oauth_error_response(exc, basic_attempted=basic)
+    state.emit(
+        "introspection.rejected",
+        flow_id,
+        channel="back",
+        source="resource_server",
+        target="authorization_server",
+        summary=f"Introspection request rejected: {exc.error}",
+        checks=(Check("check_client_authentication", "fail", SPEC, exc.description),),
+        http=exchange(request, form, response, exc.body()),
+        error=exc.error,
     )
     return response
 

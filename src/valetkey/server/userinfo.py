@@ -44,7 +44,19 @@ def challenge(exc: OAuthError | None) -> str:
     if exc is None:
         return 'Bearer realm="userinfo"'
     desc = exc.description.replace('"', "'")
-    return f'Bearer realm="userinfo", error="{exc.error}", error_description="{desc}"'
+    value = f'Bearer realm="userinfo", error="{exc.error}", error_description="{desc}"'
+    if isinstance(exc, InsufficientScope):
+        value += ', scope="openid"'  # RFC 6750 §3: the scope the request needs
+    return value
+
+
+def no_token_response() -> Response:
+    """RFC 6750 §3.1: no credentials -> 401 with a bare challenge and no error code in it."""
+    return json_response(
+        {"error": "invalid_token", "error_description": "a bearer access token is required"},
+        status=401,
+        headers={"WWW-Authenticate": challenge(None)},
+    )
 
 
 async def userinfo_endpoint(request: Request) -> Response:
@@ -55,15 +67,7 @@ async def userinfo_endpoint(request: Request) -> Response:
     try:
         token = await bearer_token(request)
         if token is None:
-            # RFC 6750 §3.1: no credentials -> 401 with a bare challenge, no error code.
-            return json_response(
-                {
-                    "error": "invalid_token",
-                    "error_description": "a bearer access token is required",
-                },
-                status=401,
-                headers={"WWW-Authenticate": challenge(None)},
-            )
+            return no_token_response()
         body = claims_for(state, token)
     except OAuthError as exc:
         status = 400 if isinstance(exc, InvalidRequest) else exc.status
