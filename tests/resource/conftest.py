@@ -105,7 +105,7 @@ class AS:
         return jose.sign(body, self.active_key(), typ=(header or {}).get("typ", "at+jwt"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AS]:
     workdir = tmp_path_factory.mktemp("as")
     db = workdir / "as.db"
@@ -129,7 +129,7 @@ def resource_args(auth: AS, port: int, data_dir: Path, *extra: str) -> list[str]
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(auth: AS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo API in JWT mode."""
     workdir = tmp_path_factory.mktemp("rs")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
-from valetkey.core.events import FlowEvent
+from valetkey.core.events import EventSink, FlowEvent
+
+if TYPE_CHECKING:
+    from valetkey.resource.token import TokenValidator
 
 
 class StderrSink:
@@ -21,6 +25,31 @@ class StderrSink:
             line["error"] = event.error
         sys.stderr.write(json.dumps(line) + "\n")
         sys.stderr.flush()
+
+
+def _validator(
+    issuer: str,
+    audience: str,
+    sink: EventSink,
+    introspect: bool,
+    client_id: str | None,
+    client_secret: str | None,
+    cache_seconds: float,
+    cooldown: float,
+) -> TokenValidator:
+    from valetkey.resource import IntrospectionValidator, JWTValidator
+
+    if introspect:
+        assert client_id and client_secret
+        return IntrospectionValidator(
+            issuer,
+            audience,
+            client_id=client_id,
+            client_secret=client_secret,
+            cache_seconds=cache_seconds,
+            sink=sink,
+        )
+    return JWTValidator(issuer, audience, refresh_cooldown=cooldown, sink=sink)
 
 
 def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -89,26 +118,23 @@ def resource(
     """Run the demo API (GET /api/profile, GET and POST /api/files) behind bearer tokens."""
     import uvicorn
 
-    from valetkey.core.events import EventSink, NullSink
-    from valetkey.resource import IntrospectionValidator, JWTValidator, TokenValidator
+    from valetkey.core.events import NullSink
     from valetkey.resource.demo_api import create_demo_api
     from valetkey.resource.files import FileStore
 
     sink: EventSink = StderrSink() if log_events else NullSink()
-    validator: TokenValidator
-    if introspect:
-        if not client_id or not client_secret:
-            raise click.UsageError("--introspect needs --client-id and --client-secret")
-        validator = IntrospectionValidator(
-            issuer,
-            audience,
-            client_id=client_id,
-            client_secret=client_secret,
-            cache_seconds=introspect_cache,
-            sink=sink,
-        )
-    else:
-        validator = JWTValidator(issuer, audience, refresh_cooldown=jwks_cooldown, sink=sink)
+    if introspect and (not client_id or not client_secret):
+        raise click.UsageError("--introspect needs --client-id and --client-secret")
+    validator = _validator(
+        issuer,
+        audience,
+        sink,
+        introspect,
+        client_id,
+        client_secret,
+        introspect_cache,
+        jwks_cooldown,
+    )
     try:
         files = FileStore(Path(data_dir) / "resource.db")
     except Exception as exc:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from valetkey.resource.token import AccessToken, TokenValidator
 
 MAX_NAME = 200
 MAX_CONTENT = 64 * 1024
+MAX_BODY = MAX_CONTENT * 6 + 1024  # JSON escapes may grow the content up to 6x
 
 
 @dataclass
@@ -136,20 +138,31 @@ async def list_files(request: Request) -> Response:
     return JSONResponse({"owner": owner, "files": [f.to_dict() for f in files]})
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """Read at most ``limit`` bytes; None when the body is larger (without buffering all of it)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @requires_scopes("write:files")
 async def add_file(request: Request) -> Response:
     token, s = _token(request), _state(request)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         return _bad('send the file as JSON: {"name": "...", "content": "..."}', 415)
-    raw = await request.body()
+    raw = await _bounded_body(request, MAX_BODY)
+    if raw is None:
+        return _bad(f"the body is larger than {MAX_BODY} bytes", 413)
     try:
-        data = json.loads(raw) if len(raw) <= MAX_CONTENT + 1024 else None
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return _bad("the body is not valid JSON")
     if not isinstance(data, dict):
-        return _bad(
-            f'the body must be a JSON object under {MAX_CONTENT} bytes: {{"name", "content"}}'
-        )
+        return _bad('the body must be a JSON object: {"name": "...", "content": "..."}')
     name, content = data.get("name"), data.get("content", "")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         return _bad(f"name must be a non-empty string of at most {MAX_NAME} characters")
@@ -161,6 +174,28 @@ async def add_file(request: Request) -> Response:
     return JSONResponse({"owner": owner_of(token), "file": added.to_dict()}, 201)
 
 
+def _middleware(
+    validator: TokenValidator, audience: str, cors_origins: Sequence[str]
+) -> list[Middleware]:
+    middleware = []
+    if cors_origins:  # outermost, so that preflight requests (no token) are answered first
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
+                expose_headers=["WWW-Authenticate"],  # browsers may read the RFC 6750 challenge
+                max_age=600,
+            )
+        )
+    public = ("/", "/.well-known/oauth-protected-resource")
+    guard = Middleware(
+        BearerAuth, validator=validator, required=False, realm=audience, public_paths=public
+    )
+    return [*middleware, guard]
+
+
 def create_demo_api(
     validator: TokenValidator,
     files: FileStore,
@@ -170,28 +205,6 @@ def create_demo_api(
     cors_origins: Sequence[str] = (),
     clock: Clock | None = None,
 ) -> Starlette:
-    middleware = []
-    if cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
-                expose_headers=[
-                    "WWW-Authenticate"
-                ],  # so browser clients can read the RFC 6750 challenge
-                max_age=600,
-            )
-        )
-    middleware.append(
-        Middleware(
-            BearerAuth,
-            validator=validator,
-            required=False,
-            realm=audience,
-        )
-    )
     routes = [
         Route("/", index),
         Route("/.well-known/oauth-protected-resource", protected_resource_metadata),
@@ -199,7 +212,15 @@ def create_demo_api(
         Route("/api/files", list_files, methods=["GET"]),
         Route("/api/files", add_file, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
     http = getattr(validator, "http", None) or httpx.AsyncClient(timeout=5.0, trust_env=False)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await validator.aclose()
+        files.close()
+
+    middleware = _middleware(validator, audience, cors_origins)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.demo = DemoState(files, issuer, audience, http, clock or SystemClock())
     return app

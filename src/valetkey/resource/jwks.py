@@ -62,24 +62,17 @@ class JwksCache:
         async with self._lock:
             if self._fetched_at >= started and self._keys is not None:
                 return  # another request refreshed while this one waited
+            if self._keys is None and self.clock.now() - self._fetched_at < self.cooldown:
+                error = Unavailable(
+                    "the authorization server's JWK Set could not be fetched; try again shortly"
+                )
+                raise Rejected(
+                    error, (Check("jwks_available", "fail", "RFC 8414 §2", "cooling down"),)
+                )
             try:
                 keys = await self._fetch()
             except Unavailable as exc:
-                self._fetched_at = self.clock.now()  # the cooldown applies to failures too
-                if self._keys is None:
-                    raise Rejected(
-                        exc, (Check("jwks_available", "fail", "RFC 8414 §2", exc.detail),)
-                    ) from None
-                emit(
-                    self.sink,
-                    self.clock,
-                    "jwks.fetch_failed",
-                    flow_id,
-                    f"kept the cached key set: {exc.detail}",
-                    source="resource_server",
-                    target="authorization_server",
-                    error="temporarily_unavailable",
-                )
+                self._fetch_failed(exc, flow_id)
                 return
             self._keys, self._fetched_at = keys, self.clock.now()
             self.fetches += 1
@@ -93,6 +86,22 @@ class JwksCache:
                 target="authorization_server",
                 data={"kids": [str(k.get("kid")) for k in keys], "reason": reason},
             )
+
+    def _fetch_failed(self, exc: Unavailable, flow_id: str) -> None:
+        self._fetched_at = self.clock.now()  # the cooldown applies to failures too
+        if self._keys is None:
+            check = Check("jwks_available", "fail", "RFC 8414 §2", exc.detail)
+            raise Rejected(exc, (check,)) from None
+        emit(
+            self.sink,
+            self.clock,
+            "jwks.fetch_failed",
+            flow_id,
+            f"kept the cached key set: {exc.detail}",
+            source="resource_server",
+            target="authorization_server",
+            error="temporarily_unavailable",
+        )
 
     async def _fetch(self) -> list[dict[str, Any]]:
         uri = self.jwks_uri or await self.discovery.endpoint("jwks_uri")

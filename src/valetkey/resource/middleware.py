@@ -51,13 +51,16 @@ class BearerAuth:
         self.clock: Clock = clock or getattr(validator, "clock", None) or SystemClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._is_public(scope["path"]):
+        if scope["type"] not in ("http", "websocket") or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         flow_id = _flow_id(scope)
         try:
             token = await self._authenticate(scope, flow_id)
         except Refusal as refusal:
+            if scope["type"] == "websocket":  # refused before accept: the server answers 403
+                await send({"type": "websocket.close", "code": 1008, "reason": refusal.error_code})
+                return
             await refusal.send(send)
             return
         scope[SCOPE_KEY] = token
@@ -172,6 +175,10 @@ class Refusal(Exception):
         super().__init__(description)
         self.status, self.error, self.description = status, error, description
         self.realm, self.scope = realm, tuple(scope)
+
+    @property
+    def error_code(self) -> str:
+        return self.error.error if self.error else "no_credentials"
 
     def parts(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         body = error_body(self.error, self.description, self.scope)
