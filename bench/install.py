@@ -56,7 +56,7 @@ def ensure_oidc_provider() -> str:
     if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         say("installing oidc-provider from npm")
         subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+            ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=OIDC_DIR,
             check=True,
         )
