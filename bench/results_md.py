@@ -30,13 +30,17 @@ class Context:
     elapsed: float = 0.0
 
 
-def argon2_cost(rounds: int = 5) -> tuple[str, float]:
-    """CPU ms of one Argon2id verification with argon2-cffi's defaults (valetkey's and Authlib peer's)."""
+def argon2_cost(concurrency: int = 8, rounds: int = 16) -> tuple[str, float]:
+    """CPU ms of one Argon2id verification with argon2-cffi's defaults (valetkey's and the Authlib
+    peer's), measured with as many verifications at once as W2 has users: under contention each
+    one costs more CPU than alone, and W2's servers hash under exactly that contention."""
+    from concurrent.futures import ThreadPoolExecutor
+
     hasher = PasswordHasher()
     digest = hasher.hash("bench-password")
     began = time.process_time()
-    for _ in range(rounds):
-        hasher.verify(digest, "bench-password")
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda _: hasher.verify(digest, "bench-password"), range(rounds)))
     ms = (time.process_time() - began) * 1000 / rounds
     params = f"Argon2id t={hasher.time_cost}, m={hasher.memory_cost} KiB, p={hasher.parallelism}"
     return params, ms
@@ -79,8 +83,9 @@ def w2_protocol(ctx: Context) -> str:
         "|---|---|---|---|",
     ]
     return (
-        f"Password hash: {params}, {ms:.1f} CPU ms per verification (measured in this run).\n\n"
-        + "\n".join(head + lines)
+        f"Password hash: {params}, {ms:.1f} CPU ms per verification (measured in this run, "
+        f"{ctx.load.users} at once as in W2). The protocol part is the difference of two large,"
+        " noisy figures: read it as an estimate.\n\n" + "\n".join(head + lines)
     )
 
 
