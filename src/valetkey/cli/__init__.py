@@ -7,10 +7,12 @@ import click
 from valetkey import __version__
 from valetkey.cli.admin import client_group
 from valetkey.cli.admin_users import grants_group, user_group
+from valetkey.cli.call import call
 from valetkey.cli.demo import demo
 from valetkey.cli.keys import keys_group
 from valetkey.cli.resource import resource
 from valetkey.cli.serve import serve
+from valetkey.cli.token import token
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,5 +28,7 @@ main.add_command(user_group)
 main.add_command(grants_group)
 main.add_command(keys_group)
 main.add_command(resource)
+main.add_command(token)
+main.add_command(call)
 
 __all__ = ["main"]

@@ -49,11 +49,18 @@ def check_typ(c: JwtContext) -> None:
 
 
 def check_required(c: JwtContext) -> None:
-    missing = [name for name in REQUIRED if name not in c.claims]
+    missing = [name for name in REQUIRED if c.claims.get(name) is None]
     if missing:
         raise InvalidToken(f"the access token lacks required claims: {', '.join(missing)}")
     if not (_number(c.claims["exp"]) and _number(c.claims["iat"])):
         raise InvalidToken("the access token's exp and iat must be numbers")
+    odd = [
+        n
+        for n in ("sub", "client_id", "jti")
+        if not isinstance(c.claims[n], str) or not c.claims[n]
+    ]
+    if odd:
+        raise InvalidToken(f"the access token's {', '.join(odd)} must be non-empty strings")
 
 
 def check_issuer(c: JwtContext) -> None:

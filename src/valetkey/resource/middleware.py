@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from valetkey.core import flows
 from valetkey.core.checks import Rejected
 from valetkey.core.clock import Clock, SystemClock
-from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
 from valetkey.resource.bearer import NoCredentials, bearer_token, challenge, error_body
 from valetkey.resource.events import emit
@@ -94,6 +94,10 @@ class BearerAuth:
             error = rejected.error
             self._rejected(flow_id, scope, error, error.description, rejected.checks)
             raise Refusal(error.status, error, error.description, self.realm) from None
+        except Exception as exc:  # a bug or an unforeseen input: a plain server_error, no trace
+            error = ServerError("the access token could not be checked", detail=repr(exc)[:200])
+            self._rejected(flow_id, scope, error, error.description, ())
+            raise Refusal(500, error, error.description, self.realm) from None
         emit(
             self.sink,
             self.clock,

@@ -62,6 +62,7 @@ def render(
     *,
     status: int = 200,
     csrf_purpose: str | None = None,
+    redirect_origin: str | None = None,
     **context: Any,
 ) -> Response:
     bid = browser_id(request)
@@ -70,7 +71,14 @@ def render(
         bid = new_bid = new_token(24)
     csrf = state.signer.csrf_token(bid, csrf_purpose) if csrf_purpose else ""
     html = _env.get_template(template).render(csrf_token=csrf, issuer=state.issuer, **context)
-    response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    headers = dict(PAGE_HEADERS)
+    if redirect_origin:
+        # CSP form-action also governs the redirects after a form post: the sign-in and consent
+        # forms end in a redirect to the client, so its (exactly matched) origin is allowed too.
+        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+            "form-action 'self'", f"form-action 'self' {redirect_origin}"
+        )
+    response = HTMLResponse(html, status_code=status, headers=headers)
     if new_bid is not None:
         response.set_cookie(
             BROWSER_COOKIE, new_bid, httponly=True, samesite="lax", secure=_secure(state), path="/"

@@ -1,0 +1,94 @@
+"""From flags (and a profile) to a :class:`ClientConfig`, discovering endpoints when asked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from valetkey.cli.client_errors import EXIT_BAD_INPUT, Exit
+from valetkey.cli.client_profiles import LIST_KEYS, profile
+from valetkey.cli.client_verbose import show_exchange
+from valetkey.client import io
+from valetkey.client.config import (
+    ClientConfig,
+    CustomParam,
+    Endpoints,
+    Target,
+    auth_method,
+    check_url,
+)
+from valetkey.client.discovery import discover
+
+Observer = Callable[[httpx.Request, httpx.Response], None]
+
+
+def resolve(flags: Mapping[str, Any], profile_name: str | None) -> dict[str, Any]:
+    """Flags given on the command line win over the profile; list flags replace the profile's."""
+    values: dict[str, Any] = profile(profile_name) if profile_name else {}
+    for key, value in flags.items():
+        if key in LIST_KEYS:
+            if value:
+                values[key] = list(value)
+        elif value is not None:
+            values[key] = value
+    if not values.get("client_secret") and os.environ.get("VALETKEY_CLIENT_SECRET"):
+        values["client_secret"] = os.environ["VALETKEY_CLIENT_SECRET"]
+    return values
+
+
+def observer(verbose: bool) -> Observer | None:
+    return show_exchange if verbose else None
+
+
+def http_client() -> httpx.Client:
+    return httpx.Client(timeout=30.0, follow_redirects=False)
+
+
+def endpoints(values: Mapping[str, Any], http: httpx.Client, watch: Observer | None) -> Endpoints:
+    issuer = values.get("issuer")
+    flags = {
+        "authorization_endpoint": "auth_url",
+        "token_endpoint": "token_url",
+        "refresh_endpoint": "refresh_url",
+        "revocation_endpoint": "revocation_url",
+        "jwks_uri": "jwks_uri",
+    }
+    explicit = {
+        field: check_url(values[key], "--" + key.replace("_", "-")) if values.get(key) else None
+        for field, key in flags.items()
+    }
+    if issuer and values.get("discovery", True):
+        found = io.run(discover(issuer), http, watch)
+        return found.override(**explicit)
+    return Endpoints(issuer=issuer).override(**explicit)
+
+
+def custom_params(values: Mapping[str, Any]) -> tuple[CustomParam, ...]:
+    targets: dict[str, Target] = {
+        "auth_params": "auth",
+        "token_params": "token",
+        "refresh_params": "refresh",
+    }
+    out = []
+    for key, target in targets.items():
+        for text in values.get(key) or ():
+            out.append(CustomParam.parse(target, str(text)))
+    return tuple(out)
+
+
+def client_config(values: Mapping[str, Any], found: Endpoints) -> ClientConfig:
+    client_id = values.get("client_id")
+    if not client_id:
+        raise Exit(EXIT_BAD_INPUT, "--client-id is required (or a --profile that sets it)")
+    return ClientConfig(
+        client_id=str(client_id),
+        endpoints=found,
+        client_secret=values.get("client_secret"),
+        auth_method=auth_method(values.get("client_auth")),
+        scope=values.get("scope"),
+        redirect_uri=values.get("redirect_uri"),
+        params=custom_params(values),
+    )

@@ -1,0 +1,55 @@
+"""The OAuth 2.0 client: sans-I/O flows for every grant, an ``httpx.Auth``, a loopback receiver.
+
+Flows are generators that yield ``httpx.Request`` and receive ``httpx.Response``; run them with
+:func:`run` (``httpx.Client``) or :func:`arun` (``httpx.AsyncClient``).
+"""
+
+from valetkey.client import grants
+from valetkey.client.auth import TokenAuth
+from valetkey.client.authorize import PendingAuthorization, check_callback, start
+from valetkey.client.config import ClientConfig, CustomParam, Endpoints
+from valetkey.client.discovery import discover
+from valetkey.client.errors import (
+    AuthorizationDenied,
+    ClientError,
+    ConfigError,
+    DiscoveryError,
+    IdTokenInvalid,
+    IssuerMismatch,
+    OAuthServerError,
+    SecurityCheckFailed,
+    StateMismatch,
+    UnexpectedResponse,
+)
+from valetkey.client.io import arun, run
+from valetkey.client.loopback import LoopbackReceiver, Outcome
+from valetkey.client.tokens import TokenSet
+from valetkey.client.tokenstore import TokenStore
+
+__all__ = [
+    "AuthorizationDenied",
+    "ClientConfig",
+    "ClientError",
+    "ConfigError",
+    "CustomParam",
+    "DiscoveryError",
+    "Endpoints",
+    "IdTokenInvalid",
+    "IssuerMismatch",
+    "LoopbackReceiver",
+    "OAuthServerError",
+    "Outcome",
+    "PendingAuthorization",
+    "SecurityCheckFailed",
+    "StateMismatch",
+    "TokenAuth",
+    "TokenSet",
+    "TokenStore",
+    "UnexpectedResponse",
+    "arun",
+    "check_callback",
+    "discover",
+    "grants",
+    "run",
+    "start",
+]

@@ -1,0 +1,155 @@
+"""The front channel: building the authorization URL and checking the callback (sans-I/O)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from valetkey.client.config import ClientConfig, require
+from valetkey.client.errors import (
+    AuthorizationDenied,
+    ConfigError,
+    IssuerMismatch,
+    OAuthServerError,
+    StateMismatch,
+    UnexpectedResponse,
+)
+from valetkey.core import pkce
+
+ResponseType = Literal["code", "token"]
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    """Everything to remember between sending the user away and receiving the callback."""
+
+    url: str
+    state: str
+    redirect_uri: str
+    response_type: ResponseType
+    nonce: str | None = None
+    code_verifier: str | None = None
+    code_challenge_method: str | None = None
+    # Set when a custom parameter goes in the body: the browser must POST ``form`` to ``url``.
+    form: tuple[tuple[str, str], ...] | None = None
+
+
+def check_verifier(verifier: str) -> str:
+    if not pkce.is_valid_verifier(verifier):
+        raise ConfigError(
+            "the code verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1), "
+            f"got {len(verifier)} characters"
+        )
+    return verifier
+
+
+def start(
+    config: ClientConfig,
+    redirect_uri: str,
+    *,
+    response_type: ResponseType = "code",
+    pkce_method: str | None = "S256",
+    code_verifier: str | None = None,
+    state: str | None = None,
+) -> PendingAuthorization:
+    """Build the authorization URL; ``state`` (and ``nonce`` for openid) are always generated."""
+    endpoint = require(
+        config.endpoints.authorization_endpoint, "the authorization URL", "--auth-url"
+    )
+    state = state or secrets.token_urlsafe(24)
+    nonce = secrets.token_urlsafe(24) if config.wants_openid else None
+    params: list[tuple[str, str]] = [
+        ("response_type", response_type),
+        ("client_id", config.client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", state),
+    ]
+    if config.scope:
+        params.append(("scope", config.scope))
+    if nonce:
+        params.append(("nonce", nonce))
+    verifier = _pkce(params, response_type, pkce_method, code_verifier)
+    custom = config.params_for("auth")
+    query = [(p.key, p.value) for p in custom if p.placement == "query"]
+    body = [(p.key, p.value) for p in custom if p.placement == "body"]
+    method = pkce_method if verifier else None
+    if body:  # OIDC Core §3.1.2.1: the request may be a form POST; every parameter then in the body
+        url, form = _add_query(endpoint, query), tuple(params + body)
+        return PendingAuthorization(
+            url, state, redirect_uri, response_type, nonce, verifier, method, form
+        )
+    url = _add_query(endpoint, params + query)
+    return PendingAuthorization(url, state, redirect_uri, response_type, nonce, verifier, method)
+
+
+def _pkce(
+    params: list[tuple[str, str]],
+    response_type: ResponseType,
+    method: str | None,
+    verifier: str | None,
+) -> str | None:
+    """RFC 7636 §4.1-4.3: add the challenge to ``params``; return the verifier to send later."""
+    if response_type != "code" or not method:
+        if verifier:
+            raise ConfigError("a code verifier was given but PKCE is off")
+        return None
+    if method not in pkce.METHODS:
+        raise ConfigError(f"unknown PKCE method {method!r}; use S256 or plain")
+    verifier = check_verifier(verifier) if verifier else pkce.new_verifier()
+    params += [
+        ("code_challenge", pkce.challenge_for(verifier, method)),
+        ("code_challenge_method", method),
+    ]
+    return verifier
+
+
+def _add_query(url: str, params: list[tuple[str, str]]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def check_callback(
+    pending: PendingAuthorization, params: Mapping[str, str], config: ClientConfig
+) -> dict[str, str]:
+    """Check state and iss before anything else; raise the server's error; return the params."""
+    got_state = params.get("state")
+    # RFC 6749 §10.12: the callback must carry the state we sent, else it may be forged (CSRF).
+    if got_state is None or not hmac.compare_digest(got_state.encode(), pending.state.encode()):
+        raise StateMismatch(
+            "the callback's state does not match the one sent: refusing it (possible CSRF, "
+            "RFC 6749 §10.12); nothing was exchanged"
+        )
+    _check_iss(params.get("iss"), config)
+    if "error" in params:
+        kind = AuthorizationDenied if params["error"] == "access_denied" else OAuthServerError
+        raise kind(params["error"], params.get("error_description"), params.get("error_uri"))
+    needed = "code" if pending.response_type == "code" else "access_token"
+    if not params.get(needed):
+        raise UnexpectedResponse(f"the callback has neither {needed} nor error")
+    return dict(params)
+
+
+def _check_iss(iss: str | None, config: ClientConfig) -> None:
+    expected = config.endpoints.issuer
+    if iss is not None:
+        # RFC 9207 §2.4: a present iss must equal the issuer we started with (mix-up defence).
+        if expected is None:
+            raise IssuerMismatch(
+                f"the callback names issuer {iss!r} but no issuer is configured to compare "
+                "with: give --issuer"
+            )
+        if not hmac.compare_digest(iss.encode(), expected.encode()):
+            raise IssuerMismatch(
+                f"the callback comes from issuer {iss!r}, not {expected!r}: refusing it "
+                "(mix-up attack defence, RFC 9207 §2.4); nothing was exchanged"
+            )
+    elif config.endpoints.iss_parameter_supported:
+        raise IssuerMismatch(
+            "the server advertises authorization_response_iss_parameter_supported but the "
+            "callback has no iss: refusing it (RFC 9207 §2.4)"
+        )

@@ -1,0 +1,202 @@
+"""What the client knows: the server's endpoints, its own registration, and custom parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import httpx
+
+from valetkey.client.errors import ConfigError
+
+Placement = Literal["body", "query", "header"]
+Target = Literal["auth", "token", "refresh"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+PLACEMENTS: tuple[Placement, ...] = ("body", "query", "header")
+AUTH_METHODS: tuple[AuthMethod, ...] = ("client_secret_basic", "client_secret_post", "none")
+AUTH_ALIASES = {
+    "basic": "client_secret_basic",
+    "body": "client_secret_post",
+    "post": "client_secret_post",
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Server endpoints, discovered (RFC 8414) or given one by one."""
+
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    refresh_endpoint: str | None = None  # defaults to the token endpoint
+    revocation_endpoint: str | None = None
+    jwks_uri: str | None = None
+    issuer: str | None = None
+    iss_parameter_supported: bool = False  # RFC 9207 §3
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def refresh_url(self) -> str | None:
+        return self.refresh_endpoint or self.token_endpoint
+
+    def override(self, **values: str | None) -> Endpoints:
+        """Explicit URLs win over discovered ones."""
+        given: dict[str, Any] = {k: v for k, v in values.items() if v}
+        return replace(self, **given) if given else self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "authorization_endpoint": self.authorization_endpoint,
+            "token_endpoint": self.token_endpoint,
+            "refresh_endpoint": self.refresh_endpoint,
+            "revocation_endpoint": self.revocation_endpoint,
+            "jwks_uri": self.jwks_uri,
+            "issuer": self.issuer,
+            "iss_parameter_supported": self.iss_parameter_supported,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Endpoints:
+        def url(name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            authorization_endpoint=url("authorization_endpoint"),
+            token_endpoint=url("token_endpoint"),
+            refresh_endpoint=url("refresh_endpoint"),
+            revocation_endpoint=url("revocation_endpoint"),
+            jwks_uri=url("jwks_uri"),
+            issuer=url("issuer"),
+            iss_parameter_supported=bool(data.get("iss_parameter_supported")),
+        )
+
+
+# Parameters the flows set themselves (a custom copy would send the key twice).
+RESERVED: dict[str, frozenset[str]] = {
+    "auth": frozenset(
+        {"response_type", "client_id", "redirect_uri", "state", "nonce", "code_challenge",
+         "code_challenge_method"}
+    ),
+    "token": frozenset(
+        {"grant_type", "code", "code_verifier", "redirect_uri", "client_id", "client_secret",
+         "username", "password"}
+    ),
+    "refresh": frozenset({"grant_type", "refresh_token", "client_id", "client_secret"}),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CustomParam:
+    """One extra parameter for one request, sent in the body, the query or a header."""
+
+    target: Target
+    key: str
+    value: str
+    placement: Placement = "body"
+
+    @classmethod
+    def parse(cls, target: Target, text: str) -> CustomParam:
+        """``[body:|query:|header:]KEY=VALUE``; the authorization request defaults to the query."""
+        placement: Placement = "query" if target == "auth" else "body"
+        head, sep, rest = text.partition(":")
+        if sep and head in PLACEMENTS and "=" in rest:
+            placement, text = head, rest
+        key, eq, value = text.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(
+                f"custom parameter {text!r} must look like [body:|query:|header:]KEY=VALUE"
+            )
+        reserved = RESERVED[target]
+        if key.strip() in reserved and placement != "header":
+            raise ConfigError(
+                f"{key.strip()!r} is set by the flow itself; use its own option instead of a "
+                "custom parameter"
+            )
+        if target == "auth" and placement == "header":
+            raise ConfigError(
+                f"the authorization request is a browser navigation: {key!r} can go in the query "
+                "or the body (a form POST), not in a header the browser would never send"
+            )
+        return cls(target, key.strip(), value, placement)
+
+    def to_text(self) -> str:
+        return f"{self.placement}:{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    client_id: str
+    endpoints: Endpoints
+    client_secret: str | None = None
+    auth_method: AuthMethod | None = None  # default: basic with a secret, none without
+    scope: str | None = None
+    redirect_uri: str | None = None
+    params: tuple[CustomParam, ...] = ()
+
+    @property
+    def method(self) -> AuthMethod:
+        if self.auth_method is not None:
+            return self.auth_method
+        return "client_secret_basic" if self.client_secret else "none"
+
+    def params_for(self, target: Target) -> list[CustomParam]:
+        return [p for p in self.params if p.target == target]
+
+    @property
+    def wants_openid(self) -> bool:
+        return "openid" in (self.scope or "").split()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "auth_method": self.auth_method,
+            "scope": self.scope,
+            "redirect_uri": self.redirect_uri,
+            "params": [[p.target, p.placement, p.key, p.value] for p in self.params],
+            "endpoints": self.endpoints.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClientConfig:
+        params = tuple(CustomParam(t, k, v, pl) for t, pl, k, v in data.get("params") or ())
+        return cls(
+            client_id=str(data["client_id"]),
+            endpoints=Endpoints.from_dict(data.get("endpoints") or {}),
+            client_secret=data.get("client_secret"),
+            auth_method=data.get("auth_method"),
+            scope=data.get("scope"),
+            redirect_uri=data.get("redirect_uri"),
+            params=params,
+        )
+
+
+def auth_method(name: str | None) -> AuthMethod | None:
+    if name is None:
+        return None
+    full = AUTH_ALIASES.get(name, name)
+    if full not in AUTH_METHODS:
+        raise ConfigError(f"unknown client authentication {name!r}; use basic, body or none")
+    return full
+
+
+def check_url(value: str, flag: str) -> str:
+    """An absolute http(s) URL, or a ConfigError naming the option."""
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigError(f"{flag} {value!r} is not a valid URL: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"{flag} {value!r} must be an absolute http:// or https:// URL")
+    return value
+
+
+def require(value: str | None, what: str, flag: str) -> str:
+    if not value:
+        raise ConfigError(f"{what} is needed: give {flag} or an issuer to discover it from")
+    return check_url(value, flag)
+
+
+def merge_params(*groups: Iterable[CustomParam]) -> tuple[CustomParam, ...]:
+    return tuple(p for g in groups for p in g)

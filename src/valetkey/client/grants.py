@@ -1,0 +1,116 @@
+"""Every grant as a sans-I/O flow returning a :class:`TokenSet` (RFC 6749 §4, §6; RFC 7009)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from valetkey.client import idtoken
+from valetkey.client.authorize import PendingAuthorization, check_callback
+from valetkey.client.config import ClientConfig, require
+from valetkey.client.errors import ConfigError, IdTokenInvalid
+from valetkey.client.io import Flow
+from valetkey.client.messages import form_request, revocation_response, token_response
+from valetkey.client.tokens import TokenSet
+
+GRANTS = ("authorization_code", "implicit", "password", "client_credentials", "refresh_token")
+
+
+def _token_url(config: ClientConfig) -> str:
+    return require(config.endpoints.token_endpoint, "the token URL", "--token-url")
+
+
+def _scope(config: ClientConfig) -> list[tuple[str, str]]:
+    return [("scope", config.scope)] if config.scope else []
+
+
+def _checked(
+    config: ClientConfig,
+    tokens: TokenSet,
+    now: float,
+    nonce: str | None,
+    require_at_hash: bool = False,
+) -> Flow[TokenSet]:
+    """OIDC Core §3.1.3.7: validate an ID token whenever openid was requested or one came back."""
+    if tokens.id_token is None:
+        return tokens
+    yield from idtoken.validate(
+        tokens.id_token,
+        jwks_uri=config.endpoints.jwks_uri,
+        issuer=config.endpoints.issuer,
+        client_id=config.client_id,
+        nonce=nonce,
+        access_token=tokens.access_token,
+        now=now,
+        require_at_hash=require_at_hash,
+    )
+    return tokens
+
+
+def authorization_code(
+    config: ClientConfig, pending: PendingAuthorization, callback: Mapping[str, str], now: float
+) -> Flow[TokenSet]:
+    """RFC 6749 §4.1.3 (+ RFC 7636 §4.5): state and iss are checked before any request is sent."""
+    params = check_callback(pending, callback, config)
+    fields = [
+        ("grant_type", "authorization_code"),
+        ("code", params["code"]),
+        ("redirect_uri", pending.redirect_uri),
+    ]
+    if pending.code_verifier:
+        fields.append(("code_verifier", pending.code_verifier))
+    request = form_request(_token_url(config), fields, config, config.params_for("token"))
+    tokens = token_response((yield request), now, config.scope)
+    if config.wants_openid and tokens.id_token is None:
+        # OIDC Core §3.1.3.3: an openid request gets an ID token in the token response.
+        raise IdTokenInvalid("openid was requested but the token response has no id_token")
+    return (yield from _checked(config, tokens, now, pending.nonce))
+
+
+def implicit(
+    config: ClientConfig, pending: PendingAuthorization, callback: Mapping[str, str], now: float
+) -> Flow[TokenSet]:
+    """RFC 6749 §4.2.2: the tokens arrive in the fragment; only the ID token check needs I/O."""
+    params = check_callback(pending, callback, config)
+    tokens = TokenSet.from_response(params, now, config.scope)
+    if config.wants_openid and tokens.id_token is None:
+        raise IdTokenInvalid("openid was requested but the server sent no ID token")
+    return (yield from _checked(config, tokens, now, pending.nonce, require_at_hash=True))
+
+
+def password(config: ClientConfig, username: str, secret: str, now: float) -> Flow[TokenSet]:
+    """RFC 6749 §4.3 (deprecated by RFC 9700 §2.4, offered for legacy servers)."""
+    fields = [("grant_type", "password"), ("username", username), ("password", secret)]
+    request = form_request(
+        _token_url(config), fields + _scope(config), config, config.params_for("token")
+    )
+    tokens = token_response((yield request), now, config.scope)
+    return (yield from _checked(config, tokens, now, None))
+
+
+def client_credentials(config: ClientConfig, now: float) -> Flow[TokenSet]:
+    """RFC 6749 §4.4."""
+    if not config.client_secret:
+        raise ConfigError("the client credentials grant needs --client-secret")
+    fields = [("grant_type", "client_credentials"), *_scope(config)]
+    request = form_request(_token_url(config), fields, config, config.params_for("token"))
+    return token_response((yield request), now, config.scope)
+
+
+def refresh(config: ClientConfig, tokens: TokenSet, now: float) -> Flow[TokenSet]:
+    """RFC 6749 §6; a rotated refresh token replaces the old one, otherwise the old one is kept."""
+    if not tokens.refresh_token:
+        raise ConfigError("this token has no refresh token; get a new one with `token get`")
+    url = require(config.endpoints.refresh_url, "the refresh URL", "--refresh-url")
+    fields = [("grant_type", "refresh_token"), ("refresh_token", tokens.refresh_token)]
+    request = form_request(url, fields, config, config.params_for("refresh"))
+    new = token_response((yield request), now, tokens.scope)
+    # OIDC Core §12.2: a refreshed ID token has no nonce to compare.
+    new = yield from _checked(config, new, now, None)
+    return tokens.refreshed(new)
+
+
+def revoke(config: ClientConfig, token: str, hint: str) -> Flow[None]:
+    """RFC 7009 §2.1."""
+    url = require(config.endpoints.revocation_endpoint, "the revocation URL", "--revocation-url")
+    fields = [("token", token), ("token_type_hint", hint)]
+    revocation_response((yield form_request(url, fields, config)))

@@ -1,0 +1,109 @@
+"""Building token-endpoint requests and reading their responses (RFC 6749 §2.3.1, §5, §6; RFC 7009)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+import httpx
+
+from valetkey.client.config import ClientConfig, CustomParam
+from valetkey.client.errors import AuthorizationDenied, OAuthServerError, UnexpectedResponse
+from valetkey.client.tokens import TokenSet
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def basic_credentials(client_id: str, secret: str) -> str:
+    """RFC 6749 §2.3.1: form-urlencode id and secret, then join with ':' and base64."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def form_request(
+    url: str,
+    fields: Sequence[tuple[str, str]],
+    config: ClientConfig,
+    extra: Iterable[CustomParam] = (),
+) -> httpx.Request:
+    """A POST with client authentication and custom parameters; a repeated key stays repeated."""
+    body = list(fields)
+    headers: list[tuple[str, str]] = [("Accept", "application/json"), ("Content-Type", FORM)]
+    query: list[tuple[str, str]] = []
+    method = config.method
+    if method == "client_secret_basic" and config.client_secret:
+        headers.append(("Authorization", basic_credentials(config.client_id, config.client_secret)))
+    else:
+        body.append(("client_id", config.client_id))
+        if method == "client_secret_post" and config.client_secret:
+            body.append(("client_secret", config.client_secret))
+    for p in extra:
+        {"body": body, "query": query, "header": headers}[p.placement].append((p.key, p.value))
+    target = httpx.URL(url)
+    if query:
+        target = target.copy_with(query=_join_query(target.query.decode(), query))
+    return httpx.Request("POST", target, headers=headers, content=urlencode(body).encode())
+
+
+def _join_query(existing: str, pairs: list[tuple[str, str]]) -> bytes:
+    added = urlencode(pairs)
+    return (f"{existing}&{added}" if existing else added).encode()
+
+
+def read_json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(
+            f"{response.request.url} answered {response.status_code} without a JSON object",
+            status=response.status_code,
+        )
+    return body
+
+
+def raise_for_error(body: dict[str, Any], status: int | None, endpoint: str) -> None:
+    error = body.get("error")
+    if isinstance(error, str) and error:
+        kind = AuthorizationDenied if error == "access_denied" else OAuthServerError
+        raise kind(
+            error,
+            _str(body.get("error_description")),
+            _str(body.get("error_uri")),
+            status=status,
+            endpoint=endpoint,
+        )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def token_response(
+    response: httpx.Response, now: float, requested_scope: str | None = None
+) -> TokenSet:
+    """RFC 6749 §5.1 success or §5.2 error."""
+    body = read_json(response)
+    if response.status_code != 200:
+        raise_for_error(body, response.status_code, str(response.request.url))
+        raise UnexpectedResponse(
+            f"token endpoint answered {response.status_code}", status=response.status_code
+        )
+    if not isinstance(body.get("access_token"), str) or not isinstance(body.get("token_type"), str):
+        raise UnexpectedResponse("token response lacks access_token or token_type (RFC 6749 §5.1)")
+    return TokenSet.from_response(body, now, requested_scope)
+
+
+def revocation_response(response: httpx.Response) -> None:
+    """RFC 7009 §2.2: 200 means revoked (or already invalid); otherwise an OAuth error."""
+    if response.status_code == 200:
+        return
+    body = read_json(response)
+    raise_for_error(body, response.status_code, str(response.request.url))
+    raise UnexpectedResponse(
+        f"revocation endpoint answered {response.status_code}", status=response.status_code
+    )
