@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 import httpx
-from bench.resource.driver import Result, run_httpx, run_wrk
 from tests.support.servers import auth_server, free_port, wait_until_ready
+
+from bench.resource.driver import Result, run_httpx, run_wrk
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIENCE = "https://api.bench.test"

@@ -84,9 +84,44 @@ def _b64json(part: str) -> dict[str, Any]:
     return value
 
 
+class VerifyKeys:
+    """A public JWK Set imported once into key objects, for verifying many tokens.
+
+    A token that verified is remembered (bounded), so presenting the same bytes again skips the
+    signature math: the answer cannot differ, since a key change builds a new ``VerifyKeys``.
+    Claims are never validated here; callers still check ``exp`` and the rest on every use.
+    """
+
+    __slots__ = ("_verified", "jwks", "keyset")
+    MAX_REMEMBERED = 4096
+
+    def __init__(self, public_jwks: Mapping[str, Any]) -> None:
+        self.jwks = dict(public_jwks)
+        self._verified: dict[
+            tuple[str, tuple[str, ...]], tuple[dict[str, Any], dict[str, Any]]
+        ] = {}
+        try:
+            self.keyset: KeySet | None = KeySet.import_key_set(self.jwks)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError):
+            self.keyset = None  # verify() then refuses every token, as with the raw set
+
+    def remembered(
+        self, token: str, algorithms: tuple[str, ...]
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        hit = self._verified.get((token, algorithms))
+        return (dict(hit[0]), dict(hit[1])) if hit else None
+
+    def remember(
+        self, token: str, algorithms: tuple[str, ...], parts: tuple[dict[str, Any], dict[str, Any]]
+    ) -> None:
+        if len(self._verified) >= self.MAX_REMEMBERED:
+            self._verified.clear()
+        self._verified[(token, algorithms)] = (dict(parts[0]), dict(parts[1]))
+
+
 def verify(
     token: str,
-    public_jwks: Mapping[str, Any],
+    public_jwks: Mapping[str, Any] | VerifyKeys,
     *,
     algorithms: Sequence[str] = SIGNING_ALGS,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -94,9 +129,21 @@ def verify(
     bad = [a for a in algorithms if a == "none" or a.startswith("HS")]
     if bad:
         raise ValueError(f"refusing to verify with {bad}: only asymmetric algorithms are allowed")
+    prepared = public_jwks if isinstance(public_jwks, VerifyKeys) else None
+    algs = tuple(algorithms)
+    if prepared is not None and (hit := prepared.remembered(token, algs)) is not None:
+        return hit
     try:
-        keyset = KeySet.import_key_set(dict(public_jwks))  # type: ignore[arg-type]
+        if prepared is not None:
+            if prepared.keyset is None:
+                raise TokenInvalid("signature verification failed: no usable keys")
+            keyset = prepared.keyset
+        else:
+            keyset = KeySet.import_key_set(dict(public_jwks))  # type: ignore[arg-type]
         decoded = jwt.decode(token, keyset, algorithms=list(algorithms))
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise TokenInvalid(f"signature verification failed: {type(exc).__name__}") from exc
-    return dict(decoded.header), dict(decoded.claims)
+    parts = dict(decoded.header), dict(decoded.claims)
+    if prepared is not None:
+        prepared.remember(token, algs, parts)
+    return parts

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from valetkey.server import pages
 from valetkey.server.authorize import authorize_endpoint, consent_endpoint, login_endpoint
+from valetkey.server.fastpath import FastPath
 from valetkey.server.http import json_response
 from valetkey.server.introspect import introspection_endpoint
 from valetkey.server.logout import end_session_endpoint
@@ -93,4 +94,5 @@ def create_app(state: ServerState) -> ASGIApp:
     ]
     app = Starlette(routes=routes)
     app.state.vk = state
-    return NeverLeak(app)
+    hot = {("POST", "/token"): token_endpoint, ("POST", "/introspect"): introspection_endpoint}
+    return NeverLeak(FastPath(app, hot))

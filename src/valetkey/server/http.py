@@ -84,7 +84,11 @@ def exchange(
     params: Mapping[str, Sequence[str]] | None,
     response: Response | None,
     response_body: Any = None,
-) -> HttpExchange:
+) -> HttpExchange | None:
+    """The redacted request/response for an event; None when the app's events go nowhere."""
+    state = getattr(request.app.state, "vk", None) if "app" in request.scope else None
+    if state is not None and not state.observed:
+        return None  # lean path: nobody will read it, so it is not built
     req_headers = {
         k: v
         for k, v in request.headers.items()

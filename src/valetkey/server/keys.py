@@ -30,6 +30,7 @@ class KeyRing:
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
         self._jwks: dict[str, Any] = {"keys": []}
+        self._verify_keys = jose.VerifyKeys(self._jwks)
         self._published: tuple[str, ...] = ()
 
     def ensure(self, algs: tuple[str, ...], now: float) -> None:
@@ -80,8 +81,15 @@ class KeyRing:
         with self._lock:
             if kids != self._published:
                 self._jwks = jose.jwks(k.private_jwk for k in keys)
+                self._verify_keys = jose.VerifyKeys(self._jwks)
                 self._published = kids
             return self._jwks
+
+    def verify_keys(self, now: float) -> jose.VerifyKeys:
+        """The published keys as key objects, imported once per key change (not per token)."""
+        self.jwks(now)
+        with self._lock:
+            return self._verify_keys
 
     def rotate(self, alg: str, now: float) -> SigningKey:
         """A new active key for ``alg``; the old one is retired, and keys past retirement deleted."""

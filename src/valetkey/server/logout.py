@@ -46,7 +46,7 @@ def _one(params: Params, name: str) -> str | None:
 def _hint_claims(state: ServerState, hint: str) -> dict[str, Any]:
     """An ID token this server signed (expired ones too: it is only a hint of who is signing out)."""
     try:
-        _header, claims = jose.verify(hint, state.keys.jwks(state.clock.now()))
+        _header, claims = jose.verify(hint, state.keys.verify_keys(state.clock.now()))
     except jose.TokenInvalid as exc:
         raise BadLogout("id_token_hint is not an ID token issued by this server") from exc
     if claims.get("iss") != state.issuer:

@@ -9,7 +9,15 @@ from typing import Any
 
 from valetkey.core import scopes
 from valetkey.core.clock import Clock
-from valetkey.core.events import Actor, Channel, Check, EventSink, FlowEvent, HttpExchange
+from valetkey.core.events import (
+    Actor,
+    Channel,
+    Check,
+    EventSink,
+    FlowEvent,
+    HttpExchange,
+    NullSink,
+)
 from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
@@ -65,6 +73,11 @@ class ServerState:
         self._clients[client_id] = (now, client)
         return client
 
+    @property
+    def observed(self) -> bool:
+        """False when events go to a NullSink: endpoints then skip building them."""
+        return not isinstance(self.sink, NullSink)
+
     def forget_client(self, client_id: str) -> None:
         self._clients.pop(client_id, None)
 
@@ -83,6 +96,8 @@ class ServerState:
         error: str | None = None,
         deprecated: str | None = None,
     ) -> None:
+        if not self.observed:
+            return
         self.sink.emit(
             FlowEvent(
                 name=name,

@@ -36,7 +36,7 @@ def find_access_token(state: ServerState, token: str) -> FoundAccess | None:
     if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
         return None
     try:
-        header, claims = jose.verify(token, state.keys.jwks(state.clock.now()))
+        header, claims = jose.verify(token, state.keys.verify_keys(state.clock.now()))
     except jose.TokenInvalid:
         return None
     # RFC 9068 §4: an access token is typed at+jwt, so an ID token is never taken for one.

@@ -21,6 +21,40 @@ from valetkey.store.rows import (
     refresh_from_row,
 )
 
+# Built once: executing a prebuilt INSERT with a parameter dict skips rebuilding the statement
+# and its cache key on every request.
+_INSERT_ACCESS_TOKENS = sa.insert(t.access_tokens)
+_INSERT_AUTHORIZATION_CODES = sa.insert(t.authorization_codes)
+_INSERT_GRANTS = sa.insert(t.grants)
+_INSERT_REFRESH_TOKENS = sa.insert(t.refresh_tokens)
+_GET_GRANT = sa.select(t.grants).where(t.grants.c.grant_id == sa.bindparam("grant_id"))
+_GET_ACCESS = sa.select(t.access_tokens).where(t.access_tokens.c.jti == sa.bindparam("jti"))
+_GET_REFRESH = sa.select(t.refresh_tokens).where(
+    t.refresh_tokens.c.token_digest == sa.bindparam("digest")
+)
+_GET_CODE = sa.select(t.authorization_codes).where(
+    t.authorization_codes.c.code_digest == sa.bindparam("digest")
+)
+# RFC 6749 §4.1.2 / RFC 9700 §4.14.2: one conditional UPDATE consumes a code or a refresh token.
+_CONSUME_CODE = (
+    sa.update(t.authorization_codes)
+    .where(
+        t.authorization_codes.c.code_digest == sa.bindparam("digest"),
+        t.authorization_codes.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=sa.bindparam("now"))
+    .returning(*t.authorization_codes.c)
+)
+_USE_REFRESH = (
+    sa.update(t.refresh_tokens)
+    .where(
+        t.refresh_tokens.c.token_digest == sa.bindparam("digest"),
+        t.refresh_tokens.c.used_at.is_(None),
+    )
+    .values(used_at=sa.bindparam("now"))
+    .returning(*t.refresh_tokens.c)
+)
+
 
 class TokenTables:
     """Mixed into SQLStore, which provides ``_write`` and ``_read`` transactions."""
@@ -33,7 +67,8 @@ class TokenTables:
         with self._write() as conn:
             self._insert_grant(conn, grant)
             conn.execute(
-                sa.insert(t.authorization_codes).values(
+                _INSERT_AUTHORIZATION_CODES,
+                dict(
                     code_digest=code.code_digest,
                     grant_id=code.grant_id,
                     client_id=code.client_id,
@@ -49,12 +84,13 @@ class TokenTables:
                     expires_at=code.expires_at,
                     auth_time=code.auth_time,
                     nonce=code.nonce,
-                )
+                ),
             )
 
     def _insert_grant(self, conn: Connection, grant: Grant) -> None:
         conn.execute(
-            sa.insert(t.grants).values(
+            _INSERT_GRANTS,
+            dict(
                 grant_id=grant.grant_id,
                 client_id=grant.client_id,
                 sub=grant.sub,
@@ -64,7 +100,7 @@ class TokenTables:
                 flow_id=grant.flow_id,
                 auth_time=grant.auth_time,
                 nonce=grant.nonce,
-            )
+            ),
         )
 
     def _insert_issuance(self, conn: Connection, issuance: Issuance) -> None:
@@ -73,7 +109,8 @@ class TokenTables:
         a = issuance.access
         if a is not None:
             conn.execute(
-                sa.insert(t.access_tokens).values(
+                _INSERT_ACCESS_TOKENS,
+                dict(
                     jti=a.jti,
                     grant_id=a.grant_id,
                     client_id=a.client_id,
@@ -82,19 +119,20 @@ class TokenTables:
                     audience=join(a.audience),
                     issued_at=a.issued_at,
                     expires_at=a.expires_at,
-                )
+                ),
             )
         r = issuance.refresh
         if r is not None:
             conn.execute(
-                sa.insert(t.refresh_tokens).values(
+                _INSERT_REFRESH_TOKENS,
+                dict(
                     token_digest=r.token_digest,
                     grant_id=r.grant_id,
                     client_id=r.client_id,
                     scope=join(r.scope),
                     issued_at=r.issued_at,
                     expires_at=r.expires_at,
-                )
+                ),
             )
 
     def save_issuance(self, issuance: Issuance) -> None:
@@ -102,21 +140,13 @@ class TokenTables:
             self._insert_issuance(conn, issuance)
 
     def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T:
-        c = t.authorization_codes.c
         revoke: tuple[str, str] | None = None
         try:
             with self._write() as conn:
-                row = conn.execute(
-                    sa.update(t.authorization_codes)
-                    .where(c.code_digest == code_digest, c.consumed_at.is_(None))
-                    .values(consumed_at=now)
-                    .returning(*t.authorization_codes.c)
-                ).first()
+                row = conn.execute(_CONSUME_CODE, {"digest": code_digest, "now": now}).first()
                 replayed = False
                 if row is None:
-                    row = conn.execute(
-                        sa.select(t.authorization_codes).where(c.code_digest == code_digest)
-                    ).first()
+                    row = conn.execute(_GET_CODE, {"digest": code_digest}).first()
                     replayed = row is not None
                 code = code_from_row(row) if row else None
                 try:
@@ -133,28 +163,18 @@ class TokenTables:
                 self.revoke_grant(revoke[0], now, revoke[1])
 
     def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T:
-        c = t.refresh_tokens.c
         revoke: tuple[str, str] | None = None
         try:
             with self._write() as conn:
-                row = conn.execute(
-                    sa.update(t.refresh_tokens)
-                    .where(c.token_digest == token_digest, c.used_at.is_(None))
-                    .values(used_at=now)
-                    .returning(*t.refresh_tokens.c)
-                ).first()
+                row = conn.execute(_USE_REFRESH, {"digest": token_digest, "now": now}).first()
                 reused = False
                 if row is None:
-                    row = conn.execute(
-                        sa.select(t.refresh_tokens).where(c.token_digest == token_digest)
-                    ).first()
+                    row = conn.execute(_GET_REFRESH, {"digest": token_digest}).first()
                     reused = row is not None and row.used_at is not None
                 token = refresh_from_row(row) if row else None
                 grant = None
                 if token is not None:
-                    grow = conn.execute(
-                        sa.select(t.grants).where(t.grants.c.grant_id == token.grant_id)
-                    ).first()
+                    grow = conn.execute(_GET_GRANT, {"grant_id": token.grant_id}).first()
                     grant = grant_from_row(grow) if grow else None
                 try:
                     issuance = decide(token, grant, reused)
@@ -171,7 +191,7 @@ class TokenTables:
 
     def get_grant(self, grant_id: str) -> Grant | None:
         with self._read() as conn:
-            row = conn.execute(sa.select(t.grants).where(t.grants.c.grant_id == grant_id)).first()
+            row = conn.execute(_GET_GRANT, {"grant_id": grant_id}).first()
         return grant_from_row(row) if row else None
 
     def list_grants(
@@ -212,16 +232,12 @@ class TokenTables:
 
     def get_refresh_token(self, token_digest: str) -> RefreshToken | None:
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(t.refresh_tokens).where(t.refresh_tokens.c.token_digest == token_digest)
-            ).first()
+            row = conn.execute(_GET_REFRESH, {"digest": token_digest}).first()
         return refresh_from_row(row) if row else None
 
     def get_access_token(self, jti: str) -> AccessTokenRecord | None:
         with self._read() as conn:
-            row = conn.execute(
-                sa.select(t.access_tokens).where(t.access_tokens.c.jti == jti)
-            ).first()
+            row = conn.execute(_GET_ACCESS, {"jti": jti}).first()
         return access_from_row(row) if row else None
 
     def revoke_access_token(self, jti: str, now: float) -> bool:

@@ -1,0 +1,150 @@
+"""The servers under test, each on a free loopback port with the shared configuration."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from bench.config import RESOURCE, Secrets, es256_jwk, valetkey_toml
+from bench.install import AUTHLIB_VENV, OIDC_DIR
+from bench.procs import Server
+
+PEERS_SRC = Path(__file__).parent / "peers"
+UVICORN_FAST = [
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def valetkey(
+    secrets: Secrets,
+    rundir: Path,
+    workers: int,
+    db_name: str = "valetkey.db",
+    name: str | None = None,
+) -> Server:
+    port = free_port()
+    db = rundir / db_name
+    cfg = rundir / f"{db_name}.toml"
+    if not cfg.exists():
+        cfg.write_text(valetkey_toml(secrets, db, PasswordHasher().hash(secrets.password)))
+    return Server(
+        name=name or f"valetkey {workers}w",
+        argv=[
+            sys.executable,
+            "-m",
+            "valetkey",
+            "serve",
+            "--config",
+            str(cfg),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        base=f"http://127.0.0.1:{port}",
+        workers=workers,
+    )
+
+
+def oidc_provider(secrets: Secrets, workers: int) -> Server:
+    port = free_port()
+    return Server(
+        name="oidc-provider 1p" if workers == 1 else f"oidc-provider cluster {workers}p",
+        argv=["node", "server.mjs", str(port), str(workers)],
+        cwd=str(OIDC_DIR),
+        base=f"http://127.0.0.1:{port}",
+        workers=workers,
+        ready_path="/.well-known/openid-configuration",
+        env={
+            "BENCH_WEB_SECRET": secrets.web,
+            "BENCH_SERVICE_SECRET": secrets.service,
+            "BENCH_COOKIE_KEY": secrets.cookie_key,
+            "NODE_ENV": "production",
+        },
+    )
+
+
+def authlib(secrets: Secrets, rundir: Path, workers: int = 2) -> Server:
+    port = free_port()
+    db = rundir / "authlib.db"
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "BENCH_DB": f"sqlite:///{db}",
+        "BENCH_ISSUER": base,
+        "BENCH_JWK": es256_jwk(),
+        "BENCH_COOKIE_KEY": secrets.cookie_key,
+        "AUTHLIB_INSECURE_TRANSPORT": "1",
+    }
+    if not db.exists():
+        subprocess.run(
+            [
+                str(AUTHLIB_VENV / "bin" / "python"),
+                "-c",
+                "import sys, authlib_server as a; a.seed(sys.argv[1], dict(zip(('web','service','password'), sys.argv[2:])))",
+                env["BENCH_DB"],
+                secrets.web,
+                secrets.service,
+                secrets.password,
+            ],
+            cwd=PEERS_SRC,
+            env={**env, "PATH": "/usr/bin:/bin"},
+            check=True,
+        )
+    return Server(
+        name=f"Authlib {workers}w",
+        argv=[
+            str(AUTHLIB_VENV / "bin" / "gunicorn"),
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "authlib_server:create_app()",
+        ],
+        cwd=str(PEERS_SRC),
+        base=base,
+        workers=workers,
+        env=env,
+    )
+
+
+def resource_app(kind: str, issuer: str) -> Server:
+    port = free_port()
+    return Server(
+        name="valetkey.resource" if kind == "valetkey" else "joserfc Starlette route",
+        argv=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"bench.peers.resource_apps:{kind}_app",
+            "--port",
+            str(port),
+            *UVICORN_FAST,
+        ],
+        base=f"http://127.0.0.1:{port}",
+        ready_path="/ready",
+        env={"BENCH_ISSUER": issuer, "BENCH_RESOURCE": RESOURCE},
+        cwd=str(Path(__file__).parent.parent),
+    )

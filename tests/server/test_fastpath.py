@@ -1,0 +1,34 @@
+"""The lean path for /token and /introspect answers exactly as the routed app does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import SVC_SECRET
+
+
+def test_token_then_introspection_on_the_lean_path(server: Any) -> None:
+    issued = server.http.post(
+        "/token",
+        data={"grant_type": "client_credentials", "scope": "read:files"},
+        auth=("svc", SVC_SECRET),
+    )
+    assert issued.status_code == 200, issued.text
+    assert issued.headers["cache-control"] == "no-store"
+    token = issued.json()["access_token"]
+    seen = server.http.post("/introspect", data={"token": token}, auth=("svc", SVC_SECRET))
+    assert seen.status_code == 200
+    assert seen.json()["active"] is True and seen.json()["client_id"] == "svc"
+    names = [e.name for e in server.sink.events]
+    assert "token.issued" in names and "token.introspected" in names
+
+
+def test_other_methods_and_bad_bodies_still_get_clear_answers(server: Any) -> None:
+    assert server.http.get("/token").status_code == 405  # not on the lean path: the router answers
+    bad = server.http.post(
+        "/token",
+        content=b"\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=("svc", SVC_SECRET),
+    )
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_request"
