@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -11,15 +10,6 @@ import click
 from valetkey.cli.config import CONFIG_HELP, load_settings
 
 CONFIG_ENV = "VALETKEY_CONFIG"
-
-
-def build_app_from_env() -> object:
-    """uvicorn factory for ``--workers``: every worker reads the same config file."""
-    from valetkey.server import create_app
-    from valetkey.server.bootstrap import build_state
-
-    settings = load_settings(os.environ.get(CONFIG_ENV)).with_issuer(os.environ["VALETKEY_ISSUER"])
-    return create_app(build_state(settings))
 
 
 @click.command()
@@ -77,12 +67,16 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         "server_header": False,
     }
     if workers > 1:
-        os.environ["VALETKEY_ISSUER"] = issuer
-        if config_path:
-            os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+        from valetkey.cli.workers import run_workers
+
+        # Workers are forked from this process, which has migrated the database and applied the
+        # configuration: each opens its own store connections and skips doing that again.
         state.store.close()
-        uvicorn.run(
-            "valetkey.cli.serve:build_app_from_env", factory=True, workers=workers, **common
+        sock = uvicorn.Config("valetkey.cli.serve:serve", **common).bind_socket()  # app: unused
+        status = run_workers(
+            lambda: create_app(build_state(settings, apply=False)), common, workers, sock
         )
+        if status:
+            raise SystemExit(status)
         return
     uvicorn.run(create_app(state), **common)

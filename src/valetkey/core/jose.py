@@ -15,6 +15,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
+from joserfc.jws import JWSRegistry
 
 from valetkey.core.secrets import new_token
 
@@ -55,9 +56,37 @@ def jwks(private_jwks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"keys": [public_jwk(k) for k in private_jwks]}
 
 
-def sign(claims: Mapping[str, Any], private_jwk: Mapping[str, Any], typ: str = "JWT") -> str:
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+# (kid, typ) -> (the private JWK it was built from, encoded header, algorithm, key object)
+_signers: dict[tuple[str, str], tuple[dict[str, Any], bytes, Any, Any]] = {}
+
+
+def _signer(private_jwk: Mapping[str, Any], typ: str) -> tuple[bytes, Any, Any]:
+    """The header encoded once and the key imported once per (kid, typ); checked against the
+    whole JWK on every use, so a different key under a reused kid is never signed with."""
+    cache_key = (str(private_jwk["kid"]), typ)
+    hit = _signers.get(cache_key)
+    if hit is not None and hit[0] == private_jwk:
+        return hit[1], hit[2], hit[3]
     header = {"alg": private_jwk["alg"], "kid": private_jwk["kid"], "typ": typ}
-    return str(jwt.encode(header, dict(claims), _key(private_jwk)))
+    alg = JWSRegistry.algorithms[str(private_jwk["alg"])]
+    key = _key(private_jwk)
+    alg.check_key(key)
+    if len(_signers) >= 64:
+        _signers.clear()
+    _signers[cache_key] = (dict(private_jwk), _b64(_COMPACT(header).encode("ascii")), alg, key)
+    return _signers[cache_key][1], alg, key
+
+
+def sign(claims: Mapping[str, Any], private_jwk: Mapping[str, Any], typ: str = "JWT") -> str:
+    """RFC 7515 §7.1 compact JWS: BASE64URL(header) . BASE64URL(claims) . BASE64URL(signature)."""
+    head, alg, key = _signer(private_jwk, typ)
+    signing_input = head + b"." + _b64(_COMPACT(dict(claims)).encode("ascii"))
+    return (signing_input + b"." + _b64(alg.sign(signing_input, key))).decode("ascii")
 
 
 def token_hash(token: str, alg: str) -> str:

@@ -94,5 +94,9 @@ def create_app(state: ServerState) -> ASGIApp:
     ]
     app = Starlette(routes=routes)
     app.state.vk = state
-    hot = {("POST", "/token"): token_endpoint, ("POST", "/introspect"): introspection_endpoint}
+    hot = {
+        ("POST", "/token"): token_endpoint,
+        ("POST", "/introspect"): introspection_endpoint,
+        ("GET", "/authorize"): authorize_endpoint,
+    }
     return NeverLeak(FastPath(app, hot))

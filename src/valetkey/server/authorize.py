@@ -34,7 +34,12 @@ class Validated:
     client: Client
     checks: tuple[Check, ...]
     flow_id: str
-    query: str
+    params: Params
+
+    @property
+    def query(self) -> str:
+        """The request re-encoded for the login and consent forms (built only when one is shown)."""
+        return urlencode([(k, v) for k, vs in self.params.items() for v in vs])
 
 
 def _first(params: Params, name: str) -> str | None:
@@ -95,9 +100,7 @@ def validate(state: ServerState, request: Request, params: Params) -> Validated 
         )
         return response
     assert client is not None
-    return Validated(
-        authz, client, checks, flow_id, urlencode([(k, v) for k, vs in params.items() for v in vs])
-    )
+    return Validated(authz, client, checks, flow_id, params)
 
 
 def error_redirect(

@@ -89,7 +89,11 @@ def build_state(
     store: Store | None = None,
     sink: EventSink | None = None,
     clock: Clock | None = None,
+    apply: bool = True,
 ) -> ServerState:
-    store = store or open_store(default_database(settings))
-    apply_config(settings, store)
+    """``apply=False`` skips migrating and writing the configuration to the store: for a worker
+    forked from a parent that has just done both with these very settings."""
+    store = store or open_store(default_database(settings), migrate=apply)
+    if apply:
+        apply_config(settings, store)
     return ServerState.build(settings, store, sink or NullSink(), clock or SystemClock())

@@ -1,4 +1,4 @@
-"""A lean ASGI path for the hottest back-channel endpoints (token, introspection).
+"""A lean ASGI path for the hottest endpoints (token, introspection, the authorization request).
 
 Requests with an exact method and path go straight to their endpoint, past Starlette's middleware
 stack and router; everything else, and any other method on these paths, takes the normal route.

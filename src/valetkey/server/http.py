@@ -51,15 +51,35 @@ def flat(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return {k: v[0] if len(v) == 1 else ",".join(v) for k, v in params.items()}
 
 
+_JSON_HEADERS = [
+    (b"content-type", b"application/json"),
+    *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in NO_STORE.items()),
+]
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class JSONResponse(Response):
+    """A JSON body with ``no-store`` (RFC 6749 §5.1); its fixed headers are encoded once."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: Any, status: int, headers: Mapping[str, str] | None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = _compact(body).encode("utf-8")
+        self.raw_headers = [(b"content-length", str(len(self.body)).encode("latin-1"))]
+        if not headers:
+            self.raw_headers += _JSON_HEADERS
+            return
+        given = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        names = {k for k, _ in given}  # a header given here replaces the default of that name
+        self.raw_headers += [h for h in _JSON_HEADERS if h[0] not in names] + given
+
+
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        status_code=status,
-        media_type="application/json",
-        headers={**NO_STORE, **(headers or {})},
-    )
+    return JSONResponse(body, status, headers)
 
 
 def oauth_error_response(exc: OAuthError, *, basic_attempted: bool = False) -> Response:

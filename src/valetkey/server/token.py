@@ -112,18 +112,19 @@ async def token_endpoint(request: Request) -> Response:
         )
         return response
     response = json_response(outcome.body)
-    state.emit(
-        "token.issued",
-        outcome.flow_id,
-        channel="back",
-        source="client",
-        target="authorization_server",
-        summary=f"Tokens issued ({form['grant_type'][0]})",
-        checks=(auth_check, *outcome.checks),
-        http=exchange(request, form, response, outcome.body),
-        data=outcome.data,
-        deprecated=outcome.data.get("deprecated"),
-    )
+    if state.observed:  # with a NullSink, the event's parts are not even built
+        state.emit(
+            "token.issued",
+            outcome.flow_id,
+            channel="back",
+            source="client",
+            target="authorization_server",
+            summary=f"Tokens issued ({form['grant_type'][0]})",
+            checks=(auth_check, *outcome.checks),
+            http=exchange(request, form, response, outcome.body),
+            data=outcome.data,
+            deprecated=outcome.data.get("deprecated"),
+        )
     return response
 
 

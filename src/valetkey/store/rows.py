@@ -120,3 +120,62 @@ def access_from_row(row: Any) -> AccessTokenRecord:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
     )
+
+
+# Column values for the INSERTs (shared by the SQLAlchemy path and the raw SQLite path).
+def grant_values(g: Grant) -> dict[str, Any]:
+    return {
+        "grant_id": g.grant_id,
+        "client_id": g.client_id,
+        "sub": g.sub,
+        "scope": join(g.scope),
+        "audience": join(g.audience),
+        "created_at": g.created_at,
+        "flow_id": g.flow_id,
+        "auth_time": g.auth_time,
+        "nonce": g.nonce,
+    }
+
+
+def code_values(c: AuthorizationCode) -> dict[str, Any]:
+    return {
+        "code_digest": c.code_digest,
+        "grant_id": c.grant_id,
+        "client_id": c.client_id,
+        "redirect_uri": c.redirect_uri,
+        "redirect_uri_given": c.redirect_uri_given,
+        "sub": c.sub,
+        "scope": join(c.scope),
+        "audience": join(c.audience),
+        "code_challenge": c.code_challenge,
+        "code_challenge_method": c.code_challenge_method,
+        "flow_id": c.flow_id,
+        "issued_at": c.issued_at,
+        "expires_at": c.expires_at,
+        "auth_time": c.auth_time,
+        "nonce": c.nonce,
+    }
+
+
+def access_values(a: AccessTokenRecord) -> dict[str, Any]:
+    return {
+        "jti": a.jti,
+        "grant_id": a.grant_id,
+        "client_id": a.client_id,
+        "sub": a.sub,
+        "scope": join(a.scope),
+        "audience": join(a.audience),
+        "issued_at": a.issued_at,
+        "expires_at": a.expires_at,
+    }
+
+
+def refresh_values(r: RefreshToken) -> dict[str, Any]:
+    return {
+        "token_digest": r.token_digest,
+        "grant_id": r.grant_id,
+        "client_id": r.client_id,
+        "scope": join(r.scope),
+        "issued_at": r.issued_at,
+        "expires_at": r.expires_at,
+    }

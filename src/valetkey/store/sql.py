@@ -334,4 +334,9 @@ def open_store(url: str, *, migrate: bool = True) -> SQLStore:
         from valetkey.store.migrate import upgrade
 
         upgrade(engine)
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path and path != ":memory:" and not engine.url.query:
+        from valetkey.store.sqlite_fast import FastSQLiteStore
+
+        return FastSQLiteStore(engine, path)
     return SQLStore(engine)

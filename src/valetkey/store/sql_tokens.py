@@ -15,10 +15,13 @@ from valetkey.store import schema as t
 from valetkey.store.protocol import CodeDecision, RefreshDecision, T
 from valetkey.store.rows import (
     access_from_row,
+    access_values,
     code_from_row,
+    code_values,
     grant_from_row,
-    join,
+    grant_values,
     refresh_from_row,
+    refresh_values,
 )
 
 # Built once: executing a prebuilt INSERT with a parameter dict skips rebuilding the statement
@@ -66,74 +69,20 @@ class TokenTables:
     def create_code(self, code: AuthorizationCode, grant: Grant) -> None:
         with self._write() as conn:
             self._insert_grant(conn, grant)
-            conn.execute(
-                _INSERT_AUTHORIZATION_CODES,
-                dict(
-                    code_digest=code.code_digest,
-                    grant_id=code.grant_id,
-                    client_id=code.client_id,
-                    redirect_uri=code.redirect_uri,
-                    redirect_uri_given=code.redirect_uri_given,
-                    sub=code.sub,
-                    scope=join(code.scope),
-                    audience=join(code.audience),
-                    code_challenge=code.code_challenge,
-                    code_challenge_method=code.code_challenge_method,
-                    flow_id=code.flow_id,
-                    issued_at=code.issued_at,
-                    expires_at=code.expires_at,
-                    auth_time=code.auth_time,
-                    nonce=code.nonce,
-                ),
-            )
+            conn.execute(_INSERT_AUTHORIZATION_CODES, code_values(code))
 
     def _insert_grant(self, conn: Connection, grant: Grant) -> None:
-        conn.execute(
-            _INSERT_GRANTS,
-            dict(
-                grant_id=grant.grant_id,
-                client_id=grant.client_id,
-                sub=grant.sub,
-                scope=join(grant.scope),
-                audience=join(grant.audience),
-                created_at=grant.created_at,
-                flow_id=grant.flow_id,
-                auth_time=grant.auth_time,
-                nonce=grant.nonce,
-            ),
-        )
+        conn.execute(_INSERT_GRANTS, grant_values(grant))
 
     def _insert_issuance(self, conn: Connection, issuance: Issuance) -> None:
         if issuance.grant is not None:
             self._insert_grant(conn, issuance.grant)
         a = issuance.access
         if a is not None:
-            conn.execute(
-                _INSERT_ACCESS_TOKENS,
-                dict(
-                    jti=a.jti,
-                    grant_id=a.grant_id,
-                    client_id=a.client_id,
-                    sub=a.sub,
-                    scope=join(a.scope),
-                    audience=join(a.audience),
-                    issued_at=a.issued_at,
-                    expires_at=a.expires_at,
-                ),
-            )
+            conn.execute(_INSERT_ACCESS_TOKENS, access_values(a))
         r = issuance.refresh
         if r is not None:
-            conn.execute(
-                _INSERT_REFRESH_TOKENS,
-                dict(
-                    token_digest=r.token_digest,
-                    grant_id=r.grant_id,
-                    client_id=r.client_id,
-                    scope=join(r.scope),
-                    issued_at=r.issued_at,
-                    expires_at=r.expires_at,
-                ),
-            )
+            conn.execute(_INSERT_REFRESH_TOKENS, refresh_values(r))
 
     def save_issuance(self, issuance: Issuance) -> None:
         with self._write() as conn:
