@@ -14,9 +14,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from valetkey.server import pages
-from valetkey.server.authorize import authorize_endpoint, consent_endpoint, login_endpoint
+from valetkey.server.authorize import authorize_endpoint
 from valetkey.server.fastpath import FastPath
 from valetkey.server.http import json_response
+from valetkey.server.interaction import consent_endpoint, login_endpoint
 from valetkey.server.introspect import introspection_endpoint
 from valetkey.server.logout import end_session_endpoint
 from valetkey.server.metadata import (

@@ -1,11 +1,11 @@
-"""The authorization endpoint with its login and consent steps (RFC 6749 §4.1.1-§4.1.2, RFC 9207)."""
+"""The authorization endpoint (RFC 6749 §4.1.1-§4.1.2, RFC 9207): validate, then sign-in, consent or
+the response. The forms' POST handlers live in ``server/interaction.py``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -17,14 +17,13 @@ from valetkey.core.authorize import (
     validate_authorization_request,
 )
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import AccessDenied, OAuthError
+from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.flows import authorization_flow_id
 from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession
 from valetkey.core.secrets import new_token
 from valetkey.server import pages
 from valetkey.server.http import Params, exchange, parse_params, read_form
-from valetkey.server.passwords import verify_password
 from valetkey.server.state import ServerState
 
 
@@ -42,7 +41,7 @@ class Validated:
         return urlencode([(k, v) for k, vs in self.params.items() for v in vs])
 
 
-def _first(params: Params, name: str) -> str | None:
+def first_param(params: Params, name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
 
@@ -56,17 +55,17 @@ def _origin(uri: str) -> str | None:
 
 def _flow_id(params: Params) -> str:
     return authorization_flow_id(
-        _first(params, "client_id") or "",
-        _first(params, "redirect_uri"),
-        _first(params, "state"),
-        _first(params, "code_challenge"),
-        _first(params, "nonce"),
+        first_param(params, "client_id") or "",
+        first_param(params, "redirect_uri"),
+        first_param(params, "state"),
+        first_param(params, "code_challenge"),
+        first_param(params, "nonce"),
     )
 
 
 def validate(state: ServerState, request: Request, params: Params) -> Validated | Response:
     """Validate the request; a rejection becomes an error page or an error redirect, with its event."""
-    client_id = _first(params, "client_id")
+    client_id = first_param(params, "client_id")
     client = state.client(client_id) if client_id else None
     ctx = AuthorizeContext(params, client, state.resources, state.settings.allow_deprecated_grants)
     flow_id = _flow_id(params)
@@ -76,7 +75,11 @@ def validate(state: ServerState, request: Request, params: Params) -> Validated 
         exc = rejected.error
         if exc.allow_redirect and ctx.redirect_uri:
             response = error_redirect(
-                state, ctx.redirect_uri, exc, _first(params, "state"), ctx.response_type == "token"
+                state,
+                ctx.redirect_uri,
+                exc,
+                first_param(params, "state"),
+                ctx.response_type == "token",
             )
         else:
             response = pages.error_page(
@@ -352,110 +355,3 @@ def issue_response(
         },
     )
     return response
-
-
-async def _form_step(
-    request: Request, purpose: str
-) -> tuple[ServerState, Params, Validated | Response]:
-    state: ServerState = request.app.state.vk
-    try:
-        form = await read_form(request)
-    except OAuthError as exc:
-        return (
-            state,
-            {},
-            pages.error_page(
-                state, request, "This request cannot continue", exc.description, exc.error
-            ),
-        )
-    token = _first(form, "csrf_token")
-    if not state.signer.check_csrf(pages.browser_id(request), purpose, token):
-        return (
-            state,
-            form,
-            pages.error_page(
-                state,
-                request,
-                "This form has expired",
-                "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
-                "invalid_request",
-                status=403,
-            ),
-        )
-    original = parse_params((form.get("request") or [""])[0])
-    return state, form, validate(state, request, original)
-
-
-async def login_endpoint(request: Request) -> Response:
-    state, form, v = await _form_step(request, "login")
-    if isinstance(v, Response):
-        return v
-    username = (form.get("username") or [""])[0]
-    password = (form.get("password") or [""])[0]
-    user = state.store.get_user_by_username(username) if username else None
-    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
-    if not ok or user is None:
-        return login_page(
-            state, request, v, error="Wrong username or password.", username=username, status=401
-        )
-    session_id, session = pages.new_session(state, user.sub)
-    state.emit(
-        "login.succeeded",
-        v.flow_id,
-        channel="front",
-        source="user",
-        target="authorization_server",
-        summary=f"{user.username} signed in",
-        http=exchange(request, form, None),
-        checks=(
-            Check(
-                "check_password",
-                "pass",
-                "RFC 6749 §3.1 (resource owner authentication)",
-                "Argon2id",
-            ),
-        ),
-    )
-    # Continue here rather than redirect to /authorize: re-reading prompt=login or max_age=0 there
-    # would ask the user to sign in again, forever.
-    response = await continue_flow(state, request, v, session, fresh_login=True)
-    pages.set_session_cookie(state, response, session_id)
-    return response
-
-
-async def consent_endpoint(request: Request) -> Response:
-    state, form, v = await _form_step(request, "consent")
-    if isinstance(v, Response):
-        return v
-    session = pages.current_session(state, request)
-    if session is None:
-        return login_page(state, request, v)
-    decision = (form.get("decision") or [""])[0]
-    if decision != "approve":
-        exc = AccessDenied("the user denied the request")
-        response = error_redirect(
-            state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment
-        )
-        state.emit(
-            "consent.denied",
-            v.flow_id,
-            channel="front",
-            source="user",
-            target="authorization_server",
-            summary="The user denied access",
-            http=exchange(request, form, response),
-            error="access_denied",
-        )
-        return response
-    state.store.save_consent(session.sub, v.request.client_id, v.request.scope, state.clock.now())
-    state.emit(
-        "consent.granted",
-        v.flow_id,
-        channel="front",
-        source="user",
-        target="authorization_server",
-        summary="The user approved: " + (" ".join(v.request.scope) or "(no scope)"),
-        http=exchange(request, form, None),
-        data={"scope": list(v.request.scope)},
-    )
-    return issue_response(state, request, v, session)

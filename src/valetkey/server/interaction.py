@@ -1,0 +1,130 @@
+"""The sign-in and consent forms' POST handlers: CSRF-checked, then the request continues."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valetkey.core.errors import AccessDenied, OAuthError
+from valetkey.core.events import Check
+from valetkey.server import pages
+from valetkey.server.authorize import (
+    Validated,
+    continue_flow,
+    error_redirect,
+    first_param,
+    issue_response,
+    login_page,
+    validate,
+)
+from valetkey.server.http import Params, exchange, parse_params, read_form
+from valetkey.server.passwords import verify_password
+from valetkey.server.state import ServerState
+
+
+async def _form_step(
+    request: Request, purpose: str
+) -> tuple[ServerState, Params, Validated | Response]:
+    state: ServerState = request.app.state.vk
+    try:
+        form = await read_form(request)
+    except OAuthError as exc:
+        return (
+            state,
+            {},
+            pages.error_page(
+                state, request, "This request cannot continue", exc.description, exc.error
+            ),
+        )
+    token = first_param(form, "csrf_token")
+    if not state.signer.check_csrf(pages.browser_id(request), purpose, token):
+        return (
+            state,
+            form,
+            pages.error_page(
+                state,
+                request,
+                "This form has expired",
+                "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
+                "invalid_request",
+                status=403,
+            ),
+        )
+    original = parse_params((form.get("request") or [""])[0])
+    return state, form, validate(state, request, original)
+
+
+async def login_endpoint(request: Request) -> Response:
+    state, form, v = await _form_step(request, "login")
+    if isinstance(v, Response):
+        return v
+    username = (form.get("username") or [""])[0]
+    password = (form.get("password") or [""])[0]
+    user = state.store.get_user_by_username(username) if username else None
+    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    if not ok or user is None:
+        return login_page(
+            state, request, v, error="Wrong username or password.", username=username, status=401
+        )
+    session_id, session = pages.new_session(state, user.sub)
+    state.emit(
+        "login.succeeded",
+        v.flow_id,
+        channel="front",
+        source="user",
+        target="authorization_server",
+        summary=f"{user.username} signed in",
+        http=exchange(request, form, None),
+        checks=(
+            Check(
+                "check_password",
+                "pass",
+                "RFC 6749 §3.1 (resource owner authentication)",
+                "Argon2id",
+            ),
+        ),
+    )
+    # Continue here rather than redirect to /authorize: re-reading prompt=login or max_age=0 there
+    # would ask the user to sign in again, forever.
+    response = await continue_flow(state, request, v, session, fresh_login=True)
+    pages.set_session_cookie(state, response, session_id)
+    return response
+
+
+async def consent_endpoint(request: Request) -> Response:
+    state, form, v = await _form_step(request, "consent")
+    if isinstance(v, Response):
+        return v
+    session = pages.current_session(state, request)
+    if session is None:
+        return login_page(state, request, v)
+    decision = (form.get("decision") or [""])[0]
+    if decision != "approve":
+        exc = AccessDenied("the user denied the request")
+        response = error_redirect(
+            state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment
+        )
+        state.emit(
+            "consent.denied",
+            v.flow_id,
+            channel="front",
+            source="user",
+            target="authorization_server",
+            summary="The user denied access",
+            http=exchange(request, form, response),
+            error="access_denied",
+        )
+        return response
+    state.store.save_consent(session.sub, v.request.client_id, v.request.scope, state.clock.now())
+    state.emit(
+        "consent.granted",
+        v.flow_id,
+        channel="front",
+        source="user",
+        target="authorization_server",
+        summary="The user approved: " + (" ".join(v.request.scope) or "(no scope)"),
+        http=exchange(request, form, None),
+        data={"scope": list(v.request.scope)},
+    )
+    return issue_response(state, request, v, session)
