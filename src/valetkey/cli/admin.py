@@ -17,9 +17,9 @@ from valetkey.cli.admin_common import (
     refuse_config_owned,
     table,
 )
+from valetkey.core.client_metadata import client_problems
 from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, Client
 from valetkey.core.secrets import new_token
-from valetkey.core.settings import client_problems
 
 
 def client_json(c: Client, source: str) -> dict[str, Any]:

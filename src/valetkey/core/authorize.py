@@ -175,7 +175,7 @@ def check_pkce(ctx: AuthorizeContext) -> None:
     if challenge is None:
         if method is not None:
             raise InvalidRequest("code_challenge_method was sent without a code_challenge")
-        # Registration (settings.client_problems) makes every public client require PKCE, except
+        # Registration (client_metadata.client_problems) makes every public client require PKCE, except
         # the `[demo] insecure = true` attack demo, which `valetkey serve` refuses to run.
         if client.require_pkce:
             raise InvalidRequest(

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from valetkey.core.clock import Clock, SystemClock
+
 Channel = Literal["front", "back", "local"]
 Actor = Literal["user", "browser", "client", "authorization_server", "resource_server"]
 Outcome = Literal["pass", "fail", "skip"]
@@ -145,6 +147,52 @@ class FanoutSink:
     def emit(self, event: FlowEvent) -> None:
         for sink in self.sinks:
             sink.emit(event)
+
+
+class Emitter:
+    """Builds and sends events with the time from a clock; builds nothing for a NullSink."""
+
+    def __init__(self, sink: EventSink, clock: Clock | None = None) -> None:
+        self.sink = sink
+        self.clock: Clock = clock or SystemClock()
+
+    @property
+    def observed(self) -> bool:
+        return not isinstance(self.sink, NullSink)
+
+    def __call__(
+        self,
+        name: str,
+        flow_id: str,
+        *,
+        channel: Channel,
+        source: Actor,
+        target: Actor,
+        summary: str,
+        checks: tuple[Check, ...] = (),
+        http: HttpExchange | None = None,
+        data: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        deprecated: str | None = None,
+    ) -> None:
+        if not self.observed:
+            return
+        self.sink.emit(
+            FlowEvent(
+                name=name,
+                flow_id=flow_id,
+                channel=channel,
+                source=source,
+                target=target,
+                time=self.clock.now(),
+                summary=summary,
+                checks=checks,
+                http=http,
+                data=dict(data or {}),
+                error=error,
+                deprecated=deprecated,
+            )
+        )
 
 
 def _with_seq(event: FlowEvent, seq: int) -> FlowEvent:

@@ -40,3 +40,8 @@ def accept_flow_header(value: str | None) -> str | None:
     if value and _VALID.match(value):
         return value
     return None
+
+
+def flow_id_from(header: str | None) -> str:
+    """The flow a back-channel request names in its header, or a new one."""
+    return accept_flow_header(header) or new_flow_id()

@@ -17,9 +17,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from valetkey.core.events import EventSink, HttpExchange
+from valetkey.core.events import Emitter, EventSink, HttpExchange
 from valetkey.demo.config import DemoClientConfig
-from valetkey.demo.events import Emitter, redact_url
+from valetkey.demo.events import redact_url
 from valetkey.demo.oauth import DemoError, DemoOAuth
 from valetkey.demo.session import COOKIE, Pending, Session, Sessions
 

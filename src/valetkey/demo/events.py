@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from valetkey.core.events import Actor, Channel, Check, EventSink, FlowEvent, HttpExchange, redact
+from valetkey.core.events import HttpExchange, redact
 from valetkey.core.jose import TokenInvalid, unverified_parts
 
 _REQUEST_HEADERS = ("authorization", "content-type", "x-valetkey-flow")
@@ -57,38 +56,3 @@ def decode(token: str | None) -> dict[str, Any] | None:
     except TokenInvalid:
         return {"opaque": True}
     return {"header": header, "claims": claims}
-
-
-class Emitter:
-    def __init__(self, sink: EventSink) -> None:
-        self.sink = sink
-
-    def __call__(
-        self,
-        name: str,
-        flow_id: str,
-        *,
-        channel: Channel,
-        source: Actor,
-        target: Actor,
-        summary: str,
-        checks: tuple[Check, ...] = (),
-        http: HttpExchange | None = None,
-        data: Mapping[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        self.sink.emit(
-            FlowEvent(
-                name=name,
-                flow_id=flow_id,
-                channel=channel,
-                source=source,
-                target=target,
-                time=time.time(),
-                summary=summary,
-                checks=checks,
-                http=http,
-                data=dict(data or {}),
-                error=error,
-            )
-        )

@@ -14,11 +14,11 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from valetkey.core import pkce
-from valetkey.core.events import Check
+from valetkey.core.events import Check, Emitter
 from valetkey.core.flows import FLOW_HEADER, authorization_flow_id, new_flow_id
 from valetkey.core.secrets import new_token
 from valetkey.demo.config import ClientRegistration, DemoClientConfig
-from valetkey.demo.events import Emitter, decode, exchange_of
+from valetkey.demo.events import decode, exchange_of
 from valetkey.demo.idtoken import check_id_token
 from valetkey.demo.session import Pending, Session
 

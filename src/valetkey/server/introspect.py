@@ -26,9 +26,7 @@ INACTIVE: dict[str, Any] = {"active": False}
 async def introspection_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     basic = request.headers.get("authorization", "").lower().startswith("basic")
-    flow_id = (
-        flows.accept_flow_header(request.headers.get(flows.FLOW_HEADER)) or flows.new_flow_id()
-    )
+    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
     form: Params = {}
     try:
         form, client, token, hint = await authenticated_request(state, request)

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from valetkey.core import scopes
 from valetkey.core.clock import Clock
 from valetkey.core.events import (
-    Actor,
-    Channel,
-    Check,
+    Emitter,
     EventSink,
-    FlowEvent,
-    HttpExchange,
-    NullSink,
 )
 from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
@@ -40,6 +33,10 @@ class ServerState:
     resources: tuple[Resource, ...] = ()
     known_scopes: frozenset[str] = frozenset()
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+    emit: Emitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emit = Emitter(self.sink, self.clock)
 
     @classmethod
     def build(cls, settings: Settings, store: Store, sink: EventSink, clock: Clock) -> ServerState:
@@ -76,41 +73,7 @@ class ServerState:
     @property
     def observed(self) -> bool:
         """False when events go to a NullSink: endpoints then skip building them."""
-        return not isinstance(self.sink, NullSink)
+        return self.emit.observed
 
     def forget_client(self, client_id: str) -> None:
         self._clients.pop(client_id, None)
-
-    def emit(
-        self,
-        name: str,
-        flow_id: str,
-        *,
-        channel: Channel,
-        source: Actor,
-        target: Actor,
-        summary: str,
-        checks: tuple[Check, ...] = (),
-        http: HttpExchange | None = None,
-        data: Mapping[str, Any] | None = None,
-        error: str | None = None,
-        deprecated: str | None = None,
-    ) -> None:
-        if not self.observed:
-            return
-        self.sink.emit(
-            FlowEvent(
-                name=name,
-                flow_id=flow_id,
-                channel=channel,
-                source=source,
-                target=target,
-                time=self.clock.now(),
-                summary=summary,
-                checks=checks,
-                http=http,
-                data=dict(data or {}),
-                error=error,
-                deprecated=deprecated,
-            )
-        )

@@ -61,9 +61,7 @@ def no_token_response() -> Response:
 
 async def userinfo_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    flow_id = (
-        flows.accept_flow_header(request.headers.get(flows.FLOW_HEADER)) or flows.new_flow_id()
-    )
+    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
     try:
         token = await bearer_token(request)
         if token is None:
