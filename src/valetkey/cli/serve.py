@@ -35,6 +35,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     """Run the authorization server."""
     import uvicorn
 
+    from valetkey.cli.coalesce import CoalescingHttpToolsProtocol
     from valetkey.server import create_app
     from valetkey.server.bootstrap import build_state
 
@@ -63,7 +64,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         "log_level": log_level,
         "access_log": log_level in ("debug", "info"),
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
-        "http": "httptools",
+        "http": CoalescingHttpToolsProtocol,  # httptools; header block and body in one write
         "server_header": False,
     }
     if workers > 1:

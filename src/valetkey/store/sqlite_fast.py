@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,8 +94,32 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Any:
     return _row_type(tuple(d[0] for d in cursor.description))(*values)
 
 
+BUSY_WAIT_SECONDS = 30.0  # as long as the SQLAlchemy path's busy_timeout
+_SQLITE_BUSY = 5
+
+
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, retried after short sleeps while another process holds the write lock.
+
+    SQLite's own busy handler sleeps 1 ms first, then 2, 5, 10 ms..., with this worker's event loop
+    stopped all along, though a write transaction here lasts tens of microseconds: with two workers
+    that stall, not the CPU, capped W1's throughput. The retries start at 50 us and double to 2 ms.
+    """
+    delay, deadline = 0.00005, time.monotonic() + BUSY_WAIT_SECONDS
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
+
+
 class RawConnections:
-    """One sqlite3 connection per thread, opened on first use with the store's PRAGMAs."""
+    """Per thread, two sqlite3 connections opened on first use with the store's PRAGMAs: one for
+    reads (SQLite's busy handler, 30 s) and one for write transactions (``begin_immediate``)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -102,18 +127,27 @@ class RawConnections:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
+    def _open(self, busy_ms: int) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = _row
+        for pragma in ("synchronous=NORMAL", f"busy_timeout={busy_ms}", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
     def get(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            conn.row_factory = _row
-            for pragma in ("synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
-                conn.execute(f"PRAGMA {pragma}")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
+            conn = self._local.conn = self._open(int(BUSY_WAIT_SECONDS * 1000))
+        return conn
+
+    def writer(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "writer", None)
+        if conn is None:
+            conn = self._local.writer = self._open(0)
         return conn
 
     def close(self) -> None:
@@ -135,8 +169,8 @@ class FastSQLiteStore(SQLStore):
 
     @contextmanager
     def _raw_write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.raw.get()
-        conn.execute("BEGIN IMMEDIATE")
+        conn = self.raw.writer()
+        begin_immediate(conn)
         try:
             yield conn
             conn.execute("COMMIT")
