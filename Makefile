@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/valetkey demo
 
-# Debian's Chromium for the browser tests (never `playwright install`: no downloads outside the registries).
+# Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded outside the registries).
 chromium:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = "0" ]; then \
