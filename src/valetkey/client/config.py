@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -120,9 +120,6 @@ class CustomParam:
             )
         return cls(target, key.strip(), value, placement)
 
-    def to_text(self) -> str:
-        return f"{self.placement}:{self.key}={self.value}"
-
 
 @dataclass(frozen=True)
 class ClientConfig:
@@ -196,7 +193,3 @@ def require(value: str | None, what: str, flag: str) -> str:
     if not value:
         raise ConfigError(f"{what} is needed: give {flag} or an issuer to discover it from")
     return check_url(value, flag)
-
-
-def merge_params(*groups: Iterable[CustomParam]) -> tuple[CustomParam, ...]:
-    return tuple(p for g in groups for p in g)

@@ -140,15 +140,6 @@ class RecordingSink:
         return [e for e in self.events if e.name == name]
 
 
-class FanoutSink:
-    def __init__(self, *sinks: EventSink) -> None:
-        self.sinks = list(sinks)
-
-    def emit(self, event: FlowEvent) -> None:
-        for sink in self.sinks:
-            sink.emit(event)
-
-
 class Emitter:
     """Builds and sends events with the time from a clock; builds nothing for a NullSink."""
 

@@ -104,12 +104,6 @@ def current_session(state: ServerState, request: Request) -> LoginSession | None
     return session
 
 
-def start_session(state: ServerState, response: Response, sub: str) -> LoginSession:
-    session_id, session = new_session(state, sub)
-    set_session_cookie(state, response, session_id)
-    return session
-
-
 def new_session(state: ServerState, sub: str) -> tuple[str, LoginSession]:
     now = state.clock.now()
     session_id = new_token(32)

@@ -48,7 +48,3 @@ def verify_client_secret(secret: str, stored: str) -> bool:
     if stored.startswith("sha256:"):
         return vsecrets.matches_digest(secret, stored[len("sha256:") :])
     return verify_password(secret, stored)
-
-
-def argon2_parameters() -> str:
-    return f"Argon2id t={_hasher.time_cost} m={_hasher.memory_cost} KiB p={_hasher.parallelism}"

@@ -198,18 +198,3 @@ class TokenTables:
                     .values(revoked_at=now)
                 ).rowcount
             )
-
-    def purge_expired(self, now: float) -> int:
-        """Delete codes, tokens and sessions that expired more than a day ago."""
-        horizon = now - 86400
-        with self._write() as conn:
-            n = conn.execute(
-                sa.delete(t.authorization_codes).where(t.authorization_codes.c.expires_at < horizon)
-            ).rowcount
-            n += conn.execute(
-                sa.delete(t.access_tokens).where(t.access_tokens.c.expires_at < horizon)
-            ).rowcount
-            n += conn.execute(
-                sa.delete(t.login_sessions).where(t.login_sessions.c.expires_at < horizon)
-            ).rowcount
-        return int(n)
