@@ -34,6 +34,11 @@ class CoalescingTransport:
         else:
             self._transport.write(data)
 
+    def write_now(self, data: bytes) -> None:
+        """A whole response: sent at once, after any header block still held (order is kept)."""
+        held, self._held = self._held, None
+        self._transport.write(data if held is None else held + data)
+
     def flush(self) -> None:
         held, self._held = self._held, None
         if held is not None and not self._transport.is_closing():

@@ -58,11 +58,16 @@ class NeverLeak:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = {
-                "error": "server_error",
-                "error_description": "the server hit an unexpected condition; nothing was issued",
-            }
-            await json_response(body, status=500)(scope, receive, send)
+            await server_error_response()(scope, receive, send)
+
+
+def server_error_response() -> Response:
+    """What a client sees when the server fails unexpectedly: no stack trace, no detail."""
+    body = {
+        "error": "server_error",
+        "error_description": "the server hit an unexpected condition; nothing was issued",
+    }
+    return json_response(body, status=500)
 
 
 async def home(request: Request) -> Response:

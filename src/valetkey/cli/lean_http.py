@@ -1,0 +1,220 @@
+"""The hot endpoints answered straight from uvicorn's HTTP parser, without an ASGI task per request.
+
+uvicorn runs every request as an asyncio task that talks to the app through ``receive``/``send``
+messages; for ``POST /token``, ``POST /introspect`` and ``GET /authorize`` that machinery cost more
+CPU than some of the endpoints themselves. ``LeanHttpToolsProtocol`` is uvicorn's httptools
+protocol (with the coalescing transport) that, for a request to one of the app's ``FastPath``
+routes, collects the body in the parser callbacks and, once the request is complete, runs the very
+same endpoint coroutine in place. The endpoints do their work without waiting on anything, so the
+coroutine almost always finishes in that first step, and its response leaves in one write.
+
+Everything else takes uvicorn's usual path, unchanged: other routes and methods, ``Expect:
+100-continue``, protocol upgrades, forwarded-for headers (uvicorn's proxy-header handling), a
+request pipelined behind one still being answered, concurrency limits. Access logging, when on,
+logs the same line uvicorn would. When an
+endpoint does wait (a password hash checked on a worker thread), or returns a response that is not
+a plain body (streaming, background work), the rest runs on a task as uvicorn would run it. An
+unexpected exception becomes the same plain ``server_error`` that ``NeverLeak`` gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+import urllib.parse
+from collections.abc import Awaitable, Generator
+from typing import Any
+
+import httptools
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+from valetkey.cli.coalesce import CoalescingHttpToolsProtocol
+from valetkey.server.app import log, server_error_response
+from valetkey.server.fastpath import Endpoint, FastPath
+from valetkey.server.http import MAX_BODY
+
+# uvicorn's ProxyHeadersMiddleware rewrites client and scheme from these: leave such requests to it.
+_FORWARDED = frozenset((b"x-forwarded-for", b"x-forwarded-proto"))
+
+
+def find_fastpath(app: Any) -> FastPath | None:
+    """The ``FastPath`` inside uvicorn's app (under uvicorn's and valetkey's wrappers), if any."""
+    for _ in range(8):
+        if isinstance(app, FastPath):
+            return app
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}  # the body was read by the parser; nothing else will come
+
+
+@types.coroutine
+def _resume(coro: Any, waiting_on: Any) -> Generator[Any, Any, Response]:
+    """Continue, on a task, a coroutine that stopped in its first step to wait on ``waiting_on``."""
+    try:
+        yield waiting_on  # the task waits for it, then resumes us and we resume the coroutine
+    except BaseException as exc:  # e.g. cancellation thrown in by the task: the coroutine gets it
+        try:
+            waiting_on = coro.throw(exc)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        return (yield from _resume(coro, waiting_on))
+    return (yield from coro)  # type: ignore[no-any-return]
+
+
+def _plain(response: Response) -> bool:
+    """A body held in memory, nothing to run after it: it can be written here in one piece."""
+    return type(response).__call__ is Response.__call__ and response.background is None
+
+
+class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast = find_fastpath(self.app)
+        self.lean: Endpoint | None = None  # the endpoint of the request being read, when lean
+        self.lean_body = bytearray()
+        self.lean_keep_alive = True
+
+    # -- parser callbacks -------------------------------------------------------------------------
+    def on_headers_complete(self) -> None:
+        endpoint = self._lean_endpoint()
+        if endpoint is None:
+            self.lean = None
+            super().on_headers_complete()
+            return
+        self.lean = endpoint
+        self.lean_body = bytearray()
+
+    def on_body(self, body: bytes) -> None:
+        if self.lean is None:
+            super().on_body(body)
+        elif len(self.lean_body) <= MAX_BODY:  # beyond it the endpoint refuses the body anyway
+            self.lean_body += body
+
+    def on_message_complete(self) -> None:
+        endpoint, self.lean = self.lean, None
+        if endpoint is None:
+            super().on_message_complete()
+        else:
+            self._run_lean(endpoint, bytes(self.lean_body))
+
+    # -- the lean path ----------------------------------------------------------------------------
+    def _lean_endpoint(self) -> Endpoint | None:
+        fast = self.fast
+        if (
+            fast is None
+            or self.expect_100_continue
+            or self.limit_concurrency is not None
+            or self.parser.should_upgrade()
+            or (self.cycle is not None and not self.cycle.response_complete)  # keep the order
+        ):
+            return None
+        try:
+            method = self.parser.get_method().decode("ascii")
+            path = httptools.parse_url(self.url).path.decode("ascii")
+        except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+            return None  # uvicorn's own path decides what to answer
+        if "%" in path:
+            path = urllib.parse.unquote(path)  # as uvicorn does, so both paths route alike
+        endpoint = fast.routes.get((method, self.root_path + path))
+        if endpoint is None or any(name in _FORWARDED for name, _ in self.headers):
+            return None
+        # The ASGI scope, as uvicorn would have built it for this request.
+        scope = self.scope
+        parsed = httptools.parse_url(self.url)
+        scope["method"] = method
+        version = self.parser.get_http_version()
+        if version != "1.1":
+            scope["http_version"] = version
+        scope["path"] = self.root_path + path
+        scope["raw_path"] = self.root_path.encode("ascii") + parsed.path
+        scope["query_string"] = parsed.query or b""
+        self.lean_keep_alive = version != "1.0" and self.parser.should_keep_alive()
+        return endpoint
+
+    def _run_lean(self, endpoint: Endpoint, body: bytes) -> None:
+        assert self.fast is not None
+        scope: Any = self.scope
+        scope["app"] = self.fast.app  # endpoints find their state at request.app.state
+        request = Request(scope, _no_receive)
+        request._body = body  # what ``await request.body()`` returns, without waiting
+        coro: Any = endpoint(request)
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration as done:
+            response: Response = done.value
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            response = server_error_response()
+        else:
+            self._finish_on_task(scope, _resume(coro, waiting_on))
+            return
+        if not _plain(response):
+            self._finish_on_task(scope, _ready(response))
+            return
+        self._write(response)
+
+    def _write(self, response: Response) -> None:
+        if self.access_log:  # the line uvicorn logs for every response
+            scope: Any = self.scope
+            self.access_logger.info(
+                '%s - "%s %s HTTP/%s" %d',
+                get_client_addr(scope),
+                scope["method"],
+                get_path_with_query_string(scope),
+                scope["http_version"],
+                response.status_code,
+            )
+        parts = [STATUS_LINE[response.status_code]]
+        for name, value in self.server_state.default_headers:
+            parts += [name, b": ", value, b"\r\n"]
+        for name, value in response.raw_headers:
+            parts += [name, b": ", value, b"\r\n"]
+        if not self.lean_keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts += [b"\r\n", bytes(response.body)]
+        transport: Any = self.transport
+        transport.write_now(b"".join(parts))
+        if not self.lean_keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+    def _finish_on_task(self, scope: Scope, pending: Awaitable[Response]) -> None:
+        """The rest of the request as uvicorn runs any other: a cycle and a task."""
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            try:
+                response = await pending
+            except Exception:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                response = server_error_response()
+            await response(scope, receive, send)
+
+        cycle = RequestResponseCycle(
+            scope=scope,  # type: ignore[arg-type]
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=False,
+            keep_alive=self.lean_keep_alive,
+            on_response=self.on_response_complete,
+        )
+        cycle.more_body = False
+        self.cycle = cycle
+        self._start_asgi_task(cycle, app)  # type: ignore[arg-type]
+
+
+async def _ready(response: Response) -> Response:
+    return response

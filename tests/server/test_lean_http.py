@@ -1,0 +1,370 @@
+"""`valetkey serve`'s HTTP protocol: hot routes answered in the parser callbacks, the rest as usual.
+
+A small app with a ``FastPath`` runs on real uvicorn (loopback socket, uvloop, our protocol) in a
+thread; raw sockets drive it, so keep-alive, pipelining and ``Connection: close`` are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.support.servers import free_port
+from valetkey.cli.lean_http import LeanHttpToolsProtocol
+from valetkey.server.app import NeverLeak
+from valetkey.server.fastpath import FastPath
+
+ran_after: list[str] = []
+
+
+async def echo(request: Request) -> Response:
+    body = await request.body()
+    return JSONResponse(
+        {
+            "on_task": asyncio.current_task() is not None,  # the lean path runs without one
+            "body": body.decode(),
+            "query": request.url.query,
+            "client": request.client.host if request.client else None,
+        }
+    )
+
+
+async def waits(request: Request) -> Response:
+    await asyncio.sleep(0.01)  # suspends: the rest runs on a task
+    return JSONResponse({"on_task": asyncio.current_task() is not None, "waited": True})
+
+
+async def threaded(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    value = await run_in_threadpool(lambda: 41 + 1)  # as the token endpoint checks an Argon2 hash
+    return JSONResponse({"value": value})
+
+
+async def fails(request: Request) -> Response:
+    raise RuntimeError("secret detail that must not reach the client")
+
+
+async def fails_later(request: Request) -> Response:
+    await asyncio.sleep(0)
+    raise RuntimeError("secret detail that must not reach the client")
+
+
+async def streams(request: Request) -> Response:
+    async def chunks() -> Iterator[bytes]:  # type: ignore[misc]
+        yield b"one,"
+        yield b"two"
+
+    return StreamingResponse(chunks(), media_type="text/plain")
+
+
+async def with_background(request: Request) -> Response:
+    return PlainTextResponse("done", background=BackgroundTask(ran_after.append, "background"))
+
+
+async def redirects(request: Request) -> Response:
+    return Response(status_code=303, headers={"location": "https://client.example/cb?code=x"})
+
+
+async def slow(request: Request) -> Response:  # not a hot route
+    await asyncio.sleep(0.2)
+    return PlainTextResponse("slow")
+
+
+HOT = {
+    ("POST", "/echo"): echo,
+    ("GET", "/echo"): echo,
+    ("POST", "/waits"): waits,
+    ("POST", "/threaded"): threaded,
+    ("POST", "/fails"): fails,
+    ("POST", "/fails-later"): fails_later,
+    ("GET", "/streams"): streams,
+    ("GET", "/background"): with_background,
+    ("GET", "/redirects"): redirects,
+}
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    routes = [Route(path, ep, methods=[m]) for (m, path), ep in HOT.items()]
+    routes += [Route("/normal", echo, methods=["POST"]), Route("/slow", slow)]
+    app = NeverLeak(FastPath(Starlette(routes=routes), HOT))
+    p = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=p,
+        loop="uvloop",
+        http=LeanHttpToolsProtocol,
+        log_level="critical",
+        access_log=False,
+        server_header=False,
+        forwarded_allow_ips="127.0.0.1",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    yield p
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def request(
+    method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nhost: t\r\n"
+    for k, v in (headers or {}).items():
+        head += f"{k}: {v}\r\n"
+    if body or method == "POST":
+        head += (
+            f"content-length: {len(body)}\r\ncontent-type: application/x-www-form-urlencoded\r\n"
+        )
+    return head.encode() + b"\r\n" + body
+
+
+def read_response(sock: socket.socket, buf: bytearray) -> tuple[int, dict[str, str], bytes]:
+    """One response off the socket (content-length or chunked); ``buf`` keeps what follows."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed early; got {bytes(buf)!r}"
+        buf += chunk
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    buf[:] = rest
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in buf:
+                buf += sock.recv(65536)
+            size_line, _, _ = bytes(buf).partition(b"\r\n")
+            size = int(size_line, 16)
+            while len(buf) < len(size_line) + 2 + size + 2:
+                buf += sock.recv(65536)
+            start = len(size_line) + 2
+            body += bytes(buf[start : start + size])
+            del buf[: start + size + 2]
+            if size == 0:
+                return status, headers, body
+    length = int(headers.get("content-length", "0"))
+    while len(buf) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the body"
+        buf += chunk
+    body = bytes(buf[:length])
+    del buf[:length]
+    return status, headers, body
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return sock
+
+
+def exchange(port: int, raw: bytes, count: int = 1) -> list[tuple[int, dict[str, str], bytes]]:
+    with connect(port) as sock:
+        sock.sendall(raw)
+        buf = bytearray()
+        return [read_response(sock, buf) for _ in range(count)]
+
+
+def test_a_hot_route_is_answered_without_a_task_and_keeps_the_connection(port: int) -> None:
+    import json
+
+    with connect(port) as sock:
+        buf = bytearray()
+        for i in range(3):  # one keep-alive connection, three requests
+            sock.sendall(request("POST", f"/echo?n={i}", f"a={i}".encode()))
+            status, headers, body = read_response(sock, buf)
+            assert status == 200
+            assert headers["content-type"] == "application/json"
+            assert json.loads(body) == {
+                "on_task": False,
+                "body": f"a={i}",
+                "query": f"n={i}",
+                "client": "127.0.0.1",
+            }
+            assert "connection" not in headers and "date" in headers
+
+
+def test_a_route_that_is_not_hot_runs_on_uvicorns_task(port: int) -> None:
+    import json
+
+    [(status, _, body)] = exchange(port, request("POST", "/normal", b"x=1"))
+    assert status == 200 and json.loads(body)["on_task"] is True
+
+
+def test_a_body_sent_in_pieces_and_chunked_is_collected(port: int) -> None:
+    import json
+
+    with connect(port) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n"
+        )
+        time.sleep(0.05)
+        sock.sendall(b"2\r\nde\r\n0\r\n\r\n")
+        status, _, body = read_response(sock, bytearray())
+    assert status == 200 and json.loads(body)["body"] == "abcde"
+
+
+def test_connection_close_and_http_1_0_end_the_connection(port: int) -> None:
+    for raw in (
+        request("POST", "/echo", b"x", {"connection": "close"}),
+        b"POST /echo HTTP/1.0\r\ncontent-length: 1\r\n\r\nx",
+    ):
+        with connect(port) as sock:
+            sock.sendall(raw)
+            buf = bytearray()
+            status, headers, _ = read_response(sock, buf)
+            assert status == 200 and headers["connection"] == "close"
+            assert sock.recv(10) == b""  # the server closed it
+
+
+def test_pipelined_requests_are_answered_in_order(port: int) -> None:
+    import json
+
+    raw = (
+        request("GET", "/slow")  # not hot, 200 ms: the hot ones behind it must wait their turn
+        + request("POST", "/echo", b"second")
+        + request("POST", "/echo", b"third")
+    )
+    responses = exchange(port, raw, 3)
+    assert [r[0] for r in responses] == [200, 200, 200]
+    assert responses[0][2] == b"slow"
+    assert [json.loads(r[2])["body"] for r in responses[1:]] == ["second", "third"]
+
+
+def test_hot_requests_pipelined_in_one_packet(port: int) -> None:
+    import json
+
+    raw = b"".join(request("POST", "/echo", f"n={i}".encode()) for i in range(5))
+    responses = exchange(port, raw, 5)
+    assert [json.loads(r[2])["body"] for r in responses] == [f"n={i}" for i in range(5)]
+
+
+def test_an_endpoint_that_waits_finishes_on_a_task(port: int) -> None:
+    import json
+
+    [(status, _, body)] = exchange(port, request("POST", "/waits"))
+    assert status == 200 and json.loads(body) == {"on_task": True, "waited": True}
+    [(status, _, body)] = exchange(port, request("POST", "/threaded"))
+    assert status == 200 and json.loads(body) == {"value": 42}
+
+
+def test_then_the_connection_goes_on(port: int) -> None:
+    import json
+
+    raw = request("POST", "/waits") + request("POST", "/echo", b"after")
+    responses = exchange(port, raw, 2)
+    assert json.loads(responses[0][2])["waited"] is True
+    assert json.loads(responses[1][2])["body"] == "after"
+
+
+@pytest.mark.parametrize("path", ["/fails", "/fails-later"])
+def test_an_unexpected_error_is_a_plain_server_error(port: int, path: str) -> None:
+    import json
+
+    [(status, headers, body)] = exchange(port, request("POST", path))
+    assert status == 500 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == "server_error"
+    assert b"secret detail" not in body and b"Traceback" not in body
+
+
+def test_streaming_redirect_and_background_responses(port: int) -> None:
+    [(status, _, body)] = exchange(port, request("GET", "/streams"))
+    assert status == 200 and body == b"one,two"
+    [(status, headers, body)] = exchange(port, request("GET", "/redirects"))
+    assert status == 303 and headers["location"] == "https://client.example/cb?code=x"
+    assert body == b"" and headers["content-length"] == "0"
+    ran_after.clear()
+    [(status, _, body)] = exchange(port, request("GET", "/background"))
+    assert status == 200 and body == b"done"
+    deadline = time.monotonic() + 5
+    while not ran_after and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran_after == ["background"]
+
+
+def test_forwarded_headers_and_expect_continue_take_uvicorns_path(port: int) -> None:
+    import json
+
+    [(status, _, body)] = exchange(
+        port, request("POST", "/echo", b"x", {"x-forwarded-for": "203.0.113.9"})
+    )
+    assert status == 200
+    assert json.loads(body) == {
+        "on_task": True,
+        "body": "x",
+        "query": "",
+        "client": "203.0.113.9",  # uvicorn's proxy-header handling still applies
+    }
+    with connect(port) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n"
+        )
+        buf = bytearray()
+        status, _, _ = read_response(sock, buf)
+        assert status == 100
+        sock.sendall(b"ok")
+        status, _, body = read_response(sock, buf)
+        assert status == 200 and json.loads(body)["body"] == "ok"
+
+
+def test_a_percent_encoded_hot_path_routes_as_uvicorn_would(port: int) -> None:
+    import json
+
+    [(status, _, body)] = exchange(port, request("POST", "/%65cho", b"q"))
+    assert status == 200 and json.loads(body)["body"] == "q"
+
+
+def test_an_oversized_body_reaches_the_endpoint_capped(port: int) -> None:
+    import json
+
+    from valetkey.server.http import MAX_BODY
+
+    big = b"a" * (MAX_BODY * 2)
+    [(status, _, body)] = exchange(port, request("POST", "/echo", big))
+    assert status == 200
+    assert MAX_BODY < len(json.loads(body)["body"]) < len(big)  # the endpoint can still refuse it
+
+
+def test_access_log_lines_match_uvicorns(port: int) -> None:
+    import logging
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("uvicorn.access")
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        exchange(port, request("POST", "/echo?x=1", b"a"))  # lean
+        exchange(port, request("POST", "/normal", b"a"))  # uvicorn's own cycle
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert any(line.endswith('"POST /echo?x=1 HTTP/1.1" 200') for line in lines), lines
+    assert any(line.endswith('"POST /normal HTTP/1.1" 200') for line in lines), lines
