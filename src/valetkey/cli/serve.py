@@ -35,7 +35,8 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     """Run the authorization server."""
     import uvicorn
 
-    from valetkey.cli.coalesce import CoalescingHttpToolsProtocol
+    from valetkey.cli.lean_http import LeanHttpToolsProtocol
+    from valetkey.cli.workers import run_workers, settle_heap
     from valetkey.server import create_app
     from valetkey.server.bootstrap import build_state
 
@@ -64,15 +65,14 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         "log_level": log_level,
         "access_log": log_level in ("debug", "info"),
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
-        "http": CoalescingHttpToolsProtocol,  # httptools; header block and body in one write
+        "http": LeanHttpToolsProtocol,  # httptools; hot endpoints without a task, one write each
         "server_header": False,
     }
     if workers > 1:
-        from valetkey.cli.workers import run_workers
-
         # Workers are forked from this process, which has migrated the database and applied the
         # configuration: each opens its own store connections and skips doing that again.
         state.store.close()
+        settle_heap()  # the workers inherit a settled heap: shared pages, out of the collector's way
         sock = uvicorn.Config("valetkey.cli.serve:serve", **common).bind_socket()  # app: unused
         status = run_workers(
             lambda: create_app(build_state(settings, apply=False)), common, workers, sock
@@ -80,4 +80,6 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         if status:
             raise SystemExit(status)
         return
-    uvicorn.run(create_app(state), **common)
+    app = create_app(state)
+    settle_heap()
+    uvicorn.run(app, **common)
