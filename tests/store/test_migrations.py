@@ -21,3 +21,47 @@ def test_migrations_create_exactly_the_schema(tmp_path: Path) -> None:
         columns = {c["name"] for c in inspector.get_columns(table.name)}
         assert columns == {c.name for c in table.columns}, table.name
     engine.dispose()
+
+
+def test_the_access_token_grant_index_is_partial_and_used(tmp_path: Path) -> None:
+    """Migration 0002: grant-less (client-credentials) tokens are not indexed, and the lookup that
+    revokes a grant's tokens still uses the index."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        sql = conn.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_access_tokens_grant_id'")
+        ).scalar()
+        assert sql is not None and "WHERE grant_id IS NOT NULL" in sql
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                sa.text(
+                    "EXPLAIN QUERY PLAN UPDATE access_tokens SET revoked_at = 1 "
+                    "WHERE grant_id = 'g' AND revoked_at IS NULL"
+                )
+            )
+        )
+        assert "ix_access_tokens_grant_id" in plan, plan
+    engine.dispose()
+
+
+def test_a_0001_database_upgrades_to_the_partial_index(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO access_tokens (jti, grant_id, client_id, scope, audience, issued_at,"
+                " expires_at) VALUES ('j1', NULL, 'c', 's', 'a', 1, 2), ('j2', 'g', 'c', 's', 'a', 1, 2)"
+            )
+        )
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0002"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM access_tokens")).scalar() == 2
+        sql = conn.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE name = 'ix_access_tokens_grant_id'")
+        ).scalar()
+        assert "WHERE grant_id IS NOT NULL" in str(sql)
+    engine.dispose()

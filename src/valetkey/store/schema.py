@@ -126,7 +126,7 @@ access_tokens = sa.Table(
     "access_tokens",
     metadata,
     sa.Column("jti", sa.String(64), primary_key=True),
-    sa.Column("grant_id", sa.String(64), index=True),
+    sa.Column("grant_id", sa.String(64)),
     sa.Column("client_id", sa.String(255), nullable=False),
     sa.Column("sub", sa.String(255)),
     sa.Column("scope", sa.Text, nullable=False),
@@ -134,4 +134,11 @@ access_tokens = sa.Table(
     sa.Column("issued_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float),
+    # Partial (migration 0002): client-credentials tokens have no grant and need no entry.
+    sa.Index(
+        "ix_access_tokens_grant_id",
+        "grant_id",
+        sqlite_where=sa.text("grant_id IS NOT NULL"),
+        postgresql_where=sa.text("grant_id IS NOT NULL"),
+    ),
 )
