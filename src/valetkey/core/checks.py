@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from valetkey.core.errors import OAuthError
@@ -17,6 +17,11 @@ class Rule(Generic[C]):
     name: str
     spec: str
     run: Callable[[C], None]
+    # A pass looks the same every time: recorded once, shared (a Check is immutable).
+    passed: Check = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", Check(self.name, "pass", self.spec))
 
 
 class Rejected(Exception):
@@ -38,5 +43,5 @@ def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
             exc.spec = exc.spec or rule.spec
             done.append(Check(rule.name, "fail", exc.spec, exc.detail or exc.description))
             raise Rejected(exc, tuple(done)) from exc
-        done.append(Check(rule.name, "pass", rule.spec))
+        done.append(rule.passed)
     return tuple(done)
