@@ -23,7 +23,7 @@ from bench.config import OPAQUE_RESOURCE, SCOPE_CC, Secrets
 from bench.flows import Target
 from bench.measure import Load, Result, flow_workload, wrk_workload
 from bench.procs import Server, rss_mb
-from bench.results_md import Context, argon2_cost, write_results
+from bench.results_md import MINIMAL_HASHER, W2P, Context, argon2_cost, write_results
 from bench.seed import seed_grants
 
 W1_BODY = f"grant_type=client_credentials&scope={SCOPE_CC}"
@@ -34,11 +34,12 @@ def basic(client_id: str, secret: str) -> str:
 
 
 @contextlib.contextmanager
-def running(server: Server, ctx: Context) -> Iterator[Server]:
+def running(server: Server, ctx: Context, count_startup: bool = True) -> Iterator[Server]:
     install.say(f"starting {server.name}")
     server.start(ctx.rundir)
     time.sleep(0.5)
-    if "grants" not in server.name:  # the scale runs restart the same server: counted once
+    # The scale runs restart the same server, and W2p's is a second valetkey: counted once.
+    if count_startup and "grants" not in server.name:
         ctx.startup.append((server.name, server.startup_s, rss_mb(server.pids())))
     try:
         yield server
@@ -186,6 +187,22 @@ def run_valetkey(plan: Plan) -> None:
             plan.common(vk, target, w3)
             if workers == 1 and plan.want("w4"):
                 plan.w4(vk)
+        if plan.want("w2"):  # W2p: the same flow, the user's hash at the smallest Argon2id cost
+            minimal = lineup.valetkey(
+                ctx.secrets,
+                ctx.rundir,
+                workers,
+                db_name="w2p.db",
+                name=f"valetkey {workers}w",
+                hasher=MINIMAL_HASHER,
+            )
+            with running(minimal, ctx, count_startup=False) as vk:
+                target = Target(vk.name, vk.base, "/authorize")
+                plan.add(
+                    lambda: flow_workload(
+                        vk, W2P, ctx.load, target, ctx.secrets.password, session=False
+                    )
+                )
 
     for workers in (1, 2):
         guarded(ctx, f"valetkey {workers}w", lambda w=workers: one(w))
@@ -256,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     load = Load(seconds=2, warmup=1, runs=2) if args.quick else Load()
     ctx = Context(Secrets.fresh(), rundir, load, versions)
     ctx.argon2 = argon2_cost()
+    ctx.argon2_minimal = argon2_cost(rounds=256, hasher=MINIMAL_HASHER)
     plan = Plan(ctx, set(args.only.split(",")))
     if plan.want("vk"):
         run_valetkey(plan)

@@ -37,12 +37,14 @@ def valetkey(
     workers: int,
     db_name: str = "valetkey.db",
     name: str | None = None,
+    hasher: PasswordHasher | None = None,
 ) -> Server:
     port = free_port()
     db = rundir / db_name
     cfg = rundir / f"{db_name}.toml"
     if not cfg.exists():
-        cfg.write_text(valetkey_toml(secrets, db, PasswordHasher().hash(secrets.password)))
+        digest = (hasher or PasswordHasher()).hash(secrets.password)
+        cfg.write_text(valetkey_toml(secrets, db, digest))
     return Server(
         name=name or f"valetkey {workers}w",
         argv=[
