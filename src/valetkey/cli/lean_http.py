@@ -119,7 +119,8 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
             return None
         try:
             method = self.parser.get_method().decode("ascii")
-            path = httptools.parse_url(self.url).path.decode("ascii")
+            parsed = httptools.parse_url(self.url)
+            path = parsed.path.decode("ascii")
         except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
             return None  # uvicorn's own path decides what to answer
         if "%" in path:
@@ -129,7 +130,6 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
             return None
         # The ASGI scope, as uvicorn would have built it for this request.
         scope = self.scope
-        parsed = httptools.parse_url(self.url)
         scope["method"] = method
         version = self.parser.get_http_version()
         if version != "1.1":

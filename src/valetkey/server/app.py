@@ -104,5 +104,7 @@ def create_app(state: ServerState) -> ASGIApp:
         ("POST", "/token"): token_endpoint,
         ("POST", "/introspect"): introspection_endpoint,
         ("GET", "/authorize"): authorize_endpoint,
+        ("POST", "/login"): login_endpoint,
+        ("POST", "/consent"): consent_endpoint,
     }
     return NeverLeak(FastPath(app, hot))

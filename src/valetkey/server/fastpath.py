@@ -1,4 +1,5 @@
-"""A lean ASGI path for the hottest endpoints (token, introspection, the authorization request).
+"""A lean ASGI path for the hottest endpoints (token, introspection, the authorization request and
+its sign-in and consent forms).
 
 Requests with an exact method and path go straight to their endpoint, past Starlette's middleware
 stack and router; everything else, and any other method on these paths, takes the normal route.
