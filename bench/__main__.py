@@ -21,7 +21,7 @@ import httpx
 from bench import install, lineup, report
 from bench.config import OPAQUE_RESOURCE, SCOPE_CC, Secrets
 from bench.flows import Target
-from bench.measure import Load, Result, flow_workload, wrk_workload
+from bench.measure import Load, Result, Steps, drive, flow_steps, interleave, wrk_steps
 from bench.procs import Server, rss_mb
 from bench.results_md import MINIMAL_HASHER, W2P, Context, argon2_cost, write_results
 from bench.seed import seed_grants
@@ -61,6 +61,10 @@ def cc_token(server: Server, s: Secrets, token_path: str, resource: str | None =
     return str(r.json()["access_token"])
 
 
+WORKLOADS = ("w1", "w2", "w2s", "w3")
+Factory = Callable[[], Steps]
+
+
 class Plan:
     def __init__(self, ctx: Context, sections: set[str]) -> None:
         self.ctx, self.sections, self.results = ctx, sections, ctx.results
@@ -68,13 +72,7 @@ class Plan:
     def want(self, section: str) -> bool:
         return section in self.sections
 
-    def add(self, make: Callable[[], Result]) -> None:
-        try:
-            result = make()
-        except Exception as exc:  # one broken workload must not lose the rest of the run
-            install.say(f"  FAILED: {type(exc).__name__}: {exc}")
-            self.ctx.failures.append(f"{type(exc).__name__}: {exc}")
-            return
+    def record(self, result: Result) -> None:
         self.results.append(result)
         r = result
         install.say(
@@ -83,48 +81,66 @@ class Plan:
             + (f" ({r.note})" if r.note else "")
         )
 
-    def common(
+    def fail(self, what: str, exc: Exception) -> None:
+        install.say(f"  FAILED {what}: {type(exc).__name__}: {exc}")
+        self.ctx.failures.append(f"{what}: {type(exc).__name__}: {exc}")
+
+    def side_by_side(self, label: str, factories: list[tuple[str, Factory]]) -> None:
+        """One workload on several running servers, run by run in turn (see measure.interleave)."""
+        if not factories:
+            return
+        install.say(f"{label}: " + ", ".join(name for name, _ in factories) + ", run by run")
+        steps: list[Steps] = []
+        names: list[str] = []
+        for name, make in factories:
+            try:
+                steps.append(make())
+                names.append(name)
+            except Exception as exc:
+                self.fail(f"{label} {name}", exc)
+        for result in interleave(steps, lambda i, exc: self.fail(f"{label} {names[i]}", exc)):
+            if result is not None:
+                self.record(result)
+
+    def workloads(
         self,
         server: Server,
         target: Target,
         w3_path: str | None,
         w3_resource: str | None = None,
         flows: tuple[str, ...] = ("w2", "w2s"),
-    ) -> None:
+    ) -> dict[str, Factory]:
+        """This server's workloads (those the run wants), each ready to start."""
         s, load = self.ctx.secrets, self.ctx.load
+        made: dict[str, Factory] = {}
         if self.want("w1"):
-            self.add(
-                lambda: wrk_workload(
-                    server,
-                    "W1 client credentials",
-                    load,
-                    target.token_path,
-                    method="POST",
-                    auth=basic("bench-service", s.service),
-                    body=W1_BODY,
-                )
+            made["w1"] = lambda: wrk_steps(
+                server,
+                "W1 client credentials",
+                load,
+                target.token_path,
+                method="POST",
+                auth=basic("bench-service", s.service),
+                body=W1_BODY,
             )
         if self.want("w2") and "w2" in flows:
-            self.add(
-                lambda: flow_workload(
-                    server, "W2 code+PKCE, login+consent", load, target, s.password, session=False
-                )
+            made["w2"] = lambda: flow_steps(
+                server, "W2 code+PKCE, login+consent", load, target, s.password, session=False
             )
         if self.want("w2s") and "w2s" in flows:
-            self.add(
-                lambda: flow_workload(
-                    server,
-                    "W2s code+PKCE, session+remembered consent",
-                    load,
-                    target,
-                    s.password,
-                    session=True,
-                )
+            made["w2s"] = lambda: flow_steps(
+                server,
+                "W2s code+PKCE, session+remembered consent",
+                load,
+                target,
+                s.password,
+                session=True,
             )
         if self.want("w3") and w3_path:
-            token = cc_token(server, s, target.token_path, w3_resource)
-            self.add(
-                lambda: wrk_workload(
+
+            def w3() -> Steps:
+                token = cc_token(server, s, target.token_path, w3_resource)
+                return wrk_steps(
                     server,
                     "W3 introspection",
                     load,
@@ -133,98 +149,100 @@ class Plan:
                     auth=basic("bench-service", s.service),
                     body=f"token={token}",
                 )
-            )
+
+            made["w3"] = w3
+        return made
 
     def w4(self, auth_server: Server) -> None:
+        """valetkey.resource and a plain joserfc route, both running, measured run by run."""
         token = cc_token(auth_server, self.ctx.secrets, "/token")
-        for kind in ("valetkey", "plain"):
-            if kind == "valetkey" and not _has_valetkey_resource():
-                self.ctx.failures.append("W4 valetkey.resource: not available on this branch")
-                continue
-            rs = lineup.resource_app(kind, auth_server.base)
-            with running(rs, self.ctx):
-                self.add(
-                    lambda rs=rs: wrk_workload(
-                        rs,
-                        "W4 protected resource (local JWT)",
-                        self.ctx.load,
-                        "/profile",
-                        auth=f"Bearer {token}",
+        apps = [lineup.resource_app(kind, auth_server.base) for kind in ("valetkey", "plain")]
+        with contextlib.ExitStack() as stack:
+            started = [stack.enter_context(running(rs, self.ctx)) for rs in apps]
+            self.side_by_side(
+                "W4",
+                [
+                    (
+                        rs.name,
+                        lambda rs=rs: wrk_steps(
+                            rs,
+                            "W4 protected resource (local JWT)",
+                            self.ctx.load,
+                            "/profile",
+                            auth=f"Bearer {token}",
+                        ),
                     )
-                )
-
-
-def _has_valetkey_resource() -> bool:
-    try:
-        from bench.peers.resource_apps import valetkey_app  # noqa: F401
-    except ImportError:
-        return False
-    return True
+                    for rs in started
+                ],
+            )
 
 
 def _has_route(server: Server, path: str) -> bool:
     return httpx.post(server.base + path, data={}, timeout=10).status_code != 404
 
 
-def guarded(ctx: Context, what: str, body: Callable[[], None]) -> None:
-    """A server that fails to start is reported and skipped; the rest of the run goes on."""
-    try:
-        body()
-    except Exception as exc:
-        install.say(f"  FAILED {what}: {type(exc).__name__}: {exc}")
-        ctx.failures.append(f"{what}: {type(exc).__name__}: {exc}")
+def w2p_factory(plan: Plan, server: Server) -> Factory:
+    target = Target(server.name, server.base, "/authorize")
+    return lambda: flow_steps(
+        server, W2P, plan.ctx.load, target, plan.ctx.secrets.password, session=False
+    )
 
 
-def run_valetkey(plan: Plan) -> None:
+def run_side_by_side(plan: Plan, workers: int) -> None:
+    """valetkey and its peers with the same number of processes, all started, every workload
+    measured on each in turn: valetkey N workers (and its W2p twin), oidc-provider (1 process or
+    an N-process cluster) and, with 2, Authlib on gunicorn."""
     ctx = plan.ctx
+    with contextlib.ExitStack() as stack:
+        per_server: list[tuple[str, dict[str, Factory]]] = []
 
-    def one(workers: int) -> None:
-        with running(lineup.valetkey(ctx.secrets, ctx.rundir, workers), ctx) as vk:
-            target = Target(vk.name, vk.base, "/authorize")
-            w3 = "/introspect" if _has_route(vk, "/introspect") else None
-            if w3 is None and plan.want("w3"):
-                ctx.failures.append("W3 valetkey: no /introspect on this branch yet")
-            plan.common(vk, target, w3)
-            if workers == 1 and plan.want("w4"):
-                plan.w4(vk)
-        if plan.want("w2"):  # W2p: the same flow, the user's hash at the smallest Argon2id cost
-            minimal = lineup.valetkey(
-                ctx.secrets,
-                ctx.rundir,
-                workers,
-                db_name="w2p.db",
-                name=f"valetkey {workers}w",
-                hasher=MINIMAL_HASHER,
-            )
-            with running(minimal, ctx, count_startup=False) as vk:
+        def start(server: Server, count_startup: bool = True) -> Server | None:
+            try:
+                return stack.enter_context(running(server, ctx, count_startup))
+            except Exception as exc:
+                plan.fail(server.name, exc)
+                return None
+
+        vk = None
+        if plan.want("vk"):
+            vk = start(lineup.valetkey(ctx.secrets, ctx.rundir, workers))
+            if vk is not None:
+                w3 = "/introspect" if _has_route(vk, "/introspect") else None
                 target = Target(vk.name, vk.base, "/authorize")
-                plan.add(
-                    lambda: flow_workload(
-                        vk, W2P, ctx.load, target, ctx.secrets.password, session=False
-                    )
+                per_server.append((vk.name, plan.workloads(vk, target, w3)))
+            if plan.want("w2"):  # W2p: the same flow, the user's hash at Argon2id's smallest cost
+                twin = lineup.valetkey(
+                    ctx.secrets,
+                    ctx.rundir,
+                    workers,
+                    db_name="w2p.db",
+                    name=f"valetkey {workers}w",
+                    hasher=MINIMAL_HASHER,
                 )
-
-    for workers in (1, 2):
-        guarded(ctx, f"valetkey {workers}w", lambda w=workers: one(w))
-
-
-def run_peers(plan: Plan) -> None:
-    ctx = plan.ctx
-
-    def oidc(workers: int) -> None:
-        with running(lineup.oidc_provider(ctx.secrets, workers), ctx) as op:
-            target = Target(op.name, op.base, "/auth", resource=True)
-            # Cluster workers keep tokens in their own memory: introspection only on one process.
-            w3 = "/token/introspection" if workers == 1 else None
-            plan.common(op, target, w3, w3_resource=OPAQUE_RESOURCE)
-
-    def authlib() -> None:
-        with running(lineup.authlib(ctx.secrets, ctx.rundir), ctx) as al:
-            plan.common(al, Target(al.name, al.base, "/authorize"), "/introspect")
-
-    for workers in (1, 2):
-        guarded(ctx, f"oidc-provider {workers}p", lambda w=workers: oidc(w))
-    guarded(ctx, "Authlib", authlib)
+                minimal = start(twin, count_startup=False)
+                if minimal is not None:
+                    per_server.append((f"{minimal.name} (W2p)", {"w2": w2p_factory(plan, minimal)}))
+        if plan.want("peers"):
+            op = start(lineup.oidc_provider(ctx.secrets, workers))
+            if op is not None:
+                # Cluster workers keep tokens in their own memory: introspection only on one process.
+                w3 = "/token/introspection" if workers == 1 else None
+                target = Target(op.name, op.base, "/auth", resource=True)
+                per_server.append(
+                    (op.name, plan.workloads(op, target, w3, w3_resource=OPAQUE_RESOURCE))
+                )
+            if workers == 2:
+                al = start(lineup.authlib(ctx.secrets, ctx.rundir))
+                if al is not None:
+                    target = Target(al.name, al.base, "/authorize")
+                    per_server.append((al.name, plan.workloads(al, target, "/introspect")))
+        for key in WORKLOADS:
+            plan.side_by_side(
+                f"{key.upper()} ({workers} process{'es' if workers > 1 else ''})",
+                [(name, made[key]) for name, made in per_server if key in made],
+            )
+        if workers == 1 and vk is not None and plan.want("w4"):
+            plan.w4(vk)
 
 
 def run_scale(plan: Plan, sizes: list[int]) -> None:
@@ -242,15 +260,23 @@ def run_scale(plan: Plan, sizes: list[int]) -> None:
             saved = plan.sections
             plan.sections = {"w1", "w2s"}
             try:
-                plan.common(vk, target, None)
+                made = plan.workloads(vk, target, None)
             finally:
                 plan.sections = saved
+            for key in ("w1", "w2s"):
+                try:
+                    plan.record(drive(made[key]()))
+                except Exception as exc:
+                    plan.fail(f"scale {n:,} {key}", exc)
         for r in plan.results:
             if r.server == name:
                 r.workload = f"scale: {r.workload.split()[0]}"
 
     for n in sizes:
-        guarded(ctx, f"scale {n:,}", lambda n=n: one(n))
+        try:
+            one(n)
+        except Exception as exc:
+            plan.fail(f"scale {n:,}", exc)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -275,10 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     ctx.argon2 = argon2_cost()
     ctx.argon2_minimal = argon2_cost(rounds=256, hasher=MINIMAL_HASHER)
     plan = Plan(ctx, set(args.only.split(",")))
-    if plan.want("vk"):
-        run_valetkey(plan)
-    if plan.want("peers"):
-        run_peers(plan)
+    for workers in (1, 2):
+        run_side_by_side(plan, workers)
     if plan.want("scale"):
         run_scale(plan, [int(x) for x in args.scale.split(",") if x])
     ctx.elapsed = time.perf_counter() - began

@@ -8,6 +8,7 @@ import os
 import statistics
 import subprocess
 import time
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -93,10 +94,45 @@ def wrk_once(
     return dict(json.loads(line[len("BENCH_JSON ") :]))
 
 
-def wrk_workload(server: Server, name: str, load: Load, path: str, **req: str) -> Result:
+# A workload is a generator of steps: its first step warms the server up, each later step measures
+# one run, and it returns the Result. ``drive`` runs one on its own; ``interleave`` runs several
+# servers' workloads run by run (A, B, A, B, ...), so that the machine's drift over the minutes of a
+# benchmark falls on every server alike instead of on whichever ran last.
+Steps = Generator[None, None, Result]
+
+
+def drive(steps: Steps) -> Result:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def interleave(
+    steps: list[Steps], on_error: Callable[[int, Exception], None]
+) -> list[Result | None]:
+    """Advance every workload one step at a time, in turn; one that fails is reported and dropped."""
+    results: list[Result | None] = [None] * len(steps)
+    live = list(range(len(steps)))
+    while live:
+        for i in list(live):
+            try:
+                next(steps[i])
+            except StopIteration as done:
+                results[i] = done.value
+                live.remove(i)
+            except Exception as exc:  # one broken server must not lose the others' results
+                on_error(i, exc)
+                live.remove(i)
+    return results
+
+
+def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> Steps:
     wrk_once(server, path, load.warmup, load.connections, **req)
     runs = []
     for _ in range(load.runs):
+        yield
         cpu0 = server.cpu()
         stats = wrk_once(server, path, load.seconds, load.connections, **req)
         cpu = server.cpu() - cpu0
@@ -115,23 +151,24 @@ def wrk_workload(server: Server, name: str, load: Load, path: str, **req: str) -
     return Result(server.name, name, runs)
 
 
-def flow_workload(
+def wrk_workload(server: Server, name: str, load: Load, path: str, **req: str) -> Result:
+    return drive(wrk_steps(server, name, load, path, **req))
+
+
+def flow_steps(
     server: Server, name: str, load: Load, target: flows.Target, password: str, *, session: bool
-) -> Result:
-    return asyncio.run(_flow_runs(server, name, load, target, password, session))
-
-
-async def _flow_runs(
-    server: Server, name: str, load: Load, target: flows.Target, password: str, session: bool
-) -> Result:
+) -> Steps:
+    """The flow driver on its own event loop, kept between steps (its users' connections too)."""
+    loop = asyncio.new_event_loop()
     driver = flows.Driver(target, password, users=load.users, session=session)
     runs, note = [], ""
     try:
-        await driver.setup()
-        await driver.run(load.warmup)
+        loop.run_until_complete(driver.setup())
+        loop.run_until_complete(driver.run(load.warmup))
         for _ in range(load.runs):
+            yield
             cpu0, began = server.cpu(), time.perf_counter()
-            stats = await driver.run(load.seconds)
+            stats = loop.run_until_complete(driver.run(load.seconds))
             cpu, elapsed = server.cpu() - cpu0, time.perf_counter() - began
             ops = len(stats.latencies)
             lat = sorted(stats.latencies)
@@ -148,8 +185,15 @@ async def _flow_runs(
             )
             note = stats.last_error or note
     finally:
-        await driver.close()
+        loop.run_until_complete(driver.close())
+        loop.close()
     return Result(server.name, name, runs, note=note)
+
+
+def flow_workload(
+    server: Server, name: str, load: Load, target: flows.Target, password: str, *, session: bool
+) -> Result:
+    return drive(flow_steps(server, name, load, target, password, session=session))
 
 
 def _pct(values: list[float], pct: float) -> float:
