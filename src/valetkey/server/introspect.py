@@ -25,8 +25,6 @@ INACTIVE: dict[str, Any] = {"active": False}
 
 async def introspection_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    basic = request.headers.get("authorization", "").lower().startswith("basic")
-    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
     form: Params = {}
     try:
         form, client, token, hint = await authenticated_request(state, request)
@@ -38,13 +36,13 @@ async def introspection_endpoint(request: Request) -> Response:
                 spec=SPEC,
             )
     except OAuthError as exc:
-        return _rejected(state, request, form, exc, basic, flow_id)
+        return _rejected(state, request, form, exc)
     body = introspect(state, token, hint)
     response = json_response(body)
-    if state.observed:  # with a NullSink, the event's parts are not even built
+    if state.observed:  # with a NullSink, the event's parts (its flow id too) are not even built
         state.emit(
             "token.introspected",
-            flow_id,
+            _flow_id(request),
             channel="back",
             source="resource_server",
             target="authorization_server",
@@ -57,13 +55,16 @@ async def introspection_endpoint(request: Request) -> Response:
     return response
 
 
-def _rejected(
-    state: ServerState, request: Request, form: Params, exc: OAuthError, basic: bool, flow_id: str
-) -> Response:
+def _flow_id(request: Request) -> str:
+    return flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+
+
+def _rejected(state: ServerState, request: Request, form: Params, exc: OAuthError) -> Response:
+    basic = request.headers.get("authorization", "").lower().startswith("basic")
     response = oauth_error_response(exc, basic_attempted=basic)
     state.emit(
         "introspection.rejected",
-        flow_id,
+        _flow_id(request),
         channel="back",
         source="resource_server",
         target="authorization_server",
