@@ -251,3 +251,66 @@ def test_confidential_client_may_skip_pkce_only_when_registered_so(server: InPro
         )
     )
     assert redirect_params(r.headers["location"])["error"] == "invalid_request"
+
+
+def raw_get(server: InProcess, path: str, query: bytes) -> tuple[int, bytes]:
+    """GET with a query string of raw bytes (httpx would percent-encode them), straight to the app."""
+    import asyncio
+
+    from valetkey.server import create_app
+
+    app = create_app(server.state)
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+    return int(sent[0]["status"]), body  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("path", ["/authorize", "/logout"])
+def test_a_query_string_that_is_not_utf8_gets_an_error_page_not_a_500(
+    server: InProcess, path: str
+) -> None:
+    status, body = raw_get(server, path, b"response_type=code&client_id=\xff\xfe")
+    assert status == 400 and b"not valid UTF-8" in body and b"Traceback" not in body
+    nothing_issued(server)
+
+
+def test_events_show_a_query_that_is_not_utf8_with_replacement_marks(server: InProcess) -> None:
+    """The recorded request URL of an observed server never fails on a bad query string."""
+    from starlette.requests import Request
+
+    from valetkey.server.http import exchange
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/token",
+        "query_string": b"x=\xff&code=secret",
+        "headers": [(b"host", b"as.example")],
+    }
+    seen = exchange(Request(scope), {}, None)  # type: ignore[arg-type]
+    assert seen is not None
+    assert seen.url.startswith("http://as.example/token?x=%EF%BF%BD")
+    assert "secret" not in seen.url  # still redacted

@@ -48,4 +48,6 @@ def test_random_inputs_agree_with_parse_qs() -> None:
 def test_bytes_are_decoded_strictly() -> None:
     assert parse_params(b"a=%C3%A9") == {"a": ["é"]}
     with pytest.raises(UnicodeDecodeError):
-        parse_params(b"a=\xff")  # raw bytes that are not UTF-8: the endpoints answer invalid_request
+        parse_params(
+            b"a=\xff"
+        )  # raw bytes that are not UTF-8: the endpoints answer invalid_request

@@ -132,26 +132,36 @@ async def authorize_endpoint(request: Request) -> Response:
                 state, request, "This request cannot continue", exc.description, exc.error
             )
     else:
-        params = parse_params(request.url.query)
+        try:
+            params = parse_params(request.scope.get("query_string", b""))
+        except UnicodeDecodeError:
+            return pages.error_page(
+                state,
+                request,
+                "This request cannot continue",
+                "The authorization request's query string is not valid UTF-8.",
+                "invalid_request",
+            )
     result = validate(state, request, params)
     if isinstance(result, Response):
         return result
     session = pages.current_session(state, request)
-    state.emit(
-        "authorization.requested",
-        result.flow_id,
-        channel="front",
-        source="browser",
-        target="authorization_server",
-        summary=f"{result.client.client_name or result.client.client_id} asks for: {' '.join(result.request.scope) or '(no scope)'}",
-        checks=result.checks,
-        http=exchange(request, params, None),
-        data={
-            "client_id": result.client.client_id,
-            "scope": list(result.request.scope),
-            "pkce": result.request.code_challenge_method,
-        },
-    )
+    if state.observed:  # with a NullSink, the event's parts are not even built
+        state.emit(
+            "authorization.requested",
+            result.flow_id,
+            channel="front",
+            source="browser",
+            target="authorization_server",
+            summary=f"{result.client.client_name or result.client.client_id} asks for: {' '.join(result.request.scope) or '(no scope)'}",
+            checks=result.checks,
+            http=exchange(request, params, None),
+            data={
+                "client_id": result.client.client_id,
+                "scope": list(result.request.scope),
+                "pkce": result.request.code_challenge_method,
+            },
+        )
     return await continue_flow(state, request, result, session)
 
 
@@ -339,19 +349,20 @@ def issue_response(
         params["state"] = authz.state
     params["iss"] = state.issuer  # RFC 9207 §2
     response = RedirectResponse(redirect.with_params(authz.redirect_uri, params), status_code=303)
-    state.emit(
-        "authorization_code.issued",
-        v.flow_id,
-        channel="front",
-        source="authorization_server",
-        target="client",
-        summary="Redirect back to the client with a one-time code"
-        + (" (consent remembered)" if remembered else ""),
-        http=exchange(request, None, response),
-        data={
-            "expires_in": state.settings.authorization_code_ttl,
-            "pkce": authz.code_challenge_method,
-            "scope": list(authz.scope),
-        },
-    )
+    if state.observed:
+        state.emit(
+            "authorization_code.issued",
+            v.flow_id,
+            channel="front",
+            source="authorization_server",
+            target="client",
+            summary="Redirect back to the client with a one-time code"
+            + (" (consent remembered)" if remembered else ""),
+            http=exchange(request, None, response),
+            data={
+                "expires_in": state.settings.authorization_code_ttl,
+                "pkce": authz.code_challenge_method,
+                "scope": list(authz.scope),
+            },
+        )
     return response

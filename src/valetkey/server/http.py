@@ -153,7 +153,7 @@ def exchange(
         body = redact(body)
     return HttpExchange(
         method=request.method,
-        url=_redact_location(str(request.url)),
+        url=_redact_location(_url(request)),
         request_headers=redact(req_headers),
         request_body=redact(flat(params or {})),
         status=response.status_code if response is not None else None,
@@ -161,6 +161,17 @@ def exchange(
         | ({"location": resp_headers["location"]} if "location" in resp_headers else {}),
         response_body=body,
     )
+
+
+def _url(request: Request) -> str:
+    """The request URL for an event; a query that is not UTF-8 is shown with replacement marks
+    (Starlette's ``request.url`` would raise on it)."""
+    scope = request.scope
+    query = scope.get("query_string", b"").decode("utf-8", "replace")
+    host = request.headers.get("host") or "localhost"
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    url = f"{scope.get('scheme', 'http')}://{host}{path}"
+    return f"{url}?{query}" if query else url
 
 
 def _redact_location(url: str) -> str:

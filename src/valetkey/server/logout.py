@@ -89,9 +89,11 @@ async def end_session_endpoint(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form_or_empty(request)
         return await _confirmed(state, request, form)
-    params = parse_params(request.url.query)
     try:
+        params = parse_params(request.scope.get("query_string", b""))
         lr = parse_logout(state, params)
+    except UnicodeDecodeError:
+        return _signed_out_page(state, request, "the query string is not valid UTF-8", end=False)
     except BadLogout as exc:
         return _signed_out_page(state, request, str(exc), end=False)
     session = pages.current_session(state, request)
