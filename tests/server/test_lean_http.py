@@ -95,8 +95,7 @@ HOT = {
 }
 
 
-@pytest.fixture(scope="module")
-def port() -> Iterator[int]:
+def run_server(timeout_keep_alive: int = 5) -> Iterator[int]:
     routes = [Route(path, ep, methods=[m]) for (m, path), ep in HOT.items()]
     routes += [Route("/normal", echo, methods=["POST"]), Route("/slow", slow)]
     app = NeverLeak(FastPath(Starlette(routes=routes), HOT))
@@ -111,6 +110,7 @@ def port() -> Iterator[int]:
         access_log=False,
         server_header=False,
         forwarded_allow_ips="127.0.0.1",
+        timeout_keep_alive=timeout_keep_alive,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -122,6 +122,16 @@ def port() -> Iterator[int]:
     yield p
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    yield from run_server()
+
+
+@pytest.fixture(scope="module")
+def short_keep_alive() -> Iterator[int]:
+    yield from run_server(timeout_keep_alive=1)
 
 
 def request(
@@ -368,3 +378,31 @@ def test_access_log_lines_match_uvicorns(port: int) -> None:
         logger.setLevel(level)
     assert any(line.endswith('"POST /echo?x=1 HTTP/1.1" 200') for line in lines), lines
     assert any(line.endswith('"POST /normal HTTP/1.1" 200') for line in lines), lines
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(short_keep_alive: int) -> None:
+    with connect(short_keep_alive) as sock:
+        sock.sendall(request("POST", "/echo", b"x"))
+        assert read_response(sock, bytearray())[0] == 200
+        began = time.monotonic()
+        sock.settimeout(5)
+        assert sock.recv(10) == b""  # closed by the server
+        assert 0.8 < time.monotonic() - began < 3.0
+
+
+def test_a_busy_connection_outlives_the_timeout_then_closes_once_idle(
+    short_keep_alive: int,
+) -> None:
+    with connect(short_keep_alive) as sock:
+        buf = bytearray()
+        began = time.monotonic()
+        while time.monotonic() - began < 2.5:  # 2.5 s of requests, 0.3 s apart: never idle for 1 s
+            sock.sendall(request("POST", "/echo", b"x"))
+            assert read_response(sock, buf)[0] == 200
+            time.sleep(0.3)
+        sock.sendall(request("POST", "/normal", b"x"))  # uvicorn's own cycle, same timer
+        assert read_response(sock, buf)[0] == 200
+        last = time.monotonic()
+        sock.settimeout(5)
+        assert sock.recv(10) == b""
+        assert 0.8 < time.monotonic() - last < 3.0

@@ -83,6 +83,49 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self.lean_body = bytearray()
         self.lean_keep_alive = True
 
+    # -- keep-alive timeout, armed once per idle spell ----------------------------------------------
+    # uvicorn cancels the keep-alive timer on every data_received and arms a new one after every
+    # response: two timer operations per request on a busy connection. Here the connection notes when
+    # it went idle; a timer already pending stays, and when it fires it closes the connection only if
+    # it has been idle for the whole timeout, or waits out the rest. Same timeout, far fewer timers.
+    idle_since: float | None = None
+
+    def _unset_keepalive_if_required(self) -> None:
+        self.idle_since = None  # busy again (uvicorn calls this on new data and on connection loss)
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # a request that waited behind this one
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self.idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    def timeout_keep_alive_handler(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self.idle_since is None or self.transport.is_closing():
+            return  # busy now: the next response to complete arms the timer again
+        left = self.idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                left, self.timeout_keep_alive_handler
+            )
+        else:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+
     # -- parser callbacks -------------------------------------------------------------------------
     def on_headers_complete(self) -> None:
         endpoint = self._lean_endpoint()
