@@ -143,6 +143,23 @@ def test_sessions_and_consent(store: SQLStore) -> None:
     assert set(store.get_consent("sub-1", "cli")) == {"a", "b"}
 
 
+def test_session_and_consent_in_one_read(store: SQLStore) -> None:
+    assert store.get_session_and_consent("nope", "cli") == (None, ())
+    store.create_session("d2", LoginSession("d2", "sub-2", 5.0, 50.0))
+    assert store.get_session_and_consent("d2", "cli") == (
+        LoginSession("d2", "sub-2", 5.0, 50.0),
+        (),
+    )
+    store.save_consent("sub-2", "cli", ("a", "b"), 1.0)
+    store.save_consent("sub-2", "other", ("c",), 1.0)
+    store.save_consent("sub-3", "cli", ("d",), 1.0)  # another user's consent is not this session's
+    session, granted = store.get_session_and_consent("d2", "cli")
+    assert session is not None and session.sub == "sub-2" and set(granted) == {"a", "b"}
+    assert store.get_session_and_consent("d2", "other")[1] == ("c",)
+    store.end_session("d2")
+    assert store.get_session_and_consent("d2", "cli") == (None, ())
+
+
 def accept(code_record: AuthorizationCode | None, replayed: bool) -> Issuance:
     if code_record is None or replayed:
         raise Rejected(InvalidGrant("no"), ())

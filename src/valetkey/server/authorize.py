@@ -145,7 +145,7 @@ async def authorize_endpoint(request: Request) -> Response:
     result = validate(state, request, params)
     if isinstance(result, Response):
         return result
-    session = pages.current_session(state, request)
+    session, granted = pages.session_and_consent(state, request, result.client.client_id)
     if state.observed:  # with a NullSink, the event's parts are not even built
         state.emit(
             "authorization.requested",
@@ -162,7 +162,7 @@ async def authorize_endpoint(request: Request) -> Response:
                 "pkce": result.request.code_challenge_method,
             },
         )
-    return await continue_flow(state, request, result, session)
+    return await continue_flow(state, request, result, session, granted=granted)
 
 
 async def continue_flow(
@@ -172,11 +172,13 @@ async def continue_flow(
     session: LoginSession | None,
     *,
     fresh_login: bool = False,
+    granted: tuple[str, ...] | None = None,
 ) -> Response:
     """Decide the next step for a valid request: login, consent, or issue the response.
 
     ``fresh_login``: the user has just signed in for this very request, which satisfies
-    prompt=login and max_age (OIDC Core §3.1.2.1) whatever the clock says.
+    prompt=login and max_age (OIDC Core §3.1.2.1) whatever the clock says. ``granted``: the
+    scopes the user has approved for this client, when they were read with the session.
     """
     authz = v.request
     now = state.clock.now()
@@ -199,7 +201,8 @@ async def continue_flow(
             )
         return login_page(state, request, v)
     assert session is not None
-    granted = state.store.get_consent(session.sub, authz.client_id)
+    if granted is None:
+        granted = state.store.get_consent(session.sub, authz.client_id)
     if "consent" in authz.prompt or not set(authz.scope) <= set(granted):
         if "none" in authz.prompt:
             from valetkey.core.errors import ConsentRequired

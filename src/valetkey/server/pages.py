@@ -94,14 +94,30 @@ def error_page(
     )
 
 
-def current_session(state: ServerState, request: Request) -> LoginSession | None:
+def _session_digest(state: ServerState, request: Request) -> str | None:
     session_id = state.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
-    if not session_id:
-        return None
-    session = state.store.get_session(vsecrets.digest(session_id))
+    return vsecrets.digest(session_id) if session_id else None
+
+
+def current_session(state: ServerState, request: Request) -> LoginSession | None:
+    digest = _session_digest(state, request)
+    session = state.store.get_session(digest) if digest else None
     if session is None or session.expires_at <= state.clock.now():
         return None
     return session
+
+
+def session_and_consent(
+    state: ServerState, request: Request, client_id: str
+) -> tuple[LoginSession | None, tuple[str, ...]]:
+    """The browser's live session and the scopes its user approved for ``client_id``: one read."""
+    digest = _session_digest(state, request)
+    if not digest:
+        return None, ()
+    session, granted = state.store.get_session_and_consent(digest, client_id)
+    if session is None or session.expires_at <= state.clock.now():
+        return None, ()
+    return session, granted
 
 
 def new_session(state: ServerState, sub: str) -> tuple[str, LoginSession]:

@@ -70,6 +70,24 @@ _GET_SESSION = sa.select(t.login_sessions).where(
 _GET_CONSENT = sa.select(t.consents.c.scope).where(
     t.consents.c.sub == sa.bindparam("sub"), t.consents.c.client_id == sa.bindparam("client_id")
 )
+_GET_SESSION_AND_CONSENT = (
+    sa.select(
+        t.login_sessions.c.sub,
+        t.login_sessions.c.auth_time,
+        t.login_sessions.c.expires_at,
+        t.consents.c.scope,
+    )
+    .select_from(
+        t.login_sessions.outerjoin(
+            t.consents,
+            sa.and_(
+                t.consents.c.sub == t.login_sessions.c.sub,
+                t.consents.c.client_id == sa.bindparam("client_id"),
+            ),
+        )
+    )
+    .where(t.login_sessions.c.session_digest == sa.bindparam("digest"))
+)
 
 
 class SQLStore(TokenTables):
@@ -304,6 +322,18 @@ class SQLStore(TokenTables):
                     t.login_sessions.c.session_digest == session_digest
                 )
             )
+
+    def get_session_and_consent(
+        self, session_digest: str, client_id: str
+    ) -> tuple[LoginSession | None, tuple[str, ...]]:
+        with self._read() as conn:
+            row = conn.execute(
+                _GET_SESSION_AND_CONSENT, {"digest": session_digest, "client_id": client_id}
+            ).first()
+        if not row:
+            return None, ()
+        session = LoginSession(session_digest, row.sub, row.auth_time, row.expires_at)
+        return session, split(row.scope) if row.scope else ()
 
     def get_consent(self, sub: str, client_id: str) -> tuple[str, ...]:
         with self._read() as conn:

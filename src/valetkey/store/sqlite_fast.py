@@ -75,6 +75,10 @@ _GET_CLIENT = _select(t.clients, "client_id = ?")
 _GET_USER = _select(t.users, "sub = ?")
 _GET_SESSION = _select(t.login_sessions, "session_digest = ?")
 _GET_CONSENT = "SELECT scope FROM consents WHERE sub = ? AND client_id = ?"
+_GET_SESSION_AND_CONSENT = (
+    "SELECT s.sub, s.auth_time, s.expires_at, c.scope FROM login_sessions AS s"
+    " LEFT JOIN consents AS c ON c.sub = s.sub AND c.client_id = ? WHERE s.session_digest = ?"
+)
 _GET_GRANT = _select(t.grants, "grant_id = ?")
 _GET_ACCESS = _select(t.access_tokens, "jti = ?")
 _GET_REFRESH = _select(t.refresh_tokens, "token_digest = ?")
@@ -194,6 +198,15 @@ class FastSQLiteStore(SQLStore):
     def get_session(self, session_digest: str) -> LoginSession | None:
         row = self._one(_GET_SESSION, session_digest)
         return LoginSession(session_digest, row.sub, row.auth_time, row.expires_at) if row else None
+
+    def get_session_and_consent(
+        self, session_digest: str, client_id: str
+    ) -> tuple[LoginSession | None, tuple[str, ...]]:
+        row = self._one(_GET_SESSION_AND_CONSENT, client_id, session_digest)
+        if row is None:
+            return None, ()
+        session = LoginSession(session_digest, row.sub, row.auth_time, row.expires_at)
+        return session, split(row.scope) if row.scope else ()
 
     def get_consent(self, sub: str, client_id: str) -> tuple[str, ...]:
         row = self._one(_GET_CONSENT, sub, client_id)
