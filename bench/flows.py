@@ -136,7 +136,10 @@ class Driver:
 
     def __init__(self, target: Target, password: str, *, users: int, session: bool) -> None:
         self.target, self.password, self.session = target, password, session
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        # Run by run, a user's connection idles while other servers are measured; the servers
+        # close connections idle for 5 s (uvicorn's and Node's default), so the driver drops its own
+        # after 2 s rather than race such a close with its next request.
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
         self.clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(users)]
 
     async def setup(self) -> None:
