@@ -33,7 +33,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCy
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from valetkey.cli.coalesce import CoalescingHttpToolsProtocol
-from valetkey.server.app import log, server_error_response
+from valetkey.server.app import NeverLeak, unexpected_error
 from valetkey.server.fastpath import Endpoint, FastPath
 from valetkey.server.http import MAX_BODY
 
@@ -195,8 +195,7 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         except StopIteration as done:
             response: Response = done.value
         except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            response = server_error_response()
+            response = unexpected_error(scope)
         else:
             self._finish_on_task(scope, _resume(coro, waiting_on))
             return
@@ -234,11 +233,7 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         """The rest of the request as uvicorn runs any other: a cycle and a task."""
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            try:
-                response = await pending
-            except Exception:
-                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-                response = server_error_response()
+            response = await pending
             await response(scope, receive, send)
 
         cycle = RequestResponseCycle(
@@ -256,7 +251,7 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         )
         cycle.more_body = False
         self.cycle = cycle
-        self._start_asgi_task(cycle, app)  # type: ignore[arg-type]
+        self._start_asgi_task(cycle, NeverLeak(app))  # type: ignore[arg-type]
 
 
 async def _ready(response: Response) -> Response:

@@ -55,14 +55,16 @@ class NeverLeak:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            response = unexpected_error(scope)
             if started:
                 raise
-            await server_error_response()(scope, receive, send)
+            await response(scope, receive, send)
 
 
-def server_error_response() -> Response:
-    """What a client sees when the server fails unexpectedly: no stack trace, no detail."""
+def unexpected_error(scope: Scope) -> Response:
+    """Log the exception being handled; the client sees a plain ``server_error``: no stack trace,
+    no detail."""
+    log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
     body = {
         "error": "server_error",
         "error_description": "the server hit an unexpected condition; nothing was issued",
