@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import InvalidGrant
@@ -16,6 +18,7 @@ from valetkey.core.models import (
     Grant,
     Issuance,
     LoginSession,
+    NewCode,
     RefreshToken,
     Resource,
     SigningKey,
@@ -249,6 +252,26 @@ def test_list_and_revoke_grants(store: SQLStore) -> None:
     assert store.revoke_grant("g1", 6.0, "admin") is False
     assert [g.grant_id for g in store.list_grants(sub="sub-1")] == ["g2"]
     assert len(store.list_grants(active_only=False)) == 2
+
+
+def test_save_all_writes_codes_grants_and_tokens_in_one_transaction(store: SQLStore) -> None:
+    cc = Issuance(
+        access=AccessTokenRecord("jcc", None, "svc", None, ("read",), ("https://api",), 1.0, 2.0)
+    )
+    with_grant = Issuance(access=tokens("g2", "j2", "r2").access, grant=grant("g2"))
+    store.save_all([NewCode(code("c1", "g1"), grant("g1")), cc, with_grant])
+    assert store.get_grant("g1") is not None and store.get_grant("g2") is not None
+    assert store.get_access_token("jcc") is not None and store.get_access_token("j2") is not None
+    assert store.redeem_code("c1", 110.0, accept).access is not None  # the code is usable
+
+
+def test_save_all_is_all_or_nothing(store: SQLStore) -> None:
+    store.save_all([NewCode(code("c1", "g1"), grant("g1"))])
+    fresh = Issuance(access=tokens("g9", "j9").access, grant=grant("g9"))
+    with pytest.raises((sqlite3.IntegrityError, sa.exc.IntegrityError)):  # SQLite's, psycopg's
+        store.save_all([fresh, NewCode(code("c1", "g1"), grant("g1"))])  # c1/g1 exist already
+    assert store.get_grant("g9") is None and store.get_access_token("j9") is None
+    assert store.get_grant("g1") is not None
 
 
 def _redeem_in_child(url: str, start: mp.synchronize.Event, results: mp.Queue) -> None:  # type: ignore[type-arg]

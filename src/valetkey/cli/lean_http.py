@@ -20,8 +20,10 @@ unexpected exception becomes the same plain ``server_error`` that ``NeverLeak`` 
 from __future__ import annotations
 
 import asyncio
+import logging
 import types
 import urllib.parse
+import weakref
 from collections.abc import Awaitable, Generator
 from typing import Any
 
@@ -33,9 +35,13 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCy
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from valetkey.cli.coalesce import CoalescingHttpToolsProtocol
+from valetkey.core.models import NewRows
 from valetkey.server.app import NeverLeak, unexpected_error
 from valetkey.server.fastpath import Endpoint, FastPath
 from valetkey.server.http import MAX_BODY
+from valetkey.server.state import ServerState
+
+log = logging.getLogger("valetkey.serve")
 
 # uvicorn's ProxyHeadersMiddleware rewrites client and scheme from these: leave such requests to it.
 _FORWARDED = frozenset((b"x-forwarded-for", b"x-forwarded-proto"))
@@ -79,6 +85,11 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fast = find_fastpath(self.app)
+        # Group commit needs valetkey's own app (its state and store): a plain FastPath has none.
+        fast, state = self.fast, None
+        if fast is not None:
+            state = getattr(fast.app.state, "vk", None)
+        self.group = group_for(fast, state, self.loop) if fast and state else None
         self.lean: Endpoint | None = None  # the endpoint of the request being read, when lean
         self.lean_body = bytearray()
         self.lean_keep_alive = True
@@ -127,6 +138,13 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self.timeout_keep_alive_task = None
 
     # -- parser callbacks -------------------------------------------------------------------------
+    held = False  # a response waits for its group's commit (``WriteGroup``)
+
+    def on_message_begin(self) -> None:
+        if self.held and self.group is not None:  # a request pipelined behind it goes after it
+            self.group.flush()
+        super().on_message_begin()
+
     def on_headers_complete(self) -> None:
         endpoint = self._lean_endpoint()
         if endpoint is None:
@@ -189,6 +207,13 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         scope["app"] = self.fast.app  # endpoints find their state at request.app.state
         request = Request(scope, _no_receive)
         request._body = body  # what ``await request.body()`` returns, without waiting
+        group = self.group
+        # Observed servers write each request's rows at once: an event never reports a token
+        # that a failed group commit then did not store.
+        rows: list[NewRows] = []
+        collecting = group is not None and not group.state.observed
+        if collecting:
+            ServerState.collect_rows(rows)
         coro: Any = endpoint(request)
         try:
             waiting_on = coro.send(None)
@@ -196,15 +221,42 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
             response: Response = done.value
         except Exception:
             response = unexpected_error(scope)
+            rows = []  # the request failed: what it had collected is not written
         else:
+            if collecting:
+                ServerState.collect_rows(None)  # the rest of the request writes as it goes
+                failed = self._store_now(rows) if rows else None
+                if failed is not None:
+                    coro.close()
+                    self._write(failed)
+                    return
             self._finish_on_task(scope, _resume(coro, waiting_on))
             return
+        finally:
+            if collecting:
+                ServerState.collect_rows(None)
         if not _plain(response):
+            response = (self._store_now(rows) if rows else None) or response
             self._finish_on_task(scope, _ready(response))
+            return
+        if rows:
+            assert group is not None
+            self.held = True
+            group.add(self, rows, response)
             return
         self._write(response)
 
-    def _write(self, response: Response) -> None:
+    def _store_now(self, rows: list[NewRows]) -> Response | None:
+        """Write one request's rows in their own transaction; on failure, the answer it gets."""
+        assert self.group is not None
+        try:
+            self.group.state.store.save_all(rows)
+        except Exception:
+            scope: Any = self.scope
+            return unexpected_error(scope)
+        return None
+
+    def _encode(self, response: Response) -> bytes:
         if self.access_log:  # the line uvicorn logs for every response
             scope: Any = self.scope
             self.access_logger.info(
@@ -223,11 +275,21 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         if not self.lean_keep_alive:
             parts.append(b"connection: close\r\n")
         parts += [b"\r\n", bytes(response.body)]
+        return b"".join(parts)
+
+    def _write(self, response: Response) -> None:
         transport: Any = self.transport
-        transport.write_now(b"".join(parts))
+        transport.write_now(self._encode(response))
         if not self.lean_keep_alive:
             self.transport.close()
         self.on_response_complete()
+
+    def _write_held(self, response: Response) -> None:
+        """The response held for its rows' commit (``WriteGroup``). No other request of this
+        connection has started meanwhile (``on_message_begin``), so the scope is still its own."""
+        self.held = False
+        if not self.transport.is_closing():  # else the client left: it is as if just after this
+            self._write(response)
 
     def _finish_on_task(self, scope: Scope, pending: Awaitable[Response]) -> None:
         """The rest of the request as uvicorn runs any other: a cycle and a task."""
@@ -256,3 +318,51 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
 async def _ready(response: Response) -> Response:
     return response
+
+
+class WriteGroup:
+    """Group commit: the new rows of the lean requests answered in one event-loop step, written in
+    one transaction at the start of the next step, before any of those responses is sent.
+
+    Under load, the requests read in one step arrive together (one poll of the sockets), so one
+    ``BEGIN IMMEDIATE ... COMMIT`` and one pass over SQLite's pages serve all of them. Each response
+    is still sent only once its rows are durable. If the shared transaction fails, each request's
+    rows are tried again on their own, so one failure costs only its own request a
+    ``server_error``.
+    """
+
+    def __init__(self, state: ServerState, loop: asyncio.AbstractEventLoop) -> None:
+        self.state = state
+        self.loop = loop
+        self.waiting: list[tuple[LeanHttpToolsProtocol, list[NewRows], Response]] = []
+
+    def add(self, protocol: LeanHttpToolsProtocol, rows: list[NewRows], response: Response) -> None:
+        if not self.waiting:
+            self.loop.call_soon(self.flush)
+        self.waiting.append((protocol, rows, response))
+
+    def flush(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        if not waiting:
+            return  # flushed early, for a pipelined request
+        store = self.state.store
+        try:
+            store.save_all([row for _, rows, _ in waiting for row in rows])
+        except Exception:
+            log.warning("a group commit of %d requests failed; writing each alone", len(waiting))
+            for protocol, rows, response in waiting:
+                protocol._write_held(protocol._store_now(rows) or response)
+            return
+        for protocol, _, response in waiting:
+            protocol._write_held(response)
+
+
+_groups: weakref.WeakKeyDictionary[FastPath, WriteGroup] = weakref.WeakKeyDictionary()
+
+
+def group_for(fast: FastPath, state: Any, loop: asyncio.AbstractEventLoop) -> WriteGroup:
+    """The app's write group on this event loop (one per worker process)."""
+    group = _groups.get(fast)
+    if group is None or group.loop is not loop:
+        group = _groups[fast] = WriteGroup(state, loop)
+    return group

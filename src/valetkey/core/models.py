@@ -137,3 +137,15 @@ class Issuance:
     access: AccessTokenRecord | None
     refresh: RefreshToken | None = None
     grant: Grant | None = None
+
+
+@dataclass(frozen=True)
+class NewCode:
+    """What an approved authorization request writes: the grant and its one-time code."""
+
+    code: AuthorizationCode
+    grant: Grant
+
+
+# The rows a request creates: written together, all or none (``Store.save_all``).
+NewRows = Issuance | NewCode

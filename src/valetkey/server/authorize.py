@@ -20,7 +20,7 @@ from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.flows import authorization_flow_id
-from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession
+from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession, NewCode
 from valetkey.core.secrets import new_token
 from valetkey.server import pages
 from valetkey.server.http import Params, exchange, parse_params, read_form
@@ -346,7 +346,7 @@ def issue_response(
         nonce=authz.nonce,
         redirect_uri_given=authz.redirect_uri_given,
     )
-    state.store.create_code(code, grant)
+    state.persist(NewCode(code, grant))
     params = {"code": code_value}
     if authz.state is not None:
         params["state"] = authz.state

@@ -38,7 +38,7 @@ def issue_implicit(
         auth_time=session.auth_time,
         now=now,
     )
-    state.store.save_issuance(Issuance(access=record))
+    state.persist(Issuance(access=record))
     params = {
         "access_token": token,
         "token_type": "Bearer",

@@ -56,7 +56,7 @@ async def password_grant(
     minted = mint_for_grant(
         state, client=client, grant=grant, scope=ctx.scope, now=now, new_grant=True
     )
-    state.store.save_issuance(minted.issuance)
+    state.persist(minted.issuance)
     body = token_response(state, minted, ctx.scope)
     if "openid" in ctx.scope:
         from valetkey.server.oidc import id_token_for

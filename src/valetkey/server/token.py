@@ -286,7 +286,7 @@ async def client_credentials_grant(
         auth_time=None,
         now=now,
     )
-    state.store.save_issuance(Issuance(access=record))
+    state.persist(Issuance(access=record))
     minted = Minted(Issuance(access=record), token, None, {})
     return Outcome(
         token_response(state, minted, ctx.scope),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from valetkey.core.models import (
@@ -12,6 +12,7 @@ from valetkey.core.models import (
     Grant,
     Issuance,
     LoginSession,
+    NewRows,
     RefreshToken,
     Resource,
     SigningKey,
@@ -70,6 +71,10 @@ class Store(Protocol):
     def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T: ...
     def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T: ...
     def save_issuance(self, issuance: Issuance) -> None: ...
+    def save_all(self, rows: Sequence[NewRows]) -> None:
+        """New codes, grants and tokens, in one transaction: all of them or, on error, none."""
+        ...
+
     def get_grant(self, grant_id: str) -> Grant | None: ...
     def list_grants(
         self, *, client_id: str | None = None, sub: str | None = None, active_only: bool = True

@@ -3,14 +3,22 @@ revoke a grant) are conditional updates inside one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from valetkey.core.checks import Rejected
-from valetkey.core.models import AccessTokenRecord, AuthorizationCode, Grant, Issuance, RefreshToken
+from valetkey.core.models import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    Grant,
+    Issuance,
+    NewCode,
+    NewRows,
+    RefreshToken,
+)
 from valetkey.store import schema as t
 from valetkey.store.protocol import CodeDecision, RefreshDecision, T
 from valetkey.store.rows import (
@@ -67,9 +75,7 @@ class TokenTables:
 
     # -- codes, grants, tokens ----------------------------------------------------------------------
     def create_code(self, code: AuthorizationCode, grant: Grant) -> None:
-        with self._write() as conn:
-            self._insert_grant(conn, grant)
-            conn.execute(_INSERT_AUTHORIZATION_CODES, code_values(code))
+        self.save_all((NewCode(code, grant),))
 
     def _insert_grant(self, conn: Connection, grant: Grant) -> None:
         conn.execute(_INSERT_GRANTS, grant_values(grant))
@@ -85,8 +91,16 @@ class TokenTables:
             conn.execute(_INSERT_REFRESH_TOKENS, refresh_values(r))
 
     def save_issuance(self, issuance: Issuance) -> None:
+        self.save_all((issuance,))
+
+    def save_all(self, rows: Sequence[NewRows]) -> None:
         with self._write() as conn:
-            self._insert_issuance(conn, issuance)
+            for row in rows:
+                if isinstance(row, NewCode):
+                    self._insert_grant(conn, row.grant)
+                    conn.execute(_INSERT_AUTHORIZATION_CODES, code_values(row.code))
+                else:
+                    self._insert_issuance(conn, row)
 
     def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T:
         revoke: tuple[str, str] | None = None

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -24,11 +24,12 @@ from sqlalchemy.engine import Engine
 from valetkey.core.checks import Rejected
 from valetkey.core.models import (
     AccessTokenRecord,
-    AuthorizationCode,
     Client,
     Grant,
     Issuance,
     LoginSession,
+    NewCode,
+    NewRows,
     RefreshToken,
     User,
 )
@@ -233,14 +234,14 @@ class FastSQLiteStore(SQLStore):
         if issuance.refresh is not None:
             conn.execute(_INSERT_REFRESH, refresh_values(issuance.refresh))
 
-    def save_issuance(self, issuance: Issuance) -> None:
+    def save_all(self, rows: Sequence[NewRows]) -> None:
         with self._raw_write() as conn:
-            self._insert_issuance_raw(conn, issuance)
-
-    def create_code(self, code: AuthorizationCode, grant: Grant) -> None:
-        with self._raw_write() as conn:
-            conn.execute(_INSERT_GRANT, grant_values(grant))
-            conn.execute(_INSERT_CODE, code_values(code))
+            for row in rows:
+                if isinstance(row, NewCode):
+                    conn.execute(_INSERT_GRANT, grant_values(row.grant))
+                    conn.execute(_INSERT_CODE, code_values(row.code))
+                else:
+                    self._insert_issuance_raw(conn, row)
 
     def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T:
         revoke: str | None = None

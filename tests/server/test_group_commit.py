@@ -1,0 +1,340 @@
+"""Group commit on `valetkey serve`'s lean path: the new rows of the requests answered in one
+event-loop step are written in one transaction, and no response leaves before its rows are durable.
+
+The protocol is driven directly (one instance per connection, a transport that records writes) on a
+real event loop and a real SQLite store, so each step is observable: what has been sent, what is in
+the database, and how many transactions wrote it. A last test runs it on real uvicorn and sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import shutil
+import socket
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from uvicorn.config import Config
+from uvicorn.server import ServerState as UvicornState
+
+from tests.conftest import BASE_CONFIG, SVC_SECRET, _template_db, settings_from
+from tests.server.test_lean_http import read_response
+from tests.support.servers import free_port
+from valetkey.cli.lean_http import LeanHttpToolsProtocol, find_fastpath
+from valetkey.core.clock import FixedClock
+from valetkey.core.events import NullSink, RecordingSink
+from valetkey.core.models import AccessTokenRecord, Issuance
+from valetkey.server import create_app
+from valetkey.server.state import ServerState
+from valetkey.store.sql import open_store
+
+FORM = b"grant_type=client_credentials&scope=read%3Afiles"
+AUTH = base64.b64encode(f"svc:{SVC_SECRET}".encode()).decode()
+
+
+def token_request(path: str = "/token", body: bytes = FORM) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nhost: as.test\r\nauthorization: Basic {AUTH}\r\n"
+        "content-type: application/x-www-form-urlencoded\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+class Recorder(asyncio.Transport):
+    """What the protocol wrote, and whether the rows behind it were in the database by then."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__()
+        self.db = db
+        self.sent: list[bytes] = []
+        self.rows_when_sent: list[int] = []
+        self.closing = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.sent.append(data)
+        with sqlite3.connect(self.db) as conn:  # another connection: only committed rows count
+            self.rows_when_sent.append(
+                conn.execute("SELECT count(*) FROM access_tokens").fetchone()[0]
+            )
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def tokens(self) -> list[dict[str, Any]]:
+        return [json.loads(data.partition(b"\r\n\r\n")[2]) for data in self.sent]
+
+
+class Env:
+    def __init__(self, observed: bool = False) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="vk-group-"))
+        self.db = self.dir / "valetkey.db"
+        shutil.copyfile(_template_db(BASE_CONFIG), self.db)
+        self.store = open_store(f"sqlite:///{self.db}")
+        sink = RecordingSink() if observed else NullSink()
+        self.state = ServerState.build(settings_from(), self.store, sink, FixedClock())
+        self.app = create_app(self.state)
+        self.transactions: list[int] = []  # rows per save_all call
+        save_all = self.store.save_all
+
+        def counted(rows: Any) -> None:
+            self.transactions.append(len(rows))
+            save_all(rows)
+
+        self.store.save_all = counted  # type: ignore[method-assign]
+
+    def connection(self) -> tuple[LeanHttpToolsProtocol, Recorder]:
+        config = Config(self.app, http=LeanHttpToolsProtocol, access_log=False, log_level="error")
+        config.load()
+        protocol = LeanHttpToolsProtocol(config=config, server_state=UvicornState(), app_state={})
+        transport = Recorder(self.db)
+        protocol.connection_made(transport)
+        return protocol, transport
+
+    def stored(self, jti: str) -> bool:
+        return self.store.get_access_token(jti) is not None
+
+    def close(self) -> None:
+        self.store.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def env() -> Iterator[Env]:
+    e = Env()
+    yield e
+    e.close()
+
+
+def jti_of(token: str) -> str:
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"])
+
+
+async def next_step() -> None:
+    await asyncio.sleep(0)  # the write group's flush was scheduled with call_soon: it runs now
+
+
+def test_requests_of_one_step_share_one_transaction_and_wait_for_it(env: Env) -> None:
+    async def scenario() -> None:
+        connections = [env.connection() for _ in range(3)]
+        for protocol, _ in connections:
+            protocol.data_received(token_request())
+        # Answered, but held: nothing sent and nothing committed yet.
+        assert all(t.sent == [] for _, t in connections)
+        assert env.transactions == []
+        await next_step()
+        assert env.transactions == [3]  # one transaction for the three requests' tokens
+        for _, transport in connections:
+            assert len(transport.sent) == 1 and transport.sent[0].startswith(b"HTTP/1.1 200 ")
+            assert transport.rows_when_sent == [3]  # sent only once all three were durable
+            assert env.stored(jti_of(transport.tokens()[0]["access_token"]))
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
+    save_all = env.store.save_all
+
+    def refuse_groups(rows: Any) -> None:
+        if len(rows) > 1 or (rows and rows[0].access and rows[0].access.jti in doomed):
+            raise sqlite3.OperationalError("disk I/O error")
+        save_all(rows)
+
+    doomed: set[str] = set()
+    env.store.save_all = refuse_groups  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        connections = [env.connection() for _ in range(3)]
+        for protocol, _ in connections:
+            protocol.data_received(token_request())
+        # the second request's own write will fail too: mark its token before the flush runs
+        group = connections[0][0].group
+        assert group is not None and len(group.waiting) == 3
+        rows = group.waiting[1][1]
+        assert isinstance(rows[0], Issuance) and rows[0].access is not None
+        doomed.add(rows[0].access.jti)
+        await next_step()
+        ok = [connections[0][1], connections[2][1]]
+        for transport in ok:
+            assert transport.sent[0].startswith(b"HTTP/1.1 200 ")
+            assert env.stored(jti_of(transport.tokens()[0]["access_token"]))
+        failed = connections[1][1]
+        assert failed.sent[0].startswith(b"HTTP/1.1 500 ")
+        body = failed.tokens()[0]
+        assert body["error"] == "server_error" and "access_token" not in body
+        assert "disk" not in failed.sent[0].decode()  # no detail reaches the client
+        assert not env.stored(next(iter(doomed)))
+
+    asyncio.run(scenario())
+
+
+def test_a_pipelined_request_waits_for_the_held_answer_before_it(env: Env) -> None:
+    async def scenario() -> None:
+        protocol, transport = env.connection()
+        protocol.data_received(token_request() + token_request())
+        # The second request began before the step ended: the first answer was committed and sent
+        # first, in its own transaction; the second is held for the next step.
+        assert env.transactions == [1] and len(transport.sent) == 1
+        await next_step()
+        assert env.transactions == [1, 1] and len(transport.sent) == 2
+        first, second = transport.tokens()
+        assert first["access_token"] != second["access_token"]
+        assert transport.rows_when_sent == [1, 2]
+
+    asyncio.run(scenario())
+
+
+def test_a_client_gone_before_the_commit_gets_nothing_but_its_token_is_stored(env: Env) -> None:
+    async def scenario() -> None:
+        protocol, transport = env.connection()
+        protocol.data_received(token_request())
+        transport.closing = True  # the client hung up while the answer was held
+        await next_step()
+        assert transport.sent == [] and env.transactions == [1]
+        count = sqlite3.connect(env.db).execute("SELECT count(*) FROM access_tokens").fetchone()
+        assert count[0] == 1
+
+    asyncio.run(scenario())
+
+
+def test_an_observed_server_writes_each_request_at_once() -> None:
+    observed = Env(observed=True)  # an event must never report a token a group then lost
+
+    async def scenario() -> None:
+        protocol, transport = observed.connection()
+        protocol.data_received(token_request())
+        assert observed.transactions == [1] and transport.rows_when_sent == [1]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        observed.close()
+
+
+def _persist_then(env: Env, then: str) -> None:
+    """A hot route that persists a token, then waits or streams: the lean path must write the row
+    before the request goes on (on a task), as if no group existed."""
+    record = AccessTokenRecord("jti-" + then, None, "svc", None, ("read:files",), (), 1.0, 2.0)
+
+    async def endpoint(request: Request) -> Response:
+        env.state.persist(Issuance(access=record))
+        if then == "waits":
+            await asyncio.sleep(0)
+            return Response(b"stored" if env.stored(record.jti) else b"missing")
+
+        async def body() -> Any:
+            yield b"stored" if env.stored(record.jti) else b"missing"
+
+        return StreamingResponse(body())
+
+    fast = find_fastpath(env.app)
+    assert fast is not None
+    fast.routes[("POST", "/" + then)] = endpoint
+
+
+@pytest.mark.parametrize("then", ["waits", "streams"])
+def test_rows_are_written_before_a_request_goes_on_on_a_task(env: Env, then: str) -> None:
+    _persist_then(env, then)
+
+    async def scenario() -> None:
+        protocol, transport = env.connection()
+        protocol.data_received(token_request("/" + then, b""))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert env.transactions == [1]
+        assert b"".join(transport.sent).count(b"stored") == 1, transport.sent
+
+    asyncio.run(scenario())
+
+
+def test_rows_collected_by_a_request_that_fails_are_not_written(env: Env) -> None:
+    async def endpoint(request: Request) -> Response:
+        env.state.persist(
+            Issuance(access=AccessTokenRecord("half", None, "svc", None, (), (), 1.0, 2.0))
+        )
+        raise RuntimeError("after the write was queued")
+
+    fast = find_fastpath(env.app)
+    assert fast is not None
+    fast.routes[("POST", "/half")] = endpoint
+
+    async def scenario() -> None:
+        protocol, transport = env.connection()
+        protocol.data_received(token_request("/half", b""))
+        await next_step()
+        assert transport.sent[0].startswith(b"HTTP/1.1 500 ")
+        assert env.transactions == [] and not env.stored("half")
+        # and the next request on this thread writes normally again
+        env.state.persist(
+            Issuance(access=AccessTokenRecord("after", None, "svc", None, (), (), 1.0, 2.0))
+        )
+        assert env.stored("after")
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_clients_on_real_uvicorn_all_get_stored_tokens(env: Env) -> None:
+    port = free_port()
+    config = uvicorn.Config(
+        env.app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http=LeanHttpToolsProtocol,
+        log_level="critical",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        sockets = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+        buffers = [bytearray() for _ in sockets]
+        tokens: list[str] = []
+        for _ in range(5):  # five rounds: all eight send, then all eight read
+            for sock in sockets:
+                sock.sendall(token_request())
+            for sock, buf in zip(sockets, buffers, strict=True):
+                status, _, body = read_response(sock, buf)
+                assert status == 200, body
+                tokens.append(json.loads(body)["access_token"])
+        assert len(set(tokens)) == 40
+        assert all(env.stored(jti_of(t)) for t in tokens)
+        assert sum(env.transactions) == 40
+        for sock in sockets:
+            sock.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
