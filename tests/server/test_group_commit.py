@@ -160,6 +160,24 @@ def test_requests_of_one_step_share_one_transaction_and_wait_for_it(env: Env) ->
     asyncio.run(scenario())
 
 
+def test_answers_without_rows_also_leave_together_at_the_end_of_the_step(env: Env) -> None:
+    async def scenario() -> None:
+        issuer, issued = env.connection()
+        issuer.data_received(token_request())
+        await next_step()
+        token = issued.tokens()[0]["access_token"]
+        connections = [env.connection() for _ in range(3)]
+        for protocol, _ in connections:
+            protocol.data_received(token_request("/introspect", f"token={token}".encode()))
+        assert all(t.sent == [] for _, t in connections)
+        await next_step()
+        assert env.transactions == [1]  # introspection writes nothing
+        for _, transport in connections:
+            assert transport.tokens() == [transport.tokens()[0]] and transport.tokens()[0]["active"]
+
+    asyncio.run(scenario())
+
+
 def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
     save_all = env.store.save_all
 
@@ -176,9 +194,9 @@ def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
         for protocol, _ in connections:
             protocol.data_received(token_request())
         # the second request's own write will fail too: mark its token before the flush runs
-        group = connections[0][0].group
-        assert group is not None and len(group.waiting) == 3
-        rows = group.waiting[1][1]
+        step = connections[0][0].step
+        assert step is not None and len(step.waiting) == 3
+        rows = step.waiting[1][1]
         assert isinstance(rows[0], Issuance) and rows[0].access is not None
         doomed.add(rows[0].access.jti)
         await next_step()
@@ -231,7 +249,9 @@ def test_an_observed_server_writes_each_request_at_once() -> None:
     async def scenario() -> None:
         protocol, transport = observed.connection()
         protocol.data_received(token_request())
-        assert observed.transactions == [1] and transport.rows_when_sent == [1]
+        assert observed.transactions == [1]  # written within the request
+        await next_step()
+        assert transport.rows_when_sent == [1]
 
     try:
         asyncio.run(scenario())

@@ -6,15 +6,17 @@ CPU than some of the endpoints themselves. ``LeanHttpToolsProtocol`` is uvicorn'
 protocol (with the coalescing transport) that, for a request to one of the app's ``FastPath``
 routes, collects the body in the parser callbacks and, once the request is complete, runs the very
 same endpoint coroutine in place. The endpoints do their work without waiting on anything, so the
-coroutine almost always finishes in that first step, and its response leaves in one write.
+coroutine almost always finishes in that first step. Its answer, in one write, leaves at the end of
+the event-loop step together with the other answers of that step, after the new rows behind them
+have been committed in one transaction (``Step``: group commit).
 
 Everything else takes uvicorn's usual path, unchanged: other routes and methods, ``Expect:
 100-continue``, protocol upgrades, forwarded-for headers (uvicorn's proxy-header handling), a
 request pipelined behind one still being answered, concurrency limits. Access logging, when on,
-logs the same line uvicorn would. When an
-endpoint does wait (a password hash checked on a worker thread), or returns a response that is not
-a plain body (streaming, background work), the rest runs on a task as uvicorn would run it. An
-unexpected exception becomes the same plain ``server_error`` that ``NeverLeak`` gives.
+logs the same line uvicorn would. When an endpoint does wait (a password hash checked on a worker
+thread), or returns a response that is not a plain body (streaming, background work), its rows so
+far are written and the rest runs on a task as uvicorn would run it. An unexpected exception
+becomes the same plain ``server_error`` that ``NeverLeak`` gives.
 """
 
 from __future__ import annotations
@@ -85,11 +87,7 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fast = find_fastpath(self.app)
-        # Group commit needs valetkey's own app (its state and store): a plain FastPath has none.
-        fast, state = self.fast, None
-        if fast is not None:
-            state = getattr(fast.app.state, "vk", None)
-        self.group = group_for(fast, state, self.loop) if fast and state else None
+        self.step = step_for(self.fast, self.loop) if self.fast is not None else None
         self.lean: Endpoint | None = None  # the endpoint of the request being read, when lean
         self.lean_body = bytearray()
         self.lean_keep_alive = True
@@ -138,11 +136,11 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self.timeout_keep_alive_task = None
 
     # -- parser callbacks -------------------------------------------------------------------------
-    held = False  # a response waits for its group's commit (``WriteGroup``)
+    held = False  # an answer waits for the end of its event-loop step (``Step``)
 
     def on_message_begin(self) -> None:
-        if self.held and self.group is not None:  # a request pipelined behind it goes after it
-            self.group.flush()
+        if self.held and self.step is not None:  # a request pipelined behind it goes after it
+            self.step.flush()
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
@@ -202,16 +200,16 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         return endpoint
 
     def _run_lean(self, endpoint: Endpoint, body: bytes) -> None:
-        assert self.fast is not None
+        step = self.step
+        assert self.fast is not None and step is not None
         scope: Any = self.scope
         scope["app"] = self.fast.app  # endpoints find their state at request.app.state
         request = Request(scope, _no_receive)
         request._body = body  # what ``await request.body()`` returns, without waiting
-        group = self.group
-        # Observed servers write each request's rows at once: an event never reports a token
-        # that a failed group commit then did not store.
+        # The request's new rows join its step's transaction. Not on an observed server: there
+        # each request writes at once, so an event never reports a token a failed group lost.
         rows: list[NewRows] = []
-        collecting = group is not None and not group.state.observed
+        collecting = step.state is not None and not step.state.observed
         if collecting:
             ServerState.collect_rows(rows)
         coro: Any = endpoint(request)
@@ -228,7 +226,7 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
                 failed = self._store_now(rows) if rows else None
                 if failed is not None:
                     coro.close()
-                    self._write(failed)
+                    self._hold(failed, [])
                     return
             self._finish_on_task(scope, _resume(coro, waiting_on))
             return
@@ -239,18 +237,18 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
             response = (self._store_now(rows) if rows else None) or response
             self._finish_on_task(scope, _ready(response))
             return
-        if rows:
-            assert group is not None
-            self.held = True
-            group.add(self, rows, response)
-            return
-        self._write(response)
+        self._hold(response, rows)
+
+    def _hold(self, response: Response, rows: list[NewRows]) -> None:
+        assert self.step is not None
+        self.held = True
+        self.step.add(self, rows, response)
 
     def _store_now(self, rows: list[NewRows]) -> Response | None:
         """Write one request's rows in their own transaction; on failure, the answer it gets."""
-        assert self.group is not None
+        assert self.step is not None and self.step.state is not None
         try:
-            self.group.state.store.save_all(rows)
+            self.step.state.store.save_all(rows)
         except Exception:
             scope: Any = self.scope
             return unexpected_error(scope)
@@ -285,7 +283,7 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self.on_response_complete()
 
     def _write_held(self, response: Response) -> None:
-        """The response held for its rows' commit (``WriteGroup``). No other request of this
+        """The answer held to the end of its step (``Step``). No other request of this
         connection has started meanwhile (``on_message_begin``), so the scope is still its own."""
         self.held = False
         if not self.transport.is_closing():  # else the client left: it is as if just after this
@@ -320,19 +318,20 @@ async def _ready(response: Response) -> Response:
     return response
 
 
-class WriteGroup:
-    """Group commit: the new rows of the lean requests answered in one event-loop step, written in
-    one transaction at the start of the next step, before any of those responses is sent.
+class Step:
+    """The lean answers of one event-loop step, sent together when the step ends (group commit).
 
-    Under load, the requests read in one step arrive together (one poll of the sockets), so one
-    ``BEGIN IMMEDIATE ... COMMIT`` and one pass over SQLite's pages serve all of them. Each response
-    is still sent only once its rows are durable. If the shared transaction fails, each request's
-    rows are tried again on their own, so one failure costs only its own request a
-    ``server_error``.
+    Under load, the requests of one step are those one poll of the sockets delivered. Their answers
+    are held and leave together at the start of the next step, before the loop polls again; the
+    new rows behind them (codes, grants, tokens) are first written in one ``BEGIN IMMEDIATE ...
+    COMMIT``. So no answer leaves before its rows are durable, one transaction and one pass over
+    SQLite's pages serve the whole batch, and the server takes the next batch in one wake-up
+    instead of one per request. If the shared transaction fails, each request's rows are tried
+    again on their own, and only a request whose own write fails gets a ``server_error``.
     """
 
-    def __init__(self, state: ServerState, loop: asyncio.AbstractEventLoop) -> None:
-        self.state = state
+    def __init__(self, state: ServerState | None, loop: asyncio.AbstractEventLoop) -> None:
+        self.state = state  # valetkey's state: None for another app (no rows to write)
         self.loop = loop
         self.waiting: list[tuple[LeanHttpToolsProtocol, list[NewRows], Response]] = []
 
@@ -343,26 +342,27 @@ class WriteGroup:
 
     def flush(self) -> None:
         waiting, self.waiting = self.waiting, []
-        if not waiting:
-            return  # flushed early, for a pipelined request
-        store = self.state.store
-        try:
-            store.save_all([row for _, rows, _ in waiting for row in rows])
-        except Exception:
-            log.warning("a group commit of %d requests failed; writing each alone", len(waiting))
-            for protocol, rows, response in waiting:
-                protocol._write_held(protocol._store_now(rows) or response)
-            return
+        new = [row for _, rows, _ in waiting for row in rows]
+        if new:
+            assert self.state is not None
+            try:
+                self.state.store.save_all(new)
+            except Exception:
+                log.warning("a group commit of %d requests failed; writing each alone", len(waiting))
+                for protocol, rows, response in waiting:
+                    failed = protocol._store_now(rows) if rows else None
+                    protocol._write_held(failed or response)
+                return
         for protocol, _, response in waiting:
             protocol._write_held(response)
 
 
-_groups: weakref.WeakKeyDictionary[FastPath, WriteGroup] = weakref.WeakKeyDictionary()
+_steps: weakref.WeakKeyDictionary[FastPath, Step] = weakref.WeakKeyDictionary()
 
 
-def group_for(fast: FastPath, state: Any, loop: asyncio.AbstractEventLoop) -> WriteGroup:
-    """The app's write group on this event loop (one per worker process)."""
-    group = _groups.get(fast)
-    if group is None or group.loop is not loop:
-        group = _groups[fast] = WriteGroup(state, loop)
-    return group
+def step_for(fast: FastPath, loop: asyncio.AbstractEventLoop) -> Step:
+    """The app's ``Step`` on this event loop (one per worker process)."""
+    step = _steps.get(fast)
+    if step is None or step.loop is not loop:
+        step = _steps[fast] = Step(getattr(fast.app.state, "vk", None), loop)
+    return step
