@@ -21,7 +21,7 @@ from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.flows import authorization_flow_id
 from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession, NewCode
-from valetkey.core.secrets import new_token
+from valetkey.core.secrets import new_token, ordered_id
 from valetkey.server import pages
 from valetkey.server.http import Params, exchange, parse_params, read_form
 from valetkey.server.state import ServerState
@@ -319,7 +319,7 @@ def issue_response(
     now = state.clock.now()
     code_value = new_token(32)
     grant = Grant(
-        grant_id=new_token(16),
+        grant_id=ordered_id(),
         client_id=authz.client_id,
         sub=session.sub,
         scope=authz.scope,

@@ -8,7 +8,7 @@ from typing import Any
 from valetkey.core import jose, scopes
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken
-from valetkey.core.secrets import new_token
+from valetkey.core.secrets import new_token, ordered_id
 from valetkey.server.state import ServerState
 
 
@@ -39,7 +39,7 @@ def mint_access_token(
     auth_time: float | None,
     now: float,
 ) -> tuple[str, AccessTokenRecord]:
-    jti = new_token(16)
+    jti = ordered_id()
     ttl = state.settings.access_token_ttl
     claims: dict[str, Any] = {
         "iss": state.issuer,

@@ -13,7 +13,7 @@ from valetkey.core.checks import Rejected
 from valetkey.core.errors import InvalidGrant
 from valetkey.core.events import Check
 from valetkey.core.models import Client, Grant
-from valetkey.core.secrets import new_token
+from valetkey.core.secrets import ordered_id
 from valetkey.core.token import PasswordContext, decide_password, one
 from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
@@ -44,7 +44,7 @@ async def password_grant(
     checks = (*checks, Check("check_user_credentials", "pass", "RFC 6749 §4.3.2", "Argon2id"))
     now = state.clock.now()
     grant = Grant(
-        grant_id=new_token(16),
+        grant_id=ordered_id(),
         client_id=client.client_id,
         sub=user.sub,
         scope=ctx.scope,
