@@ -49,7 +49,7 @@ async def token_endpoint(request: Request) -> Response:
     header_flow = flows.accept_flow_header(request.headers.get(flows.FLOW_HEADER))
     basic = request.headers.get("authorization", "").lower().startswith("basic")
     form: Params = {}
-    flow_id = header_flow or flows.new_flow_id()
+    flow_id = header_flow  # a new one is made only for an event
     checks: tuple[Check, ...] = ()
     try:
         form = await read_form(request)
@@ -96,7 +96,7 @@ async def token_endpoint(request: Request) -> Response:
         response = oauth_error_response(exc, basic_attempted=basic)
         state.emit(
             "token.rejected",
-            flow_id,
+            flow_id or flows.new_flow_id(),
             channel="back",
             source="client",
             target="authorization_server",
@@ -115,7 +115,7 @@ async def token_endpoint(request: Request) -> Response:
     if state.observed:  # with a NullSink, the event's parts are not even built
         state.emit(
             "token.issued",
-            outcome.flow_id,
+            outcome.flow_id or flows.new_flow_id(),
             channel="back",
             source="client",
             target="authorization_server",
@@ -266,7 +266,7 @@ async def refresh_token_grant(
 async def client_credentials_grant(
     state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
 ) -> Outcome:
-    flow_id = header_flow or flows.new_flow_id()
+    flow_id = header_flow
     ctx = ClientCredentialsContext(form, client, state.known_scopes)
     try:
         checks = decide_client_credentials(ctx)

@@ -9,15 +9,21 @@ from valetkey.core.events import Check
 
 
 class Outcome:
-    """What a grant handler produced: the response body, its flow id and the checks it ran."""
+    """What a grant handler produced: the response body, its flow id (None: the request named no
+    flow and belongs to none, so the token endpoint makes one up only if an event is built), and the
+    checks it ran."""
 
     def __init__(
-        self, body: dict[str, Any], flow_id: str, checks: tuple[Check, ...], data: dict[str, Any]
+        self,
+        body: dict[str, Any],
+        flow_id: str | None,
+        checks: tuple[Check, ...],
+        data: dict[str, Any],
     ) -> None:
         self.body, self.flow_id, self.checks, self.data = body, flow_id, checks, data
 
 
 class Failed(Exception):
-    def __init__(self, error: OAuthError, flow_id: str, checks: tuple[Check, ...]) -> None:
+    def __init__(self, error: OAuthError, flow_id: str | None, checks: tuple[Check, ...]) -> None:
         super().__init__(error.description)
         self.error, self.flow_id, self.checks = error, flow_id, checks
