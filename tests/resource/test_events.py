@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from starlette.routing import Route
 
 from tests.resource.conftest import AS, AUDIENCE
 from tests.support.servers import free_port
+from valetkey.core import flows
 from valetkey.core.events import RecordingSink
 from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
 
@@ -85,3 +87,36 @@ def test_an_unreachable_authorization_server_is_503_and_an_event(auth: AS) -> No
     assert responses[0].json()["error"] == "temporarily_unavailable"
     [event] = sink.named("resource_request.rejected")
     assert event.error == "temporarily_unavailable" and "could not be fetched" in event.summary
+
+
+def test_events_and_flow_ids_are_made_only_when_a_sink_keeps_them(
+    auth: AS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = auth.service_token("read:files")
+
+    async def call(sink: RecordingSink | None) -> int:
+        validator = JWTValidator(auth.base, AUDIENCE)  # its own sink: NullSink
+        app = Starlette(
+            routes=[Route("/files", files)],
+            middleware=[Middleware(BearerAuth, validator=validator, sink=sink)],
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rs.test") as http:
+            status = (
+                await http.get("/files", headers={"Authorization": f"Bearer {good}"})
+            ).status_code
+        await validator.aclose()
+        return status
+
+    # The middleware's own sink observes: events, each with a flow id.
+    sink = RecordingSink()
+    assert asyncio.run(call(sink)) == 200
+    (accepted,) = sink.named("resource_request.authenticated")
+    assert accepted.flow_id.startswith("n-")
+
+    # Nothing observes: no flow id is drawn (that costs a system call for randomness) and no event.
+    def no_flow_id() -> str:
+        raise AssertionError("a flow id was drawn for an unobserved request")
+
+    monkeypatch.setattr(flows, "new_flow_id", no_flow_id)
+    assert asyncio.run(call(None)) == 200

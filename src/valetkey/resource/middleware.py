@@ -49,12 +49,16 @@ class BearerAuth:
         self.realm = realm
         self.sink: EventSink = sink or getattr(validator, "sink", None) or NullSink()
         self.clock: Clock = clock or getattr(validator, "clock", None) or SystemClock()
+        # Flow ids and events are made only when some sink keeps them.
+        self.observed = not all(
+            isinstance(s, NullSink) for s in (self.sink, getattr(validator, "sink", None))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        flow_id = _flow_id(scope)
+        flow_id = _flow_id(scope, self.observed)
         try:
             token = await self._authenticate(scope, flow_id)
         except Refusal as refusal:
@@ -98,6 +102,8 @@ class BearerAuth:
             error = ServerError("the access token could not be checked", detail=repr(exc)[:200])
             self._rejected(flow_id, scope, error, error.description, ())
             raise Refusal(500, error, error.description, self.realm) from None
+        if not self.observed:
+            return token
         emit(
             self.sink,
             self.clock,
@@ -151,6 +157,8 @@ class BearerAuth:
         why: str,
         checks: tuple[Check, ...],
     ) -> None:
+        if not self.observed:
+            return
         code = error.error if error else "no_credentials"
         data: dict[str, Any] = {"path": scope["path"], "reason": why}
         if error is not None and error.detail:
@@ -206,13 +214,17 @@ class Refusal(Exception):
         await send({"type": "http.response.body", "body": body})
 
 
-def _flow_id(scope: Scope) -> str:
+_FLOW_HEADER = flows.FLOW_HEADER.encode()
+
+
+def _flow_id(scope: Scope, observed: bool) -> str:
+    """The flow the request names in its header, else a new id ("" when nothing observes)."""
     for name, value in scope["headers"]:
-        if name == flows.FLOW_HEADER.encode():
+        if name == _FLOW_HEADER:
             accepted = flows.accept_flow_header(value.decode("latin-1"))
             if accepted:
                 return accepted
-    return flows.new_flow_id()
+    return flows.new_flow_id() if observed else ""
 
 
 def _route(scope: Scope) -> str:
