@@ -243,6 +243,17 @@ def test_a_client_gone_before_the_commit_gets_nothing_but_its_token_is_stored(en
     asyncio.run(scenario())
 
 
+def test_a_graceful_shutdown_sends_the_held_answer_before_closing(env: Env) -> None:
+    async def scenario() -> None:
+        protocol, transport = env.connection()
+        protocol.data_received(token_request())
+        protocol.shutdown()  # uvicorn's shutdown, between the request and the end of its step
+        assert transport.closing and len(transport.sent) == 1
+        assert transport.sent[0].startswith(b"HTTP/1.1 200 ") and transport.rows_when_sent == [1]
+
+    asyncio.run(scenario())
+
+
 def test_an_observed_server_writes_each_request_at_once() -> None:
     observed = Env(observed=True)  # an event must never report a token a group then lost
 

@@ -129,6 +129,12 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         else:
             self.transport.close()
 
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown closes idle connections: a held answer goes out first."""
+        if self.held and self.step is not None:
+            self.step.flush()
+        super().shutdown()
+
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         if self.timeout_keep_alive_task is not None:
