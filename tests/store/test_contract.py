@@ -143,7 +143,7 @@ def test_sessions_and_consent(store: SQLStore) -> None:
     assert store.get_consent("sub-1", "cli") == ()
     store.save_consent("sub-1", "cli", ("a",), 1.0)
     store.save_consent("sub-1", "cli", ("b", "a"), 2.0)
-    assert set(store.get_consent("sub-1", "cli")) == {"a", "b"}
+    assert store.get_consent("sub-1", "cli") == ("a", "b")  # merged, first approval first
 
 
 def test_session_and_consent_in_one_read(store: SQLStore) -> None:

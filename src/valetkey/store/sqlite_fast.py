@@ -43,6 +43,7 @@ from valetkey.store.rows import (
     code_values,
     grant_from_row,
     grant_values,
+    join,
     refresh_from_row,
     refresh_values,
     split,
@@ -74,6 +75,12 @@ _INSERT_ACCESS = _insert(t.access_tokens)
 _INSERT_REFRESH = _insert(t.refresh_tokens)
 _GET_CLIENT = _select(t.clients, "client_id = ?")
 _GET_USER = _select(t.users, "sub = ?")
+_GET_USER_BY_NAME = _select(t.users, "username = ?")
+_INSERT_SESSION = (
+    "INSERT INTO login_sessions (session_digest, sub, auth_time, expires_at) VALUES (?, ?, ?, ?)"
+)
+_UPDATE_CONSENT = "UPDATE consents SET scope = ?, updated_at = ? WHERE sub = ? AND client_id = ?"
+_INSERT_CONSENT = "INSERT INTO consents (sub, client_id, scope, updated_at) VALUES (?, ?, ?, ?)"
 _GET_SESSION = _select(t.login_sessions, "session_digest = ?")
 _GET_CONSENT = "SELECT scope FROM consents WHERE sub = ? AND client_id = ?"
 _GET_SESSION_AND_CONSENT = (
@@ -196,6 +203,10 @@ class FastSQLiteStore(SQLStore):
         row = self._one(_GET_USER, sub)
         return user_from_row(row) if row else None
 
+    def get_user_by_username(self, username: str) -> User | None:
+        row = self._one(_GET_USER_BY_NAME, username)
+        return user_from_row(row) if row else None
+
     def get_session(self, session_digest: str) -> LoginSession | None:
         row = self._one(_GET_SESSION, session_digest)
         return LoginSession(session_digest, row.sub, row.auth_time, row.expires_at) if row else None
@@ -226,6 +237,21 @@ class FastSQLiteStore(SQLStore):
         return refresh_from_row(row) if row else None
 
     # -- writes -------------------------------------------------------------------------------------
+    def create_session(self, session_digest: str, session: LoginSession) -> None:
+        with self._raw_write() as conn:
+            conn.execute(
+                _INSERT_SESSION, (session_digest, session.sub, session.auth_time, session.expires_at)
+            )
+
+    def save_consent(self, sub: str, client_id: str, scope: tuple[str, ...], now: float) -> None:
+        with self._raw_write() as conn:
+            row = conn.execute(_GET_CONSENT, (sub, client_id)).fetchone()
+            merged = join(tuple(dict.fromkeys((*(split(row.scope) if row else ()), *scope))))
+            if row:
+                conn.execute(_UPDATE_CONSENT, (merged, now, sub, client_id))
+            else:
+                conn.execute(_INSERT_CONSENT, (sub, client_id, merged, now))
+
     def _insert_issuance_raw(self, conn: sqlite3.Connection, issuance: Issuance) -> None:
         if issuance.grant is not None:
             conn.execute(_INSERT_GRANT, grant_values(issuance.grant))
