@@ -21,10 +21,10 @@ import httpx
 from bench import install, lineup, report
 from bench.config import OPAQUE_RESOURCE, SCOPE_CC, Secrets
 from bench.flows import Target
-from bench.measure import Load, Result, Steps, drive, flow_steps, interleave, wrk_steps
+from bench.measure import Load, Result, Steps, flow_steps, interleave, wrk_steps
 from bench.procs import Server, rss_mb
 from bench.results_md import MINIMAL_HASHER, W2P, Context, argon2_cost, write_results
-from bench.seed import seed_grants
+from bench.seed import copy_database, seed_grants
 
 W1_BODY = f"grant_type=client_credentials&scope={SCOPE_CC}"
 
@@ -246,37 +246,55 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
 
 
 def run_scale(plan: Plan, sizes: list[int]) -> None:
+    """W1 and W2s on one valetkey per size, all running at once and measured run by run, so that
+    the machine's drift over the minutes falls on every size alike. Each size's database is the
+    previous one copied and topped up."""
     ctx = plan.ctx
-
-    def one(n: int) -> None:
-        name = f"valetkey 1w, {n:,} grants"
-        vk = lineup.valetkey(ctx.secrets, ctx.rundir, 1, db_name="scale.db", name=name)
-        with running(vk, ctx):  # the first start creates the schema
-            pass
-        took = seed_grants(ctx.rundir / "scale.db", n)
-        install.say(f"seeded {n:,} grants in {took:.1f}s")
-        with running(vk, ctx):
-            target = Target(vk.name, vk.base, "/authorize")
+    servers: list[Server] = []
+    previous: Path | None = None
+    for n in sorted(sizes):
+        db_name = f"scale-{n}.db"
+        path = ctx.rundir / db_name
+        vk = lineup.valetkey(ctx.secrets, ctx.rundir, 1, db_name=db_name, name=_scale_name(n))
+        try:
+            if previous is None:
+                with running(vk, ctx):  # the first start creates the schema
+                    pass
+            else:
+                copy_database(previous, path)
+            took = seed_grants(path, n)
+            install.say(f"seeded {n:,} grants in {took:.1f}s")
+        except Exception as exc:
+            plan.fail(f"scale {n:,}", exc)
+            continue
+        servers.append(vk)
+        previous = path
+    with contextlib.ExitStack() as stack:
+        made: list[tuple[str, dict[str, Factory]]] = []
+        for vk in servers:
+            try:
+                stack.enter_context(running(vk, ctx))
+            except Exception as exc:
+                plan.fail(f"scale {vk.name}", exc)
+                continue
             saved = plan.sections
             plan.sections = {"w1", "w2s"}
             try:
-                made = plan.workloads(vk, target, None)
+                made.append(
+                    (vk.name, plan.workloads(vk, Target(vk.name, vk.base, "/authorize"), None))
+                )
             finally:
                 plan.sections = saved
-            for key in ("w1", "w2s"):
-                try:
-                    plan.record(drive(made[key]()))
-                except Exception as exc:
-                    plan.fail(f"scale {n:,} {key}", exc)
-        for r in plan.results:
-            if r.server == name:
-                r.workload = f"scale: {r.workload.split()[0]}"
+        for key in ("w1", "w2s"):
+            plan.side_by_side(f"scale: {key.upper()}", [(name, m[key]) for name, m in made])
+    names = {vk.name for vk in servers}
+    for r in plan.results:
+        if r.server in names:
+            r.workload = f"scale: {r.workload.split()[0]}"
 
-    for n in sizes:
-        try:
-            one(n)
-        except Exception as exc:
-            plan.fail(f"scale {n:,}", exc)
+
+def _scale_name(n: int) -> str:
+    return f"valetkey 1w, {n:,} grants"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,15 @@ def count_grants(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM grants").fetchone()[0])
 
 
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (its WAL included), through SQLite's backup API."""
+    target.unlink(missing_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    with sqlite3.connect(target) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 def seed_grants(db: Path, total: int) -> float:
     """Top the grants table up to ``total`` rows; returns the seconds it took."""
     began = time.perf_counter()
