@@ -214,6 +214,27 @@ def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
     asyncio.run(scenario())
 
 
+def test_a_connection_that_fails_to_send_does_not_strand_the_others(env: Env) -> None:
+    async def scenario() -> None:
+        connections = [env.connection() for _ in range(3)]
+        broken = connections[0][1]
+        aborted: list[bool] = []
+
+        def refuse(data: bytes) -> None:
+            raise ConnectionResetError("peer gone")
+
+        broken.write = refuse  # type: ignore[method-assign]
+        broken.abort = lambda: aborted.append(True)  # type: ignore[method-assign]
+        for protocol, _ in connections:
+            protocol.data_received(token_request())
+        await next_step()
+        assert aborted == [True]
+        for _, transport in connections[1:]:
+            assert transport.sent[0].startswith(b"HTTP/1.1 200 ")
+
+    asyncio.run(scenario())
+
+
 def test_a_pipelined_request_waits_for_the_held_answer_before_it(env: Env) -> None:
     async def scenario() -> None:
         protocol, transport = env.connection()

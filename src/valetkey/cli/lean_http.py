@@ -357,10 +357,19 @@ class Step:
                 log.warning("a group commit of %d requests failed; writing each alone", len(waiting))
                 for protocol, rows, response in waiting:
                     failed = protocol._store_now(rows) if rows else None
-                    protocol._write_held(failed or response)
+                    _send(protocol, failed or response)
                 return
         for protocol, _, response in waiting:
-            protocol._write_held(response)
+            _send(protocol, response)
+
+
+def _send(protocol: LeanHttpToolsProtocol, response: Response) -> None:
+    """One held answer; a connection that cannot take it is dropped, not the rest of the step."""
+    try:
+        protocol._write_held(response)
+    except Exception:
+        log.exception("could not send an answer; closing its connection")
+        protocol.transport.abort()
 
 
 _steps: weakref.WeakKeyDictionary[FastPath, Step] = weakref.WeakKeyDictionary()
