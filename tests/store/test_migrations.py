@@ -65,3 +65,48 @@ def test_a_0001_database_upgrades_to_the_partial_index(tmp_path: Path) -> None:
         ).scalar()
         assert "WHERE grant_id IS NOT NULL" in str(sql)
     engine.dispose()
+
+
+def _schema(engine: sa.Engine) -> dict[tuple[str, str], str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
+
+def test_a_new_sqlite_database_gets_the_migrations_schema_without_alembic(tmp_path: Path) -> None:
+    """A fresh SQLite file is created from the table definitions and stamped (no Alembic at
+    start-up): it must be exactly what running every migration builds, and stay upgradable."""
+    import subprocess
+    import sys
+
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code = (
+        "import sys\n"
+        "from valetkey.store import migrate\n"
+        "from valetkey.store.sql import make_engine\n"
+        f"migrate.upgrade(make_engine({fresh_url!r}))\n"
+        "assert 'alembic' not in sys.modules, 'Alembic was loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    fresh = make_engine(fresh_url)
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    migrate.upgrade(migrated, "0001")  # an explicit revision: the migrations, step by step
+    migrate.upgrade(migrated)
+    assert migrate.current_revision(fresh) == migrate.HEAD
+    assert _schema(fresh) == _schema(migrated)
+    migrate.upgrade(fresh)  # at head: nothing to do, and nothing breaks
+    assert migrate.current_revision(fresh) == migrate.HEAD
+    fresh.dispose()
+    migrated.dispose()
+
+
+def test_a_database_with_tables_but_no_version_is_left_to_the_migrations(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE unrelated (x INTEGER)"))
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.HEAD
+    assert ("table", "unrelated") in _schema(engine)
+    engine.dispose()

@@ -36,9 +36,20 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+# Alembic's own version table, as it creates it (the schema test compares the two paths).
+_VERSION_TABLE = (
+    "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n"
+    "\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)"
+)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    if revision == "head" and current_revision(engine) == HEAD:
-        return
+    if revision == "head":
+        current = current_revision(engine)
+        if current == HEAD:
+            return
+        if current is None and engine.dialect.name == "sqlite" and _create_fresh(engine):
+            return
     from alembic import command
 
     with engine.connect() as conn:
@@ -52,3 +63,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if engine.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": _LOCK_ID})
                 conn.commit()
+
+
+def _create_fresh(engine: Engine) -> bool:
+    """A new, empty SQLite database gets the head schema from the table definitions, stamped with
+    HEAD, in one write transaction: the same tables and indexes the migrations build (a test
+    compares the two databases), without loading Alembic, which is most of a first start's cost.
+    False when the database is not empty (another process got there first, or an unversioned
+    database): the migrations then decide."""
+    from valetkey.store.schema import metadata
+
+    with engine.connect() as conn:
+        conn.info["write"] = True  # BEGIN IMMEDIATE: one process creates, the others wait, then see it
+        try:
+            with conn.begin():
+                if sa.inspect(conn).get_table_names():
+                    return False
+                metadata.create_all(conn, checkfirst=False)
+                conn.execute(sa.text(_VERSION_TABLE))
+                conn.execute(
+                    sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD}
+                )
+        finally:
+            conn.info.pop("write", None)
+    return True
