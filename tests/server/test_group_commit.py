@@ -15,14 +15,11 @@ import shutil
 import socket
 import sqlite3
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from uvicorn.config import Config
@@ -30,7 +27,7 @@ from uvicorn.server import ServerState as UvicornState
 
 from tests.conftest import BASE_CONFIG, SVC_SECRET, _template_db, settings_from
 from tests.server.test_lean_http import read_response
-from tests.support.servers import free_port
+from tests.support.servers import lean_uvicorn_in_thread
 from valetkey.cli.lean_http import LeanHttpToolsProtocol, find_fastpath
 from valetkey.core.clock import FixedClock
 from valetkey.core.events import NullSink, RecordingSink
@@ -354,24 +351,7 @@ def test_rows_collected_by_a_request_that_fails_are_not_written(env: Env) -> Non
 
 
 def test_concurrent_clients_on_real_uvicorn_all_get_stored_tokens(env: Env) -> None:
-    port = free_port()
-    config = uvicorn.Config(
-        env.app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http=LeanHttpToolsProtocol,
-        log_level="critical",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    try:
+    with lean_uvicorn_in_thread(env.app) as port:
         sockets = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
         buffers = [bytearray() for _ in sockets]
         tokens: list[str] = []
@@ -387,6 +367,3 @@ def test_concurrent_clients_on_real_uvicorn_all_get_stored_tokens(env: Env) -> N
         assert sum(env.transactions) == 40
         for sock in sockets:
             sock.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.support.servers import free_port
-from valetkey.cli.lean_http import LeanHttpToolsProtocol
+from tests.support.servers import lean_uvicorn_in_thread
 from valetkey.server.app import NeverLeak
 from valetkey.server.fastpath import FastPath
 
@@ -99,29 +96,13 @@ def run_server(timeout_keep_alive: int = 5) -> Iterator[int]:
     routes = [Route(path, ep, methods=[m]) for (m, path), ep in HOT.items()]
     routes += [Route("/normal", echo, methods=["POST"]), Route("/slow", slow)]
     app = NeverLeak(FastPath(Starlette(routes=routes), HOT))
-    p = free_port()
-    config = uvicorn.Config(
+    with lean_uvicorn_in_thread(
         app,
-        host="127.0.0.1",
-        port=p,
-        loop="uvloop",
-        http=LeanHttpToolsProtocol,
-        log_level="critical",
-        access_log=False,
         server_header=False,
         forwarded_allow_ips="127.0.0.1",
         timeout_keep_alive=timeout_keep_alive,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield p
-    server.should_exit = True
-    thread.join(timeout=10)
+    ) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,3 +77,36 @@ def auth_server(
         workdir,
     ):
         yield base
+
+
+@contextmanager
+def lean_uvicorn_in_thread(app: object, **config: object) -> Iterator[int]:
+    """``app`` on real uvicorn with ``valetkey serve``'s protocol (uvloop, loopback), in a thread of
+    this process; yields the port."""
+    import uvicorn
+
+    from valetkey.cli.lean_http import LeanHttpToolsProtocol
+
+    port = free_port()
+    settings: dict[str, object] = {"log_level": "critical", "access_log": False, **config}
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host="127.0.0.1",
+            port=port,
+            loop="uvloop",
+            http=LeanHttpToolsProtocol,
+            **settings,  # type: ignore[arg-type]
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
