@@ -94,11 +94,16 @@ def test_events_and_flow_ids_are_made_only_when_a_sink_keeps_them(
 ) -> None:
     good = auth.service_token("read:files")
 
-    async def call(sink: RecordingSink | None) -> int:
+    class SinklessValidator:  # a TokenValidator of the app's own, with no sink attribute
+        def __init__(self, inner: JWTValidator) -> None:
+            self.validate = inner.validate
+
+    async def call(sink: RecordingSink | None, sinkless: bool = False) -> int:
         validator = JWTValidator(auth.base, AUDIENCE)  # its own sink: NullSink
+        guarded = SinklessValidator(validator) if sinkless else validator
         app = Starlette(
             routes=[Route("/files", files)],
-            middleware=[Middleware(BearerAuth, validator=validator, sink=sink)],
+            middleware=[Middleware(BearerAuth, validator=guarded, sink=sink)],
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://rs.test") as http:
@@ -120,3 +125,4 @@ def test_events_and_flow_ids_are_made_only_when_a_sink_keeps_them(
 
     monkeypatch.setattr(flows, "new_flow_id", no_flow_id)
     assert asyncio.run(call(None)) == 200
+    assert asyncio.run(call(None, sinkless=True)) == 200

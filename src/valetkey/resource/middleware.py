@@ -50,8 +50,9 @@ class BearerAuth:
         self.sink: EventSink = sink or getattr(validator, "sink", None) or NullSink()
         self.clock: Clock = clock or getattr(validator, "clock", None) or SystemClock()
         # Flow ids and events are made only when some sink keeps them.
-        self.observed = not all(
-            isinstance(s, NullSink) for s in (self.sink, getattr(validator, "sink", None))
+        self.observed = any(
+            s is not None and not isinstance(s, NullSink)
+            for s in (self.sink, getattr(validator, "sink", None))
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
