@@ -170,7 +170,7 @@ def accept(code_record: AuthorizationCode | None, replayed: bool) -> Issuance:
 
 
 def test_code_is_consumed_once_and_replay_revokes_the_grant(store: SQLStore) -> None:
-    store.create_code(code(), grant())
+    store.save_all([NewCode(code(), grant())])
     issued = store.redeem_code("c1", 110.0, accept)
     assert issued.access is not None and store.get_access_token("j1") is not None
     seen: list[tuple[bool, bool]] = []
@@ -195,7 +195,7 @@ def test_code_is_consumed_once_and_replay_revokes_the_grant(store: SQLStore) -> 
 
 
 def test_a_refused_redemption_writes_nothing_and_leaves_the_code_usable(store: SQLStore) -> None:
-    store.create_code(code(), grant())
+    store.save_all([NewCode(code(), grant())])
 
     def refuse(c: AuthorizationCode | None, replayed: bool) -> Issuance:
         raise Rejected(InvalidGrant("wrong verifier"), ())
@@ -228,7 +228,7 @@ def rotate_ok(new: str):  # type: ignore[no-untyped-def]
 
 
 def test_refresh_rotation_and_reuse_revokes_the_family(store: SQLStore) -> None:
-    store.create_code(code(), grant())
+    store.save_all([NewCode(code(), grant())])
     store.redeem_code("c1", 110.0, accept)
     store.rotate_refresh("r1", 200.0, rotate_ok("r2"))
     old = store.get_refresh_token("r1")
@@ -245,8 +245,8 @@ def test_refresh_rotation_and_reuse_revokes_the_family(store: SQLStore) -> None:
 
 
 def test_list_and_revoke_grants(store: SQLStore) -> None:
-    store.create_code(code("c1", "g1"), grant("g1"))
-    store.create_code(code("c2", "g2"), grant("g2"))
+    store.save_all([NewCode(code("c1", "g1"), grant("g1"))])
+    store.save_all([NewCode(code("c2", "g2"), grant("g2"))])
     assert {g.grant_id for g in store.list_grants(client_id="cli")} == {"g1", "g2"}
     assert store.revoke_grant("g1", 5.0, "admin") is True
     assert store.revoke_grant("g1", 6.0, "admin") is False
@@ -290,7 +290,7 @@ def test_concurrent_double_redemption_from_two_processes(store: SQLStore, store_
     ctx = mp.get_context("spawn")
     for round_ in range(3):
         digest = "race"
-        store.create_code(code(digest, f"gr{round_}"), grant(f"gr{round_}"))
+        store.save_all([NewCode(code(digest, f"gr{round_}"), grant(f"gr{round_}"))])
         start, results = ctx.Event(), ctx.Queue()
         procs = [
             ctx.Process(target=_redeem_in_child, args=(store_url, start, results)) for _ in range(2)

@@ -27,7 +27,7 @@ def test_a_write_waits_for_the_lock_held_elsewhere_then_lands(tmp_path: Path) ->
     timer.start()
     try:
         record = AccessTokenRecord("j1", None, "svc", None, ("read",), ("https://api",), 1.0, 2.0)
-        store.save_issuance(Issuance(access=record))
+        store.save_all([Issuance(access=record)])
         assert released.is_set()  # it waited (with its own retries), it did not fail
         assert store.get_access_token("j1") == record
     finally:

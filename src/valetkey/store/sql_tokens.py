@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 from valetkey.core.checks import Rejected
 from valetkey.core.models import (
     AccessTokenRecord,
-    AuthorizationCode,
     Grant,
     Issuance,
     NewCode,
@@ -74,9 +73,6 @@ class TokenTables:
     _read: Callable[[], AbstractContextManager[Connection]]
 
     # -- codes, grants, tokens ----------------------------------------------------------------------
-    def create_code(self, code: AuthorizationCode, grant: Grant) -> None:
-        self.save_all((NewCode(code, grant),))
-
     def _insert_grant(self, conn: Connection, grant: Grant) -> None:
         conn.execute(_INSERT_GRANTS, grant_values(grant))
 
@@ -89,9 +85,6 @@ class TokenTables:
         r = issuance.refresh
         if r is not None:
             conn.execute(_INSERT_REFRESH_TOKENS, refresh_values(r))
-
-    def save_issuance(self, issuance: Issuance) -> None:
-        self.save_all((issuance,))
 
     def save_all(self, rows: Sequence[NewRows]) -> None:
         with self._write() as conn:
