@@ -1,14 +1,16 @@
-"""The SQLite store's driver-level write path waits for a write lock another connection holds."""
+"""The SQLite store's driver-level write path: it waits for a write lock another connection holds,
+and leaves WAL checkpoints to a background thread."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from valetkey.core.models import AccessTokenRecord, Issuance
 from valetkey.store.sql import open_store
-from valetkey.store.sqlite_fast import FastSQLiteStore
+from valetkey.store.sqlite_fast import WAL_PAGES_BOUND, FastSQLiteStore
 
 
 def test_a_write_waits_for_the_lock_held_elsewhere_then_lands(tmp_path: Path) -> None:
@@ -33,4 +35,83 @@ def test_a_write_waits_for_the_lock_held_elsewhere_then_lands(tmp_path: Path) ->
     finally:
         timer.cancel()
         other.close()
+        store.close()
+
+
+def _issue(store: FastSQLiteStore, count: int, prefix: str = "j") -> None:
+    for i in range(count):
+        record = AccessTokenRecord(
+            f"{prefix}{i:06d}", None, "svc", None, ("read",), ("https://api",), 1.0, 2.0
+        )
+        store.save_all([Issuance(access=record)])
+
+
+def _wal_frames(db: Path) -> int:
+    size = (db.parent / (db.name + "-wal")).stat().st_size
+    return max(0, (size - 32) // (4096 + 24))  # WAL header, then frames of header + page
+
+
+def test_commits_leave_checkpoints_to_the_background_thread(tmp_path: Path) -> None:
+    """SQLite's default checkpoints on a commit past 1000 WAL pages, with that commit's caller (the
+    event loop) waiting for the copy and two fdatasyncs. Here commits past 1000 pages do not copy
+    anything into the database file; the checkpointer thread does, then the WAL starts over."""
+    db = tmp_path / "store.db"
+    store = open_store(f"sqlite:///{db}")
+    assert isinstance(store, FastSQLiteStore)
+    checkpointer = store.raw.checkpointer
+    checkpointer.interval = 3600  # not during the writes
+    try:
+        base_size = db.stat().st_size
+        _issue(store, 1200)  # each commit writes at least one page to the WAL
+        assert _wal_frames(db) > 1200
+        assert db.stat().st_size == base_size  # no checkpoint ran on a commit
+        assert checkpointer.wrote and checkpointer.checkpoints == 0
+        with sqlite3.connect(db) as conn:
+            checkpointer.checkpoint(conn)
+        assert not checkpointer.wrote and checkpointer.checkpoints >= 1
+        assert db.stat().st_size > base_size  # the pages are in the database file now
+        frames_before = _wal_frames(db)
+        _issue(store, 5, prefix="k")  # a fully copied WAL is overwritten from its start
+        assert _wal_frames(db) == frames_before
+        assert store.get_access_token("j000000") is not None
+        assert store.get_access_token("k000004") is not None
+    finally:
+        store.close()
+
+
+def test_the_checkpointer_runs_on_its_own_and_stops_with_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    store = open_store(f"sqlite:///{db}")
+    assert isinstance(store, FastSQLiteStore)
+    checkpointer = store.raw.checkpointer
+    checkpointer.interval = 0.05
+    base_size = db.stat().st_size
+    _issue(store, 300)
+    thread = checkpointer._thread
+    assert thread is not None and thread.is_alive()
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.checkpoints >= 1
+    assert db.stat().st_size > base_size
+    store.close()
+    assert not thread.is_alive()
+    # The store can still be used after close (it reopens), with a new checkpointer.
+    _issue(store, 1, prefix="after")
+    assert store.get_access_token("after000000") is not None
+    store.close()
+
+
+def test_every_connection_of_the_store_leaves_checkpoints_to_the_thread(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    store = open_store(f"sqlite:///{db}")
+    assert isinstance(store, FastSQLiteStore)
+    try:
+        with store.engine.connect() as conn:  # the SQLAlchemy path's connections too
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_PAGES_BOUND
+        for conn in (store.raw.get(), store.raw.writer()):
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_PAGES_BOUND
+    finally:
         store.close()
