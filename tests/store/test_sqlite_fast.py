@@ -115,3 +115,33 @@ def test_every_connection_of_the_store_leaves_checkpoints_to_the_thread(tmp_path
             assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_PAGES_BOUND
     finally:
         store.close()
+
+
+def test_reads_share_the_writing_connection_and_wait_elsewhere_when_refused(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.db"
+    store = open_store(f"sqlite:///{db}")
+    assert isinstance(store, FastSQLiteStore)
+    _issue(store, 1)
+    store.raw.close()  # reopened on first use below, while the lock is held
+    # Reads and writes go through one connection per thread (it keeps its page cache).
+    assert store.get_access_token("j000000") is not None
+    assert getattr(store.raw._local, "writer", None) is not None
+    assert getattr(store.raw._local, "conn", None) is None
+    store.close()
+    store.engine.dispose()
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")  # refuses every other reader until closed
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE elsewhere (x)")
+    other.execute("COMMIT")
+    timer = threading.Timer(0.3, other.close)
+    timer.start()
+    try:
+        began = time.monotonic()
+        assert store.get_access_token("j000000") is not None  # waited, then read
+        assert time.monotonic() - began >= 0.2
+    finally:
+        timer.cancel()
+        store.close()

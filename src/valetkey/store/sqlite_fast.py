@@ -211,8 +211,9 @@ class Checkpointer:
 
 class RawConnections:
     """Per thread, two sqlite3 connections opened on first use with the store's PRAGMAs: one for
-    reads (SQLite's busy handler, 30 s) and one for write transactions (``begin_immediate``); and
-    the process's ``Checkpointer``, started with the first writer."""
+    write transactions (``begin_immediate``) and reads, and one with SQLite's busy handler (30 s)
+    for a read the first was refused; and the process's ``Checkpointer``, started with the first
+    writer."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -226,9 +227,13 @@ class RawConnections:
             self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
         )
         conn.row_factory = _row
-        for pragma in ("synchronous=NORMAL", f"busy_timeout={busy_ms}", "foreign_keys=ON"):
-            conn.execute(f"PRAGMA {pragma}")
-        quiet_autocheckpoint(conn)
+        try:
+            for pragma in ("synchronous=NORMAL", f"busy_timeout={busy_ms}", "foreign_keys=ON"):
+                conn.execute(f"PRAGMA {pragma}")
+            quiet_autocheckpoint(conn)
+        except BaseException:
+            conn.close()
+            raise
         with self._lock:
             self._all.append(conn)
         return conn
@@ -282,6 +287,16 @@ class FastSQLiteStore(SQLStore):
             raise
 
     def _one(self, sql: str, *params: Any) -> Any:
+        """A read on the connection that writes: SQLite keeps a connection's page cache only while
+        no other connection changes the database, so reads on a second connection of this very
+        process re-read every page after each write. In WAL mode a read is refused (``BUSY``) only
+        in rare moments, such as another process recovering the WAL; then the read waits on the
+        reading connection, whose busy handler waits up to 30 s."""
+        try:
+            return self.raw.writer().execute(sql, params).fetchone()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
+                raise
         return self.raw.get().execute(sql, params).fetchone()
 
     # -- reads: one statement each (a statement is its own snapshot in autocommit mode) -----------
