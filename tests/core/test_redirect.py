@@ -55,3 +55,22 @@ def test_response_parameters_keep_registered_query() -> None:
         redirect.with_params("https://app.example/cb", {"access_token": "t"}, fragment=True)
         == "https://app.example/cb#access_token=t"
     )
+
+
+def test_encoded_parameters_are_what_urlencode_gives() -> None:
+    import random
+    from urllib.parse import urlencode
+
+    alphabet = ["a", "Z", "0", "-", "_", ".", "~", " ", "+", "&", "=", "%", "/", ":", "?", "#", "é"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        params = {
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))): "".join(
+                rng.choice(alphabet) for _ in range(rng.choice([0, 3, 20, 300]))
+            )
+            for _ in range(rng.randint(1, 4))
+        }
+        assert redirect.encode_params(params) == urlencode(params), params
+    issuer = {"iss": "https://as.example/tenant a"}
+    assert redirect.encode_params(issuer) == urlencode(issuer)  # escaped, then remembered
+    assert redirect.encode_params(issuer) == urlencode(issuer)

@@ -40,7 +40,7 @@ from valetkey.cli.coalesce import CoalescingHttpToolsProtocol
 from valetkey.core.models import NewRows
 from valetkey.server.app import NeverLeak, unexpected_error
 from valetkey.server.fastpath import Endpoint, FastPath
-from valetkey.server.http import MAX_BODY
+from valetkey.server.http import HEADER_TABLE, MAX_BODY, header_table
 from valetkey.server.state import ServerState
 
 log = logging.getLogger("valetkey.serve")
@@ -191,10 +191,15 @@ class LeanHttpToolsProtocol(CoalescingHttpToolsProtocol):
         if "%" in path:
             path = urllib.parse.unquote(path)  # as uvicorn does, so both paths route alike
         endpoint = fast.routes.get((method, self.root_path + path))
-        if endpoint is None or any(name in _FORWARDED for name, _ in self.headers):
+        if endpoint is None:
+            return None
+        headers = header_table(self.headers)
+        if not _FORWARDED.isdisjoint(headers):
             return None
         # The ASGI scope, as uvicorn would have built it for this request.
         scope = self.scope
+        extra: Any = scope
+        extra[HEADER_TABLE] = headers  # read by ``server.http.header``
         scope["method"] = method
         version = self.parser.get_http_version()
         if version != "1.1":

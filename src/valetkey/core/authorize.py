@@ -124,6 +124,8 @@ def check_redirect_uri(ctx: AuthorizeContext) -> None:
 
 
 def check_single_values(ctx: AuthorizeContext) -> None:
+    if max(map(len, ctx.params.values()), default=0) <= 1:
+        return  # nothing is repeated (the usual case: one look at each parameter)
     for name in SINGLE_VALUED:
         if len(ctx.params.get(name) or []) > 1:
             raise InvalidRequest(f"{name} is repeated; each parameter may appear only once")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit, urlunsplit
+import re
+from functools import lru_cache
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 LOOPBACK_IPS = ("127.0.0.1", "::1")
 
@@ -67,10 +69,27 @@ def find_match(requested: str, registered: tuple[str, ...]) -> str | None:
     return None
 
 
+_AS_IS = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus leaves unchanged
+_quote_cached = lru_cache(maxsize=256)(quote_plus)
+
+
+def _quote(text: str) -> str:
+    if _AS_IS.fullmatch(text):
+        return text
+    return _quote_cached(text) if len(text) <= 256 else quote_plus(text)
+
+
+def encode_params(params: dict[str, str]) -> str:
+    """``urlencode(params)`` for string values (a test holds the two together). A value that needs
+    no escaping, such as a code, is not escaped; a short one that does, such as the issuer sent
+    with every response, is escaped once and remembered."""
+    return "&".join([f"{_quote(name)}={_quote(value)}" for name, value in params.items()])
+
+
 def with_params(uri: str, params: dict[str, str], *, fragment: bool = False) -> str:
     """Add response parameters to the query (or fragment), keeping the registered query intact."""
     parts = urlsplit(uri)
-    encoded = urlencode(params)
+    encoded = encode_params(params)
     if fragment:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, encoded))
     query = f"{parts.query}&{encoded}" if parts.query else encoded

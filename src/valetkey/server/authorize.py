@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from valetkey.core import redirect
 from valetkey.core import secrets as vsecrets
@@ -23,7 +23,7 @@ from valetkey.core.flows import authorization_flow_id
 from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession, NewCode
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.server import pages
-from valetkey.server.http import Params, exchange, parse_params, read_form
+from valetkey.server.http import Params, Redirect, exchange, parse_params, read_form
 from valetkey.server.state import ServerState
 
 
@@ -117,9 +117,7 @@ def error_redirect(
     if client_state is not None:
         params["state"] = client_state
     params["iss"] = state.issuer  # RFC 9207 §2
-    return RedirectResponse(
-        redirect.with_params(redirect_uri, params, fragment=fragment), status_code=303
-    )
+    return Redirect(redirect.with_params(redirect_uri, params, fragment=fragment))
 
 
 async def authorize_endpoint(request: Request) -> Response:
@@ -351,7 +349,7 @@ def issue_response(
     if authz.state is not None:
         params["state"] = authz.state
     params["iss"] = state.issuer  # RFC 9207 §2
-    response = RedirectResponse(redirect.with_params(authz.redirect_uri, params), status_code=303)
+    response = Redirect(redirect.with_params(authz.redirect_uri, params))
     if state.observed:
         state.emit(
             "authorization_code.issued",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from valetkey.core.errors import InvalidRequest, OAuthError
 from valetkey.core.events import HttpExchange, redact
@@ -26,6 +28,14 @@ PAGE_HEADERS = {
 }
 
 
+_unquote_cached = lru_cache(maxsize=512)(unquote)
+
+
+def _unquote(text: str) -> str:
+    """``unquote``; short values (a client's redirect URI, sent on every request) from a cache."""
+    return _unquote_cached(text) if len(text) <= 512 else unquote(text)
+
+
 def parse_params(raw: str | bytes) -> Params:
     """``urllib.parse.parse_qs(text, keep_blank_values=True)``, value for value (a test holds the
     two together), without its per-field overhead: a field is unquoted only when it has to be."""
@@ -35,10 +45,11 @@ def parse_params(raw: str | bytes) -> Params:
         if not field:
             continue
         name, _, value = field.partition("=")
-        if "+" in name or "%" in name:
-            name = unquote(name.replace("+", " "))
-        if "+" in value or "%" in value:
-            value = unquote(value.replace("+", " "))
+        if "%" in field or "+" in field:
+            if "+" in name or "%" in name:
+                name = _unquote(name.replace("+", " "))
+            if "+" in value or "%" in value:
+                value = _unquote(value.replace("+", " "))
         if name in params:
             params[name].append(value)
         else:
@@ -46,9 +57,27 @@ def parse_params(raw: str | bytes) -> Params:
     return params
 
 
+HEADER_TABLE = "valetkey.headers"  # scope key: the request's headers by name, built once
+
+
+def header_table(headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    return dict(reversed(headers))  # where a name repeats, the first value wins, as in Starlette
+
+
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of a request header (``name`` in lower case, as ASGI gives names), without
+    building Starlette's ``Headers`` or scanning the list once per name."""
+    scope = request.scope
+    table = scope.get(HEADER_TABLE)
+    if table is None:
+        table = scope[HEADER_TABLE] = header_table(scope["headers"])
+    value = table.get(name)
+    return None if value is None else str(value.decode("latin-1"))
+
+
 async def read_form(request: Request) -> Params:
     """Parse an application/x-www-form-urlencoded body (RFC 6749 §3.2) without a multipart parser."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    ctype = (header(request, b"content-type") or "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         raise InvalidRequest(
             "the request body must be application/x-www-form-urlencoded (RFC 6749 §3.2)"
@@ -89,6 +118,22 @@ class JSONResponse(Response):
         given = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         names = {k for k, _ in given}  # a header given here replaces the default of that name
         self.raw_headers += [h for h in _JSON_HEADERS if h[0] not in names] + given
+
+
+_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
+_LOCATION_AS_IS = re.compile(r"[A-Za-z0-9_.~\-:/%#?=@\[\]!$&'()*+,;]*")
+
+
+class Redirect(RedirectResponse):
+    """Starlette's ``RedirectResponse`` (same headers, a test holds the two together) built in one
+    step; a Location that quoting would leave unchanged, as most are, is not quoted again."""
+
+    def __init__(self, url: str, status_code: int = 303) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = b""
+        location = url if _LOCATION_AS_IS.fullmatch(url) else quote(url, safe=_LOCATION_SAFE)
+        self.raw_headers = [(b"content-length", b"0"), (b"location", location.encode("latin-1"))]
 
 
 def json_response(

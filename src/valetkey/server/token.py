@@ -24,7 +24,14 @@ from valetkey.core.token import (
     decide_refresh,
     one,
 )
-from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
+from valetkey.server.http import (
+    Params,
+    exchange,
+    header,
+    json_response,
+    oauth_error_response,
+    read_form,
+)
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
 from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
@@ -34,7 +41,7 @@ GrantHandler = Callable[[ServerState, Request, Params, Client, str | None], Awai
 
 
 async def authenticate_client(state: ServerState, request: Request, form: Params) -> Client:
-    presented = client_auth.presented_credentials(request.headers.get("authorization"), form)
+    presented = client_auth.presented_credentials(header(request, b"authorization"), form)
     client = state.client(presented.client_id)
     stored = client.secret_digest if client else None
     if stored is not None and not stored.startswith("sha256:"):
@@ -44,10 +51,13 @@ async def authenticate_client(state: ServerState, request: Request, form: Params
     return client_auth.authenticate(presented, client, verify_client_secret)
 
 
+FLOW_HEADER = flows.FLOW_HEADER.encode("ascii")
+
+
 async def token_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    header_flow = flows.accept_flow_header(request.headers.get(flows.FLOW_HEADER))
-    basic = request.headers.get("authorization", "").lower().startswith("basic")
+    header_flow = flows.accept_flow_header(header(request, FLOW_HEADER))
+    basic = (header(request, b"authorization") or "").lower().startswith("basic")
     form: Params = {}
     flow_id = header_flow  # a new one is made only for an event
     checks: tuple[Check, ...] = ()

@@ -107,12 +107,12 @@ _USE_REFRESH = f"UPDATE refresh_tokens SET used_at = ? WHERE token_digest = ? AN
 
 
 @lru_cache(maxsize=64)
-def _row_type(fields: tuple[str, ...]) -> Any:
-    return namedtuple("Row", fields)
+def _row_type(description: tuple[tuple[Any, ...], ...]) -> Any:
+    return namedtuple("Row", [d[0] for d in description])
 
 
 def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Any:
-    return _row_type(tuple(d[0] for d in cursor.description))(*values)
+    return _row_type(cursor.description)(*values)
 
 
 BUSY_WAIT_SECONDS = 30.0  # as long as the SQLAlchemy path's busy_timeout
