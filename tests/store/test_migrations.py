@@ -64,7 +64,7 @@ def test_a_0001_database_upgrades_to_the_partial_index(tmp_path: Path) -> None:
             )
         )
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0002"
+    assert migrate.current_revision(engine) == migrate.HEAD
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM access_tokens")).scalar() == 2
         sql = conn.execute(
@@ -114,4 +114,77 @@ def test_a_database_with_tables_but_no_version_is_left_to_the_migrations(tmp_pat
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.HEAD
     assert ("table", "unrelated") in _schema(engine)
+    engine.dispose()
+
+
+TOKEN_TABLES = ("grants", "authorization_codes", "access_tokens", "refresh_tokens")
+
+
+def _without_rowid(engine: sa.Engine) -> dict[str, bool]:
+    with engine.connect() as conn:
+        return {
+            name: str(
+                conn.execute(
+                    sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"),
+                    {"t": name},
+                ).scalar()
+            )
+            .rstrip()
+            .endswith("WITHOUT ROWID")
+            for name in TOKEN_TABLES
+        }
+
+
+def test_0003_rebuilds_the_token_tables_without_rowid_and_keeps_their_rows(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine, "0002")
+    assert _without_rowid(engine) == dict.fromkeys(TOKEN_TABLES, False)
+    rows = {
+        "grants": "INSERT INTO grants (grant_id, client_id, sub, scope, audience, created_at)"
+        " VALUES ('g1', 'c', 'alice', 'read', 'https://api', 1)",
+        "authorization_codes": "INSERT INTO authorization_codes (code_digest, grant_id, client_id,"
+        " redirect_uri, redirect_uri_given, sub, scope, audience, flow_id, issued_at, expires_at,"
+        " auth_time) VALUES ('d1', 'g1', 'c', 'https://c/cb', 1, 'alice', 'read', 'https://api',"
+        " 'f', 1, 2, 1)",
+        "access_tokens": "INSERT INTO access_tokens (jti, grant_id, client_id, scope, audience,"
+        " issued_at, expires_at) VALUES ('j1', 'g1', 'c', 'read', 'https://api', 1, 2)",
+        "refresh_tokens": "INSERT INTO refresh_tokens (token_digest, grant_id, client_id, scope,"
+        " issued_at, expires_at) VALUES ('r1', 'g1', 'c', 'read', 1, 2)",
+    }
+    with engine.begin() as conn:
+        for sql in rows.values():
+            conn.execute(sa.text(sql))
+    before = _schema(engine)
+
+    def contents() -> dict[str, list[tuple[object, ...]]]:
+        with engine.connect() as conn:
+            return {
+                name: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {name}"))]
+                for name in TOKEN_TABLES
+            }
+
+    kept = contents()
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.HEAD
+    assert _without_rowid(engine) == dict.fromkeys(TOKEN_TABLES, True)
+    assert contents() == kept
+    after = _schema(engine)
+    assert {k for k in after if k[0] == "index"} == {k for k in before if k[0] == "index"}
+    with engine.connect() as conn:  # the primary key is still enforced
+        try:
+            conn.execute(sa.text(rows["grants"]))
+        except sa.exc.IntegrityError:
+            pass
+        else:
+            raise AssertionError("a duplicate grant_id was accepted")
+    from alembic import command
+
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0002")
+        conn.commit()
+    assert _without_rowid(engine) == dict.fromkeys(TOKEN_TABLES, False)
+    assert contents() == kept
+    assert _schema(engine) == before
     engine.dispose()

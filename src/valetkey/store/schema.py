@@ -86,6 +86,7 @@ grants = sa.Table(
     sa.Column("nonce", sa.String(512)),
     sa.Column("revoked_at", sa.Float),
     sa.Column("revoked_reason", sa.String(255)),
+    sqlite_with_rowid=False,  # migration 0003
 )
 
 authorization_codes = sa.Table(
@@ -107,6 +108,7 @@ authorization_codes = sa.Table(
     sa.Column("auth_time", sa.Float, nullable=False),
     sa.Column("nonce", sa.String(512)),
     sa.Column("consumed_at", sa.Float),
+    sqlite_with_rowid=False,  # migration 0003
 )
 
 refresh_tokens = sa.Table(
@@ -120,6 +122,7 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("used_at", sa.Float),
     sa.Column("revoked_at", sa.Float),
+    sqlite_with_rowid=False,  # migration 0003
 )
 
 access_tokens = sa.Table(
@@ -141,4 +144,5 @@ access_tokens = sa.Table(
         sqlite_where=sa.text("grant_id IS NOT NULL"),
         postgresql_where=sa.text("grant_id IS NOT NULL"),
     ),
+    sqlite_with_rowid=False,  # migration 0003
 )
