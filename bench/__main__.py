@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     rundir = install.PEERS / "run"
     shutil.rmtree(rundir, ignore_errors=True)
     rundir.mkdir(parents=True)
-    load = Load(seconds=2, warmup=1, runs=2) if args.quick else Load()
+    load = Load(seconds=2, warmup=1, runs=2, slices=2) if args.quick else Load()
     ctx = Context(Secrets.fresh(), rundir, load, versions)
     ctx.argon2 = argon2_cost()
     ctx.argon2_minimal = argon2_cost(rounds=256, hasher=MINIMAL_HASHER)

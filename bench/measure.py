@@ -25,6 +25,13 @@ class Load:
     connections: int = 16  # wrk
     users: int = 8  # flow driver: concurrent virtual users
     runs: int = 2
+    # Each run is measured in slices, the servers side by side taking turns slice by slice, so that
+    # the machine's speed, which drifts from one second to the next, falls on all of them alike.
+    slices: int = 6
+
+    @property
+    def slice_seconds(self) -> float:
+        return self.seconds / self.slices
 
 
 @dataclass
@@ -95,9 +102,9 @@ def wrk_once(
 
 
 # A workload is a generator of steps: its first step warms the server up, each later step measures
-# one run, and it returns the Result. ``drive`` runs one on its own; ``interleave`` runs several
-# servers' workloads run by run (A, B, A, B, ...), so that the machine's drift over the minutes of a
-# benchmark falls on every server alike instead of on whichever ran last.
+# one slice of a run, and it returns the Result. ``drive`` runs one on its own; ``interleave`` runs
+# several servers' workloads slice by slice (A, B, A, B, ...), so that the machine's drift over the
+# seconds and minutes of a benchmark falls on every server alike instead of on whichever ran last.
 Steps = Generator[None, None, Result]
 
 
@@ -129,22 +136,31 @@ def interleave(
 
 
 def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> Steps:
+    """wrk, once per slice. A run's percentiles are its slices' percentiles weighted by their
+    requests (wrk reports percentiles, not the samples behind them)."""
     wrk_once(server, path, load.warmup, load.connections, **req)
     runs = []
     for _ in range(load.runs):
-        yield
-        cpu0 = server.cpu()
-        stats = wrk_once(server, path, load.seconds, load.connections, **req)
-        cpu = server.cpu() - cpu0
-        ops = stats["requests"]
+        cpu = 0.0
+        slices = []
+        for _ in range(load.slices):
+            yield
+            cpu0 = server.cpu()
+            slices.append(wrk_once(server, path, load.slice_seconds, load.connections, **req))
+            cpu += server.cpu() - cpu0
+        ops = sum(x["requests"] for x in slices)
+
+        def weighted(key: str, slices: list[dict[str, int]] = slices, ops: int = ops) -> float:
+            return sum(x[key] * x["requests"] for x in slices) / ops / 1000 if ops else float("nan")
+
         runs.append(
             Run(
                 ops=ops,
-                seconds=stats["duration_us"] / 1e6,
-                p50_ms=stats["p50_us"] / 1000,
-                p99_ms=stats["p99_us"] / 1000,
+                seconds=sum(x["duration_us"] for x in slices) / 1e6,
+                p50_ms=weighted("p50_us"),
+                p99_ms=weighted("p99_us"),
                 cpu_ms_per_op=cpu * 1000 / ops if ops else float("nan"),
-                errors=stats["socket_errors"] + stats["status_errors"],
+                errors=sum(x["socket_errors"] + x["status_errors"] for x in slices),
                 peak_rss_mb=peak_rss_mb(server.pids()),
             )
         )
@@ -166,10 +182,16 @@ def flow_steps(
         loop.run_until_complete(driver.setup())
         loop.run_until_complete(driver.run(load.warmup))
         for _ in range(load.runs):
-            yield
-            cpu0, began = server.cpu(), time.perf_counter()
-            stats = loop.run_until_complete(driver.run(load.seconds))
-            cpu, elapsed = server.cpu() - cpu0, time.perf_counter() - began
+            cpu, elapsed, stats = 0.0, 0.0, flows.FlowStats()
+            for _ in range(load.slices):
+                yield
+                cpu0, began = server.cpu(), time.perf_counter()
+                part = loop.run_until_complete(driver.run(load.slice_seconds))
+                cpu += server.cpu() - cpu0
+                elapsed += time.perf_counter() - began
+                stats.latencies += part.latencies
+                stats.errors += part.errors
+                stats.last_error = part.last_error or stats.last_error
             ops = len(stats.latencies)
             lat = sorted(stats.latencies)
             runs.append(
