@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -17,12 +17,22 @@ from valetkey.server.state import ServerState
 
 SESSION_COOKIE = "vk_session"
 BROWSER_COOKIE = "vk_browser"
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+@cache
+def _env() -> Environment:
+    """The template environment, made on the first page (Jinja2 is not loaded at start-up: the
+    hot endpoints render no page)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 SCOPE_WORDS = {
     "openid": "Confirm who you are (your user identifier)",
@@ -70,7 +80,7 @@ def render(
     if bid is None:
         bid = new_bid = new_token(24)
     csrf = state.signer.csrf_token(bid, csrf_purpose) if csrf_purpose else ""
-    html = _env.get_template(template).render(csrf_token=csrf, issuer=state.issuer, **context)
+    html = _env().get_template(template).render(csrf_token=csrf, issuer=state.issuer, **context)
     headers = dict(PAGE_HEADERS)
     if redirect_origin:
         # CSP form-action also governs the redirects after a form post: the sign-in and consent

@@ -137,12 +137,14 @@ access_tokens = sa.Table(
     sa.Column("issued_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("revoked_at", sa.Float),
-    # Partial (migration 0002): client-credentials tokens have no grant and need no entry.
+    # Partial (migration 0002): client-credentials tokens have no grant and need no entry. Only
+    # SQLite databases are created from these definitions; migration 0002 makes the index partial
+    # on PostgreSQL too (a postgresql_where here would load SQLAlchemy's PostgreSQL dialect at
+    # every start).
     sa.Index(
         "ix_access_tokens_grant_id",
         "grant_id",
         sqlite_where=sa.text("grant_id IS NOT NULL"),
-        postgresql_where=sa.text("grant_id IS NOT NULL"),
     ),
     sqlite_with_rowid=False,  # migration 0003
 )
