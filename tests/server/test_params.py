@@ -63,6 +63,7 @@ def test_bytes_are_decoded_strictly() -> None:
         "com.example.app:/oauth2redirect?code=a",
         "https://client.example/a path/?q=<script>\"'",
         "https://client.example/é?x=ü#frag",
+        "https://client.example/cb?x={a}|b^c\\d`e",
         "http://[::1]:8080/cb?error=access_denied&error_description=the+user+said+no",
         "",
     ],

@@ -120,8 +120,8 @@ class JSONResponse(Response):
         self.raw_headers += [h for h in _JSON_HEADERS if h[0] not in names] + given
 
 
-_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
-_LOCATION_AS_IS = re.compile(r"[A-Za-z0-9_.~\-:/%#?=@\[\]!$&'()*+,;]*")
+_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"  # what Starlette's RedirectResponse leaves unquoted
+_LOCATION_AS_IS = re.compile(f"[A-Za-z0-9_.~{re.escape('-' + _LOCATION_SAFE)}]*")  # ... with these
 
 
 class Redirect(RedirectResponse):
