@@ -78,6 +78,24 @@ class TemporarilyUnavailable(OAuthError):
     status = 503
 
 
+class StorageUnavailable(TemporarilyUnavailable):
+    """The database failed, timed out or went away (RFC 9110 §15.6.4): an outage, not a defect.
+
+    Raised by the store for connection-level failures only (never for a constraint or a bug);
+    answered with 503 and ``Retry-After: retry_after`` on protocol endpoints and an error page on
+    browser pages. Nothing the failed transaction would have written was written.
+    """
+
+    def __init__(self, detail: str = "", *, retry_after: int = 5) -> None:
+        super().__init__(
+            "the authorization server's storage is unavailable; try again shortly",
+            rule="storage_available",
+            spec="RFC 9110 §15.6.4",
+            detail=detail,
+        )
+        self.retry_after = retry_after
+
+
 class LoginRequired(OAuthError):
     error = "login_required"
 
