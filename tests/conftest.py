@@ -21,6 +21,47 @@ from valetkey.server.bootstrap import build_state
 from valetkey.server.state import ServerState
 from valetkey.store.sql import SQLStore, open_store
 
+# -- the user's own data is never touched -------------------------------------------------------
+# Every test, and every process a test starts, gets XDG directories under a temporary directory of
+# the session; the real ones are fingerprinted before the run and checked after it.
+_REAL_DIRS = [
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "valetkey",
+    Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "valetkey",
+]
+
+
+def _fingerprint(path: Path) -> list[tuple[str, int, int]]:
+    if not path.exists():
+        return []
+    return sorted(
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in [path, *path.rglob("*")]
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import tempfile
+
+    config.stash[_REAL_KEY] = {str(p): _fingerprint(p) for p in _REAL_DIRS}
+    isolated = Path(tempfile.mkdtemp(prefix="vk-xdg-"))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        os.environ[name] = str(isolated / name.lower())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_REAL_KEY, None)
+    if before is None:
+        return
+    touched = [p for p in _REAL_DIRS if _fingerprint(p) != before[str(p)]]
+    if touched:
+        session.config.get_terminal_writer().line(
+            f"FAILED: the test run wrote into the user's own data: {', '.join(map(str, touched))}",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_REAL_KEY = pytest.StashKey[dict[str, list[tuple[str, int, int]]]]()
+
 ISSUER = "http://as.test"
 PG_ADMIN_URL = os.environ.get("VALETKEY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # A high-entropy secret (stored as a SHA-256 digest) and a short one (stored with Argon2id).

@@ -21,6 +21,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def isolated_env(workdir: Path) -> dict[str, str]:
+    """XDG directories inside ``workdir``: a process a test starts never reads or writes the
+    user's own data (tokens, profiles, the default database)."""
+    return {
+        "XDG_DATA_HOME": str(workdir / "xdg-data"),
+        "XDG_CONFIG_HOME": str(workdir / "xdg-config"),
+        "XDG_CACHE_HOME": str(workdir / "xdg-cache"),
+    }
+
+
 def wait_until_ready(
     url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15.0
 ) -> None:
@@ -48,7 +58,7 @@ def running(
             [sys.executable, "-m", "valetkey", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **isolated_env(workdir), **(env or {})},
             cwd=workdir,
         )
     try:
@@ -69,6 +79,9 @@ def auth_server(
 ) -> Iterator[str]:
     port = port or free_port()
     path = workdir / f"server-{port}.toml"
+    if not any(line.startswith("database") for line in config.splitlines()):
+        # An explicit database in the test's directory, never the documented default.
+        config = f'database = "sqlite:///{workdir / f"server-{port}.db"}"\n' + config
     path.write_text(config)
     base = f"http://127.0.0.1:{port}"
     with running(
