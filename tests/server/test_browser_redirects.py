@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.chromium import Watch, launched_chromium
 from tests.support.flows import authorize_url, redirect_params
+from tests.support.servers import auth_server
 from valetkey.core import pkce
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -83,8 +84,6 @@ def app() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def base(app: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.support.servers import auth_server
-
     config = CONFIG.format(
         native_cb=NATIVE_CB, native_logout=NATIVE_LOGOUT, loopback=REGISTERED_LOOPBACK, app=app
     )
