@@ -46,13 +46,6 @@ def first_param(params: Params, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _origin(uri: str) -> str | None:
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None  # a custom-scheme redirect (native app) cannot be named in CSP
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _flow_id(params: Params) -> str:
     return authorization_flow_id(
         first_param(params, "client_id") or "",
@@ -252,7 +245,7 @@ def login_page(
         "login.html",
         status=status,
         csrf_purpose="login",
-        redirect_origin=_origin(v.request.redirect_uri),
+        redirect_to=v.request.redirect_uri,
         client_name=v.client.client_name or v.client.client_id,
         request_query=v.query,
         error=error,
@@ -280,7 +273,7 @@ def consent_page(
         request,
         "consent.html",
         csrf_purpose="consent",
-        redirect_origin=_origin(v.request.redirect_uri),
+        redirect_to=v.request.redirect_uri,
         client_name=v.client.client_name or v.client.client_id,
         client_id=v.client.client_id,
         scopes=[(s, pages.describe_scope(s)) for s in v.request.scope],

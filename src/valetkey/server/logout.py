@@ -104,6 +104,7 @@ async def end_session_endpoint(request: Request) -> Response:
         request,
         "logout.html",
         csrf_purpose="logout",
+        redirect_to=lr.redirect_to,
         client_name=(lr.client.client_name or lr.client.client_id) if lr.client else "",
         request_query=lr.query,
     )

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import LoginSession
 from valetkey.core.secrets import new_token
+from valetkey.server.csp import page_policy
 from valetkey.server.http import PAGE_HEADERS
 from valetkey.server.state import ServerState
 
@@ -72,9 +73,11 @@ def render(
     *,
     status: int = 200,
     csrf_purpose: str | None = None,
-    redirect_origin: str | None = None,
+    redirect_to: str | None = None,
     **context: Any,
 ) -> Response:
+    """``template`` as a page; ``redirect_to``: the client URI its form can answer with a redirect
+    to, which the page's policy must allow (``csp.page_policy``)."""
     bid = browser_id(request)
     new_bid = None
     if bid is None:
@@ -82,12 +85,8 @@ def render(
     csrf = state.signer.csrf_token(bid, csrf_purpose) if csrf_purpose else ""
     html = _env().get_template(template).render(csrf_token=csrf, issuer=state.issuer, **context)
     headers = dict(PAGE_HEADERS)
-    if redirect_origin:
-        # CSP form-action also governs the redirects after a form post: the sign-in and consent
-        # forms end in a redirect to the client, so its (exactly matched) origin is allowed too.
-        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
-            "form-action 'self'", f"form-action 'self' {redirect_origin}"
-        )
+    if redirect_to:
+        headers["Content-Security-Policy"] = page_policy(redirect_to)
     response = HTMLResponse(html, status_code=status, headers=headers)
     if new_bid is not None:
         response.set_cookie(
