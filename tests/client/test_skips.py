@@ -65,6 +65,10 @@ def test_a_skip_needs_a_known_rule_a_reason_and_its_own_type() -> None:
     callback = {"code": "c", "state": "forged", "iss": ISSUER}
     with pytest.raises(ConfigError, match=r"Skip\(rule, reason\)"):
         callback_checks(pending, callback, config(), skip=("state",))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="does not apply 'pkce'"):
+        callback_checks(pending, callback, config(), skip=[Skip("pkce", "no PKCE here")])
+    with pytest.raises(ConfigError, match="does not apply 'state'"):
+        start(config(), REDIRECT, skip=[Skip("state", "not at this step")])
 
 
 def test_callback_checks_record_each_rule_and_fail_with_the_record() -> None:

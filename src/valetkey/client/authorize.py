@@ -67,7 +67,7 @@ def start(
 
     ``skip=[Skip("pkce", reason)]`` sends no PKCE challenge and records the skip in ``checks``.
     """
-    skipped = checks.skips(skip)
+    skipped = checks.skips(skip, "start", ("pkce",))
     if "pkce" in skipped:
         pkce_method = None
     endpoint = require(
@@ -141,7 +141,7 @@ def callback_checks(
     The first failure raises (``StateMismatch``, ``IssuerMismatch``) with ``checks`` set; a rule
     named in ``skip`` is not applied and is recorded as skipped, with the skip's reason.
     """
-    skipped = checks.skips(skip)
+    skipped = checks.skips(skip, "the callback check", [rule for rule, _ in CALLBACK_RULES])
     done: list[Check] = []
     for rule, run in CALLBACK_RULES:
         if rule in skipped:

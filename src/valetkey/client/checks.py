@@ -55,12 +55,14 @@ class Skip:
         return Check(name, "skip", spec, self.reason)
 
 
-def skips(given: Iterable[Skip]) -> dict[str, Skip]:
-    """The skips by rule; anything but a :class:`Skip` (a bare rule name) is refused."""
+def skips(given: Iterable[Skip], where: str, applies: Iterable[str]) -> dict[str, Skip]:
+    """The skips by rule; a bare rule name, or a rule that ``where`` does not apply, is refused."""
     found: dict[str, Skip] = {}
     for item in given:
         if not isinstance(item, Skip):
             raise ConfigError(f"name a skipped rule with Skip(rule, reason), not {item!r}")
+        if item.rule not in applies:
+            raise ConfigError(f"{where} does not apply {item.rule!r}: there is nothing to skip")
         found[item.rule] = item
     return found
 
