@@ -6,7 +6,8 @@ Flows are generators that yield ``httpx.Request`` and receive ``httpx.Response``
 
 from valetkey.client import grants
 from valetkey.client.auth import TokenAuth
-from valetkey.client.authorize import PendingAuthorization, check_callback, start
+from valetkey.client.authorize import PendingAuthorization, callback_checks, check_callback, start
+from valetkey.client.checks import Skip
 from valetkey.client.config import ClientConfig, CustomParam, Endpoints
 from valetkey.client.discovery import discover
 from valetkey.client.errors import (
@@ -21,7 +22,7 @@ from valetkey.client.errors import (
     StateMismatch,
     UnexpectedResponse,
 )
-from valetkey.client.io import arun, run
+from valetkey.client.io import arun, run, with_headers
 from valetkey.client.loopback import LoopbackReceiver, Outcome
 from valetkey.client.tokens import TokenSet
 from valetkey.client.tokenstore import TokenStore
@@ -41,15 +42,18 @@ __all__ = [
     "Outcome",
     "PendingAuthorization",
     "SecurityCheckFailed",
+    "Skip",
     "StateMismatch",
     "TokenAuth",
     "TokenSet",
     "TokenStore",
     "UnexpectedResponse",
     "arun",
+    "callback_checks",
     "check_callback",
     "discover",
     "grants",
     "run",
     "start",
+    "with_headers",
 ]

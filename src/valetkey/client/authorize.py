@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from valetkey.client import checks
+from valetkey.client.checks import Skip
 from valetkey.client.config import ClientConfig, require
 from valetkey.client.errors import (
     AuthorizationDenied,
     ConfigError,
     IssuerMismatch,
     OAuthServerError,
+    SecurityCheckFailed,
     StateMismatch,
     UnexpectedResponse,
 )
 from valetkey.core import pkce
+from valetkey.core.events import Check
 
 ResponseType = Literal["code", "token"]
 
@@ -36,6 +40,8 @@ class PendingAuthorization:
     code_challenge_method: str | None = None
     # Set when a custom parameter goes in the body: the browser must POST ``form`` to ``url``.
     form: tuple[tuple[str, str], ...] | None = None
+    code_challenge: str | None = None
+    checks: tuple[Check, ...] = ()  # rules skipped on purpose when the request was built
 
 
 def check_verifier(verifier: str) -> str:
@@ -55,8 +61,15 @@ def start(
     pkce_method: str | None = "S256",
     code_verifier: str | None = None,
     state: str | None = None,
+    skip: Iterable[Skip] = (),
 ) -> PendingAuthorization:
-    """Build the authorization URL; ``state`` (and ``nonce`` for openid) are always generated."""
+    """Build the authorization URL; ``state`` (and ``nonce`` for openid) are always generated.
+
+    ``skip=[Skip("pkce", reason)]`` sends no PKCE challenge and records the skip in ``checks``.
+    """
+    skipped = checks.skips(skip, "start", ("pkce",))
+    if "pkce" in skipped:
+        pkce_method = None
     endpoint = require(
         config.endpoints.authorization_endpoint, "the authorization URL", "--auth-url"
     )
@@ -77,13 +90,16 @@ def start(
     query = [(p.key, p.value) for p in custom if p.placement == "query"]
     body = [(p.key, p.value) for p in custom if p.placement == "body"]
     method = pkce_method if verifier else None
+    challenge = dict(params).get("code_challenge")
+    record = tuple(s.check for s in skipped.values())
+    form = None
     if body:  # OIDC Core §3.1.2.1: the request may be a form POST; every parameter then in the body
         url, form = _add_query(endpoint, query), tuple(params + body)
-        return PendingAuthorization(
-            url, state, redirect_uri, response_type, nonce, verifier, method, form
-        )
-    url = _add_query(endpoint, params + query)
-    return PendingAuthorization(url, state, redirect_uri, response_type, nonce, verifier, method)
+    else:
+        url = _add_query(endpoint, params + query)
+    return PendingAuthorization(
+        url, state, redirect_uri, response_type, nonce, verifier, method, form, challenge, record
+    )
 
 
 def _pkce(
@@ -113,18 +129,41 @@ def _add_query(url: str, params: list[tuple[str, str]]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
+def callback_checks(
+    pending: PendingAuthorization,
+    params: Mapping[str, str],
+    config: ClientConfig,
+    *,
+    skip: Iterable[Skip] = (),
+) -> tuple[Check, ...]:
+    """Run the callback's security rules in order (state, then iss); return their record.
+
+    The first failure raises (``StateMismatch``, ``IssuerMismatch``) with ``checks`` set; a rule
+    named in ``skip`` is not applied and is recorded as skipped, with the skip's reason.
+    """
+    skipped = checks.skips(skip, "the callback check", [rule for rule, _ in CALLBACK_RULES])
+    done: list[Check] = []
+    for rule, run in CALLBACK_RULES:
+        if rule in skipped:
+            done.append(skipped[rule].check)
+            continue
+        try:
+            done.append(checks.passed(rule, run(pending, params, config)))
+        except SecurityCheckFailed as exc:
+            checks.failed(rule, exc, done)
+            raise
+    return tuple(done)
+
+
 def check_callback(
-    pending: PendingAuthorization, params: Mapping[str, str], config: ClientConfig
+    pending: PendingAuthorization,
+    params: Mapping[str, str],
+    config: ClientConfig,
+    *,
+    skip: Iterable[Skip] = (),
 ) -> dict[str, str]:
     """Check state and iss before anything else; raise the server's error; return the params."""
-    got_state = params.get("state")
-    # RFC 6749 §10.12: the callback must carry the state we sent, else it may be forged (CSRF).
-    if got_state is None or not hmac.compare_digest(got_state.encode(), pending.state.encode()):
-        raise StateMismatch(
-            "the callback's state does not match the one sent: refusing it (possible CSRF, "
-            "RFC 6749 §10.12); nothing was exchanged"
-        )
-    _check_iss(params.get("iss"), config)
+    callback_checks(pending, params, config, skip=skip)
     if "error" in params:
         kind = AuthorizationDenied if params["error"] == "access_denied" else OAuthServerError
         raise kind(params["error"], params.get("error_description"), params.get("error_uri"))
@@ -134,8 +173,23 @@ def check_callback(
     return dict(params)
 
 
-def _check_iss(iss: str | None, config: ClientConfig) -> None:
-    expected = config.endpoints.issuer
+def _check_state(
+    pending: PendingAuthorization, params: Mapping[str, str], config: ClientConfig
+) -> str:
+    got = params.get("state")
+    # RFC 6749 §10.12: the callback must carry the state we sent, else it may be forged (CSRF).
+    if got is None or not hmac.compare_digest(got.encode(), pending.state.encode()):
+        raise StateMismatch(
+            "the callback's state does not match the one sent: refusing it (possible CSRF, "
+            "RFC 6749 §10.12); nothing was exchanged"
+        )
+    return "state matches the one sent with the request (compared in constant time)"
+
+
+def _check_iss(
+    pending: PendingAuthorization, params: Mapping[str, str], config: ClientConfig
+) -> str:
+    iss, expected = params.get("iss"), config.endpoints.issuer
     if iss is not None:
         # RFC 9207 §2.4: a present iss must equal the issuer we started with (mix-up defence).
         if expected is None:
@@ -148,8 +202,18 @@ def _check_iss(iss: str | None, config: ClientConfig) -> None:
                 f"the callback comes from issuer {iss!r}, not {expected!r}: refusing it "
                 "(mix-up attack defence, RFC 9207 §2.4); nothing was exchanged"
             )
-    elif config.endpoints.iss_parameter_supported:
+        return f"iss={iss} is the issuer this request went to"
+    if config.endpoints.iss_parameter_supported:
         raise IssuerMismatch(
             "the server advertises authorization_response_iss_parameter_supported but the "
             "callback has no iss: refusing it (RFC 9207 §2.4)"
         )
+    return "no iss, and the server does not advertise sending one"
+
+
+CallbackRule = Callable[[PendingAuthorization, Mapping[str, str], ClientConfig], str]
+# The order the callback is checked in: each returns what it found, or raises.
+CALLBACK_RULES: tuple[tuple[str, CallbackRule], ...] = (
+    ("state", _check_state),
+    ("iss", _check_iss),
+)

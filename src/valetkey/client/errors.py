@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from valetkey.core.events import Check
+
 
 class ClientError(Exception):
     """Base class for everything the client library raises on purpose."""
@@ -52,7 +54,12 @@ class UnexpectedResponse(ClientError):
 
 
 class SecurityCheckFailed(ClientError):
-    """A response failed a check that protects the user: nothing was exchanged or accepted."""
+    """A response failed a check that protects the user: nothing was exchanged or accepted.
+
+    ``checks`` records the rules that ran, the failed one last (see ``client.checks``).
+    """
+
+    checks: tuple[Check, ...] = ()
 
 
 class StateMismatch(SecurityCheckFailed):

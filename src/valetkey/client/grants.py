@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
-from valetkey.client import idtoken
+from valetkey.client import checks, idtoken
 from valetkey.client.authorize import PendingAuthorization, check_callback
+from valetkey.client.checks import Skip
 from valetkey.client.config import ClientConfig, require
 from valetkey.client.errors import ConfigError, IdTokenInvalid
 from valetkey.client.io import Flow
@@ -29,28 +31,46 @@ def _checked(
     now: float,
     nonce: str | None,
     require_at_hash: bool = False,
+    require_id_token: bool = False,
 ) -> Flow[TokenSet]:
-    """OIDC Core §3.1.3.7: validate an ID token whenever openid was requested or one came back."""
+    """OIDC Core §3.1.3.7: validate an ID token whenever openid was requested or one came back;
+    the returned token set records the checks it passed, a failure carries the failed check."""
     if tokens.id_token is None:
+        if config.wants_openid and require_id_token:
+            # OIDC Core §3.1.3.3: an openid request gets an ID token in the token response.
+            exc = IdTokenInvalid("openid was requested but the response has no id_token")
+            checks.failed("id_token", exc)
+            raise exc
         return tokens
-    yield from idtoken.validate(
-        tokens.id_token,
-        jwks_uri=config.endpoints.jwks_uri,
-        issuer=config.endpoints.issuer,
-        client_id=config.client_id,
-        nonce=nonce,
-        access_token=tokens.access_token,
-        now=now,
-        require_at_hash=require_at_hash,
-    )
-    return tokens
+    try:
+        claims = yield from idtoken.validate(
+            tokens.id_token,
+            jwks_uri=config.endpoints.jwks_uri,
+            issuer=config.endpoints.issuer,
+            client_id=config.client_id,
+            nonce=nonce,
+            access_token=tokens.access_token,
+            now=now,
+            require_at_hash=require_at_hash,
+        )
+    except IdTokenInvalid as exc:
+        checks.failed("id_token", exc)
+        raise
+    record = checks.id_token_record(tokens.id_token, claims, nonce, tokens.access_token)
+    return replace(tokens, checks=(*tokens.checks, *record))
 
 
 def authorization_code(
-    config: ClientConfig, pending: PendingAuthorization, callback: Mapping[str, str], now: float
+    config: ClientConfig,
+    pending: PendingAuthorization,
+    callback: Mapping[str, str],
+    now: float,
+    *,
+    skip: Iterable[Skip] = (),
 ) -> Flow[TokenSet]:
-    """RFC 6749 §4.1.3 (+ RFC 7636 §4.5): state and iss are checked before any request is sent."""
-    params = check_callback(pending, callback, config)
+    """RFC 6749 §4.1.3 (+ RFC 7636 §4.5): state and iss are checked before any request is sent
+    (``skip`` as in :func:`~valetkey.client.authorize.callback_checks`)."""
+    params = check_callback(pending, callback, config, skip=skip)
     fields = [
         ("grant_type", "authorization_code"),
         ("code", params["code"]),
@@ -60,21 +80,25 @@ def authorization_code(
         fields.append(("code_verifier", pending.code_verifier))
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
     tokens = token_response((yield request), now, config.scope)
-    if config.wants_openid and tokens.id_token is None:
-        # OIDC Core §3.1.3.3: an openid request gets an ID token in the token response.
-        raise IdTokenInvalid("openid was requested but the token response has no id_token")
-    return (yield from _checked(config, tokens, now, pending.nonce))
+    return (yield from _checked(config, tokens, now, pending.nonce, require_id_token=True))
 
 
 def implicit(
-    config: ClientConfig, pending: PendingAuthorization, callback: Mapping[str, str], now: float
+    config: ClientConfig,
+    pending: PendingAuthorization,
+    callback: Mapping[str, str],
+    now: float,
+    *,
+    skip: Iterable[Skip] = (),
 ) -> Flow[TokenSet]:
     """RFC 6749 §4.2.2: the tokens arrive in the fragment; only the ID token check needs I/O."""
-    params = check_callback(pending, callback, config)
+    params = check_callback(pending, callback, config, skip=skip)
     tokens = TokenSet.from_response(params, now, config.scope)
-    if config.wants_openid and tokens.id_token is None:
-        raise IdTokenInvalid("openid was requested but the server sent no ID token")
-    return (yield from _checked(config, tokens, now, pending.nonce, require_at_hash=True))
+    return (
+        yield from _checked(
+            config, tokens, now, pending.nonce, require_at_hash=True, require_id_token=True
+        )
+    )
 
 
 def password(config: ClientConfig, username: str, secret: str, now: float) -> Flow[TokenSet]:

@@ -6,7 +6,7 @@ The same flow runs on a sync ``httpx.Client`` (:func:`run`) or an ``httpx.AsyncC
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import TypeVar
 
 import httpx
@@ -46,5 +46,16 @@ async def arun(flow: Flow[T], http: httpx.AsyncClient, observe: Observer | None 
             if observe:
                 observe(request, response)
             request = flow.send(response)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def with_headers(flow: Flow[T], headers: Mapping[str, str]) -> Flow[T]:
+    """The same flow with ``headers`` set on every request it sends (a correlation id, ...)."""
+    try:
+        request = next(flow)
+        while True:
+            request.headers.update(headers)
+            request = flow.send((yield request))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]

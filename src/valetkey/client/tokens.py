@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from valetkey.core.events import Check
+
 _KNOWN = ("access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token")
 
 
@@ -19,6 +21,8 @@ class TokenSet:
     id_token: str | None = None
     obtained_at: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The checks the client ran on this token response (the ID token's); not saved.
+    checks: tuple[Check, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_response(

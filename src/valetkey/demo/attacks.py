@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from valetkey.client import ClientError, OAuthServerError, PendingAuthorization, grants, start
+from valetkey.client.io import Flow
 from valetkey.core.flows import authorization_flow_id
-from valetkey.core.secrets import new_token
+from valetkey.demo.base import DemoClient
 from valetkey.demo.session import COOKIE, Pending, Session
 from valetkey.demo.victim import sign_in_and_approve
 
-if TYPE_CHECKING:
-    from valetkey.demo.app import DemoClient
+T = TypeVar("T")
 
 
 @dataclass
@@ -127,13 +128,20 @@ class Run:
         self, mode: str, who: tuple[str, str], session: Session
     ) -> tuple[Pending, str]:
         """Start a login at the client and sign in at the server; return the callback URL."""
-        pending = self.client.oauth.prepare(mode, False)
+        pending = await self.client.oauth.prepare(mode, False)
         if not self.flow_id:
             self.started(pending.flow_id, "confidential" if mode == "confidential" else "pkce")
         url = self.client.begin_login(session, pending)
         async with self.browser() as http:
             response = await sign_in_and_approve(http, url, *who)
         return pending, response.headers.get("location", "")
+
+    async def attempt(self, flow: Flow[T]) -> tuple[T | None, ClientError | None]:
+        """Run a library flow as one of this scenario's actors: its result, or what was refused."""
+        try:
+            return await self.client.oauth.run(flow, self.flow_id), None
+        except ClientError as exc:
+            return None, exc
 
     def finish(self, outcome: str, as_expected: bool) -> AttackResult:
         self.client.emit(
@@ -157,15 +165,25 @@ class Run:
         )
 
 
-def _code(location: str) -> str:
-    return dict(parse_qsl(urlsplit(location).query)).get("code", "")
+def _callback(location: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(location).query))
+
+
+def _from_history(pending: Pending, callback: dict[str, str]) -> PendingAuthorization:
+    """What someone holding only the redirect URL has: its state, never the code_verifier."""
+    return PendingAuthorization("", callback.get("state", ""), pending.request.redirect_uri, "code")
+
+
+def _refusal(exc: ClientError | None) -> tuple[str | None, str]:
+    if isinstance(exc, OAuthServerError):
+        return exc.error, f"{exc.error} ({exc.error_description})"
+    return None, str(exc) if exc else "accepted"
 
 
 async def code_interception(run: Run) -> AttackResult:
     client = run.client
     mode = "pkce" if run.defence_on else "insecure"
-    _pending, location = await run.authorize_as(mode, client.config.victim, client.sessions.new())
-    reg = client.config.registration(mode)
+    pending, location = await run.authorize_as(mode, client.config.victim, client.sessions.new())
     client.emit(
         "code.intercepted",
         run.flow_id,
@@ -173,25 +191,22 @@ async def code_interception(run: Run) -> AttackResult:
         source="browser",
         target="client",
         summary="A malicious app registered on the same redirect URI receives the code first",
-        data={"actor": "malicious app", "client_id": reg.client_id},
+        data={"actor": "malicious app", "client_id": pending.client.client_id},
     )
-    form = {
-        "grant_type": "authorization_code",
-        "code": _code(location),
-        "redirect_uri": client.config.redirect_uri,
-    }
-    r, body = await client.oauth.token_request(
-        reg, form, run.flow_id
-    )  # no code_verifier: it never saw one
-    if r.status_code == 200:
+    callback = _callback(location)
+    flow = grants.authorization_code(
+        pending.client, _from_history(pending, callback), callback, client.clock.now()
+    )
+    tokens, refused = await run.attempt(flow)  # no code_verifier: it never saw one
+    if tokens is not None:
         thief = client.sessions.new()
-        await client.oauth.receive_tokens(thief, reg, body, run.flow_id, who="The malicious app")
+        client.oauth.receive_tokens(thief, pending.client, tokens, run.flow_id, "The malicious app")
         return run.finish(
             "the malicious app redeemed the stolen code and holds the user's tokens",
             not run.defence_on,
         )
-    outcome = f"token request refused: {body.get('error')} ({body.get('error_description')})"
-    return run.finish(outcome, run.defence_on and body.get("error") == "invalid_grant")
+    error, text = _refusal(refused)
+    return run.finish(f"token request refused: {text}", run.defence_on and error == "invalid_grant")
 
 
 async def login_csrf(run: Run) -> AttackResult:
@@ -224,61 +239,49 @@ async def login_csrf(run: Run) -> AttackResult:
 async def code_replay(run: Run) -> AttackResult:
     client = run.client
     victim = client.sessions.new()
-    _pending, location = await run.authorize_as("pkce", client.config.victim, victim)
+    pending, location = await run.authorize_as("pkce", client.config.victim, victim)
     async with run.browser() as http:
         await run.open_callback(http, location, victim)  # the real client redeems the code
-    reg = client.config.public
-    form = {
-        "grant_type": "authorization_code",
-        "code": _code(location),
-        "redirect_uri": client.config.redirect_uri,
-    }
-    r, body = await client.oauth.token_request(
-        reg, form, run.flow_id
-    )  # replayed from browser history
-    refresh = (victim.tokens or {}).get("refresh_token")
+    callback = _callback(location)  # replayed from browser history
+    replay = grants.authorization_code(
+        pending.client, _from_history(pending, callback), callback, client.clock.now()
+    )
+    _tokens, refused = await run.attempt(replay)
     after = ""
-    if refresh:
-        r2, body2 = await client.oauth.token_request(
-            reg, {"grant_type": "refresh_token", "refresh_token": str(refresh)}, run.flow_id
+    if victim.tokens is not None and victim.tokens.refresh_token:
+        new, also = await run.attempt(
+            grants.refresh(pending.client, victim.tokens, client.clock.now())
         )
         after = (
-            f"; the legitimate client's refresh token now fails too: {body2.get('error')}"
-            if r2.status_code != 200
+            f"; the legitimate client's refresh token now fails too: {_refusal(also)[0]}"
+            if new is None
             else "; but the legitimate refresh token still works"
         )
-    ok = r.status_code == 400 and body.get("error") == "invalid_grant" and "fails too" in after
-    return run.finish(
-        f"replay refused: {body.get('error')} ({body.get('error_description')}){after}", ok
-    )
+    error, text = _refusal(refused)
+    status = refused.status if isinstance(refused, OAuthServerError) else None
+    ok = status == 400 and error == "invalid_grant" and "fails too" in after
+    return run.finish(f"replay refused: {text}{after}", ok)
 
 
 async def refresh_replay(run: Run) -> AttackResult:
     client = run.client
     victim = client.sessions.new()
-    _pending, location = await run.authorize_as("pkce", client.config.victim, victim)
+    pending, location = await run.authorize_as("pkce", client.config.victim, victim)
     async with run.browser() as http:
         await run.open_callback(http, location, victim)
-    reg = client.config.public
-    old = str((victim.tokens or {}).get("refresh_token", ""))
-    r1, body1 = await client.oauth.token_request(
-        reg, {"grant_type": "refresh_token", "refresh_token": old}, run.flow_id
-    )
-    new = str(body1.get("refresh_token", ""))
-    _r2, body2 = await client.oauth.token_request(
-        reg, {"grant_type": "refresh_token", "refresh_token": old}, run.flow_id
-    )
-    _r3, body3 = await client.oauth.token_request(
-        reg, {"grant_type": "refresh_token", "refresh_token": new}, run.flow_id
-    )
-    ok = (
-        r1.status_code == 200
-        and body2.get("error") == "invalid_grant"
-        and body3.get("error") == "invalid_grant"
-    )
+    old = victim.tokens
+    if old is None:
+        return run.finish("the victim's login failed, so there is no refresh token", False)
+    cfg, now = pending.client, client.clock.now()
+    new, first = await run.attempt(grants.refresh(cfg, old, now))
+    _again, second = await run.attempt(grants.refresh(cfg, old, now))
+    _after, third = await run.attempt(grants.refresh(cfg, new or old, now))
+    ok = new is not None and _refusal(second)[0] == "invalid_grant"
+    ok = ok and _refusal(third)[0] == "invalid_grant"
+    rotated = "rotation worked (200)" if new else f"rotation failed: {_refusal(first)[1]}"
     outcome = (
-        f"rotation worked ({r1.status_code}); the replayed old token was refused: {body2.get('error')} "
-        f"({body2.get('error_description')}); the family is revoked, the new token fails too: {body3.get('error')}"
+        f"{rotated}; the replayed old token was refused: {_refusal(second)[1]}; "
+        f"the family is revoked, the new token fails too: {_refusal(third)[0]}"
     )
     return run.finish(outcome, ok)
 
@@ -287,19 +290,13 @@ async def redirect_tampering(run: Run) -> AttackResult:
     client = run.client
     reg = client.config.confidential
     evil = "https://attacker.example/callback"
-    state = new_token(12)
-    run.started(authorization_flow_id(reg.client_id, evil, state, None, None), "other")
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": reg.client_id,
-            "redirect_uri": evil,
-            "scope": "read:profile",
-            "state": state,
-        }
-    )
+    config = await client.oauth.client_for(reg, "read:profile")
+    request = start(
+        config, evil, pkce_method=None
+    )  # an authorization URL naming the attacker's site
+    run.started(authorization_flow_id(reg.client_id, evil, request.state, None, None), "other")
     async with run.browser() as http:
-        response = await http.get(f"{client.config.issuer}/authorize?{query}")
+        response = await http.get(request.url)
     location = response.headers.get("location")
     outcome = f"HTTP {response.status_code}, " + (
         "no redirect: the error page is shown to the user"

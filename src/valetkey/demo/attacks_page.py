@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from valetkey.demo.app import client_of
 from valetkey.demo.attacks import SCENARIOS, describe, run_scenario
+from valetkey.demo.base import client_of, expired
 
 
 async def attacks_page(request: Request) -> Response:
@@ -21,14 +21,7 @@ async def run_attack(request: Request) -> Response:
     session = client.session(request)
     values = await client.form(request, session)
     if values is None:
-        return client.page(
-            request,
-            session,
-            "error.html",
-            status=403,
-            title="Form expired",
-            detail="Reload the page and try again.",
-        )
+        return expired(client, request, session)
     result = await run_scenario(client, values.get("scenario", ""), values.get("defence") != "off")
     if result is None:
         session.message = "That scenario cannot run with the defence off on this server."

@@ -53,4 +53,20 @@ class DemoClientConfig:
             return self.confidential
         if mode == "insecure" and self.public_no_pkce is not None:
             return self.public_no_pkce
+        if mode == "implicit" and self.implicit is not None:
+            return self.implicit
         return self.public
+
+    def registration_for(self, client_id: str | None) -> ClientRegistration | None:
+        """The registration whose tokens these are (to refresh them as that client)."""
+        for reg in (
+            self.legacy,
+            self.public,
+            self.confidential,
+            self.public_no_pkce,
+            self.service,
+            self.implicit,
+        ):
+            if reg is not None and reg.client_id == client_id:
+                return reg
+        return None

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from valetkey.client import TokenSet
 from valetkey.core.events import HttpExchange, redact
 from valetkey.core.jose import TokenInvalid, unverified_parts
 
@@ -56,3 +57,10 @@ def decode(token: str | None) -> dict[str, Any] | None:
     except TokenInvalid:
         return {"opaque": True}
     return {"header": header, "claims": claims}
+
+
+def expires_in(tokens: TokenSet) -> int | None:
+    """The lifetime the server gave the access token, in seconds (for display)."""
+    if tokens.expires_at is None:
+        return None
+    return round(tokens.expires_at - tokens.obtained_at)

@@ -4,73 +4,33 @@ only the browser sees, so a page script posts it to the client (RFC 6749 §4.2, 
 
 from __future__ import annotations
 
-import time
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from valetkey.core.events import HttpExchange
+from valetkey.client import ClientError, SecurityCheckFailed, callback_checks, grants, start
+from valetkey.core.events import Check, HttpExchange
 from valetkey.core.flows import authorization_flow_id
-from valetkey.core.secrets import new_token
-from valetkey.demo.app import client_of, expired
-from valetkey.demo.callback import iss_check, state_check
-from valetkey.demo.events import decode, redact_url
+from valetkey.demo.base import DemoClient, client_of, expired
+from valetkey.demo.events import decode
 from valetkey.demo.session import Pending
 
 DEPRECATED = "implicit grant: the access token travels in the URL fragment (RFC 9700 §2.1.2)"
 
 
-async def start(request: Request) -> Response:
+async def start_login(request: Request) -> Response:
     client = client_of(request)
     session = client.session(request)
     reg = client.config.implicit
     if await client.form(request, session) is None or reg is None:
         return expired(client, request, session)
-    state, redirect_uri = new_token(16), client.config.implicit_redirect_uri
-    flow_id = authorization_flow_id(reg.client_id, redirect_uri, state, None, None)
-    scope = "read:profile read:files"
-    session.pending[state] = Pending(
-        state, flow_id, "implicit", reg.client_id, False, None, None, None, scope
-    )
-    client.sessions.remember_flow(state, flow_id)
-    client.emit(
-        "login.clicked",
-        flow_id,
-        channel="front",
-        source="user",
-        target="client",
-        summary="Clicks “Log in” (implicit grant, deprecated: no code, no PKCE)",
-        data={
-            "kind": "implicit",
-            "client_id": reg.client_id,
-            "state": state,
-            "deprecated": DEPRECATED,
-        },
-    )
-    query = {
-        "response_type": "token",
-        "client_id": reg.client_id,
-        "redirect_uri": redirect_uri,
-        "scope": scope,
-        "state": state,
-    }
-    url = f"{client.config.issuer}/authorize?{urlencode(query)}"
-    client.emit(
-        "authorization.redirected",
-        flow_id,
-        channel="front",
-        source="client",
-        target="browser",
-        summary="303 redirect to the authorization endpoint (response_type=token)",
-        http=HttpExchange(
-            "POST",
-            client.config.base_url + "/implicit/start",
-            status=303,
-            response_headers={"location": redact_url(url)},
-        ),
-        data={"client_id": reg.client_id},
-    )
+    redirect_uri = client.config.implicit_redirect_uri
+    config = await client.oauth.client_for(reg, "read:profile read:files")
+    auth = start(config, redirect_uri, response_type="token", pkce_method=None)
+    flow_id = authorization_flow_id(reg.client_id, redirect_uri, auth.state, None, None)
+    pending = Pending(auth, flow_id, "implicit", config)
+    url = client.begin_login(session, pending, "/implicit/start", {"deprecated": DEPRECATED})
     return client.keep(RedirectResponse(url, status_code=303), session)
 
 
@@ -90,17 +50,43 @@ async def receive(request: Request) -> Response:
     fragment = dict(parse_qsl(values.get("fragment", ""), keep_blank_values=True))
     state = fragment.get("state")
     flow_id = client.sessions.flow_for_state(state) or "n-implicit"
-    pending = session.pending.pop(state, None) if state else None
-    checks = (state_check(pending, session), iss_check(fragment.get("iss"), client.config.issuer))
-    failed = [c for c in checks if c.outcome == "fail"]
+    found = session.pending.pop(state, None) if state else None
+    pending = found or await client.oauth.unsolicited("implicit", flow_id)
+    try:
+        checks = callback_checks(pending.request, fragment, pending.client)
+        failed = False
+    except SecurityCheckFailed as exc:
+        checks, failed = exc.checks, True
     error = fragment.get("error") or (
         "invalid_callback" if failed or "access_token" not in fragment else None
     )
-    decoded = (
-        {"access_token": decode(fragment.get("access_token"))}
-        if fragment.get("access_token")
-        else {}
-    )
+    _received(client, flow_id, fragment, checks, error)
+    if error:
+        session.message = f"Implicit grant refused: {error}"
+        return client.keep(RedirectResponse("/", status_code=303), session)
+    now = client.clock.now()
+    try:
+        tokens = await client.oauth.run(
+            grants.implicit(pending.client, pending.request, fragment, now), flow_id
+        )
+    except ClientError as exc:
+        session.message = f"Implicit grant refused: {exc}"
+        return client.keep(RedirectResponse("/", status_code=303), session)
+    session.tokens, session.token_client = tokens, pending.client.client_id
+    session.flow_id, session.decoded = flow_id, {"access_token": decode(tokens.access_token)}
+    await client.api.call(session, "GET", "/api/profile")
+    session.message = "Implicit grant: the token came through the URL fragment (deprecated)."
+    return client.keep(RedirectResponse("/", status_code=303), session)
+
+
+def _received(
+    client: DemoClient,
+    flow_id: str,
+    fragment: dict[str, str],
+    checks: tuple[Check, ...],
+    error: str | None,
+) -> None:
+    token = fragment.get("access_token")
     client.emit(
         "callback.received",
         flow_id,
@@ -116,22 +102,8 @@ async def receive(request: Request) -> Response:
             request_body={"fragment": "[redacted]"},
             status=303,
         ),
-        data={"decoded": decoded, "deprecated": DEPRECATED},
+        data={
+            "decoded": {"access_token": decode(token)} if token else {},
+            "deprecated": DEPRECATED,
+        },
     )
-    if error or pending is None or client.config.implicit is None:
-        session.message = f"Implicit grant refused: {error or 'unknown state'}"
-        return client.keep(RedirectResponse("/", status_code=303), session)
-    session.tokens = {
-        k: v
-        for k, v in fragment.items()
-        if k in ("access_token", "token_type", "expires_in", "scope")
-    }
-    session.tokens["received_at"] = time.time()
-    session.token_client, session.flow_id, session.decoded = (
-        client.config.implicit.client_id,
-        flow_id,
-        decoded,
-    )
-    await client.oauth.call_api(session, "GET", "/api/profile")
-    session.message = "Implicit grant: the token came through the URL fragment (deprecated)."
-    return client.keep(RedirectResponse("/", status_code=303), session)

@@ -1,28 +1,42 @@
-"""The demo client's OAuth steps: start a login, redeem the code, refresh, call the API.
+"""The demo client's OAuth steps, run by the client library we ship (``valetkey.client``).
 
-A real client of the valetkey server over HTTP. It emits its own events into the demo's sink with
-the flow ids the server derives, and names its flow in ``X-Valetkey-Flow`` on back-channel calls.
+The sans-I/O grants run on the demo's ``httpx.AsyncClient``; every rule (state, iss, PKCE, the ID
+token, discovery's issuer check) is the library's. This module adds what the demo teaches with:
+its own events, with the flow ids the server derives, and ``X-Valetkey-Flow`` on back-channel calls.
 """
 
 from __future__ import annotations
 
-import base64
-import time
-from typing import Any
-from urllib.parse import quote, urlencode
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 import httpx
 
-from valetkey.core import pkce
+from valetkey.client import (
+    ClientConfig,
+    ClientError,
+    Endpoints,
+    IdTokenInvalid,
+    PendingAuthorization,
+    Skip,
+    TokenSet,
+    arun,
+    discover,
+    grants,
+    start,
+    with_headers,
+)
+from valetkey.client.io import Flow
+from valetkey.core.clock import Clock
 from valetkey.core.events import Check, Emitter
 from valetkey.core.flows import FLOW_HEADER, authorization_flow_id, new_flow_id
 from valetkey.core.secrets import new_token
 from valetkey.demo.config import ClientRegistration, DemoClientConfig
-from valetkey.demo.events import decode, exchange_of
-from valetkey.demo.idtoken import check_id_token
+from valetkey.demo.events import decode, expires_in
 from valetkey.demo.session import Pending, Session
 
 BASE_SCOPE = "read:profile read:files write:files"
+T = TypeVar("T")
 
 
 class DemoError(Exception):
@@ -30,122 +44,142 @@ class DemoError(Exception):
 
 
 class DemoOAuth:
-    def __init__(self, config: DemoClientConfig, emit: Emitter, http: httpx.AsyncClient) -> None:
-        self.config, self.emit, self.http = config, emit, http
-        self._metadata: dict[str, Any] | None = None
+    def __init__(
+        self, config: DemoClientConfig, emit: Emitter, http: httpx.AsyncClient, clock: Clock
+    ) -> None:
+        self.config, self.emit, self.http, self.clock = config, emit, http, clock
+        self._endpoints: Endpoints | None = None
 
-    async def metadata(self) -> dict[str, Any]:
-        if self._metadata is None:
-            r = await self.http.get(self.config.issuer + "/.well-known/oauth-authorization-server")
-            r.raise_for_status()
-            self._metadata = dict(r.json())
-        return self._metadata
+    async def endpoints(self) -> Endpoints:
+        """RFC 8414 discovery through the library, which checks the metadata names our issuer."""
+        if self._endpoints is None:
+            self._endpoints = await arun(discover(self.config.issuer), self.http)
+        return self._endpoints
 
-    def prepare(self, mode: str, openid: bool) -> Pending:
+    async def client_for(self, reg: ClientRegistration, scope: str | None) -> ClientConfig:
+        return ClientConfig(
+            reg.client_id,
+            await self.endpoints(),
+            client_secret=reg.secret,
+            scope=scope,
+            redirect_uri=self.config.redirect_uri,
+        )
+
+    async def run(self, flow: Flow[T], flow_id: str) -> T:
+        """Run a library flow, naming our flow on every back-channel request it sends."""
+        return await arun(with_headers(flow, {FLOW_HEADER: flow_id}), self.http)
+
+    async def prepare(self, mode: str, openid: bool) -> Pending:
+        """A login's authorization request: PKCE, state and nonce from the library."""
         reg = self.config.registration(mode)
-        verifier = pkce.new_verifier() if reg.pkce else None
-        challenge = pkce.s256(verifier) if verifier else None
-        nonce = new_token(16) if openid else None
-        state = new_token(16)
         scope = ("openid profile email " if openid else "") + BASE_SCOPE
+        client = await self.client_for(reg, scope)
+        # INSECURE demo registration: PKCE is skipped by name, and the skip is recorded.
+        skip = (Skip("pkce", f"INSECURE demo client: {reg.insecure}"),) if reg.insecure else ()
+        request = start(
+            client,
+            self.config.redirect_uri,
+            pkce_method="S256" if reg.pkce else None,
+            skip=skip,
+        )
         flow_id = authorization_flow_id(
-            reg.client_id, self.config.redirect_uri, state, challenge, nonce
+            reg.client_id,
+            self.config.redirect_uri,
+            request.state,
+            request.code_challenge,
+            request.nonce,
         )
-        return Pending(
-            state, flow_id, mode, reg.client_id, openid, verifier, challenge, nonce, scope
+        return Pending(request, flow_id, mode, client)
+
+    async def unsolicited(self, mode: str, flow_id: str) -> Pending:
+        """What the client holds for a callback this browser never asked for: nothing that can
+        match (a fresh state), and its own redirect URI and registration to redeem a code with."""
+        reg = self.config.registration(mode)
+        if mode == "implicit":
+            request = PendingAuthorization(
+                "", new_token(16), self.config.implicit_redirect_uri, "token"
+            )
+        else:
+            request = PendingAuthorization("", new_token(16), self.config.redirect_uri, "code")
+        return Pending(request, flow_id, mode, await self.client_for(reg, None))
+
+    async def redeem(
+        self, session: Session, pending: Pending, callback: dict[str, str], skip: Iterable[Skip]
+    ) -> None:
+        flow = grants.authorization_code(
+            pending.client, pending.request, callback, self.clock.now(), skip=skip
         )
+        tokens = await self.obtain(flow, pending.client, pending.flow_id)
+        self.receive_tokens(session, pending.client, tokens, pending.flow_id)
 
-    def authorization_url(self, p: Pending) -> str:
-        params = {
-            "response_type": "code",
-            "client_id": p.client_id,
-            "redirect_uri": self.config.redirect_uri,
-            "scope": p.scope,
-            "state": p.state,
-        }
-        if p.challenge:
-            params.update(code_challenge=p.challenge, code_challenge_method="S256")
-        if p.nonce:
-            params["nonce"] = p.nonce
-        return f"{self.config.issuer}/authorize?{urlencode(params)}"
-
-    def _auth(self, reg: ClientRegistration, form: dict[str, str]) -> dict[str, str]:
-        if reg.secret is None:
-            form["client_id"] = reg.client_id
-            return {}
-        # RFC 6749 §2.3.1: HTTP Basic with the form-urlencoded id and secret.
-        pair = f"{quote(reg.client_id, safe='')}:{quote(reg.secret, safe='')}"
-        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
-
-    async def token_request(
-        self, reg: ClientRegistration, form: dict[str, str], flow_id: str, who: str = "client"
-    ) -> tuple[httpx.Response, dict[str, Any]]:
-        auth = self._auth(reg, form)
-        r = await self.http.post(
-            self.config.issuer + "/token", data=form, headers={FLOW_HEADER: flow_id, **auth}
-        )
+    async def obtain(
+        self, flow: Flow[TokenSet], client: ClientConfig, flow_id: str, who: str = "The client"
+    ) -> TokenSet:
+        """Run a grant; what the library refuses becomes a :class:`DemoError` (and an event)."""
         try:
-            body = dict(r.json())
-        except ValueError:
-            body = {"error": "server_error", "error_description": r.text[:200]}
-        return r, body
+            return await self.run(flow, flow_id)
+        except IdTokenInvalid as exc:
+            summary = f"{who} refuses the tokens: the ID token failed a check"
+            data = {"client_id": client.client_id}
+            self._received(flow_id, summary, exc.checks, data, "invalid_id_token")
+            raise DemoError(f"the ID token was refused: {exc}") from exc
+        except ClientError as exc:
+            raise DemoError(str(exc)) from exc
 
-    async def redeem(self, session: Session, p: Pending, code: str, *, who: str = "") -> None:
-        reg = self.config.registration(p.mode)
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": self.config.redirect_uri,
-        }
-        if p.verifier:
-            form["code_verifier"] = p.verifier
-        r, body = await self.token_request(reg, form, p.flow_id)
-        if r.status_code != 200:
-            raise DemoError(f"{body.get('error')}: {body.get('error_description', '')}")
-        await self.receive_tokens(session, reg, body, p.flow_id, nonce=p.nonce, who=who)
-
-    async def receive_tokens(
+    def receive_tokens(
         self,
         session: Session,
-        reg: ClientRegistration,
-        body: dict[str, Any],
+        client: ClientConfig,
+        tokens: TokenSet,
         flow_id: str,
-        *,
-        nonce: str | None = None,
-        who: str = "",
+        who: str = "The client",
     ) -> None:
-        decoded = {k: decode(body.get(k)) for k in ("access_token", "id_token") if body.get(k)}
-        checks: tuple[Check, ...] = ()
-        if body.get("id_token"):
-            checks = await check_id_token(self, str(body["id_token"]), reg.client_id, nonce, body)
-        session.tokens = {**body, "received_at": time.time()}
-        session.token_client, session.flow_id, session.decoded = reg.client_id, flow_id, decoded
-        failed = [c for c in checks if c.outcome == "fail"]
+        held = {
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+            "id_token": tokens.id_token,
+        }
+        decoded = {k: decode(held[k]) for k in ("access_token", "id_token") if held[k]}
+        session.tokens, session.token_client = tokens, client.client_id
+        session.flow_id, session.decoded = flow_id, decoded
+        summary = f"{who} now holds: " + ", ".join(k for k, v in held.items() if v)
+        data = {
+            "decoded": decoded,
+            "scope": tokens.scope,
+            "expires_in": expires_in(tokens),
+            "client_id": client.client_id,
+        }
+        self._received(flow_id, summary, tokens.checks, data)
+
+    def _received(
+        self,
+        flow_id: str,
+        summary: str,
+        checks: tuple[Check, ...],
+        data: dict[str, Any],
+        error: str | None = None,
+    ) -> None:
         self.emit(
             "token.received",
             flow_id,
             channel="back",
             source="authorization_server",
             target="client",
-            summary=(who or "The client")
-            + " now holds: "
-            + ", ".join(k for k in ("access_token", "refresh_token", "id_token") if body.get(k)),
+            summary=summary,
             checks=checks,
-            data={
-                "decoded": decoded,
-                "scope": body.get("scope"),
-                "expires_in": body.get("expires_in"),
-                "client_id": reg.client_id,
-            },
-            error="invalid_id_token" if failed else None,
+            data=data,
+            error=error,
         )
 
     async def refresh(self, session: Session) -> str:
-        if not session.tokens or not session.tokens.get("refresh_token"):
+        tokens = session.tokens
+        reg = self.config.registration_for(session.token_client)
+        if tokens is None or not tokens.refresh_token:
             raise DemoError(
                 "no refresh token: log in first (the client must be allowed to refresh)"
             )
-        reg = self._registration_for(session.token_client)
+        if reg is None:
+            raise DemoError("unknown client for these tokens")
         flow_id = new_flow_id()
         self.emit(
             "refresh.started",
@@ -156,28 +190,16 @@ class DemoOAuth:
             summary="Refresh the access token with the refresh token",
             data={"kind": "refresh", "client_id": reg.client_id, "previous_flow": session.flow_id},
         )
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": str(session.tokens["refresh_token"]),
-        }
-        r, body = await self.token_request(reg, form, flow_id)
-        if r.status_code != 200:
+        client = await self.client_for(reg, tokens.scope)
+        try:
+            new = await self.obtain(
+                grants.refresh(client, tokens, self.clock.now()), client, flow_id
+            )
+        except DemoError:
             session.tokens = None
-            raise DemoError(f"{body.get('error')}: {body.get('error_description', '')}")
-        await self.receive_tokens(session, reg, body, flow_id)
+            raise
+        self.receive_tokens(session, client, new, flow_id)
         return flow_id
-
-    def _registration_for(self, client_id: str | None) -> ClientRegistration:
-        for reg in (
-            self.config.legacy,
-            self.config.public,
-            self.config.confidential,
-            self.config.public_no_pkce,
-            self.config.service,
-        ):
-            if reg is not None and reg.client_id == client_id:
-                return reg
-        raise DemoError("unknown client for these tokens")
 
     async def client_credentials(self, session: Session) -> str:
         reg = self.config.service
@@ -191,12 +213,9 @@ class DemoOAuth:
             summary=f"{reg.client_id} asks for a token for itself (no user)",
             data={"kind": "client_credentials", "client_id": reg.client_id},
         )
-        form = {"grant_type": "client_credentials", "scope": "read:files"}
-        r, body = await self.token_request(reg, form, flow_id)
-        if r.status_code != 200:
-            raise DemoError(f"{body.get('error')}: {body.get('error_description', '')}")
-        await self.receive_tokens(session, reg, body, flow_id)
-        await self.call_api(session, "GET", "/api/files")
+        client = await self.client_for(reg, "read:files")
+        flow = grants.client_credentials(client, self.clock.now())
+        self.receive_tokens(session, client, await self.obtain(flow, client, flow_id), flow_id)
         return flow_id
 
     async def password_grant(self, session: Session) -> str:
@@ -215,89 +234,7 @@ class DemoOAuth:
             summary="The user types their password into the client itself (deprecated)",
             data={"kind": "legacy", "client_id": reg.client_id, "username": username},
         )
-        form = {"grant_type": "password", "username": username, "password": password}
-        form["scope"] = "read:profile read:files"
-        r, body = await self.token_request(reg, form, flow_id)
-        if r.status_code != 200:
-            raise DemoError(f"{body.get('error')}: {body.get('error_description', '')}")
-        await self.receive_tokens(session, reg, body, flow_id)
-        await self.call_api(session, "GET", "/api/profile")
+        client = await self.client_for(reg, "read:profile read:files")
+        flow = grants.password(client, username, password, self.clock.now())
+        self.receive_tokens(session, client, await self.obtain(flow, client, flow_id), flow_id)
         return flow_id
-
-    async def call_api(self, session: Session, method: str, path: str) -> dict[str, Any]:
-        token = (session.tokens or {}).get("access_token")
-        if not token:
-            raise DemoError("no access token: log in first")
-        flow_id = session.flow_id or new_flow_id()
-        url = self.config.resource_url.rstrip("/") + path
-        headers = {"Authorization": f"Bearer {token}", FLOW_HEADER: flow_id}
-        body = {"name": "note.txt", "content": "hello from the demo client"}
-        try:
-            r = await self.http.request(
-                method, url, headers=headers, json=body if method == "POST" else None
-            )
-        except httpx.TransportError as exc:
-            self.emit(
-                "api.responded",
-                flow_id,
-                channel="back",
-                source="client",
-                target="resource_server",
-                error="unreachable",
-                data={"url": url},
-                summary=f"{method} {path}: the resource server is not reachable",
-            )
-            reason = f"resource server unreachable: {type(exc).__name__}"
-            session.last_api = {"method": method, "path": path, "status": None, "body": reason}
-            return session.last_api
-        exchange = exchange_of(r)
-        self.emit(
-            "api.responded",
-            flow_id,
-            channel="back",
-            source="resource_server",
-            target="client",
-            summary=f"{method} {path} → {r.status_code}",
-            http=exchange,
-            error=_error_of(r.status_code, exchange.response_body),
-        )
-        session.last_api = {
-            "method": method,
-            "path": path,
-            "status": r.status_code,
-            "body": exchange.response_body,
-        }
-        return session.last_api
-
-    async def userinfo(self, session: Session) -> None:
-        meta = await self.metadata()
-        endpoint = meta.get("userinfo_endpoint")
-        token = (session.tokens or {}).get("access_token")
-        if not endpoint or not token or not session.flow_id:
-            return
-        r = await self.http.get(
-            str(endpoint),
-            headers={"Authorization": f"Bearer {token}", FLOW_HEADER: session.flow_id},
-        )
-        exchange = exchange_of(r)
-        session.userinfo = (
-            exchange.response_body if isinstance(exchange.response_body, dict) else None
-        )
-        self.emit(
-            "userinfo.received",
-            session.flow_id,
-            channel="back",
-            source="authorization_server",
-            target="client",
-            summary=f"GET /userinfo → {r.status_code}",
-            http=exchange,
-            error=None if r.status_code == 200 else f"http_{r.status_code}",
-        )
-
-
-def _error_of(status: int, body: Any) -> str | None:
-    if status < 400:
-        return None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return str(body["error"])
-    return f"http_{status}"

@@ -6,24 +6,24 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from valetkey.client import ClientConfig, PendingAuthorization, TokenSet
 from valetkey.core.secrets import new_token
 
 COOKIE = "vkdemo"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pending:
-    """One authorization request this browser started."""
+    """One authorization request this browser started: the library's record and our flow id."""
 
-    state: str
+    request: PendingAuthorization
     flow_id: str
-    mode: str  # pkce | confidential | insecure
-    client_id: str
-    openid: bool
-    verifier: str | None
-    challenge: str | None
-    nonce: str | None
-    scope: str
+    mode: str  # pkce | confidential | insecure | implicit
+    client: ClientConfig  # the registration it was made for, with the scope it asked for
+
+    @property
+    def state(self) -> str:
+        return self.request.state
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Session:
     sid: str
     csrf: str = field(default_factory=lambda: new_token(16))
     pending: dict[str, Pending] = field(default_factory=dict)
-    tokens: dict[str, Any] | None = None
+    tokens: TokenSet | None = None
     token_client: str | None = None
     flow_id: str | None = None
     decoded: dict[str, Any] = field(default_factory=dict)

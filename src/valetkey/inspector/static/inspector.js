@@ -2,6 +2,7 @@
 "use strict";
 (function () {
   const ACTORS = window.VK_ACTORS;
+  const OUTCOME_LABELS = { skip: "SKIPPED" };  // a rule the client skipped on purpose
   const LABELS = { user: "User", browser: "Browser", client: "Client App", authorization_server: "Authorization Server", resource_server: "Resource Server" };
   const flows = new Map();
   let selected = null;   // flow id
@@ -150,7 +151,7 @@
     if (ev.checks.length) {
       const table = el("table", { class: "checks", id: "checks" }, el("thead", {}, el("tr", {}, el("th", { text: "Check" }), el("th", { text: "Result" }), el("th", { text: "Spec" }), el("th", { text: "Detail" }))));
       const body = el("tbody");
-      for (const c of ev.checks) body.append(el("tr", {}, el("td", {}, el("code", { text: c.rule })), el("td", { class: c.outcome, text: c.outcome }), el("td", { text: c.spec }), el("td", { text: c.detail })));
+      for (const c of ev.checks) body.append(el("tr", {}, el("td", {}, el("code", { text: c.rule })), el("td", { class: c.outcome, text: OUTCOME_LABELS[c.outcome] || c.outcome }), el("td", { text: c.spec }), el("td", { text: c.detail })));
       table.append(body);
       box.append(el("h3", { text: "Checks" }), table);
     }
