@@ -25,6 +25,7 @@ from valetkey.client.io import arun, run
 from valetkey.client.loopback import LoopbackReceiver, Outcome
 from valetkey.client.tokens import TokenSet
 from valetkey.client.tokenstore import TokenStore
+from valetkey.core.client_auth import basic_credentials
 
 __all__ = [
     "AuthorizationDenied",
@@ -47,6 +48,7 @@ __all__ = [
     "TokenStore",
     "UnexpectedResponse",
     "arun",
+    "basic_credentials",
     "check_callback",
     "discover",
     "grants",
