@@ -26,6 +26,7 @@ from valetkey.client.io import arun, run, with_headers
 from valetkey.client.loopback import LoopbackReceiver, Outcome
 from valetkey.client.tokens import TokenSet
 from valetkey.client.tokenstore import TokenStore
+from valetkey.core.client_auth import basic_credentials
 
 __all__ = [
     "AuthorizationDenied",
@@ -49,6 +50,7 @@ __all__ = [
     "TokenStore",
     "UnexpectedResponse",
     "arun",
+    "basic_credentials",
     "callback_checks",
     "check_callback",
     "discover",

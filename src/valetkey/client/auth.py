@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
@@ -19,19 +18,18 @@ from valetkey.client import grants
 from valetkey.client.config import ClientConfig
 from valetkey.client.errors import ConfigError
 from valetkey.client.tokens import TokenSet
+from valetkey.core.challenge import bearer_error
 
 Placement = Literal["header", "query"]
 TokenType = Literal["access", "id"]
 Flow = Generator[httpx.Request, httpx.Response, None]
-_INVALID_TOKEN = re.compile(r'\berror\s*=\s*"?invalid_token"?', re.IGNORECASE)
 
 
 def invalid_token_challenge(response: httpx.Response) -> bool:
     """RFC 6750 §3.1: a 401 whose WWW-Authenticate says error="invalid_token"."""
     if response.status_code != 401:
         return False
-    challenges = response.headers.get_list("www-authenticate")
-    return any(_INVALID_TOKEN.search(c) for c in challenges)
+    return bearer_error(response.headers.get_list("www-authenticate")) == "invalid_token"
 
 
 class TokenAuth(httpx.Auth):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -11,27 +10,20 @@ from valetkey.client.config import Endpoints
 from valetkey.client.errors import ConfigError, DiscoveryError, UnexpectedResponse
 from valetkey.client.io import Flow
 from valetkey.client.messages import read_json
+from valetkey.core import discovery as rules
 
 
 def metadata_urls(issuer: str) -> list[str]:
-    parts = urlsplit(issuer)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(
-            f"issuer {issuer!r} must be an http(s) URL without query or fragment (RFC 8414 §2)"
-        )
-    path = parts.path.rstrip("/")
-    origin = (parts.scheme, parts.netloc)
-    return [
-        # RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
-        urlunsplit((*origin, "/.well-known/oauth-authorization-server" + path, "", "")),
-        # OIDC Discovery §4: the well-known segment is appended to the issuer.
-        urlunsplit((*origin, path + "/.well-known/openid-configuration", "", "")),
-    ]
+    """RFC 8414 §3.1 metadata first, then OIDC Discovery §4 (the rules live in core.discovery)."""
+    problem = rules.issuer_problem(issuer)
+    if problem:
+        raise ConfigError(problem)
+    return list(rules.metadata_urls(issuer))
 
 
 def endpoints_from(metadata: dict[str, Any], issuer: str) -> Endpoints:
     # RFC 8414 §3.3 / OIDC Discovery §4.3: the metadata must name exactly the configured issuer.
-    if metadata.get("issuer") != issuer:
+    if not rules.same_issuer(metadata, issuer):
         raise DiscoveryError(
             f"metadata names issuer {metadata.get('issuer')!r}, not the configured {issuer!r}; "
             "refusing to use it (RFC 8414 §3.3)"

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import urlencode
 
 import httpx
 
 from valetkey.client.config import ClientConfig, CustomParam
 from valetkey.client.errors import AuthorizationDenied, OAuthServerError, UnexpectedResponse
 from valetkey.client.tokens import TokenSet
+from valetkey.core.client_auth import basic_credentials
 
 FORM = "application/x-www-form-urlencoded"
-
-
-def basic_credentials(client_id: str, secret: str) -> str:
-    """RFC 6749 §2.3.1: form-urlencode id and secret, then join with ':' and base64."""
-    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 def form_request(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from valetkey.core.errors import InvalidClient, InvalidRequest
 from valetkey.core.models import Client
@@ -23,15 +22,25 @@ class BasicAuthFailed(InvalidClient):
     """A failed HTTP Basic authentication: answered with 401 and WWW-Authenticate (RFC 6749 §5.2)."""
 
 
+def basic_credentials(client_id: str, secret: str) -> str:
+    """The ``Authorization`` value for client_secret_basic: RFC 6749 §2.3.1 form-urlencodes the id
+    and the secret, then joins them with ":" for HTTP Basic (RFC 7617)."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
 def parse_basic(header: str) -> tuple[str, str]:
-    scheme, _, value = header.partition(" ")
+    """(client_id, secret) from an ``Authorization: Basic`` value; BasicAuthFailed for anything
+    else, whatever bytes were sent (a header value is read as Latin-1, RFC 9110 §5.5)."""
+    scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic" or not value.strip():
         raise BasicAuthFailed(
             "the Authorization header must use the Basic scheme for client authentication"
         )
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+        raw = base64.b64decode(value.strip().encode("ascii"), validate=True)
+        decoded = raw.decode("utf-8")
+    except ValueError as exc:  # not ASCII, not base64 (binascii.Error), or not UTF-8 inside
         raise BasicAuthFailed("the Basic credentials are not valid base64 of UTF-8 text") from exc
     user, sep, password = decoded.partition(":")
     if not sep:

@@ -104,10 +104,6 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
-class InteractionRequired(OAuthError):
-    error = "interaction_required"
-
-
 class InvalidToken(OAuthError):
     error = "invalid_token"
     status = 401

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from valetkey.core.errors import InvalidScope
 from valetkey.core.models import Client, Resource
+from valetkey.core.text import shown
 
 OIDC_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 _TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
@@ -24,7 +25,7 @@ def parse(value: str | None) -> tuple[str, ...]:
             continue
         if not _TOKEN.match(item):
             raise ValueError(
-                f"scope token {item[:40]!r} has characters RFC 6749 §3.3 does not allow"
+                f"scope token {shown(item)} has characters RFC 6749 §3.3 does not allow"
             )
         if item not in items:
             items.append(item)

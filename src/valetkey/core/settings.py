@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valetkey.core import scopes
+from valetkey.core.claims import STANDARD_CLAIMS
 from valetkey.core.client_metadata import client_problems
 from valetkey.core.models import AUTH_METHODS
 
@@ -39,27 +40,6 @@ ENV_KEYS = (
     "access_token_alg",
     "id_token_alg",
     "key_reload_seconds",
-)
-STANDARD_CLAIMS = (
-    "name",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "email",
-    "email_verified",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "phone_number",
-    "phone_number_verified",
-    "address",
-    "updated_at",
 )
 
 

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from valetkey.core import scopes
 from valetkey.core.checks import Rule
 from valetkey.core.errors import InvalidToken
+from valetkey.core.text import shown
+from valetkey.core.token_format import AT_JWT_TYP, is_access_token_typ
 from valetkey.resource.token import audience_of
 
-if TYPE_CHECKING:
-    from valetkey.resource.jwt import JWTValidator
-
-AT_JWT_TYPES = ("at+jwt", "application/at+jwt")
 REQUIRED = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+
+
+class Expected(Protocol):
+    """What the rules check a token against (a JWTValidator's settings)."""
+
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def audience(self) -> str: ...
+    @property
+    def algorithms(self) -> Sequence[str]: ...
+    @property
+    def leeway(self) -> float: ...
 
 
 @dataclass(frozen=True)
 class JwtContext:
-    validator: JWTValidator
+    validator: Expected
     header: dict[str, Any]
     claims: dict[str, Any]
     now: float
@@ -33,7 +45,7 @@ def check_alg(c: JwtContext) -> None:
     alg = c.header.get("alg")
     if alg not in c.validator.algorithms:
         raise InvalidToken(
-            f"the access token is signed with {str(alg)[:20]!r}; this API accepts "
+            f"the access token is signed with {shown(alg, 20)}; this API accepts "
             + ", ".join(c.validator.algorithms),
             detail=f"alg={alg!r}",
         )
@@ -41,9 +53,9 @@ def check_alg(c: JwtContext) -> None:
 
 def check_typ(c: JwtContext) -> None:
     typ = c.header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in AT_JWT_TYPES:
+    if not is_access_token_typ(typ):
         raise InvalidToken(
-            "the token is not a JWT access token: its header typ must be at+jwt",
+            f"the token is not a JWT access token: its header typ must be {AT_JWT_TYP}",
             detail=f"typ={typ!r}",
         )
 

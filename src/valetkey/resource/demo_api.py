@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from valetkey.core.clock import Clock, SystemClock
-from valetkey.resource.discovery import OIDC_WELL_KNOWN, Discovery, get_json, well_known_url
+from valetkey.core.discovery import openid_configuration_url, same_issuer
+from valetkey.resource.discovery import Discovery, get_json
 from valetkey.resource.files import FileStore
 from valetkey.resource.middleware import BearerAuth
 from valetkey.resource.scopes import requires_scopes
@@ -44,9 +45,10 @@ class DemoState:
             url = meta.get("userinfo_endpoint")
             if not isinstance(url, str):  # OIDC Discovery §4 lists it in the OpenID document
                 oidc = await get_json(
-                    self.http, well_known_url(self.issuer, OIDC_WELL_KNOWN), "OpenID configuration"
+                    self.http, openid_configuration_url(self.issuer), "OpenID configuration"
                 )
-                url = oidc.get("userinfo_endpoint")
+                # OIDC Discovery §4.3: a document naming another issuer is not used.
+                url = oidc.get("userinfo_endpoint") if same_issuer(oidc, self.issuer) else None
             self._userinfo_url = url if isinstance(url, str) else None
         return self._userinfo_url
 

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from valetkey.core.discovery import oauth_metadata_url, same_issuer
 from valetkey.core.errors import TemporarilyUnavailable
 
-OAUTH_WELL_KNOWN = "/.well-known/oauth-authorization-server"
-OIDC_WELL_KNOWN = "/.well-known/openid-configuration"
 TIMEOUT = httpx.Timeout(5.0)
-
-
-def well_known_url(issuer: str, suffix: str = OAUTH_WELL_KNOWN) -> str:
-    """RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path."""
-    parts = urlsplit(issuer)
-    path = parts.path.rstrip("/")
-    if suffix == OIDC_WELL_KNOWN:  # OIDC Discovery §4: appended to the issuer
-        return issuer.rstrip("/") + suffix
-    return urlunsplit((parts.scheme, parts.netloc, suffix + path, "", ""))
 
 
 class Unavailable(TemporarilyUnavailable):
@@ -64,9 +53,9 @@ class Discovery:
             return self._metadata
         async with self._lock:
             if self._metadata is None:
-                body = await get_json(self.http, well_known_url(self.issuer), "metadata")
+                body = await get_json(self.http, oauth_metadata_url(self.issuer), "metadata")
                 # RFC 8414 §3.3: the issuer in the document must be identical to the one configured.
-                if body.get("issuer") != self.issuer:
+                if not same_issuer(body, self.issuer):
                     raise Unavailable(
                         "the authorization server's metadata names a different issuer",
                         detail=f"configured {self.issuer!r}, metadata says {body.get('issuer')!r}",

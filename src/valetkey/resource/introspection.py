@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus
 
 import httpx
 
 from valetkey.core import scopes
 from valetkey.core.checks import Rejected, Rule, run_rules
+from valetkey.core.client_auth import basic_credentials
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.errors import InvalidToken
 from valetkey.core.events import Check, EventSink, NullSink
@@ -18,12 +17,6 @@ from valetkey.resource.cache import DigestCache, token_digest
 from valetkey.resource.discovery import Discovery, Unavailable, new_http_client
 from valetkey.resource.events import emit
 from valetkey.resource.token import AccessToken, audience_of
-
-
-def basic_credentials(client_id: str, secret: str) -> str:
-    # RFC 6749 §2.3.1: each part is form-urlencoded before joining with ":".
-    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core import flows
+from valetkey.core.bearer import NoCredentials, find_token, query_has_token
 from valetkey.core.checks import Rejected
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
-from valetkey.resource.bearer import NoCredentials, bearer_token, challenge, error_body
 from valetkey.resource.events import emit
+from valetkey.resource.refusal import Refusal
 from valetkey.resource.scopes import ScopeChallenge
 from valetkey.resource.token import AccessToken, TokenValidator
 
@@ -82,27 +83,30 @@ class BearerAuth:
 
     async def _authenticate(self, scope: Scope, flow_id: str) -> AccessToken | None:
         try:
-            raw = bearer_token(scope["headers"], scope.get("query_string", b""))
+            raw = find_token(
+                [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"],
+                in_query=query_has_token(scope.get("query_string", b"")),
+            )
         except NoCredentials as missing:
             if not self.required:
-                scope[MISSING_KEY] = missing.description  # for the route's 401, if it needs a token
+                scope[MISSING_KEY] = missing  # for the route's 401, if it needs a token
                 return None
             self._rejected(flow_id, scope, None, missing.description, ())
-            raise Refusal(401, None, missing.description, self.realm) from None
+            raise Refusal(missing, self.realm) from None
         except InvalidRequest as bad:
             check = Check(bad.rule, "fail", bad.spec, bad.description)
             self._rejected(flow_id, scope, bad, bad.description, (check,))
-            raise Refusal(400, bad, bad.description, self.realm) from None
+            raise Refusal(bad, self.realm) from None
         try:
             token = await self.validator.validate(raw, flow_id)
         except Rejected as rejected:
             error = rejected.error
             self._rejected(flow_id, scope, error, error.description, rejected.checks)
-            raise Refusal(error.status, error, error.description, self.realm) from None
+            raise Refusal(error, self.realm) from None
         except Exception as exc:  # a bug or an unforeseen input: a plain server_error, no trace
             error = ServerError("the access token could not be checked", detail=repr(exc)[:200])
             self._rejected(flow_id, scope, error, error.description, ())
-            raise Refusal(500, error, error.description, self.realm) from None
+            raise Refusal(error, self.realm) from None
         if not self.observed:
             return token
         emit(
@@ -142,13 +146,12 @@ class BearerAuth:
     def refuse_scope(self, scope: Scope, exc: ScopeChallenge) -> Refusal:
         """The 401 (no token) or 403 insufficient_scope answer for a route's scope requirement."""
         token = token_from_scope(scope)
-        error = exc.as_error(token)
-        why = exc.description(token)
-        if token is None:
-            why = scope.get(MISSING_KEY) or why
-        check = Check(exc.rule, "fail", exc.spec, why)
-        self._rejected(scope.get("valetkey.flow_id", ""), scope, error, why, (check,))
-        return Refusal(exc.status(token), error, why, self.realm, exc.scopes if error else ())
+        refused = exc.refusal(token, scope.get(MISSING_KEY))
+        error = refused if isinstance(refused, OAuthError) else None
+        check = Check(exc.rule, "fail", exc.spec, refused.description)
+        flow_id = scope.get("valetkey.flow_id", "")
+        self._rejected(flow_id, scope, error, refused.description, (check,))
+        return Refusal(refused, self.realm, exc.scopes if error else ())
 
     def _rejected(
         self,
@@ -174,45 +177,6 @@ class BearerAuth:
             data=data,
             error=code,
         )
-
-
-class Refusal(Exception):
-    def __init__(
-        self,
-        status: int,
-        error: OAuthError | None,
-        description: str,
-        realm: str | None,
-        scope: Sequence[str] = (),
-    ) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
-        self.realm, self.scope = realm, tuple(scope)
-
-    @property
-    def error_code(self) -> str:
-        return self.error.error if self.error else "no_credentials"
-
-    def parts(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        body = error_body(self.error, self.description, self.scope)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        if self.status in (401, 403) or (
-            self.error is not None and self.error.error == "invalid_request"
-        ):
-            value = challenge(self.realm, self.error, self.scope)
-            headers.append((b"www-authenticate", value.encode("latin-1")))
-        if self.status == 503:
-            headers.append((b"retry-after", b"5"))
-        return self.status, headers, body
-
-    async def send(self, send: Send) -> None:
-        status, headers, body = self.parts()
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 _FLOW_HEADER = flows.FLOW_HEADER.encode()

@@ -5,17 +5,17 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
+from valetkey.core.bearer import TOKEN_REQUIRED, NoCredentials
 from valetkey.core.errors import InsufficientScope
+from valetkey.resource.refusal import Refusal
 from valetkey.resource.token import AccessToken
-
-if TYPE_CHECKING:
-    from valetkey.resource.middleware import BearerAuth
 
 Endpoint = Callable[[Request], Awaitable[Response] | Response]
 
@@ -30,22 +30,27 @@ class ScopeChallenge(Exception):
         super().__init__(" ".join(scopes))
         self.scopes = scopes
 
-    def status(self, token: AccessToken | None) -> int:
-        return 401 if token is None else 403
-
-    def as_error(self, token: AccessToken | None) -> InsufficientScope | None:
+    def refusal(
+        self, token: AccessToken | None, missing: NoCredentials | None = None
+    ) -> InsufficientScope | NoCredentials:
+        """RFC 6750 §3.1: no token -> 401 without an error code; too few scopes -> 403."""
         if token is None:
-            return None  # RFC 6750 §3.1: no error code when the request had no credentials
-        return InsufficientScope(self.description(token), rule=self.rule, spec=self.spec)
+            return missing or NoCredentials(TOKEN_REQUIRED)
+        lacking = " ".join(s for s in self.scopes if s not in token.scope)
+        return InsufficientScope(
+            f"the access token lacks the scope this request needs: {lacking}",
+            rule=self.rule,
+            spec=self.spec,
+        )
 
-    def description(self, token: AccessToken | None) -> str:
-        if token is None:
-            return "this API needs an access token: send Authorization: Bearer <token>"
-        missing = [s for s in self.scopes if s not in token.scope]
-        return f"the access token lacks the scope this request needs: {' '.join(missing)}"
+
+class ScopeGuard(Protocol):
+    """What answers a route's unmet scope requirement: the BearerAuth middleware in front."""
+
+    def refuse_scope(self, scope: Scope, exc: ScopeChallenge) -> Refusal: ...
 
 
-def _guard(request: Request) -> BearerAuth:
+def _guard(request: Request) -> ScopeGuard:
     guard = request.scope.get("valetkey.guard")
     if guard is None:
         raise RuntimeError("scope requirements need the BearerAuth middleware in front of the app")

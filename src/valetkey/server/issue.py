@@ -9,6 +9,7 @@ from valetkey.core import jose, scopes
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken
 from valetkey.core.secrets import new_token, ordered_id
+from valetkey.core.token_format import AT_JWT_TYP
 from valetkey.server.state import ServerState
 
 
@@ -55,7 +56,7 @@ def mint_access_token(
     if auth_time is not None:
         claims["auth_time"] = int(auth_time)
     key = state.keys.active(state.settings.access_token_alg, now)
-    token = jose.sign(claims, key, typ="at+jwt")
+    token = jose.sign(claims, key, typ=AT_JWT_TYP)  # RFC 9068 §2.1
     record = AccessTokenRecord(
         jti=jti,
         grant_id=grant_id,

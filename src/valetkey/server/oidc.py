@@ -1,45 +1,16 @@
-"""OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6) and the claims each scope releases (§5.4)."""
+"""OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6); the claims each scope releases are in
+core.claims (``SCOPE_CLAIMS`` stays importable here for server.metadata)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from valetkey.core import jose
+from valetkey.core.claims import SCOPE_CLAIMS, claims_for_scopes
 from valetkey.core.models import Client, User
 from valetkey.server.state import ServerState
 
-SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": (
-        "name",
-        "family_name",
-        "given_name",
-        "middle_name",
-        "nickname",
-        "preferred_username",
-        "profile",
-        "picture",
-        "website",
-        "gender",
-        "birthdate",
-        "zoneinfo",
-        "locale",
-        "updated_at",
-    ),
-    "email": ("email", "email_verified"),
-    "address": ("address",),
-    "phone": ("phone_number", "phone_number_verified"),
-}
-
-
-def claims_for_scopes(user: User, scope: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {"sub": user.sub}
-    for s in scope:
-        for name in SCOPE_CLAIMS.get(s, ()):
-            if name in user.claims:
-                out[name] = user.claims[name]
-    if "profile" in scope and "preferred_username" not in out:
-        out["preferred_username"] = user.username
-    return out
+__all__ = ["SCOPE_CLAIMS", "claims_for_scopes", "id_token_for"]
 
 
 def id_token_for(

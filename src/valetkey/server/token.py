@@ -15,6 +15,7 @@ from valetkey.core.checks import Rejected
 from valetkey.core.errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from valetkey.core.events import Check
 from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken
+from valetkey.core.text import shown
 from valetkey.core.token import (
     ClientCredentialsContext,
     CodeContext,
@@ -71,7 +72,7 @@ async def token_endpoint(request: Request) -> Response:
             grant_type == "password" and not state.settings.allow_deprecated_grants
         ):
             raise UnsupportedGrantType(
-                f"grant_type {grant_type[:40]!r} is not supported by this server"
+                f"grant_type {shown(grant_type)} is not supported by this server"
                 + (
                     "; the password grant is disabled (RFC 9700 §2.4)"
                     if grant_type == "password"

@@ -13,9 +13,8 @@ from typing import Any
 from valetkey.core import jose
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import AccessTokenRecord, Grant, RefreshToken
+from valetkey.core.token_format import is_access_token_typ, within_length
 from valetkey.server.state import ServerState
-
-MAX_TOKEN_LENGTH = 8192
 
 
 @dataclass(frozen=True)
@@ -33,14 +32,14 @@ class FoundRefresh:
 
 def find_access_token(state: ServerState, token: str) -> FoundAccess | None:
     """A JWT access token this server signed (with a key it still publishes) and still has on record."""
-    if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+    if not within_length(token) or token.count(".") != 2:
         return None
     try:
         header, claims = jose.verify(token, state.keys.verify_keys(state.clock.now()))
     except jose.TokenInvalid:
         return None
     # RFC 9068 §4: an access token is typed at+jwt, so an ID token is never taken for one.
-    if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+    if not is_access_token_typ(header.get("typ")):
         return None
     jti = claims.get("jti")
     if claims.get("iss") != state.issuer or not isinstance(jti, str):
@@ -53,7 +52,7 @@ def find_access_token(state: ServerState, token: str) -> FoundAccess | None:
 
 
 def find_refresh_token(state: ServerState, token: str) -> FoundRefresh | None:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    if not within_length(token):
         return None
     record = state.store.get_refresh_token(vsecrets.digest(token))
     if record is None or state.client(record.client_id) is None:

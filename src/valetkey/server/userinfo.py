@@ -10,52 +10,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valetkey.core import flows
-from valetkey.core.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
-from valetkey.server.http import json_response, read_form
-from valetkey.server.oidc import claims_for_scopes
+from valetkey.core.bearer import NoCredentials, find_token, query_has_token, refusal
+from valetkey.core.claims import claims_for_scopes
+from valetkey.core.errors import InsufficientScope, InvalidToken, OAuthError
+from valetkey.server.http import header, json_response, read_form
 from valetkey.server.state import ServerState
 from valetkey.server.token_status import access_active, find_access_token
 
 SPEC = "OIDC Core §5.3, RFC 6750 §2-3"
+REALM = "userinfo"
 
 
-async def bearer_token(request: Request) -> str | None:
-    """RFC 6750 §2.1 (header) or §2.2 (form body on POST); never both."""
-    header = request.headers.get("authorization")
-    from_body = None
-    if request.method == "POST":
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype == "application/x-www-form-urlencoded":
-            values = (await read_form(request)).get("access_token") or []
-            if len(values) > 1:
-                raise InvalidRequest("access_token is repeated")
-            from_body = values[0] if values else None
-    if header is not None:
-        if from_body is not None:
-            raise InvalidRequest("send the access token in one place only (RFC 6750 §2)")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise InvalidRequest("the Authorization header must be 'Bearer <access token>'")
-        return value.strip()
-    return from_body
-
-
-def challenge(exc: OAuthError | None) -> str:
-    if exc is None:
-        return 'Bearer realm="userinfo"'
-    desc = exc.description.replace('"', "'")
-    value = f'Bearer realm="userinfo", error="{exc.error}", error_description="{desc}"'
-    if isinstance(exc, InsufficientScope):
-        value += ', scope="openid"'  # RFC 6750 §3: the scope the request needs
-    return value
-
-
-def no_token_response() -> Response:
-    """RFC 6750 §3.1: no credentials -> 401 with a bare challenge and no error code in it."""
-    return json_response(
-        {"error": "invalid_token", "error_description": "a bearer access token is required"},
-        status=401,
-        headers={"WWW-Authenticate": challenge(None)},
+async def bearer_token(request: Request) -> str:
+    """RFC 6750 §2.1 (header) or §2.2 (form body on POST), never both: core.bearer decides, as it
+    does for the resource server."""
+    in_body: list[str] = []
+    ctype = (header(request, b"content-type") or "").split(";")[0].strip().lower()
+    if request.method == "POST" and ctype == "application/x-www-form-urlencoded":
+        in_body = (await read_form(request)).get("access_token") or []
+    return find_token(
+        [v.decode("latin-1") for k, v in request.scope["headers"] if k == b"authorization"],
+        in_query=query_has_token(request.scope.get("query_string", b"")),
+        in_body=in_body,
     )
 
 
@@ -63,25 +39,28 @@ async def userinfo_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
     try:
-        token = await bearer_token(request)
-        if token is None:
-            return no_token_response()
-        body = claims_for(state, token)
-    except OAuthError as exc:
-        status = 400 if isinstance(exc, InvalidRequest) else exc.status
+        body = claims_for(state, await bearer_token(request))
+    except (OAuthError, NoCredentials) as exc:
+        error = exc if isinstance(exc, OAuthError) else None
+        code = error.error if error else "no_credentials"
         state.emit(
             "userinfo.rejected",
             flow_id,
             channel="back",
             source="client",
             target="authorization_server",
-            summary=f"UserInfo request rejected: {exc.error}",
-            error=exc.error,
-            data={"spec": exc.spec or SPEC},
+            summary=f"UserInfo request rejected: {code}",
+            error=code,
+            data={
+                "rule": (error.rule if error else "") or "bearer_credentials",
+                "spec": (error.spec if error else "") or SPEC,
+                "reason": exc.description,
+            },
         )
-        return json_response(
-            exc.body(), status=status, headers={"WWW-Authenticate": challenge(exc)}
-        )
+        # RFC 6750 §3: "openid" is the scope a token needs here (OIDC Core §5.3).
+        scope = ("openid",) if isinstance(exc, InsufficientScope) else ()
+        answer = refusal(exc, realm=REALM, scope=scope)
+        return json_response(answer.body, status=answer.status, headers=answer.headers)
     state.emit(
         "userinfo.returned",
         flow_id,
