@@ -45,3 +45,12 @@ def test_every_code_point_maps_into_the_allowed_set() -> None:
 def test_shown(value: object, limit: int, expected: str) -> None:
     assert shown(value, limit) == expected
     assert is_safe(shown(value, limit))
+
+
+def test_every_oauth_error_description_is_sendable() -> None:
+    """RFC 6749 §5.2: the server's own citations are spelled out, and nothing else slips through."""
+    from valetkey.core.errors import InvalidRequest
+
+    exc = InvalidRequest('see RFC 9700 §2.4 for "why" \\ é')
+    assert exc.description == "see RFC 9700 section 2.4 for ?why? ? ?"
+    assert is_safe(exc.body()["error_description"])

@@ -120,7 +120,7 @@ def test_password_refused_when_the_server_disallows_it(off: InProcess) -> None:
     r = password(off)
     assert r.status_code == 400
     assert r.json()["error"] == "unsupported_grant_type"
-    assert "RFC 9700 §2.4" in r.json()["error_description"]
+    assert "RFC 9700 section 2.4" in r.json()["error_description"]
 
 
 def test_password_refused_for_a_client_not_registered_for_it(on: InProcess) -> None:

@@ -135,7 +135,7 @@ def test_client_with_several_redirect_uris_must_name_one(server: InProcess) -> N
             "unknown scope: delete:everything",
             "check_scope",
         ),
-        (good(scope="read:profile\\bad"), "invalid_scope", "RFC 6749 §3.3", "check_scope"),
+        (good(scope="read:profile\\bad"), "invalid_scope", "RFC 6749 section 3.3", "check_scope"),
         (good(prompt="sometimes"), "invalid_request", "prompt", "check_prompt_and_max_age"),
         (good(max_age="-1"), "invalid_request", "max_age", "check_prompt_and_max_age"),
         (

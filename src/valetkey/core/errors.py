@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from valetkey.core import text
+
 
 class OAuthError(Exception):
     error: ClassVar[str] = "server_error"
@@ -24,7 +26,8 @@ class OAuthError(Exception):
         detail: str = "",
     ) -> None:
         super().__init__(description)
-        self.description = description
+        # RFC 6749 §5.2: error_description keeps to printable ASCII without '"' and '\\'.
+        self.description = text.public(description)
         self.rule = rule
         self.spec = spec
         self.detail = detail

@@ -22,6 +22,11 @@ def safe(value: str) -> str:
     return _NOT_ALLOWED.sub(REPLACEMENT, value)
 
 
+def public(description: str) -> str:
+    """A description the server wrote, as it may be sent: "§" spelled "section", then ``safe``."""
+    return safe(description.replace("§", "section "))
+
+
 def is_safe(value: str) -> bool:
     return _ALLOWED.fullmatch(value) is not None
 
