@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from valetkey.core.claims import SCOPE_CLAIMS
 from valetkey.server.http import json_response
 from valetkey.server.state import ServerState
 
@@ -47,8 +48,6 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
 
 def lifecycle_metadata(state: ServerState) -> dict[str, Any]:
     """Revocation, introspection (RFC 8414 §2) and the OpenID Connect fields (OIDC Discovery §3)."""
-    from valetkey.server.oidc import SCOPE_CLAIMS
-
     iss = state.issuer
     auth = ["client_secret_basic", "client_secret_post"]
     claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"]
