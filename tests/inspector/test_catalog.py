@@ -46,7 +46,9 @@ def test_the_pkce_toggle_rewrites_the_steps_into_the_confidential_client_variant
     assert len(conf.steps) == 11 and [s.title for s in conf.sections] == SEED_SECTIONS
     joined = " ".join(s.title + s.explain for s in conf.steps)
     assert "code_verifier" not in joined
-    assert "no code_challenge" in conf.steps[1].title and "code_challenge" not in conf.steps[0].explain
+    assert (
+        "no code_challenge" in conf.steps[1].title and "code_challenge" not in conf.steps[0].explain
+    )
     assert "client_secret" in conf.steps[7].title and "client_secret" in conf.steps[7].explain
     why = " ".join(" ".join(items) for _k, items in conf.sections[1].blocks)
     assert "injection" in why and "cannot keep a secret" in why  # why it is weaker

@@ -96,6 +96,23 @@ def test_the_resource_servers_own_userinfo_call_is_drawn_in_its_lane() -> None:
     assert bus.flow("n-ui") == view and len(bus.flows()) == 1
 
 
+def test_a_userinfo_call_naming_the_flow_during_its_api_call_is_the_resource_servers() -> None:
+    """Once the demo API forwards the flow id of the request it serves, its call lands in that
+    flow directly, and is still drawn from the resource server's lane."""
+    bus = EventBus()
+    scope = ["openid", *SCOPE]
+    login = demo_pkce_login("f-h")[:-3]
+    jwks, call, responded = api_call("f-h", scope=scope)
+    userinfo = ev("userinfo.returned", flow="f-h", channel="back", source="client", target=AS)
+    publish(bus, [*login, jwks, call, userinfo, responded])
+    view = bus.flow("f-h")
+    assert view is not None
+    assert [(x["name"], x["source"]) for x in view["steps"][-1]["subs"]] == [
+        ("jwks.fetched", "resource_server"),
+        ("userinfo.returned", "resource_server"),
+    ]
+
+
 def test_bus_wakes_subscribers_from_other_threads() -> None:
     sink = RecordingSink()
     bus = EventBus()

@@ -60,6 +60,8 @@ class EventBus:
             self._alias[flow_id] = target
             self._joined.setdefault(target, []).append({"flow_id": flow_id, "how": how})
             event, flow_id = as_joined(event, how), target
+        elif self._joiner.inside_call(flow_id, event):
+            event = as_joined(event, "as the resource server's own call while it answered")
         self._flows.setdefault(flow_id, []).append(event)
         self._joiner.learn(flow_id, event, self._flows[flow_id])
         return flow_id

@@ -124,6 +124,16 @@ class Joiner:
                 )
         return None
 
+    def inside_call(self, flow_id: str, e: FlowEvent) -> bool:
+        """A userinfo request in a flow whose API call is still being answered: the resource
+        server's own (once it names the flow it serves, as the demo client's calls do)."""
+        started = self.open_calls.get(flow_id)
+        return (
+            e.name in USERINFO
+            and started is not None
+            and 0 <= e.time - started <= OPEN_CALL_SECONDS
+        )
+
     def _fitting(self, e: FlowEvent) -> list[Issued]:
         scope = frozenset(e.data.get("scope") or ())
         sub = e.data.get("sub")

@@ -30,7 +30,7 @@ TITLES: dict[str, str] = {
     "refresh_token.rotated": "Old refresh token retired",
     "client_credentials.started": "Service starts",
     "password.collected": "Types the password into the app",
-    "resource_request.authenticated": "Another API call with the token",
+    "resource_request.authenticated": "API call with the token",
     "resource_request.rejected": "API call refused",
     "api.responded": "API response",
     "jwks.fetched": "Fetches the server's signing keys",
