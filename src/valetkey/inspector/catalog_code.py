@@ -4,13 +4,13 @@ diagram's PKCE toggle switches to (a client secret on the back channel, no verif
 from __future__ import annotations
 
 from valetkey.inspector.catalog_shared import (
-    AUTHORIZE,
     CALLBACK,
     CODE_FLOW_ENDS,
     CODE_ISSUED,
     CODE_TOKEN,
     WHAT_OAUTH_SOLVES,
     api_call,
+    authorize_request,
     consent,
     sign_in,
 )
@@ -54,17 +54,12 @@ def code_steps(pkce: bool) -> tuple[Step, ...]:
             "code that comes back is bound to the `client_id` and nothing else.",
             events=("authorization.redirected",),
         ),
-        Step(
-            "GET /authorize",
-            "browser",
-            "authorization_server",
-            "front",
+        authorize_request(
             "The browser follows the redirect. Before it shows the user anything, the server "
             "checks the request: the client exists, the `redirect_uri` is registered (compared "
             "exactly), the scopes are allowed, and the challenge is well formed (a public client "
             "must send one). With a bad client or redirect URI it shows an error page and never "
-            "redirects, so it cannot be used to send people to an attacker's site.",
-            events=AUTHORIZE,
+            "redirects, so it cannot be used to send people to an attacker's site."
         ),
         sign_in(),
         consent(),

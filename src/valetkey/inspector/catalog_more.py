@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from valetkey.inspector.catalog_shared import (
-    AUTHORIZE,
     CALLBACK,
     RESOURCE_REQUEST,
     api_call,
+    authorize_request,
     consent,
     sign_in,
 )
@@ -192,13 +192,8 @@ IMPLICIT = FlowSpec(
             "the redirect. There is no PKCE and no client authentication.",
             events=("authorization.redirected",),
         ),
-        Step(
-            "GET /authorize",
-            "browser",
-            "authorization_server",
-            "front",
-            "The server checks the client and its exact redirect URI, as for the code flow.",
-            events=AUTHORIZE,
+        authorize_request(
+            "The server checks the client and its exact redirect URI, as for the code flow."
         ),
         sign_in(),
         consent(),

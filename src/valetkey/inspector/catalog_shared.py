@@ -24,6 +24,12 @@ RESOURCE_WORK = (
 )
 
 
+def authorize_request(explain: str) -> Step:
+    return Step(
+        "GET /authorize", "browser", "authorization_server", "front", explain, events=AUTHORIZE
+    )
+
+
 def sign_in(explain: str = "", who: str = "user") -> Step:
     return Step(
         "Signs in at the server",
