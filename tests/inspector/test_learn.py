@@ -146,6 +146,8 @@ def test_the_pkce_toggle_rewrites_the_steps(chromium: Any, quiet_inspector: str)
         "() => document.querySelector('#flow-title').textContent === 'Authorization Code + PKCE'"
     )
     assert step_titles(page) == with_pkce
+    page.keyboard.press("ArrowRight")  # the focus is on the switch: the arrow keys still step
+    assert counter(page) == "Step 9 / 11"
     page.context.close()
 
 
@@ -201,6 +203,9 @@ def test_learn_labels_are_readable(chromium: Any, quiet_inspector: str, width: i
     # Selecting a step far down still shows its details on screen (the panel stays in view).
     page.locator('#steps > li.canonical[data-number="11"] > .row').click()
     assert_detail_visible(page, "Checks the token, answers")
+    page.keyboard.press("ArrowLeft")  # the keys still step the flow
+    assert "Step 10 / 11" in page.locator("#detail-title").inner_text()
+    page.evaluate("() => window.scrollTo(0, 0)")  # a full-page picture draws sticky parts here
     screenshot(page, f"inspector-learn-{width}")
     page.context.close()
 

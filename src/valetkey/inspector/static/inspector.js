@@ -202,7 +202,8 @@
     if (link) { e.preventDefault(); learn(link.dataset.learn, "link"); }
   });
   document.addEventListener("keydown", (e) => {
-    if (e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    const typing = e.target instanceof HTMLInputElement && e.target.type !== "checkbox";
+    if (typing || e.target instanceof HTMLTextAreaElement || e.altKey || e.ctrlKey || e.metaKey) return;
     const keys = { ArrowLeft: () => move(state.index - 1), ArrowRight: () => move(state.index + 1), Home: () => move(0), End: () => move(1e9), p: play };
     if (keys[e.key]) { e.preventDefault(); if (e.key !== "p") stop(); keys[e.key](); }
   });
