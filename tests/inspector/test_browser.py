@@ -1,4 +1,5 @@
-"""End to end in headless Chromium: the demo client, the real servers and the live inspector."""
+"""Live mode end to end in headless Chromium: the demo client, the real servers and the inspector
+drawing each real flow on its canonical steps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,20 @@ from typing import Any
 
 import pytest
 
-from tests.inspector.conftest import screenshot
+from tests.inspector.conftest import ARTIFACTS, screenshot
+from tests.inspector.layout import assert_labels_readable
+from tests.inspector.live import (
+    flows,
+    log_in,
+    open_inspector,
+    open_step,
+    select_flow,
+    status,
+    step,
+    wait_counter,
+    wait_title,
+)
+from tests.inspector.test_learn import assert_detail_visible
 from valetkey.cli.demo_stack import DemoStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -18,112 +32,99 @@ LANES = ["User", "Browser", "Client App", "Authorization Server", "Resource Serv
 DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "inspector.png"
 
 
-def open_inspector(context: Any, demo: DemoStack) -> Any:
-    page = context.new_page()
-    page.goto(demo.urls["inspector"] + "/")
-    page.wait_for_selector("#live.on")
-    return page
+def sub_names(page: Any, number: int) -> list[str]:
+    subs = step(page, number).locator("li.sub")
+    return [str(subs.nth(i).get_attribute("data-name")) for i in range(subs.count())]
 
 
-def log_in(app: Any, demo: DemoStack, mode: str = "pkce", openid: bool = False) -> None:
-    app.goto(demo.urls["client"] + "/")
-    if app.locator("#logout").count():
-        app.click("#logout")
-    app.check(f"input[name=mode][value={mode}]")
-    if openid:
-        app.check("#openid")
-    app.click("#login")
-    for _ in range(3):
-        app.wait_for_selector("#username, button[value=approve], #signed-in")
-        if app.locator("#username").count():
-            app.fill("#username", "demo")
-            app.fill("#password", "valetkey-demo")
-            app.click("button[type=submit]")
-        elif app.locator("button[value=approve]").count():
-            app.click("button[value=approve]")
-        else:
-            return
-    app.wait_for_selector("#signed-in")
-
-
-def wait_step(page: Any, name: str, status: str = "done") -> Any:
-    step = page.locator(f'#steps li[data-name="{name}"][data-status="{status}"]').first
-    step.wait_for()
-    return step
-
-
-def open_step(page: Any, name: str, status: str = "done") -> None:
-    wait_step(page, name, status).locator("button").click()
-    page.wait_for_selector("#detail-title")
-
-
-def test_login_fills_the_diagram_to_its_last_step(context: Any, demo: DemoStack) -> None:
+def test_a_pkce_login_reads_step_11_of_11_with_its_sub_steps_nested(
+    context: Any, demo: DemoStack
+) -> None:
     inspector = open_inspector(context, demo)
     app = context.new_page()
-    log_in(app, demo, "pkce")
+    log_in(app, demo, "pkce")  # a new browser: the user signs in and approves
     inspector.bring_to_front()
-    wait_step(inspector, "api.responded")
-    assert inspector.locator(".lane").all_inner_texts() == LANES
-    assert inspector.locator("#flow-title").inner_text() == "Authorization Code + PKCE"
-    steps = inspector.locator("#steps li")
-    names = [steps.nth(i).get_attribute("data-name") for i in range(steps.count())]
-    assert names[:3] == ["login.clicked", "authorization.redirected", "authorization.requested"]
-    for expected in (
-        "login.shown",
-        "login.succeeded",
-        "authorization_code.issued",
-        "callback.received",
-        "token.issued",
-        "token.received",
-        "resource_request.authenticated",
-        "api.responded",
-    ):
-        assert expected in names
-    assert all(steps.nth(i).get_attribute("data-status") == "done" for i in range(steps.count()))
-    n = steps.count()
-    assert inspector.locator("#step-counter").inner_text() == f"Step {n} / {n}"
-    # Front channel through the browser, back channel server to server, each drawn as such.
-    code = inspector.locator('#steps li[data-name="authorization_code.issued"]')
-    assert code.get_attribute("data-channel") == "front"
-    assert code.locator(".arrow").evaluate("e => getComputedStyle(e).borderTopStyle") == "dashed"
-    token = inspector.locator('#steps li[data-name="token.issued"]')
-    assert (token.get_attribute("data-source"), token.get_attribute("data-target")) == (
-        "client",
-        "authorization_server",
+    wait_title(inspector, "Authorization Code + PKCE")
+    wait_counter(inspector, "Step 11 / 11")
+    assert inspector.locator("#mode").text_content() == "Live flow"
+    assert inspector.locator("#lanes .lane").all_inner_texts() == LANES
+    assert inspector.locator("#steps > li.canonical").count() == 11
+    assert {status(inspector, n) for n in range(1, 12)} == {"done"}
+    assert sub_names(inspector, 4) == ["login.shown"]  # the sign-in page, inside "Signs in"
+    assert sub_names(inspector, 5) == ["consent.shown"]
+    assert "token.received" in sub_names(inspector, 9)
+    assert (
+        inspector.locator("#flow-list button[aria-current=true] .badge.status").inner_text()
+        == "complete"
     )
-    assert token.get_attribute("data-channel") == "back"
-    assert token.locator(".arrow").evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    # Front channel through the browser, back channel server to server, each drawn as such.
+    code = step(inspector, 6)
+    assert (code.get_attribute("data-source"), code.get_attribute("data-target")) == (
+        "authorization_server",
+        "browser",
+    )
+    assert (
+        code.locator("> .row .arrow").evaluate("e => getComputedStyle(e).borderTopStyle")
+        == "dashed"
+    )
+    token = step(inspector, 8)
+    assert (token.get_attribute("data-source"), token.get_attribute("data-channel")) == (
+        "client",
+        "back",
+    )
+    assert (
+        token.locator("> .row .arrow").evaluate("e => getComputedStyle(e).borderTopStyle")
+        == "solid"
+    )
     screenshot(inspector, "inspector-pkce-flow")
 
-    # The token exchange: its real HTTP request and response, redacted, its checks, and curl.
-    open_step(inspector, "token.issued")
+    # The token request: its real HTTP exchange, redacted, its checks, and curl.
+    detail = open_step(inspector, 8)
+    assert "POST /token with code + code_verifier" in detail
     request = inspector.locator("#http-request").inner_text()
     assert re.search(r"^POST http://127\.0\.0\.1:\d+/token", request)
     assert "code_verifier=" in request and "[redacted]" in request
-    assert "HTTP 200" in inspector.locator("#http-response").inner_text()
     rows = inspector.locator("#checks tbody tr").all_inner_texts()
     verifier = next(r for r in rows if "check_code_verifier" in r)
     assert "pass" in verifier and "RFC 7636" in verifier
     curl = inspector.locator("#curl").inner_text()
     assert curl.startswith("curl ") and "$CODE_VERIFIER" in curl and "--data-urlencode" in curl
-    path = screenshot(inspector, "inspector-token-step")
+    detail = open_step(inspector, 9)
+    assert "The answer to the request of step 8" in detail
+    assert "HTTP 200" in inspector.locator("#http-response").inner_text()
+    path = ARTIFACTS / "inspector-docs.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    inspector.set_viewport_size({"width": 1440, "height": 1120})  # the whole diagram, no more
+    inspector.screenshot(path=str(path))
+    inspector.set_viewport_size({"width": 1440, "height": 900})
     if os.environ.get("VALETKEY_UPDATE_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(path, DOCS_SCREENSHOT)
 
     # Keyboard step-through and playback.
     inspector.keyboard.press("Home")
-    assert inspector.locator("#step-counter").inner_text() == f"Step 1 / {n}"
+    assert inspector.locator("#step-counter").inner_text() == "Step 1 / 11"
     inspector.keyboard.press("ArrowRight")
-    assert inspector.locator("#step-counter").inner_text() == f"Step 2 / {n}"
     assert "Redirect to /authorize" in inspector.locator("#detail-title").inner_text()
     inspector.click("#play")
-    inspector.wait_for_function(
-        "() => document.querySelector('#step-counter').textContent.startsWith('Step 3 /')"
-    )
+    wait_counter(inspector, "Step 3 / 11")
     inspector.click("#play")  # pause
 
+    # Again in the same browser: sign-in and consent are remembered, so skipped, not renumbered.
+    app.bring_to_front()
+    log_in(app, demo, "pkce")
+    inspector.bring_to_front()
+    inspector.wait_for_function(
+        "() => document.querySelector('#steps > li.canonical[data-number=\"4\"]')"
+        ".dataset.status === 'skipped'"
+    )
+    wait_counter(inspector, "Step 11 / 11")
+    assert status(inspector, 4) == status(inspector, 5) == "skipped"
+    assert "Skipped: sign-in remembered." in open_step(inspector, 4)
+    assert [status(inspector, n) for n in (3, 6, 7, 8, 9, 10, 11)] == ["done"] * 7
+    screenshot(inspector, "inspector-pkce-remembered")
 
-def test_pkce_toggle_off_and_on(context: Any, demo: DemoStack) -> None:
+
+def test_pkce_toggle_shows_the_live_variant(context: Any, demo: DemoStack) -> None:
     inspector = open_inspector(context, demo)
     app = context.new_page()
     log_in(app, demo, "confidential")
@@ -131,11 +132,14 @@ def test_pkce_toggle_off_and_on(context: Any, demo: DemoStack) -> None:
     app.click("details summary >> nth=0")
     assert app.locator("code.reveal").first.inner_text().count(".") == 2  # a JWT
     inspector.bring_to_front()
-    wait_step(inspector, "api.responded")
-    assert "confidential client" in inspector.locator("#flow-title").inner_text()
-    open_step(inspector, "authorization.requested")
+    wait_title(inspector, "Authorization Code, confidential client", prefix=True)
+    wait_counter(inspector, "Step 11 / 11")
+    toggle = inspector.locator("#toggle")
+    assert not toggle.is_checked() and toggle.is_disabled()  # read-only for a live flow
+    assert inspector.locator("#toggle-box").inner_text().strip() == "PKCE off"
+    open_step(inspector, 3)
     assert "code_challenge" not in inspector.locator("#http-request").inner_text()
-    open_step(inspector, "token.issued")
+    assert "client_secret" in open_step(inspector, 8)
     request = inspector.locator("#http-request").inner_text()
     assert "authorization: Basi" in request and "code_verifier" not in request
     auth = next(
@@ -149,23 +153,23 @@ def test_pkce_toggle_off_and_on(context: Any, demo: DemoStack) -> None:
 
     log_in(app, demo, "pkce")
     inspector.bring_to_front()
-    inspector.wait_for_function(
-        "() => document.querySelector('#flow-title').textContent === 'Authorization Code + PKCE'"
-    )
-    wait_step(inspector, "api.responded")
-    open_step(inspector, "authorization.requested")
+    wait_title(inspector, "Authorization Code + PKCE")
+    wait_counter(inspector, "Step 11 / 11")
+    assert inspector.locator("#toggle").is_checked()
+    open_step(inspector, 3)
     assert "code_challenge_method=S256" in inspector.locator("#http-request").inner_text()
 
 
-def test_openid_connect_refresh_and_client_credentials(context: Any, demo: DemoStack) -> None:
+def test_openid_connect_refresh_client_credentials_and_deprecated_grants(
+    context: Any, demo: DemoStack
+) -> None:
     inspector = open_inspector(context, demo)
     app = context.new_page()
     log_in(app, demo, "pkce", openid=True)
     inspector.bring_to_front()
-    wait_step(inspector, "api.responded")
-    assert inspector.locator("#flow-title").inner_text().startswith("OpenID Connect")
-    wait_step(inspector, "userinfo.received")
-    open_step(inspector, "token.received")
+    wait_title(inspector, "OpenID Connect", prefix=True)
+    wait_counter(inspector, "Step 14 / 14")
+    assert "Validates the ID token" in open_step(inspector, 10)
     assert '"id_token"' in inspector.locator("#decoded").inner_text()
     nonce = next(
         r
@@ -173,40 +177,41 @@ def test_openid_connect_refresh_and_client_credentials(context: Any, demo: DemoS
         if "check_id_token_nonce" in r
     )
     assert "pass" in nonce
+    # The demo API asks /userinfo itself: drawn in the resource server's lane, inside its answer.
+    userinfo = step(inspector, 14).locator('li.sub[data-name="userinfo.returned"]')
+    assert userinfo.get_attribute("data-source") == "resource_server"
+    stray = [f for f in flows(demo) if f["kind"] == "other" and "userinfo" in str(f["extras"])]
+    assert stray == []
 
     app.bring_to_front()
     app.click("#refresh")
     app.wait_for_selector("#message")
     inspector.bring_to_front()
-    inspector.wait_for_function(
-        "() => document.querySelector('#flow-title').textContent === 'Refresh (rotation)'"
-    )
-    wait_step(inspector, "refresh_token.rotated")
-    wait_step(inspector, "token.received")
+    wait_title(inspector, "Refresh (rotation)")
+    wait_counter(inspector, "Step 4 / 6")  # no API call with the new token yet
+    # The POST /token comes before the rotation it caused.
+    assert step(inspector, 2).get_attribute("data-name") == "token.issued"
+    assert step(inspector, 3).get_attribute("data-name") == "refresh_token.rotated"
+    assert status(inspector, 5) == "unused"
     screenshot(inspector, "inspector-refresh-flow")
 
     app.bring_to_front()
     app.click("#client-credentials")
     app.wait_for_selector("#message")
     inspector.bring_to_front()
-    inspector.wait_for_function(
-        "() => document.querySelector('#flow-title').textContent === 'Client Credentials'"
-    )
-    wait_step(inspector, "api.responded")
+    wait_title(inspector, "Client Credentials")
+    wait_counter(inspector, "Step 5 / 5")
     assert inspector.locator('#steps li[data-status="pending"]').count() == 0
 
     app.bring_to_front()
     app.click("#password-grant")
     app.wait_for_selector("#message")
     inspector.bring_to_front()
-    inspector.wait_for_function(
-        "() => document.querySelector('#flow-title').textContent === 'Legacy grant (deprecated)'"
-    )
-    wait_step(inspector, "api.responded")
+    wait_title(inspector, "Password grant (deprecated)")
+    wait_counter(inspector, "Step 5 / 5")
     assert "DEPRECATED" in inspector.locator("#flow-meta").inner_text()
     assert inspector.locator("#flow-list button[aria-current=true] .badge.deprecated").count()
-    open_step(inspector, "token.issued")
-    assert "deprecated" in inspector.locator("#detail").inner_text()
+    assert "deprecated" in open_step(inspector, 2)
     assert "password=" in inspector.locator("#http-request").inner_text()
     assert "[redacted]" in inspector.locator("#http-request").inner_text()
 
@@ -218,47 +223,39 @@ def test_openid_connect_refresh_and_client_credentials(context: Any, demo: DemoS
     app.wait_for_selector("#signed-in")
     assert "fragment" in app.locator("#message").inner_text()
     inspector.bring_to_front()
-    inspector.wait_for_function(
-        "() => document.querySelector('#flow-title').textContent === 'Implicit grant (deprecated)'"
+    wait_title(inspector, "Implicit grant (deprecated)")
+    wait_counter(inspector, "Step 9 / 9")
+    token = step(inspector, 6)  # the token itself in the front channel
+    assert (token.get_attribute("data-name"), token.get_attribute("data-channel")) == (
+        "token.issued",
+        "front",
     )
-    wait_step(inspector, "api.responded")
-    token = inspector.locator('#steps li[data-name="token.issued"]')
-    assert token.get_attribute("data-channel") == "front"  # the token itself in the front channel
-    assert inspector.locator("#flow-list button[aria-current=true] .badge.deprecated").count()
     screenshot(inspector, "inspector-implicit-flow")
 
 
-ATTACKS = [
-    # (scenario, defence, step that shows the outcome, its status, text in the step's detail)
-    ("code_interception", "on", "token.rejected", "failed", "invalid_grant"),
-    ("code_interception", "off", "token.received", "done", "malicious app"),
-    ("login_csrf", "on", "callback.rejected", "failed", "state does not match"),
-    ("login_csrf", "off", "callback.received", "done", "state NOT checked"),
-    ("code_replay", "on", "grant.revoked", "done", "Code replay"),
-    ("refresh_replay", "on", "grant.revoked", "done", "Refresh token reuse"),
-    ("redirect_tampering", "on", "authorization.rejected", "failed", "invalid_request"),
-]
-
-
-def test_attack_scenarios_reach_their_expected_outcomes(context: Any, demo: DemoStack) -> None:
-    inspector = open_inspector(context, demo)
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_live_labels_are_readable_and_details_stay_in_view(
+    chromium: Any, demo: DemoStack, width: int
+) -> None:
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(15_000)
     app = context.new_page()
+    log_in(app, demo, "pkce", openid=True)  # the longest flow: 14 steps and sub-steps
     app.goto(demo.urls["client"] + "/attacks")
-    assert app.locator("#insecure-label").is_visible()
-    for scenario, defence, step, status, text in ATTACKS:
-        app.bring_to_front()
-        app.click(f'button[data-run="{scenario}-{defence}"]')
-        result = app.locator(f'li.result[data-name="{scenario}"][data-defence="{defence}"]').first
-        result.wait_for()
-        assert result.get_attribute("data-as-expected") == "true", result.inner_text()
-        flow_id = result.locator("code").first.inner_text()
-        inspector.bring_to_front()
-        inspector.wait_for_function(
-            "id => document.querySelector('#flow-meta').textContent.includes(id)", arg=flow_id
-        )
-        wait_step(inspector, "attack.finished")
-        open_step(inspector, step, status)
-        assert text in inspector.locator("#detail").inner_text()
-        if defence == "off":
-            assert inspector.locator("#flow-list button[aria-current=true] .badge.insecure").count()
-        screenshot(inspector, f"inspector-attack-{scenario}-{defence}")
+    app.click('button[data-run="login_csrf-off"]')  # six lanes, the longest step titles
+    result = app.locator('li.result[data-name="login_csrf"][data-defence="off"]').first
+    result.wait_for()
+    attack = result.locator("code").first.inner_text()
+    oidc = next(f["flow_id"] for f in flows(demo) if f["kind"] == "oidc")
+    inspector = open_inspector(context, demo)
+    for flow_id, name in ((oidc, "oidc"), (attack, "attack")):
+        select_flow(inspector, flow_id)
+        assert_labels_readable(inspector)
+        screenshot(inspector, f"inspector-{name}-{width}")
+    select_flow(inspector, oidc)
+    inspector.mouse.wheel(0, 600)
+    step(inspector, 13).locator("> .row").click()
+    assert_detail_visible(inspector, "API call with the Bearer token")
+    step(inspector, 2).locator("> .row").click()
+    assert_detail_visible(inspector, "Redirect to /authorize")
+    context.close()

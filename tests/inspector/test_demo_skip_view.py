@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.inspector.conftest import screenshot
-from tests.inspector.test_browser import open_inspector, open_step, wait_step
+from tests.inspector.live import open_inspector, open_step, titles
 from valetkey.cli.demo_stack import DemoStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -25,7 +25,17 @@ def run_attack(context: Any, demo: DemoStack, inspector: Any, scenario: str) -> 
     inspector.wait_for_function(
         "id => document.querySelector('#flow-meta').textContent.includes(id)", arg=flow_id
     )
-    wait_step(inspector, "attack.finished")
+    inspector.wait_for_function(  # the attack's outcome is drawn: the flow is complete
+        "() => [...document.querySelectorAll('#steps > li.canonical .label')].some("
+        "(e) => e.textContent.startsWith('Outcome:'))"
+    )
+
+
+def open_titled(inspector: Any, prefix: str) -> None:
+    """Select the canonical step whose label starts with ``prefix``."""
+    drawn = titles(inspector)
+    number = next(i for i, t in enumerate(drawn, 1) if t.startswith(prefix))
+    open_step(inspector, number)
 
 
 def cell_style(row: Any) -> tuple[str, str]:
@@ -39,7 +49,7 @@ def cell_style(row: Any) -> tuple[str, str]:
 def test_skipped_rules_are_labelled_and_styled_apart(context: Any, demo: DemoStack) -> None:
     inspector = open_inspector(context, demo)
     run_attack(context, demo, inspector, "login_csrf")
-    open_step(inspector, "callback.received")
+    open_titled(inspector, "The victim's browser delivers the callback")
     rows = inspector.locator("#checks tbody tr")
     state = rows.filter(has_text="check_state")
     iss = rows.filter(has_text="check_iss")
@@ -51,7 +61,7 @@ def test_skipped_rules_are_labelled_and_styled_apart(context: Any, demo: DemoSta
     screenshot(inspector, "inspector-skipped-state-check")
 
     run_attack(context, demo, inspector, "code_interception")
-    open_step(inspector, "login.clicked")
+    open_titled(inspector, "Clicks")
     pkce = inspector.locator("#checks tbody tr").filter(has_text="use_pkce")
     assert pkce.locator("td.skip").inner_text() == "SKIPPED"
     assert "public client without PKCE" in pkce.inner_text()

@@ -1,106 +1,217 @@
-"""The diagram's model: flow kinds, template matching, redaction-aware curl, the live bus."""
+"""Live flows laid onto the canonical steps, as plain values: events in, numbered steps out."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Any
 
-import pytest
-
-from valetkey.core.events import Check, FlowEvent, HttpExchange, RecordingSink
-from valetkey.inspector import EventBus
+from tests.inspector.recorded import (
+    AS,
+    attack_finished,
+    attack_started,
+    demo_pkce_login,
+    ev,
+    server_login,
+    token_issued,
+)
+from valetkey.core.events import Check, FlowEvent, HttpExchange
 from valetkey.inspector.curl import curl_command
-from valetkey.inspector.flows import build_steps, flow_kind, flow_view
-from valetkey.inspector.steps import TEMPLATES
+from valetkey.inspector.flows import flow_kind, flow_view
+from valetkey.inspector.mapping import causal_order
+
+__all__ = ["ev"]  # tests/inspector/test_demo_http.py builds its events with it
 
 
-def ev(name: str, seq: int, flow: str = "f-1", **kw: Any) -> FlowEvent:
-    defaults: dict[str, Any] = {"channel": "front", "source": "browser", "target": "client"}
-    defaults.update(kw)
-    defaults.setdefault("time", float(seq))
-    return FlowEvent(name=name, flow_id=flow, seq=seq, **defaults)
+def statuses(view: dict[str, Any]) -> dict[int, str]:
+    return {s["number"]: s["status"] for s in view["steps"]}
+
+
+def subs(view: dict[str, Any], number: int) -> list[str]:
+    return [s["name"] for s in view["steps"][number - 1]["subs"]]
 
 
 def test_kind_comes_from_what_the_events_say() -> None:
+    def kind(*events: FlowEvent) -> str:
+        return flow_kind(list(events))
+
+    assert kind(ev("authorization.requested", data={"pkce": "S256", "scope": []})) == "pkce"
+    assert kind(ev("authorization.requested", data={"pkce": None})) == "confidential"
+    assert kind(ev("authorization.requested", data={"pkce": "S256", "scope": ["openid"]})) == "oidc"
+    assert kind(ev("token.issued", data={"grant_type": "refresh_token"})) == "refresh"
     assert (
-        flow_kind([ev("authorization.requested", 1, data={"pkce": "S256", "scope": []})]) == "pkce"
+        kind(ev("token.issued", data={"grant_type": "client_credentials"})) == "client_credentials"
     )
-    assert flow_kind([ev("authorization.requested", 1, data={"pkce": None})]) == "confidential"
-    assert (
-        flow_kind([ev("authorization.requested", 1, data={"pkce": "S256", "scope": ["openid"]})])
-        == "oidc"
-    )
-    assert flow_kind([ev("token.issued", 1, data={"grant_type": "refresh_token"})]) == "refresh"
-    assert (
-        flow_kind([ev("token.issued", 1, data={"grant_type": "client_credentials"})])
-        == "client_credentials"
-    )
-    assert flow_kind([ev("token.issued", 1, deprecated="RFC 9700 §2.4")]) == "legacy"
+    assert kind(ev("token.issued", deprecated="RFC 9700 §2.4")) == "legacy"
     # The client's hint wins: it knows before the server sees anything.
-    assert flow_kind([ev("login.clicked", 1, data={"kind": "oidc"})]) == "oidc"
-    assert flow_kind([ev("password.collected", 1, data={"kind": "legacy"})]) == "legacy"
-    assert flow_kind([ev("something.else", 1)]) == "other"
+    assert kind(ev("login.clicked", data={"kind": "oidc"})) == "oidc"
+    assert kind(ev("resource_request.authenticated"), ev("jwks.fetched")) == "call"
+    assert kind(attack_started("f-a", "code_interception")) == "attack:code_interception"
+    assert kind(attack_started("f-a", "unknown_scenario")) == "pkce"  # its hint
+    assert kind(ev("something.else")) == "other"
 
 
-def test_steps_fill_the_template_in_order_and_leave_the_rest_pending() -> None:
-    steps = build_steps("pkce", [ev("login.clicked", 1), ev("authorization.redirected", 2)])
-    template = TEMPLATES["pkce"]
-    assert len(steps) == len(template)
-    assert [s["status"] for s in steps[:2]] == ["done", "done"]
-    assert {s["status"] for s in steps[2:]} == {"pending"}
-    assert [s["number"] for s in steps] == list(range(1, len(template) + 1))
-
-
-def test_steps_a_flow_skipped_are_dropped_and_extras_kept_where_they_happened() -> None:
-    events = [
-        ev("login.clicked", 1),
-        ev("authorization.redirected", 2),
-        ev("authorization.requested", 3),
-        # Signed in already and consent remembered: straight to the code.
-        ev("authorization_code.issued", 4),
-        ev("callback.received", 5),
-        ev(
-            "token.rejected",
-            6,
-            channel="back",
-            error="invalid_grant",
-            checks=(Check("check_code_verifier", "fail", "RFC 7636 §4.6"),),
-        ),
+def test_a_demo_pkce_login_reads_eleven_steps_with_its_sub_steps_nested() -> None:
+    view = flow_view("f-1", demo_pkce_login("f-1"))
+    assert view["kind"] == "pkce" and view["complete"] and not view["failed"]
+    assert [s["number"] for s in view["steps"]] == list(range(1, 12))
+    assert set(statuses(view).values()) == {"done"}
+    assert subs(view, 4) == ["login.shown"]
+    assert subs(view, 5) == ["consent.shown"]
+    assert subs(view, 9) == ["token.received"]
+    assert subs(view, 11) == ["jwks.fetched"]  # the resource server's key fetch, inside its step
+    # The token exchange is two steps: the request (8) and the server's answer (9).
+    assert view["steps"][7]["part"] == "request" and view["steps"][8]["part"] == "response"
+    assert view["steps"][8]["event"]["name"] == "token.issued"
+    assert [ln[0] for ln in view["lanes"]] == [
+        "user",
+        "browser",
+        "client",
+        "authorization_server",
+        "resource_server",
     ]
-    steps = build_steps("pkce", events)
-    names = [s["name"] for s in steps]
-    assert "login.shown" not in names and "consent.shown" not in names
-    assert names.index("token.rejected") == 5
-    assert steps[5]["status"] == "failed"
-    # The flow ended in a rejection: what is left will not happen.
-    assert {s["status"] for s in steps[6:]} == {"not_reached"}
+    assert view["extras"] == [] and view["badge"] == ["complete", "ok"]
 
 
-def test_flow_view_names_attack_insecure_and_errors() -> None:
-    events = [
-        ev(
-            "attack.started",
-            1,
-            channel="local",
-            source="client",
-            data={
-                "kind": "pkce",
-                "title": "Code interception",
-                "defence": "PKCE OFF",
-                "expected": "x",
-                "insecure": "PKCE switched off",
-            },
-        ),
-        ev("token.issued", 2, channel="back", data={"client_id": "demo-insecure-public"}),
-        ev("attack.finished", 3, channel="local"),
+def test_a_remembered_sign_in_is_skipped_not_renumbered() -> None:
+    view = flow_view("f-1", demo_pkce_login("f-1", sign_in=False))
+    assert len(view["steps"]) == 11
+    assert statuses(view)[4] == "skipped" and statuses(view)[5] == "done"
+    assert view["steps"][3]["note"] == "Skipped: sign-in remembered."
+    assert view["steps"][10]["status"] == "done"
+
+
+def test_a_flow_started_by_the_cli_is_complete_when_the_server_issues_the_token() -> None:
+    # The CLI sends no events of its own and names no flow: the server's token.issued joins the
+    # flow of the code it redeems.
+    view = flow_view("f-1", [*server_login("f-1"), token_issued("f-1")])
+    assert view["complete"] and view["badge"] == ["complete", "ok"]
+    status = statuses(view)
+    assert [status[n] for n in (1, 2, 7)] == ["unobserved"] * 3  # the CLI's own steps
+    assert [status[n] for n in (3, 4, 5, 6, 8, 9)] == ["done"] * 6
+    assert [status[n] for n in (10, 11)] == ["unused"] * 2  # no call with the token yet
+    assert "pending" not in status.values()
+
+
+def test_a_flow_in_progress_leaves_the_rest_pending() -> None:
+    view = flow_view("f-1", demo_pkce_login("f-1")[:4])
+    assert not view["complete"] and view["badge"] == ["in progress", "progress"]
+    assert statuses(view)[3] == "done" and statuses(view)[4] == "active"  # on the sign-in page
+    assert {statuses(view)[n] for n in range(5, 12)} == {"pending"}
+
+
+def test_a_refused_token_request_fails_its_answer_and_ends_the_flow() -> None:
+    rejected = ev(
+        "token.rejected",
+        flow="f-1",
+        channel="back",
+        source="client",
+        target=AS,
+        error="invalid_grant",
+        checks=(Check("check_code_verifier", "fail", "RFC 7636 §4.6"),),
+        data={"grant_type": "authorization_code"},
+    )
+    view = flow_view("f-1", [*server_login("f-1"), rejected])
+    status = statuses(view)
+    assert status[8] == "done" and status[9] == "failed"  # sent, then refused
+    assert status[10] == status[11] == "not_reached"
+    assert view["complete"] and view["failed"] and view["badge"] == ["invalid_grant", "failed"]
+
+
+def test_causes_come_before_their_effects() -> None:
+    # The server emits the rotation while it handles the POST /token, before the request's event.
+    rotated = ev("refresh_token.rotated", flow="r-1", channel="back", source=AS)
+    issued = token_issued("r-1", "refresh_token")
+    received = ev("token.received", flow="r-1", channel="back", source=AS)
+    assert [e.name for e in causal_order([issued, rotated, received])] == [
+        "token.issued",
+        "refresh_token.rotated",
+        "token.received",
     ]
-    view = flow_view("f-1", events)
-    assert view["attack"]["title"] == "Code interception"
-    assert view["insecure"] is True
-    assert view["client_id"] == "demo-insecure-public"
-    assert view["complete"] is True  # an attack that finished leaves nothing pending
-    assert view["errors"] == []
+    view = flow_view("r-1", [rotated, issued, received])
+    assert view["kind"] == "refresh"
+    assert [s["name"] for s in view["steps"][:4]] == [
+        "",  # the CLI's decision to refresh: not reported
+        "token.issued",
+        "refresh_token.rotated",
+        "token.issued",
+    ]
+    assert statuses(view)[1] == "unobserved" and view["complete"]
+
+
+def test_an_attack_has_its_attacker_lane_and_ends_with_the_outcome() -> None:
+    flow = "f-a"
+    intercepted = ev("code.intercepted", flow=flow, data={"actor": "malicious app"})
+    rejected = ev(
+        "token.rejected",
+        flow=flow,
+        channel="back",
+        source="client",
+        target=AS,
+        error="invalid_grant",
+        data={"grant_type": "authorization_code"},
+    )
+    events = [
+        attack_started(flow, "code_interception"),
+        *demo_pkce_login(flow)[:8],  # the victim's login up to the code
+        intercepted,
+        rejected,
+        attack_finished(flow),
+    ]
+    view = flow_view(flow, events)
+    assert view["kind"] == "attack:code_interception"
+    assert view["lanes"][0] == ["attacker", "Attacker"]
+    steps = view["steps"]
+    assert steps[-1]["title"] == "Outcome: stopped by PKCE" and steps[-1]["status"] == "done"
+    assert [s["number"] for s in steps] == list(range(1, len(steps) + 1))
+    assert not {"pending", "not_reached", "unused"} & {s["status"] for s in steps}
+    stolen = next(s for s in steps if s["name"] == "code.intercepted")
+    assert (stolen["source"], stolen["target"]) == ("browser", "attacker")
+    post = steps[stolen["number"]]
+    assert post["source"] == "attacker" and steps[post["number"]]["status"] == "failed"
+    assert view["badge"] == ["stopped by PKCE", "ok"]
+
+
+def test_an_attack_with_the_defence_off_draws_its_own_variant() -> None:
+    flow = "f-c"
+    events = [
+        attack_started(flow, "login_csrf", defence_on=False),
+        *demo_pkce_login(flow)[:8],
+        ev("code.planted", flow=flow),
+        ev("callback.received", flow=flow, data={"insecure": "the client skipped the state check"}),
+        token_issued(flow),
+        attack_finished(flow),
+    ]
+    view = flow_view(flow, events)
+    titles = [s["title"] for s in view["steps"]]
+    assert "Redeems the attacker's code" in titles
+    assert titles[-1] == "Outcome: got through, the state check was off"
+    assert view["badge"] == ["got through (defence off)", "insecure"] and view["insecure"]
+    # With the defence on, the client never redeems: that step is not drawn at all.
+    on = flow_view(
+        flow,
+        [
+            attack_started(flow, "login_csrf"),
+            *demo_pkce_login(flow)[:8],
+            ev("code.planted", flow=flow),
+            ev("callback.rejected", flow=flow, error="invalid_callback"),
+            attack_finished(flow),
+        ],
+    )
+    assert "Redeems the attacker's code" not in [s["title"] for s in on["steps"]]
+    assert on["steps"][-2]["status"] == "failed" and on["steps"][-1]["status"] == "done"
+
+
+def test_an_unexpected_attack_outcome_is_flagged() -> None:
+    flow = "f-x"
+    events = [attack_started(flow, "redirect_tampering"), attack_finished(flow, as_expected=False)]
+    view = flow_view(flow, events)
+    assert view["steps"][-1]["status"] == "failed"
+    assert view["badge"] == ["UNEXPECTED outcome", "failed"]
+
+
+def test_events_outside_any_canonical_flow_are_drawn_in_order() -> None:
+    view = flow_view("n-1", [ev("session.ended", source="user", target=AS)])
+    assert view["kind"] == "other" and view["steps"] == []
+    assert [x["title"] for x in view["extras"]] == ["Signs out"]
 
 
 def test_curl_turns_redacted_values_into_variables() -> None:
@@ -135,49 +246,3 @@ def test_curl_for_a_get_with_a_bearer_token_and_a_query() -> None:
     cmd = curl_command(http)
     assert '-H "Authorization: Bearer $ACCESS_TOKEN"' in cmd
     assert "code=$CODE" in cmd and "state=abc" in cmd
-
-
-def test_bus_groups_events_and_wakes_subscribers_from_other_threads() -> None:
-    sink = RecordingSink()
-    bus = EventBus()
-    bus.attach(sink)
-
-    async def scenario() -> list[str | None]:
-        queue = bus.subscribe()
-        emitter = threading.Thread(target=lambda: sink.emit(ev("login.clicked", 0, flow="f-9")))
-        emitter.start()
-        got = [await asyncio.wait_for(queue.get(), 5)]
-        emitter.join()
-        bus.close()
-        got.append(await asyncio.wait_for(queue.get(), 5))
-        return got
-
-    # Own thread, own loop: Playwright's sync API may hold a running loop in the main thread.
-    result: list[list[str | None]] = []
-    runner = threading.Thread(target=lambda: result.append(asyncio.run(scenario())))
-    runner.start()
-    runner.join(10)
-    assert result == [["f-9", None]]
-    view = bus.flow("f-9")
-    assert view is not None and view["steps"][0]["event"]["name"] == "login.clicked"
-    assert bus.flow("nope") is None
-    assert [f["flow_id"] for f in bus.flows()] == ["f-9"]
-
-
-def test_bus_forgets_the_oldest_flows_beyond_its_limit() -> None:
-    bus = EventBus(max_flows=2)
-    for i in range(3):
-        bus.publish(ev("login.clicked", i, flow=f"f-{i}"))
-    assert [f["flow_id"] for f in bus.flows()] == ["f-1", "f-2"]
-
-
-def test_missing_browser_skips_or_fails_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.inspector.conftest import skip_or_fail
-
-    skip_or_fail(None)  # Chromium present: nothing happens
-    monkeypatch.delenv("VALETKEY_REQUIRE_BROWSER", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="browser tests skipped"):
-        skip_or_fail("no chromium")
-    monkeypatch.setenv("VALETKEY_REQUIRE_BROWSER", "1")
-    with pytest.raises(pytest.fail.Exception, match="VALETKEY_REQUIRE_BROWSER=1"):
-        skip_or_fail("no chromium")

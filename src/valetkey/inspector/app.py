@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from valetkey.inspector.bus import CLOSE, EventBus
-from valetkey.inspector.steps import ACTORS, KIND_TITLES
+from valetkey.inspector.catalog import catalog_json
 
 HERE = Path(__file__).parent
 KEEPALIVE_SECONDS = 15.0
@@ -36,14 +36,14 @@ def create_inspector_app(
         return templates.TemplateResponse(
             request,
             "index.html",
-            {
-                "actors": ACTORS,
-                "kinds": KIND_TITLES,
-                "links": dict(links or {}),
-                "insecure": insecure,
-            },
+            {"links": dict(links or {}), "insecure": insecure},
             headers=HEADERS,
         )
+
+    catalog = catalog_json()
+
+    async def canonical(request: Request) -> Response:
+        return JSONResponse({"flows": catalog}, headers=HEADERS)
 
     async def flows(request: Request) -> Response:
         return JSONResponse({"flows": bus.flows()}, headers=HEADERS)
@@ -68,6 +68,7 @@ def create_inspector_app(
 
     routes = [
         Route("/", index),
+        Route("/api/catalog", canonical),
         Route("/api/flows", flows),
         Route("/api/flows/{flow_id}", one_flow),
         Route("/events", events),

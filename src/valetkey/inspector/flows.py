@@ -1,40 +1,71 @@
-"""Turn the events of one flow into the view the page draws: its kind, its steps, its status.
+"""Turn the events of one flow into the view the page draws: its kind, its canonical steps with
+their sub-steps, what came after them, and whether it is complete.
 
 Pure functions over :class:`FlowEvent` values, so the diagram's logic is tested without a browser.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from valetkey.core.events import FlowEvent
+from valetkey.inspector.catalog import CATALOG
 from valetkey.inspector.curl import curl_command
-from valetkey.inspector.steps import EXPLAIN, KIND_TITLES, TEMPLATES, TITLES, StepTemplate
+from valetkey.inspector.labels import EXPLAIN, TITLES
+from valetkey.inspector.mapping import META, Slot, assign, causal_order, complete, settle
+from valetkey.inspector.spec import FIVE_LANES, LANE_LABELS, FlowSpec
+
+API_CALL = frozenset(
+    {"resource_request.authenticated", "resource_request.rejected", "api.responded"}
+)
+# What the resource server does while it answers a call.
+CALL_EVENTS = API_CALL | {"jwks.fetched", "jwks.fetch_failed", "token.introspected"}
+NOTES = {
+    "skipped": "Skipped: {why}.",
+    "unobserved": "No component reported this step (a client that sends no events, such as the "
+    "CLI or curl, does it unseen).",
+    "unused": "Not happened: no call with this token has been seen yet.",
+    "not_reached": "Not reached: the flow stopped earlier.",
+    "pending": "Not happened yet.",
+    "active": "In progress.",
+}
+
+
+def _attack_spec(events: Sequence[FlowEvent]) -> str | None:
+    started = next((e for e in events if e.name == "attack.started"), None)
+    if started is None:
+        return None
+    kind = f"attack:{started.data.get('attack')}"
+    return kind if kind in CATALOG else None
 
 
 def flow_kind(events: Sequence[FlowEvent]) -> str:
     """Classify a flow from what its events say (grant type, PKCE, scope, hints from the client)."""
+    attack = _attack_spec(events)
+    if attack:
+        return attack
     for e in events:
         hint = e.data.get("kind")  # the demo client names the flow it starts
-        if isinstance(hint, str) and hint in TEMPLATES:
+        if isinstance(hint, str) and CATALOG.get(hint) and CATALOG[hint].learn:
             return hint
     for e in events:
-        if e.data.get("grant_type") == "implicit":
+        grant = e.data.get("grant_type")
+        if grant == "implicit":
             return "implicit"
         if e.deprecated:
             return "legacy"
-        grant = e.data.get("grant_type")
         if grant == "refresh_token":
             return "refresh"
-        if grant == "client_credentials":
-            return "client_credentials"
-        if e.name == "client_credentials.started":
+        if grant == "client_credentials" or e.name == "client_credentials.started":
             return "client_credentials"
         if e.name == "authorization.requested":
             if "openid" in (e.data.get("scope") or []):
                 return "oidc"
             return "pkce" if e.data.get("pkce") else "confidential"
+    names = {e.name for e in events}
+    if names & API_CALL and names <= CALL_EVENTS | {"userinfo.returned", "userinfo.rejected"}:
+        return "call"
     return "other"
 
 
@@ -45,59 +76,83 @@ def _event_view(e: FlowEvent) -> dict[str, Any]:
     return out
 
 
-def _step(template: StepTemplate | None, event: FlowEvent | None, status: str) -> dict[str, Any]:
-    name = event.name if event else template.name if template else ""
+def _single(e: FlowEvent, roles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One event drawn on its own (a sub-step, or an extra after the canonical steps)."""
+    lane = dict(roles or {})
     return {
-        "name": name,
-        "title": template.title
-        if template
-        else TITLES.get(name) or (event.summary if event else name),
-        "source": event.source if event else template.source if template else "",
-        "target": event.target if event else template.target if template else "",
-        "channel": event.channel if event else template.channel if template else "local",
-        "status": status,
-        "explain": EXPLAIN.get(name, ""),
-        "event": _event_view(event) if event else None,
+        "title": TITLES.get(e.name) or e.summary or e.name,
+        "name": e.name,
+        "source": lane.get(e.source, e.source),
+        "target": lane.get(e.target, e.target),
+        "channel": e.channel,
+        "status": "done" if e.ok else "failed",
+        "explain": EXPLAIN.get(e.name, ""),
+        "event": _event_view(e),
     }
 
 
-def build_steps(kind: str, events: Sequence[FlowEvent]) -> list[dict[str, Any]]:
-    """Match events to the kind's template in order; template steps a flow skipped are dropped."""
-    template = TEMPLATES.get(kind, ())
-    steps: list[dict[str, Any]] = []
-    next_index = 0
-    failed = False
-    for e in sorted(events, key=lambda e: e.seq):
-        match = next(
-            (j for j in range(next_index, len(template)) if template[j].name == e.name), None
-        )
-        if match is None:
-            steps.append(_step(None, e, "done" if e.ok else "failed"))
-        else:
-            steps.append(_step(template[match], e, "done" if e.ok else "failed"))
-            next_index = match + 1
-        failed = not e.ok  # a flow that ended in a rejection will not reach the rest
-    ended = failed or any(e.name == "attack.finished" for e in events)
-    rest = "not_reached" if ended else "pending"
-    steps.extend(_step(t, None, rest) for t in template[next_index:])
-    for i, step in enumerate(steps, 1):
-        step["number"] = i
-    return steps
+def _slot_view(number: int, slot: Slot, off: bool) -> dict[str, Any]:
+    step = slot.step
+    title = step.off_title if off and step.off_title else step.title
+    if slot.event is not None and slot.event.name == "attack.finished" and not slot.event.ok:
+        title = "Outcome: not what the defence should do"
+    return {
+        "number": number,
+        "name": slot.event.name if slot.event else "",
+        "title": title,
+        "source": step.source,
+        "target": step.target,
+        "channel": step.channel,
+        "status": slot.status,
+        "part": slot.part,
+        "explain": step.off_explain if off and step.off_explain else step.explain,
+        "note": NOTES.get(slot.status, "").format(why=step.skippable),
+        "event": _event_view(slot.event) if slot.event else None,
+        "subs": [_single(e, step.roles) for e in slot.subs],
+    }
 
 
-def flow_view(flow_id: str, events: Sequence[FlowEvent]) -> dict[str, Any]:
+def _badge(
+    spec: FlowSpec | None, events: Sequence[FlowEvent], done: bool, failed: bool
+) -> list[str]:
+    finished = next((e for e in events if e.name == "attack.finished"), None)
+    if spec is not None and spec.defence:
+        if finished is None:
+            return ["in progress", "progress"]
+        if not finished.ok:
+            return ["UNEXPECTED outcome", "failed"]
+        started = next((e for e in events if e.name == "attack.started"), None)
+        if started is not None and started.data.get("insecure"):
+            return ["got through (defence off)", "insecure"]
+        return [f"stopped by {spec.defence}", "ok"]
+    errors = [e.error for e in events if e.error]
+    if failed and errors:
+        return [errors[-1], "failed"]
+    return ["complete", "ok"] if done else ["in progress", "progress"]
+
+
+def flow_view(
+    flow_id: str, events: Sequence[FlowEvent], joined: Sequence[Mapping[str, str]] = ()
+) -> dict[str, Any]:
     kind = flow_kind(events)
-    steps = build_steps(kind, events)
-    first = min(events, key=lambda e: e.seq) if events else None
+    spec = CATALOG.get(kind)
     attack = next((e.data for e in events if e.name == "attack.started"), None)
-    insecure = any(e.data.get("insecure") for e in events)
-    failed = [e for e in events if not e.ok]
+    off = bool(attack and attack.get("insecure"))
+    variant = "off" if off else "on"
+    steps = [s for s in spec.steps if s.when in ("", variant)] if spec else []
+    slots, extras = assign(steps, causal_order(events))
+    done = complete(spec, events) if spec else bool(events)
+    failed = settle(slots, done)
+    if spec is not None and spec.defence and done:  # the outcome is the last step drawn
+        slots = [s for s in slots if s.reached or s.status == "skipped"]
+    first = min(events, key=lambda e: e.seq) if events else None
+    lanes = spec.lanes if spec else FIVE_LANES
     return {
         "flow_id": flow_id,
         "kind": kind,
-        "title": KIND_TITLES[kind]
-        if kind != "other" or first is None
-        else first.summary or first.name,
+        "title": spec.title if spec else (first.summary or first.name) if first else "Flow",
+        "summary": spec.summary if spec else "",
+        "lanes": [[lane, LANE_LABELS[lane]] for lane in lanes],
         "started": first.time if first else None,
         "last_seq": max((e.seq for e in events), default=0),
         "client_id": next(
@@ -106,8 +161,12 @@ def flow_view(flow_id: str, events: Sequence[FlowEvent]) -> dict[str, Any]:
         ),
         "deprecated": next((e.deprecated for e in events if e.deprecated), None),
         "attack": dict(attack) if attack else None,
-        "insecure": insecure,
-        "errors": [e.error for e in failed if e.error],
-        "complete": bool(steps) and all(s["status"] != "pending" for s in steps),
-        "steps": steps,
+        "insecure": any(e.data.get("insecure") for e in events),
+        "errors": [e.error for e in events if not e.ok and e.error],
+        "complete": done,
+        "failed": failed,
+        "badge": _badge(spec, events, done, failed),
+        "joined": [dict(j) for j in joined],
+        "steps": [_slot_view(i, s, off) for i, s in enumerate(slots, 1)],
+        "extras": [_single(e) for e in extras if e.name not in META],
     }

@@ -1,159 +1,49 @@
-"""The expected steps of each flow kind, with the plain-words explanation the inspector shows.
-
-A template step names the event that fills it. The diagram lists a flow's steps in this order and
-fills each one in when its event arrives; events no template expects (a rejection, a revocation,
-an extra API call) are shown where they happened.
-"""
+"""Short labels and plain-words explanations for single events: a sub-step nested inside a
+canonical step, or an event drawn after the canonical steps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from valetkey.core.events import Actor, Channel
-
-ACTORS: tuple[tuple[Actor, str], ...] = (
-    ("user", "User"),
-    ("browser", "Browser"),
-    ("client", "Client App"),
-    ("authorization_server", "Authorization Server"),
-    ("resource_server", "Resource Server"),
-)
-
-
-@dataclass(frozen=True)
-class StepTemplate:
-    name: str
-    source: Actor
-    target: Actor
-    channel: Channel
-    title: str
-
-
-KIND_TITLES = {
-    "pkce": "Authorization Code + PKCE",
-    "confidential": "Authorization Code, confidential client (client secret, no PKCE)",
-    "oidc": "OpenID Connect (Authorization Code + PKCE + ID token)",
-    "refresh": "Refresh (rotation)",
-    "client_credentials": "Client Credentials",
-    "legacy": "Legacy grant (deprecated)",
-    "implicit": "Implicit grant (deprecated)",
-    "other": "Flow",
-}
-
-_LOGIN = (
-    StepTemplate("login.clicked", "user", "client", "front", "Clicks “Log in”"),
-    StepTemplate(
-        "authorization.redirected", "client", "browser", "front", "Redirect to /authorize"
-    ),
-    StepTemplate(
-        "authorization.requested",
-        "browser",
-        "authorization_server",
-        "front",
-        "GET /authorize",
-    ),
-    StepTemplate("login.shown", "authorization_server", "user", "front", "Sign-in page"),
-    StepTemplate("login.succeeded", "user", "authorization_server", "front", "Signs in"),
-    StepTemplate(
-        "authorization.requested",
-        "browser",
-        "authorization_server",
-        "front",
-        "Back to /authorize, signed in",
-    ),
-    StepTemplate("consent.shown", "authorization_server", "user", "front", "Consent page"),
-    StepTemplate("consent.granted", "user", "authorization_server", "front", "Approves"),
-    StepTemplate(
-        "authorization_code.issued",
-        "authorization_server",
-        "client",
-        "front",
-        "Redirect back with the code",
-    ),
-    StepTemplate("callback.received", "browser", "client", "front", "Callback: code + state"),
-    StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
-    StepTemplate("token.received", "authorization_server", "client", "back", "Tokens"),
-)
-_API = (
-    StepTemplate(
-        "resource_request.authenticated",
-        "client",
-        "resource_server",
-        "back",
-        "API call with the access token",
-    ),
-    StepTemplate("api.responded", "resource_server", "client", "back", "Protected data"),
-)
-_USERINFO = (
-    StepTemplate("userinfo.returned", "client", "authorization_server", "back", "GET /userinfo"),
-    StepTemplate("userinfo.received", "authorization_server", "client", "back", "User's claims"),
-)
-
-TEMPLATES: dict[str, tuple[StepTemplate, ...]] = {
-    "pkce": (*_LOGIN, *_API),
-    "confidential": (*_LOGIN, *_API),
-    "oidc": (*_LOGIN, *_USERINFO, *_API),
-    "refresh": (
-        StepTemplate("refresh.started", "user", "client", "front", "Clicks “Refresh”"),
-        StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
-        StepTemplate(
-            "refresh_token.rotated",
-            "authorization_server",
-            "client",
-            "back",
-            "Old refresh token retired",
-        ),
-        StepTemplate("token.received", "authorization_server", "client", "back", "New tokens"),
-    ),
-    "client_credentials": (
-        StepTemplate("client_credentials.started", "client", "client", "local", "Service starts"),
-        StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
-        StepTemplate("token.received", "authorization_server", "client", "back", "Access token"),
-        *_API,
-    ),
-    "legacy": (
-        StepTemplate("password.collected", "user", "client", "front", "Types the password"),
-        StepTemplate("token.issued", "client", "authorization_server", "back", "POST /token"),
-        StepTemplate("token.received", "authorization_server", "client", "back", "Tokens"),
-        *_API,
-    ),
-    "implicit": (
-        *_LOGIN[:8],
-        StepTemplate(
-            "token.issued",
-            "authorization_server",
-            "client",
-            "front",
-            "Token in the URL fragment",
-        ),
-        StepTemplate(
-            "callback.received", "browser", "client", "front", "Page script posts the fragment"
-        ),
-        *_API,
-    ),
-    "other": (),
-}
-
-# Short arrow labels for events outside the templates (the summary has the details).
+# Short arrow labels (the event's summary, in the step's details, says more).
 TITLES: dict[str, str] = {
     "attack.started": "Attack starts",
     "attack.finished": "Outcome",
     "code.intercepted": "Malicious app takes the code",
     "code.planted": "Attacker plants the code",
+    "login.clicked": "Clicks “Log in”",
+    "authorization.redirected": "Redirect to /authorize",
+    "authorization.requested": "GET /authorize",
     "authorization.rejected": "Request refused",
+    "login.shown": "Sign-in page",
+    "login.failed": "Sign-in failed",
+    "login.succeeded": "Signs in",
+    "consent.shown": "Consent page",
+    "consent.granted": "Approves",
+    "consent.denied": "Denies",
+    "authorization_code.issued": "Redirect back with the code",
+    "callback.received": "Callback with the code",
     "callback.rejected": "Callback refused",
+    "token.issued": "POST /token: tokens issued",
     "token.rejected": "POST /token refused",
-    "token.issued": "POST /token",
-    "token.received": "Tokens",
+    "token.received": "The client stores the tokens",
     "grant.revoked": "Grant revoked",
-    "refresh_token.rotated": "Refresh token rotated",
-    "resource_request.authenticated": "API call with the access token",
+    "refresh.started": "Refresh",
+    "refresh_token.rotated": "Old refresh token retired",
+    "client_credentials.started": "Service starts",
+    "password.collected": "Types the password into the app",
+    "resource_request.authenticated": "API call with the token",
     "resource_request.rejected": "API call refused",
     "api.responded": "API response",
-    "login.failed": "Sign-in failed",
-    "consent.denied": "Denies",
+    "jwks.fetched": "Fetches the server's signing keys",
+    "jwks.fetch_failed": "Key fetch failed",
+    "token.introspected": "Asks the server about the token",
     "userinfo.returned": "GET /userinfo",
-    "userinfo.received": "User's claims",
+    "userinfo.rejected": "GET /userinfo refused",
+    "userinfo.received": "The user's claims",
+    "token.revoked": "Token revoked",
+    "revocation.ignored": "Revocation: unknown token",
+    "revocation.rejected": "Revocation refused",
+    "introspection.rejected": "Introspection refused",
+    "session.ended": "Signs out",
 }
 
 EXPLAIN: dict[str, str] = {
@@ -251,6 +141,22 @@ EXPLAIN: dict[str, str] = {
         "Deprecated: the user gives their password to the client app, which sends it to the "
         "token endpoint. The client can keep or leak it, and the server cannot tell the user "
         "from the app (RFC 9700 §2.4). Use Authorization Code + PKCE."
+    ),
+    "jwks.fetched": (
+        "The resource server fetched the authorization server's public keys (its JWK Set) to "
+        "check the token's signature. It caches them and fetches again only for a key it has "
+        "not seen, so the server can rotate keys without restarting the API."
+    ),
+    "jwks.fetch_failed": "The key set could not be fetched; the resource server kept its keys.",
+    "token.introspected": (
+        "The resource server asked the authorization server whether the token is active "
+        "(RFC 7662) instead of checking a signature itself."
+    ),
+    "code.intercepted": (
+        "Another app registered on the same redirect URI receives the code instead of the client."
+    ),
+    "code.planted": (
+        "The attacker stops before their own callback and makes the victim's browser open it."
     ),
     "attack.started": "An attack scenario begins. The steps below are real requests.",
     "attack.finished": "The attack scenario's outcome, compared with what the defence should do.",
