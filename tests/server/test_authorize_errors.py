@@ -314,3 +314,16 @@ def test_events_show_a_query_that_is_not_utf8_with_replacement_marks(server: InP
     assert seen is not None
     assert seen.url.startswith("http://as.example/token?x=%EF%BF%BD")
     assert "secret" not in seen.url  # still redacted
+
+
+def test_the_interaction_step_records_why_in_its_event(server: InProcess) -> None:
+    """The core interaction decision's checks travel with the page or the error it chose."""
+    server.http.get("/authorize?" + urlencode(good()))
+    shown = server.sink.named("login.shown")[-1]
+    assert [(c.rule, c.outcome) for c in shown.checks] == [("check_signed_in", "fail")]
+    r = server.http.get("/authorize?" + urlencode(good(prompt="none")))
+    assert redirect_params(r.headers["location"])["error"] == "login_required"
+    event = server.sink.named("authorization.rejected")[-1]
+    assert event.data["rule"] == "check_signed_in"
+    assert event.checks[-1].spec == event.data["spec"] == "OIDC Core §3.1.2.6"
+    nothing_issued(server)

@@ -1,4 +1,9 @@
-"""Running a table of named validation rules and recording each outcome for the event stream."""
+"""Running a table of named validation rules and recording each outcome for the event stream.
+
+A rule passes by returning, fails by raising an :class:`OAuthError` (the table stops with
+:class:`Rejected`), or ends the table early with a next step that is not an error by raising
+:class:`Stop` (for example "ask the user to sign in").
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,15 @@ class Rejected(Exception):
         self.checks = checks
 
 
+class Stop(Exception):
+    """Not an error: a rule ends the table early; ``reason`` says why, ``checks`` what ran."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.checks: tuple[Check, ...] = ()
+
+
 def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
     done: list[Check] = []
     for rule in rules:
@@ -43,5 +57,9 @@ def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
             exc.spec = exc.spec or rule.spec
             done.append(Check(rule.name, "fail", exc.spec, exc.detail or exc.description))
             raise Rejected(exc, tuple(done)) from exc
+        except Stop as stop:
+            done.append(Check(rule.name, "fail", rule.spec, stop.reason))
+            stop.checks = tuple(done)
+            raise
         done.append(rule.passed)
     return tuple(done)
