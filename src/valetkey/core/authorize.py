@@ -177,8 +177,9 @@ def check_pkce(ctx: AuthorizeContext) -> None:
     if challenge is None:
         if method is not None:
             raise InvalidRequest("code_challenge_method was sent without a code_challenge")
-        # Registration (client_metadata.client_problems) makes every public client require PKCE, except
-        # the `[demo] insecure = true` attack demo, which `valetkey serve` refuses to run.
+        # Registration (client_metadata_rules.check_public_client_pkce) makes every public client
+        # require PKCE, except the `[demo] insecure = true` attack demo, which `valetkey serve`
+        # refuses to run.
         if client.require_pkce:
             raise InvalidRequest(
                 "code_challenge is required: this client must use PKCE with "
