@@ -9,7 +9,7 @@ Whether a rejection may be redirected is decided by the error's ``allow_redirect
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from valetkey.core import pkce, redirect, scopes
 from valetkey.core.checks import Rule, run_rules
@@ -73,7 +73,6 @@ class AuthorizeContext:
     code_challenge_method: str | None = None
     prompt: tuple[str, ...] = ()
     max_age: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def one(self, name: str) -> str | None:
         values = self.params.get(name)
