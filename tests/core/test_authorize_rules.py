@@ -22,23 +22,11 @@ from valetkey.core.authorize import (
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import InvalidRequest, UnauthorizedClient, UnsupportedResponseType
 from valetkey.core.models import Client, Resource
+from valetkey.server.bootstrap import client_record
 
 SETTINGS = settings_from()
-CLIENTS = {
-    c.client_id: Client(
-        client_id=c.client_id,
-        client_name=c.client_name,
-        secret_digest="sha256:x" if c.client_secret else None,
-        redirect_uris=c.redirect_uris,
-        grant_types=c.grant_types,
-        response_types=c.response_types,
-        token_endpoint_auth_method=c.token_endpoint_auth_method,
-        scope=c.scope,
-        require_pkce=c.require_pkce,
-        pkce_methods=c.pkce_methods,
-    )
-    for c in SETTINGS.clients
-}
+# The authorization rules never look at a secret: the configured clients without theirs.
+CLIENTS = {c.client_id: client_record(replace(c, client_secret=None)) for c in SETTINGS.clients}
 RESOURCES = tuple(Resource(r.identifier, r.scopes, r.name) for r in SETTINGS.resources)
 IMPLICIT = Client(
     "spa",
@@ -113,62 +101,34 @@ def test_the_validated_request_carries_the_decisions() -> None:
     assert request.code_challenge is None
 
 
+def implicit(**overrides: str | None) -> dict[str, str]:
+    """A valid implicit request for the "spa" client, with some parameters changed."""
+    base: dict[str, str | None] = dict(
+        client_id="spa",
+        redirect_uri=None,
+        response_type="token",
+        code_challenge=None,
+        code_challenge_method=None,
+        scope="openid",
+        nonce="n-1",
+    )
+    return good(**{**base, **overrides})
+
+
 @pytest.mark.parametrize(
     ("params", "deprecated", "error", "rule"),
     [
         # The implicit grant (RFC 9700 §2.1.2) needs the server's switch and the client's registration.
+        (implicit(), False, UnsupportedResponseType, "check_client_may_use_response_type"),
         (
-            good(
-                client_id="spa",
-                redirect_uri=None,
-                response_type="token",
-                code_challenge=None,
-                code_challenge_method=None,
-                scope="read:profile",
-            ),
-            False,
-            UnsupportedResponseType,
-            "check_client_may_use_response_type",
-        ),
-        (
-            good(client_id="spa", redirect_uri=None, response_type="code", scope="read:profile"),
+            implicit(response_type="code", code_challenge=good()["code_challenge"]),
             True,
             UnauthorizedClient,
             "check_client_may_use_response_type",
         ),
-        (
-            good(client_id="spa", redirect_uri=None, response_type="token", scope="read:profile"),
-            True,
-            InvalidRequest,
-            "check_pkce",
-        ),
-        (
-            good(
-                client_id="spa",
-                redirect_uri=None,
-                response_type="token",
-                code_challenge=None,
-                code_challenge_method=None,
-                scope="openid",
-            ),
-            True,
-            InvalidRequest,
-            "check_nonce",
-        ),
-        (
-            good(
-                client_id="spa",
-                redirect_uri=None,
-                response_type="token",
-                code_challenge=None,
-                code_challenge_method=None,
-                scope="openid",
-                response_mode="query",
-            ),
-            True,
-            InvalidRequest,
-            "check_response_mode",
-        ),
+        (implicit(code_challenge=good()["code_challenge"]), True, InvalidRequest, "check_pkce"),
+        (implicit(nonce=None), True, InvalidRequest, "check_nonce"),
+        (implicit(response_mode="query"), True, InvalidRequest, "check_response_mode"),
     ],
 )
 def test_implicit_requests(
@@ -179,16 +139,7 @@ def test_implicit_requests(
 
 
 def test_an_implicit_request_that_follows_every_rule_is_valid() -> None:
-    params = good(
-        client_id="spa",
-        redirect_uri=None,
-        response_type="token",
-        code_challenge=None,
-        code_challenge_method=None,
-        scope="openid",
-        nonce="n-1",
-    )
-    request, _ = validate(urlencode(params), clients={"spa": IMPLICIT}, deprecated=True)
+    request, _ = validate(urlencode(implicit()), clients={"spa": IMPLICIT}, deprecated=True)
     assert request.uses_fragment and request.nonce == "n-1"
 
 
