@@ -2,7 +2,7 @@
 
 A rule passes by returning, fails by raising an :class:`OAuthError` (the table stops with
 :class:`Rejected`), or ends the table early with a next step that is not an error by raising
-:class:`Stop` (for example "ask the user to sign in").
+:class:`Stop` (for example "ask the user to sign in"), recorded as ``skip`` with the reason.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
             done.append(Check(rule.name, "fail", exc.spec, exc.detail or exc.description))
             raise Rejected(exc, tuple(done)) from exc
         except Stop as stop:
-            done.append(Check(rule.name, "fail", rule.spec, stop.reason))
+            # Not a failure (the flow goes on to a page), so not "fail": that would mark the step failed.
+            done.append(Check(rule.name, "skip", rule.spec, stop.reason))
             stop.checks = tuple(done)
             raise
         done.append(rule.passed)
