@@ -43,13 +43,24 @@ def decide(
     """The step, the rule that decided it (the last check) and the error class, if any."""
     request = replace(REQUEST, prompt=prompt, max_age=max_age, scope=scope)
     decision = decide_interaction(InteractionContext(request, session, granted, NOW, fresh_login))
-    last = decision.checks[-1]
-    if decision.step == "issue":
-        assert all(c.outcome == "pass" for c in decision.checks)
+    if decision.error is not None:
+        # prompt=none: the deciding rule's check failed, citing OIDC Core §3.1.2.6.
+        failed = decision.checks[-1]
+        assert (failed.rule, failed.outcome) == (decision.rule, "fail")
+        assert all(c.outcome == "pass" for c in decision.checks[:-1])
     else:
-        # A page is the next step, not a failure ("skip"); an error under prompt=none is a "fail".
-        assert last.outcome == ("fail" if decision.error else "skip") and last.spec and last.detail
-    return decision.step, last.rule, type(decision.error) if decision.error else None
+        # A page or the response is the next step, not a failure: every recorded check passed.
+        assert all(c.outcome == "pass" for c in decision.checks)
+    if decision.step == "issue":
+        assert decision.rule == "" and decision.why() == {}
+        return decision.step, decision.checks[-1].rule, None
+    assert decision.rule and decision.spec and decision.reason
+    assert decision.why() == {
+        "rule": decision.rule,
+        "spec": decision.spec,
+        "reason": decision.reason,
+    }
+    return decision.step, decision.rule, type(decision.error) if decision.error else None
 
 
 @pytest.mark.parametrize(
@@ -102,12 +113,13 @@ def test_prompt_none_errors_cite_oidc_core_3_1_2_6_and_keep_the_reason_private()
     assert decision.checks[-1].spec == "OIDC Core §3.1.2.6"
 
 
-def test_every_rule_that_ran_is_recorded_in_order() -> None:
+def test_the_rules_that_passed_are_recorded_in_order_and_the_deciding_rule_named() -> None:
     request = replace(REQUEST, prompt=("consent",))
     decision = decide_interaction(InteractionContext(request, SESSION, APPROVED, NOW))
     assert [(c.rule, c.outcome) for c in decision.checks] == [
         ("check_signed_in", "pass"),
         ("check_prompt_login", "pass"),
         ("check_max_age", "pass"),
-        ("check_prompt_consent", "skip"),
     ]
+    assert (decision.step, decision.rule) == ("consent", "check_prompt_consent")
+    assert decision.spec == "OIDC Core §3.1.2.1 (prompt=consent)"

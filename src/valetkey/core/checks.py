@@ -2,7 +2,9 @@
 
 A rule passes by returning, fails by raising an :class:`OAuthError` (the table stops with
 :class:`Rejected`), or ends the table early with a next step that is not an error by raising
-:class:`Stop` (for example "ask the user to sign in"), recorded as ``skip`` with the reason.
+:class:`Stop` (for example "ask the user to sign in"). A stop is not a check's outcome (neither a
+failure nor a rule skipped on purpose): it carries the checks that passed before it and names the
+rule that stopped, its spec section and why.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ class Rejected(Exception):
 
 
 class Stop(Exception):
-    """Not an error: a rule ends the table early; ``reason`` says why, ``checks`` what ran."""
+    """Not an error: a rule ends the table early; ``reason`` says why, ``checks`` what passed."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.rule = ""
+        self.spec = ""
         self.checks: tuple[Check, ...] = ()
 
 
@@ -58,9 +62,7 @@ def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
             done.append(Check(rule.name, "fail", exc.spec, exc.detail or exc.description))
             raise Rejected(exc, tuple(done)) from exc
         except Stop as stop:
-            # Not a failure (the flow goes on to a page), so not "fail": that would mark the step failed.
-            done.append(Check(rule.name, "skip", rule.spec, stop.reason))
-            stop.checks = tuple(done)
+            stop.rule, stop.spec, stop.checks = rule.name, rule.spec, tuple(done)
             raise
         done.append(rule.passed)
     return tuple(done)

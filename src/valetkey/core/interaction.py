@@ -36,8 +36,15 @@ class InteractionContext:
 @dataclass(frozen=True)
 class Interaction:
     step: Step
-    checks: tuple[Check, ...]
+    checks: tuple[Check, ...]  # the rules that passed (and, for an error, the one that failed)
     error: OAuthError | None = None  # set with prompt=none when the user would have to act
+    rule: str = ""  # the rule that chose a page, its spec section and why (for the page's event)
+    spec: str = ""
+    reason: str = ""
+
+    def why(self) -> dict[str, str]:
+        """What a page's event shows about the choice: the deciding rule, its spec and the reason."""
+        return {"rule": self.rule, "spec": self.spec, "reason": self.reason} if self.rule else {}
 
 
 class NeedsUser(Stop):
@@ -111,10 +118,8 @@ def decide_interaction(ctx: InteractionContext) -> Interaction:
     try:
         return Interaction("issue", run_rules(INTERACTION_RULES, ctx))
     except NeedsUser as need:
-        return Interaction(need.step, need.checks)
+        return Interaction(need.step, need.checks, None, need.rule, need.spec, need.reason)
     except Rejected as rejected:
-        return Interaction(
-            "sign_in" if isinstance(rejected.error, LoginRequired) else "consent",
-            rejected.checks,
-            rejected.error,
-        )
+        exc = rejected.error
+        step: Step = "sign_in" if isinstance(exc, LoginRequired) else "consent"
+        return Interaction(step, rejected.checks, exc, exc.rule, exc.spec, exc.detail)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from valetkey.core.config_tables import (
-    STANDARD_CLAIMS,
     ClientConfig,
     Collector,
     ResourceConfig,
@@ -227,7 +226,6 @@ def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None
 
 __all__ = [
     "OPTIONS",
-    "STANDARD_CLAIMS",
     "ClientConfig",
     "Option",
     "ResourceConfig",

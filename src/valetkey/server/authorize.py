@@ -180,10 +180,10 @@ async def continue_flow(
     if decision.error is not None:
         return interaction_error(state, request, v, decision.error, decision.checks)
     if decision.step == "sign_in":
-        return login_page(state, request, v, checks=decision.checks)
+        return login_page(state, request, v, checks=decision.checks, why=decision.why())
     assert session is not None  # only sign-in is decided without a session
     if decision.step == "consent":
-        return consent_page(state, request, v, session, checks=decision.checks)
+        return consent_page(state, request, v, session, checks=decision.checks, why=decision.why())
     return issue_response(state, request, v, session, remembered=True, checks=decision.checks)
 
 
@@ -221,6 +221,7 @@ def login_page(
     username: str | None = None,
     status: int = 200,
     checks: tuple[Check, ...] = (),
+    why: dict[str, str] | None = None,
 ) -> Response:
     response = pages.render(
         state,
@@ -244,6 +245,7 @@ def login_page(
         checks=checks,
         http=exchange(request, None, response),
         error="access_denied" if error else None,
+        data=why or {},
     )
     return response
 
@@ -255,6 +257,7 @@ def consent_page(
     session: LoginSession,
     *,
     checks: tuple[Check, ...] = (),
+    why: dict[str, str] | None = None,
 ) -> Response:
     user = state.store.get_user(session.sub)
     response = pages.render(
@@ -279,7 +282,7 @@ def consent_page(
         summary="The server asks the user to approve the requested scopes",
         checks=checks,
         http=exchange(request, None, response),
-        data={"scope": list(v.request.scope)},
+        data={"scope": list(v.request.scope), **(why or {})},
     )
     return response
 
