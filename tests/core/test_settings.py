@@ -103,3 +103,54 @@ def test_invalid_toml_is_reported() -> None:
     with pytest.raises(SettingsError) as info:
         parse_toml("issuer = ")
     assert "not valid TOML" in info.value.problems[0]
+
+
+def test_the_loader_defaults_are_the_declared_defaults() -> None:
+    from valetkey.core.settings import Settings
+
+    assert build_settings({}, {}) == Settings()
+
+
+def test_every_declared_setting_can_come_from_its_environment_variable() -> None:
+    from valetkey.core.settings import OPTIONS
+
+    sample = {
+        "seconds": ("7", 7),
+        "flag": ("yes", True),
+        "url": ("https://id.example/", "https://id.example"),
+        "text": ("/srv/valetkey", "/srv/valetkey"),
+        "alg": ("RS256", "RS256"),
+    }
+    env = {o.env: sample[o.kind][0] for o in OPTIONS}
+    settings = build_settings({}, env)
+    for o in OPTIONS:
+        assert getattr(settings, o.name) == sample[o.kind][1], o.name
+
+
+def test_readme_and_cli_help_show_the_declared_settings() -> None:
+    from pathlib import Path
+
+    from valetkey.cli.config import CONFIG_HELP, settings_reference
+    from valetkey.core.settings import OPTIONS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- settings:", 1)[1].split("\n", 1)[1].split("<!-- /settings -->")[0]
+    assert block.strip() == settings_reference()
+    for o in OPTIONS:
+        assert o.name in CONFIG_HELP
+        assert f"| `{o.name}` | `{o.env}` | {o.shown_default} | {o.doc} |" in block
+
+
+def test_client_problems_keep_the_documented_shape() -> None:
+    found = problems(
+        """
+        [[clients]]
+        client_id = "app"
+        client_secret = "s"
+        redirect_uris = ["https://app.example/cb", "http://app.example/cb"]
+        """
+    )
+    assert found == [
+        "clients[0].redirect_uris[1]: 'http://app.example/cb' plain http is allowed only for "
+        "loopback hosts; use https (RFC 9700 §2.6)"
+    ]

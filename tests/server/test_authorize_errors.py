@@ -8,29 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ISSUER, InProcess
+from tests.core.authorize_cases import CASES, VALID, Case, good
 from tests.support.flows import redirect_params
-from valetkey.core import pkce
 from valetkey.store import schema
-
-CB = "http://127.0.0.1:9999/callback"
-CHALLENGE = pkce.s256("v" * 43)
-
-
-def good(**overrides: str | None) -> dict[str, str]:
-    params = {
-        "response_type": "code",
-        "client_id": "cli",
-        "redirect_uri": CB,
-        "scope": "read:profile",
-        "state": "st@te with spaces&x=1",
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-    }
-    params.update({k: v for k, v in overrides.items() if v is not None})
-    for k, v in overrides.items():
-        if v is None:
-            params.pop(k, None)
-    return params
 
 
 def nothing_issued(server: InProcess) -> None:
@@ -51,164 +31,30 @@ def rejected_event(server: InProcess) -> tuple[str, str]:
     return failed[0].rule, failed[0].spec
 
 
-@pytest.mark.parametrize(
-    ("params", "error", "rule"),
-    [
-        (good(client_id=None), "invalid_request", "check_client"),
-        (good(client_id="nobody"), "invalid_client", "check_client"),
-        (good(redirect_uri="https://evil.example/cb"), "invalid_request", "check_redirect_uri"),
-        (
-            good(redirect_uri="http://127.0.0.1:9999/callback/extra"),
-            "invalid_request",
-            "check_redirect_uri",
-        ),
-        (
-            good(redirect_uri="http://localhost:9999/callback"),
-            "invalid_request",
-            "check_redirect_uri",
-        ),
-        (
-            good(redirect_uri=CB + "?next=https://evil.example"),
-            "invalid_request",
-            "check_redirect_uri",
-        ),
-    ],
-)
-def test_bad_client_or_redirect_shows_an_error_page_and_never_redirects(
-    server: InProcess, params: dict[str, str], error: str, rule: str
-) -> None:
-    r = server.http.get("/authorize?" + urlencode(params))
-    assert r.status_code == 400
-    assert "location" not in r.headers
-    assert "text/html" in r.headers["content-type"]
-    assert f"<code>{error}</code>" in r.text
-    assert rejected_event(server)[0] == rule
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_authorization_request_errors(server: InProcess, case: Case) -> None:
+    r = server.http.get("/authorize?" + case.query)
+    assert rejected_event(server)[0] == case.rule
     nothing_issued(server)
-
-
-def test_client_with_several_redirect_uris_must_name_one(server: InProcess) -> None:
-    r = server.http.get("/authorize?" + urlencode(good(client_id="web", redirect_uri=None)))
-    assert r.status_code == 400 and "location" not in r.headers
-    assert "redirect_uri is required" in r.text
-
-
-@pytest.mark.parametrize(
-    ("params", "error", "words", "rule"),
-    [
-        (
-            good(response_type=None),
-            "invalid_request",
-            "response_type is missing",
-            "check_response_type",
-        ),
-        (
-            good(response_type="id_token"),
-            "unsupported_response_type",
-            "not supported",
-            "check_response_type",
-        ),
-        (
-            good(response_type="token"),
-            "unsupported_response_type",
-            "implicit",
-            "check_client_may_use_response_type",
-        ),
-        (
-            good(code_challenge=None, code_challenge_method=None),
-            "invalid_request",
-            "code_challenge is required",
-            "check_pkce",
-        ),
-        (
-            good(code_challenge_method="plain", code_challenge="a" * 43),
-            "invalid_request",
-            "plain is not allowed",
-            "check_pkce",
-        ),
-        (good(code_challenge_method=None), "invalid_request", "plain is not allowed", "check_pkce"),
-        (good(code_challenge_method="S512"), "invalid_request", "not supported", "check_pkce"),
-        (good(code_challenge="short"), "invalid_request", "malformed", "check_pkce"),
-        (good(code_challenge=None), "invalid_request", "without a code_challenge", "check_pkce"),
-        (
-            good(scope="read:profile delete:everything"),
-            "invalid_scope",
-            "unknown scope: delete:everything",
-            "check_scope",
-        ),
-        (good(scope="read:profile\\bad"), "invalid_scope", "RFC 6749 section 3.3", "check_scope"),
-        (good(prompt="sometimes"), "invalid_request", "prompt", "check_prompt_and_max_age"),
-        (good(max_age="-1"), "invalid_request", "max_age", "check_prompt_and_max_age"),
-        (
-            good(response_mode="form_post"),
-            "invalid_request",
-            "response_mode",
-            "check_response_mode",
-        ),
-    ],
-)
-def test_other_errors_redirect_with_error_description_state_and_iss(
-    server: InProcess, params: dict[str, str], error: str, words: str, rule: str
-) -> None:
-    r = server.http.get("/authorize?" + urlencode(params))
+    if not case.redirected:
+        # RFC 6749 §4.1.2.1: a bad client or redirect URI gets an error page, never a redirect.
+        assert r.status_code == 400
+        assert "location" not in r.headers
+        assert "text/html" in r.headers["content-type"]
+        assert f"<code>{case.error.error}</code>" in r.text
+        assert case.words in r.text
+        return
     assert r.status_code == 303
     location = r.headers["location"]
+    redirect_uri = case.params["redirect_uri"]
     # RFC 6749 §4.2.2.1: an implicit-style request (response_type=token) gets its error in the fragment.
-    assert location.startswith(CB + ("#" if params.get("response_type") == "token" else "?"))
+    assert location.startswith(redirect_uri + ("#" if case.fragment else "?"))
     got = redirect_params(location)
-    assert got["error"] == error
-    assert words in got["error_description"]
-    assert got["state"] == params["state"]  # the exact state, RFC 6749 §4.1.2.1
+    assert got["error"] == case.error.error
+    assert case.words in got["error_description"]
+    assert got.get("state") == case.params.get("state")  # the exact state, RFC 6749 §4.1.2.1
     assert got["iss"] == ISSUER  # RFC 9207
     assert "code" not in got
-    assert rejected_event(server)[0] == rule
-    nothing_issued(server)
-
-
-def test_scope_outside_the_clients_allow_list(server: InProcess) -> None:
-    r = server.http.get(
-        "/authorize?"
-        + urlencode(
-            good(client_id="plain-client", redirect_uri="http://127.0.0.1/cb", scope="read:files")
-        )
-    )
-    got = redirect_params(r.headers["location"])
-    assert (
-        got["error"] == "invalid_scope"
-        and "may not request: read:files" in got["error_description"]
-    )
-
-
-def test_repeated_parameter_is_refused(server: InProcess) -> None:
-    query = urlencode(good()) + "&scope=read:files"
-    got = redirect_params(server.http.get("/authorize?" + query).headers["location"])
-    assert got["error"] == "invalid_request" and "scope is repeated" in got["error_description"]
-
-
-def test_repeated_redirect_uri_is_an_error_page(server: InProcess) -> None:
-    r = server.http.get("/authorize?" + urlencode(good()) + "&redirect_uri=https://evil.example/cb")
-    assert r.status_code == 400 and "location" not in r.headers
-
-
-def test_client_not_registered_for_the_code_grant(server: InProcess) -> None:
-    # "svc" is registered for client_credentials only, with no redirect URI: error page.
-    r = server.http.get("/authorize?" + urlencode(good(client_id="svc", redirect_uri=None)))
-    assert r.status_code == 400 and "location" not in r.headers
-
-
-def test_error_without_state_has_no_state(server: InProcess) -> None:
-    got = redirect_params(
-        server.http.get("/authorize?" + urlencode(good(state=None, scope="nope"))).headers[
-            "location"
-        ]
-    )
-    assert "state" not in got and got["error"] == "invalid_scope" and got["iss"] == ISSUER
-
-
-def test_private_use_scheme_redirect_for_native_apps(server: InProcess) -> None:
-    r = server.http.get(
-        "/authorize?" + urlencode(good(redirect_uri="com.example.app:/callback", scope="nope"))
-    )
-    assert r.headers["location"].startswith("com.example.app:/callback?error=invalid_scope")
 
 
 def test_valid_request_asks_for_login_on_a_protected_page(server: InProcess) -> None:
@@ -226,31 +72,13 @@ def test_authorization_request_by_post_is_accepted(server: InProcess) -> None:
     assert r.status_code == 200 and 'name="password"' in r.text
 
 
-def test_confidential_client_may_skip_pkce_only_when_registered_so(server: InProcess) -> None:
-    r = server.http.get(
-        "/authorize?"
-        + urlencode(
-            good(
-                client_id="legacy-web",
-                redirect_uri="https://legacy.example/cb",
-                code_challenge=None,
-                code_challenge_method=None,
-            )
-        )
-    )
+@pytest.mark.parametrize(("name", "params"), VALID, ids=[v[0] for v in VALID])
+def test_valid_requests_ask_the_user_to_sign_in(
+    server: InProcess, name: str, params: dict[str, str]
+) -> None:
+    r = server.http.get("/authorize?" + urlencode(params))
     assert r.status_code == 200 and 'name="password"' in r.text
-    r = server.http.get(
-        "/authorize?"
-        + urlencode(
-            good(
-                client_id="web",
-                redirect_uri="https://web.example/callback",
-                code_challenge=None,
-                code_challenge_method=None,
-            )
-        )
-    )
-    assert redirect_params(r.headers["location"])["error"] == "invalid_request"
+    nothing_issued(server)
 
 
 def raw_get(server: InProcess, path: str, query: bytes) -> tuple[int, bytes]:
@@ -314,3 +142,21 @@ def test_events_show_a_query_that_is_not_utf8_with_replacement_marks(server: InP
     assert seen is not None
     assert seen.url.startswith("http://as.example/token?x=%EF%BF%BD")
     assert "secret" not in seen.url  # still redacted
+
+
+def test_the_interaction_step_records_why_in_its_event(server: InProcess) -> None:
+    """The core interaction decision's checks travel with the page or the error it chose."""
+    server.http.get("/authorize?" + urlencode(good()))
+    shown = server.sink.named("login.shown")[-1]
+    assert shown.checks == () and shown.ok  # a page is a step done, not a failure
+    assert shown.data == {
+        "rule": "check_signed_in",
+        "spec": "OIDC Core §3.1.2.3",
+        "reason": "no sign-in session in this browser",
+    }
+    r = server.http.get("/authorize?" + urlencode(good(prompt="none")))
+    assert redirect_params(r.headers["location"])["error"] == "login_required"
+    event = server.sink.named("authorization.rejected")[-1]
+    assert event.data["rule"] == "check_signed_in"
+    assert event.checks[-1].spec == event.data["spec"] == "OIDC Core §3.1.2.6"
+    nothing_issued(server)

@@ -17,7 +17,7 @@ from valetkey.cli.admin_common import (
     refuse_config_owned,
     table,
 )
-from valetkey.core.client_metadata import client_problems
+from valetkey.core.client_metadata import ClientMetadata, check_client_metadata
 from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, Client
 from valetkey.core.secrets import new_token
 
@@ -89,19 +89,19 @@ def client_add(
     grant_types = grant_types or ("authorization_code",)
     if not client_id.strip() or len(client_id) > 255:
         raise click.ClickException("CLIENT_ID must be 1-255 characters")
-    check = client_problems(
-        redirect_uris=redirect_uris,
-        grant_types=grant_types,
-        response_types=None,
-        public=method == "none",
-        require_pkce=not no_pkce,
-        pkce_methods=("S256",),
-        scope=scope,
-        post_logout_redirect_uris=logout_uris,
+    check = check_client_metadata(
+        {
+            "redirect_uris": redirect_uris,
+            "post_logout_redirect_uris": logout_uris,
+            "grant_types": grant_types,
+            "token_endpoint_auth_method": method,
+            "scope": scope,
+            "require_pkce": not no_pkce,
+        }
     )
     if check.value is None:
         raise click.ClickException(
-            "the client was not added:\n  " + "\n  ".join(f"{k}: {m}" for k, m in check.problems)
+            "the client was not added:\n  " + "\n  ".join(map(str, check.problems))
         )
     secret = None if method == "none" else new_token(32)
     client = _client_record(client_id, name, method, secret, check.value)
@@ -114,7 +114,7 @@ def client_add(
 
 
 def _client_record(
-    client_id: str, name: str | None, method: str, secret: str | None, v: dict[str, Any]
+    client_id: str, name: str | None, method: str, secret: str | None, v: ClientMetadata
 ) -> Client:
     from valetkey.server.passwords import digest_client_secret
 
@@ -122,14 +122,14 @@ def _client_record(
         client_id=client_id,
         client_name=name or client_id,
         secret_digest=digest_client_secret(secret) if secret else None,
-        redirect_uris=v["redirect_uris"],
-        grant_types=v["grant_types"],
-        response_types=v["response_types"],
+        redirect_uris=v.redirect_uris,
+        grant_types=v.grant_types,
+        response_types=v.response_types,
         token_endpoint_auth_method=method,
-        scope=v["scope"],
-        require_pkce=v["require_pkce"],
-        pkce_methods=v["pkce_methods"],
-        post_logout_redirect_uris=v["post_logout_redirect_uris"],
+        scope=v.scope,
+        require_pkce=v.require_pkce,
+        pkce_methods=v.pkce_methods,
+        post_logout_redirect_uris=v.post_logout_redirect_uris,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from valetkey.core.settings import Settings, SettingsError, build_settings, parse_toml
+from valetkey.core.settings import OPTIONS, Settings, SettingsError, build_settings, parse_toml
 
 
 def load_settings(path: str | None) -> Settings:
@@ -31,4 +31,19 @@ def load_settings(path: str | None) -> Settings:
     return settings
 
 
-CONFIG_HELP = "TOML configuration file (also VALETKEY_CONFIG)."
+def settings_reference() -> str:
+    """The README's table of top-level settings, written from the one declaration in core."""
+    rows = [
+        "| Setting | Environment variable | Default | Meaning |",
+        "|---|---|---|---|",
+    ]
+    rows += [f"| `{o.name}` | `{o.env}` | {o.shown_default} | {o.doc} |" for o in OPTIONS]
+    return "\n".join(rows)
+
+
+CONFIG_HELP = (
+    "TOML configuration file (also VALETKEY_CONFIG). Top-level settings, each also a "
+    "VALETKEY_<NAME> variable: "
+    + ", ".join(o.name if o.default is None else f"{o.name}={o.shown_default}" for o in OPTIONS)
+    + "."
+)

@@ -35,7 +35,7 @@ def keys_group() -> None:
 def keys_rotate(alg: str | None, config_path: str | None, as_json: bool) -> None:
     """Add a new active key; the old one keeps verifying until every token it signed has expired.
 
-    Running servers pick the new key up within key_reload_seconds (30 s by default).
+    Running servers pick the new key up within the key_reload_seconds setting.
     """
     from valetkey.server.keys import KeyRing, retire_after
 

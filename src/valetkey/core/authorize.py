@@ -9,7 +9,7 @@ Whether a rejection may be redirected is decided by the error's ``allow_redirect
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from valetkey.core import pkce, redirect, scopes
 from valetkey.core.checks import Rule, run_rules
@@ -73,7 +73,6 @@ class AuthorizeContext:
     code_challenge_method: str | None = None
     prompt: tuple[str, ...] = ()
     max_age: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def one(self, name: str) -> str | None:
         values = self.params.get(name)
@@ -177,8 +176,9 @@ def check_pkce(ctx: AuthorizeContext) -> None:
     if challenge is None:
         if method is not None:
             raise InvalidRequest("code_challenge_method was sent without a code_challenge")
-        # Registration (client_metadata.client_problems) makes every public client require PKCE, except
-        # the `[demo] insecure = true` attack demo, which `valetkey serve` refuses to run.
+        # Registration (client_metadata_rules.check_public_client_pkce) makes every public client
+        # require PKCE, except the `[demo] insecure = true` attack demo, which `valetkey serve`
+        # refuses to run.
         if client.require_pkce:
             raise InvalidRequest(
                 "code_challenge is required: this client must use PKCE with "

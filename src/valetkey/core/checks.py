@@ -1,4 +1,11 @@
-"""Running a table of named validation rules and recording each outcome for the event stream."""
+"""Running a table of named validation rules and recording each outcome for the event stream.
+
+A rule passes by returning, fails by raising an :class:`OAuthError` (the table stops with
+:class:`Rejected`), or ends the table early with a next step that is not an error by raising
+:class:`Stop` (for example "ask the user to sign in"). A stop is not a check's outcome (neither a
+failure nor a rule skipped on purpose): it carries the checks that passed before it and names the
+rule that stopped, its spec section and why.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,17 @@ class Rejected(Exception):
         self.checks = checks
 
 
+class Stop(Exception):
+    """Not an error: a rule ends the table early; ``reason`` says why, ``checks`` what passed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.rule = ""
+        self.spec = ""
+        self.checks: tuple[Check, ...] = ()
+
+
 def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
     done: list[Check] = []
     for rule in rules:
@@ -43,5 +61,8 @@ def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
             exc.spec = exc.spec or rule.spec
             done.append(Check(rule.name, "fail", exc.spec, exc.detail or exc.description))
             raise Rejected(exc, tuple(done)) from exc
+        except Stop as stop:
+            stop.rule, stop.spec, stop.checks = rule.name, rule.spec, tuple(done)
+            raise
         done.append(rule.passed)
     return tuple(done)

@@ -1,120 +1,170 @@
-"""Client metadata rules (RFC 7591 §2), shared by the config file and the admin CLI."""
+"""Client metadata (RFC 7591 §2): one implementation for every source.
+
+``check_client_metadata`` takes a metadata mapping as it arrives (a config file's ``[[clients]]``
+table, the admin CLI's options, a registration request's JSON) and returns the validated, typed
+:class:`ClientMetadata`, or every :class:`Problem`, each with its field path, rule and spec section.
+Reading turns the mapping into typed :class:`MetadataInput` (a wrong JSON/TOML type is a problem
+there); each rule of ``core.client_metadata_rules.METADATA_RULES`` then judges the typed values.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from valetkey.core import pkce, redirect, scopes
-from valetkey.core.models import GRANT_TYPES, RESPONSE_TYPES
+from valetkey.core import scopes
+from valetkey.core.client_metadata_rules import METADATA_RULES, MetadataInput, MetadataRule
+
+FIELDS = (
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "grant_types",
+    "response_types",
+    "token_endpoint_auth_method",
+    "client_name",
+    "scope",
+    "require_pkce",
+    "pkce_methods",
+)
 
 
-@dataclass
-class ClientCheck:
-    problems: list[tuple[str, str]]
-    value: dict[str, Any] | None
+@dataclass(frozen=True)
+class Problem:
+    path: str  # the field, with the index of a list item: "redirect_uris[1]"
+    message: str
+    rule: str
+    spec: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
 
 
-def client_problems(
-    *,
-    redirect_uris: tuple[str, ...],
-    grant_types: tuple[str, ...],
-    response_types: tuple[str, ...] | None,
-    public: bool,
-    require_pkce: Any,
-    pkce_methods: tuple[str, ...],
-    scope: Any,
-    post_logout_redirect_uris: tuple[str, ...] = (),
-    insecure_demo: bool = False,
-) -> ClientCheck:
-    """Client metadata rules shared by the config file and the admin CLI (RFC 7591 §2)."""
-    problems: list[tuple[str, str]] = []
-    for i, uri in enumerate(redirect_uris):
-        why = redirect.registration_problem(uri)
-        if why:
-            problems.append((f"redirect_uris[{i}]", f"{uri!r} {why}"))
-    for i, uri in enumerate(post_logout_redirect_uris):
-        why = redirect.registration_problem(uri)
-        if why:
-            problems.append((f"post_logout_redirect_uris[{i}]", f"{uri!r} {why}"))
-    for g in grant_types:
-        if g not in GRANT_TYPES:
-            problems.append(
-                ("grant_types", f"unknown grant type {g!r}; known: {', '.join(GRANT_TYPES)}")
-            )
-    if response_types is None:
-        response_types = tuple(
-            rt
-            for g, rt in (("authorization_code", "code"), ("implicit", "token"))
-            if g in grant_types
-        )
-    for rt in response_types:
-        if rt not in RESPONSE_TYPES:
-            problems.append(("response_types", f"unknown response type {rt!r}; known: code, token"))
-    if ("authorization_code" in grant_types) != ("code" in response_types):
-        problems.append(
-            (
-                "response_types",
-                'response type "code" goes with grant type "authorization_code" (RFC 7591 §2.1)',
-            )
-        )
-    if ("implicit" in grant_types) != ("token" in response_types):
-        problems.append(
-            (
-                "response_types",
-                'response type "token" goes with grant type "implicit" (RFC 7591 §2.1)',
-            )
-        )
-    if ("authorization_code" in grant_types or "implicit" in grant_types) and not redirect_uris:
-        problems.append(
-            (
-                "redirect_uris",
-                "a client using a redirect-based grant needs at least one redirect URI",
-            )
-        )
-    if public and "client_credentials" in grant_types:
-        problems.append(
-            ("grant_types", "client_credentials needs a confidential client (one with a secret)")
-        )
-    if public and "password" in grant_types:
-        problems.append(
-            ("grant_types", "the password grant is allowed only for confidential clients")
-        )
-    if not isinstance(require_pkce, bool):
-        problems.append(("require_pkce", "must be true or false"))
-    elif not require_pkce and public and not insecure_demo:
-        problems.append(
-            (
-                "require_pkce",
-                "only a confidential client may turn PKCE off; public clients always use it (RFC 9700 §2.1.1)",
-            )
-        )
-    for m in pkce_methods:
-        if m not in pkce.METHODS:
-            problems.append(("pkce_methods", f"unknown method {m!r}; use S256 (or plain)"))
-    if not pkce_methods:
-        problems.append(("pkce_methods", 'must list at least one method, normally ["S256"]'))
-    parsed_scope: tuple[str, ...] = ()
-    if isinstance(scope, list):
-        scope = " ".join(str(s) for s in scope)
-    if not isinstance(scope, str):
-        problems.append(("scope", "must be a space-separated string"))
-    else:
-        try:
-            parsed_scope = scopes.parse(scope)
-        except ValueError as exc:
-            problems.append(("scope", str(exc)))
-    if problems:
-        return ClientCheck(problems, None)
-    return ClientCheck(
-        [],
-        {
-            "redirect_uris": redirect_uris,
-            "grant_types": grant_types,
-            "response_types": response_types,
-            "scope": parsed_scope,
-            "require_pkce": bool(require_pkce),
-            "pkce_methods": pkce_methods,
-            "post_logout_redirect_uris": post_logout_redirect_uris,
-        },
+@dataclass(frozen=True)
+class ClientMetadata:
+    """Metadata every rule accepted."""
+
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    token_endpoint_auth_method: str
+    client_name: str | None
+    scope: tuple[str, ...]
+    require_pkce: bool
+    pkce_methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MetadataResult:
+    value: ClientMetadata | None  # None when there is any problem
+    problems: tuple[Problem, ...]
+
+
+TYPES_RULE, TYPES_SPEC = "check_field_types", "RFC 7591 §2"
+
+
+class _Reader:
+    """Reads each field with its RFC 7591 §2 type; a wrong type is a problem and reads as absent."""
+
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self.raw = raw
+        self.problems: list[Problem] = []
+
+    def wrong(self, name: str, message: str) -> None:
+        self.problems.append(Problem(name, message, TYPES_RULE, TYPES_SPEC))
+
+    def strings(self, name: str) -> tuple[str, ...] | None:
+        value = self.raw.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            self.wrong(name, 'must be a list of strings, e.g. ["..."]')
+            return ()
+        if not isinstance(value, list | tuple) or not all(isinstance(x, str) for x in value):
+            self.wrong(name, "must be a list of strings")
+            return ()
+        return tuple(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw.get(name, default)
+        if not isinstance(value, bool):
+            self.wrong(name, "must be true or false")
+            return default
+        return value
+
+    def scope(self) -> str:
+        value = self.raw.get("scope", "")
+        if isinstance(value, list):  # a TOML array of scope tokens reads as the string
+            value = " ".join(str(s) for s in value)
+        if not isinstance(value, str):
+            self.wrong("scope", "must be a space-separated string")
+            return ""
+        return value
+
+    def text(self, name: str) -> str | None:
+        value = self.raw.get(name)
+        if value is not None and not isinstance(value, str):
+            self.wrong(name, "must be a string")
+            return None
+        return value
+
+
+def read_client_metadata(
+    raw: Mapping[str, object], *, insecure_demo: bool = False
+) -> tuple[MetadataInput, list[Problem]]:
+    """Typed metadata with the defaults applied; fields not in :data:`FIELDS` are ignored here
+    (RFC 7591 §2: a server ignores metadata it does not understand)."""
+    read = _Reader(raw)
+    defaults = MetadataInput()
+    method = raw.get("token_endpoint_auth_method", defaults.token_endpoint_auth_method)
+    grant_types = read.strings("grant_types")
+    pkce_methods = read.strings("pkce_methods")
+    value = MetadataInput(
+        redirect_uris=read.strings("redirect_uris") or (),
+        post_logout_redirect_uris=read.strings("post_logout_redirect_uris") or (),
+        grant_types=defaults.grant_types if grant_types is None else grant_types,
+        response_types=read.strings("response_types") or None,
+        token_endpoint_auth_method=str(method),
+        client_name=read.text("client_name"),
+        scope=read.scope(),
+        require_pkce=read.flag("require_pkce", defaults.require_pkce),
+        pkce_methods=defaults.pkce_methods if pkce_methods is None else pkce_methods,
+        insecure_demo=insecure_demo,
     )
+    return value, read.problems
+
+
+def check_client_metadata(
+    raw: Mapping[str, object], *, insecure_demo: bool = False
+) -> MetadataResult:
+    """Every rule over the metadata: the accepted value, or every problem found."""
+    m, problems = read_client_metadata(raw, insecure_demo=insecure_demo)
+    for rule in METADATA_RULES:
+        problems.extend(Problem(path, msg, rule.name, rule.spec) for path, msg in rule.find(m))
+    if problems:
+        return MetadataResult(None, tuple(problems))
+    accepted = ClientMetadata(
+        redirect_uris=m.redirect_uris,
+        post_logout_redirect_uris=m.post_logout_redirect_uris,
+        grant_types=m.grant_types,
+        response_types=m.responses,
+        token_endpoint_auth_method=m.token_endpoint_auth_method,
+        client_name=m.client_name,
+        scope=scopes.parse(m.scope),
+        require_pkce=m.require_pkce,
+        pkce_methods=m.pkce_methods,
+    )
+    return MetadataResult(accepted, ())
+
+
+__all__ = [
+    "FIELDS",
+    "METADATA_RULES",
+    "ClientMetadata",
+    "MetadataInput",
+    "MetadataResult",
+    "MetadataRule",
+    "Problem",
+    "check_client_metadata",
+    "read_client_metadata",
+]

@@ -1,5 +1,6 @@
-"""The authorization endpoint (RFC 6749 §4.1.1-§4.1.2, RFC 9207): validate, then sign-in, consent or
-the response. The forms' POST handlers live in ``server/interaction.py``."""
+"""The authorization endpoint (RFC 6749 §4.1.1-§4.1.2, RFC 9207): validate the request, then show the
+sign-in or consent page or issue the response, as ``core.interaction`` decides. The forms' POST
+handlers live in ``server/interaction.py``."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.flows import authorization_flow_id
+from valetkey.core.interaction import InteractionContext, decide_interaction
 from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession, NewCode
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.server import pages
 from valetkey.server.http import Params, Redirect, exchange, parse_params, read_form
+from valetkey.server.implicit import issue_implicit
 from valetkey.server.state import ServerState
 
 
@@ -165,53 +168,31 @@ async def continue_flow(
     fresh_login: bool = False,
     granted: tuple[str, ...] | None = None,
 ) -> Response:
-    """Decide the next step for a valid request: login, consent, or issue the response.
+    """Load what the interaction decision needs, let core decide, act on the decision.
 
-    ``fresh_login``: the user has just signed in for this very request, which satisfies
-    prompt=login and max_age (OIDC Core §3.1.2.1) whatever the clock says. ``granted``: the
-    scopes the user has approved for this client, when they were read with the session.
+    ``fresh_login``: the user has just signed in for this very request. ``granted``: the scopes the
+    user has approved for this client, when they were read with the session.
     """
-    authz = v.request
-    now = state.clock.now()
-    needs_login = session is None or (
-        not fresh_login
-        and (
-            "login" in authz.prompt
-            or (authz.max_age is not None and now - session.auth_time > authz.max_age)
-        )
-    )
-    if needs_login:
-        if "none" in authz.prompt:
-            from valetkey.core.errors import LoginRequired
-
-            return interaction_error(
-                state,
-                request,
-                v,
-                LoginRequired("the user is not signed in and prompt=none forbids asking"),
-            )
-        return login_page(state, request, v)
-    assert session is not None
-    if granted is None:
-        granted = state.store.get_consent(session.sub, authz.client_id)
-    if "consent" in authz.prompt or not set(authz.scope) <= set(granted):
-        if "none" in authz.prompt:
-            from valetkey.core.errors import ConsentRequired
-
-            return interaction_error(
-                state,
-                request,
-                v,
-                ConsentRequired(
-                    "the user has not approved these scopes and prompt=none forbids asking"
-                ),
-            )
-        return consent_page(state, request, v, session)
-    return issue_response(state, request, v, session, remembered=True)
+    if session is not None and granted is None:
+        granted = state.store.get_consent(session.sub, v.request.client_id)
+    ctx = InteractionContext(v.request, session, granted or (), state.clock.now(), fresh_login)
+    decision = decide_interaction(ctx)
+    if decision.error is not None:
+        return interaction_error(state, request, v, decision.error, decision.checks)
+    if decision.step == "sign_in":
+        return login_page(state, request, v, checks=decision.checks, why=decision.why())
+    assert session is not None  # only sign-in is decided without a session
+    if decision.step == "consent":
+        return consent_page(state, request, v, session, checks=decision.checks, why=decision.why())
+    return issue_response(state, request, v, session, remembered=True, checks=decision.checks)
 
 
 def interaction_error(
-    state: ServerState, request: Request, v: Validated, exc: OAuthError
+    state: ServerState,
+    request: Request,
+    v: Validated,
+    exc: OAuthError,
+    checks: tuple[Check, ...] = (),
 ) -> Response:
     response = error_redirect(
         state, v.request.redirect_uri, exc, v.request.state, v.request.uses_fragment
@@ -223,9 +204,10 @@ def interaction_error(
         source="authorization_server",
         target="browser",
         summary=f"Cannot continue without the user: {exc.error}",
+        checks=checks,
         http=exchange(request, None, response),
         error=exc.error,
-        data={"spec": "OIDC Core §3.1.2.6"},
+        data={"rule": exc.rule, "spec": exc.spec},
     )
     return response
 
@@ -238,6 +220,8 @@ def login_page(
     error: str | None = None,
     username: str | None = None,
     status: int = 200,
+    checks: tuple[Check, ...] = (),
+    why: dict[str, str] | None = None,
 ) -> Response:
     response = pages.render(
         state,
@@ -258,14 +242,22 @@ def login_page(
         source="authorization_server",
         target="user",
         summary="The server asks the user to sign in" if error is None else "Sign-in failed",
+        checks=checks,
         http=exchange(request, None, response),
         error="access_denied" if error else None,
+        data=why or {},
     )
     return response
 
 
 def consent_page(
-    state: ServerState, request: Request, v: Validated, session: LoginSession
+    state: ServerState,
+    request: Request,
+    v: Validated,
+    session: LoginSession,
+    *,
+    checks: tuple[Check, ...] = (),
+    why: dict[str, str] | None = None,
 ) -> Response:
     user = state.store.get_user(session.sub)
     response = pages.render(
@@ -288,8 +280,9 @@ def consent_page(
         source="authorization_server",
         target="user",
         summary="The server asks the user to approve the requested scopes",
+        checks=checks,
         http=exchange(request, None, response),
-        data={"scope": list(v.request.scope)},
+        data={"scope": list(v.request.scope), **(why or {})},
     )
     return response
 
@@ -301,12 +294,11 @@ def issue_response(
     session: LoginSession,
     *,
     remembered: bool = False,
+    checks: tuple[Check, ...] = (),
 ) -> Response:
     authz = v.request
     if authz.response_type == "token":
-        from valetkey.server.implicit import issue_implicit
-
-        return issue_implicit(state, request, v, session)
+        return issue_implicit(state, request, v.client, authz, v.flow_id, session, checks)
     now = state.clock.now()
     code_value = new_token(32)
     grant = Grant(
@@ -352,6 +344,7 @@ def issue_response(
             target="client",
             summary="Redirect back to the client with a one-time code"
             + (" (consent remembered)" if remembered else ""),
+            checks=checks,
             http=exchange(request, None, response),
             data={
                 "expires_in": state.settings.authorization_code_ttl,

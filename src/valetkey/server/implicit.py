@@ -5,32 +5,35 @@ RFC 9700 §2.1.2: the access token travels in the URL fragment and can leak; eve
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from valetkey.core import redirect
-from valetkey.core.models import Issuance, LoginSession
+from valetkey.core.authorize import AuthorizationRequest
+from valetkey.core.events import Check
+from valetkey.core.models import Client, Issuance, LoginSession
 from valetkey.server.http import exchange
 from valetkey.server.issue import mint_access_token
+from valetkey.server.oidc import id_token_for
 from valetkey.server.state import ServerState
-
-if TYPE_CHECKING:
-    from valetkey.server.authorize import Validated
 
 DEPRECATION = "implicit grant: tokens in the URL fragment can leak (RFC 9700 §2.1.2)"
 
 
 def issue_implicit(
-    state: ServerState, request: Request, v: Validated, session: LoginSession
+    state: ServerState,
+    request: Request,
+    client: Client,
+    authz: AuthorizationRequest,
+    flow_id: str,
+    session: LoginSession,
+    checks: tuple[Check, ...] = (),
 ) -> Response:
-    authz = v.request
     now = state.clock.now()
     state.keys.refresh(now)
     token, record = mint_access_token(
         state,
-        client=v.client,
+        client=client,
         sub=session.sub,
         scope=authz.scope,
         audience=authz.audience,
@@ -46,12 +49,10 @@ def issue_implicit(
         "scope": " ".join(authz.scope),
     }
     if "openid" in authz.scope:
-        from valetkey.server.oidc import id_token_for
-
         user = state.store.get_user(session.sub)
         if user is not None:
             params["id_token"] = id_token_for(
-                state, v.client, user, authz.scope, session.auth_time, authz.nonce, token, now
+                state, client, user, authz.scope, session.auth_time, authz.nonce, token, now
             )
     if authz.state is not None:
         params["state"] = authz.state
@@ -61,11 +62,12 @@ def issue_implicit(
     )
     state.emit(
         "token.issued",
-        v.flow_id,
+        flow_id,
         channel="front",
         source="authorization_server",
         target="client",
         summary="Implicit grant: access token sent in the URL fragment (deprecated)",
+        checks=checks,
         http=exchange(request, None, response),
         data={"grant_type": "implicit", "scope": list(authz.scope)},
         deprecated=DEPRECATION,
