@@ -123,3 +123,27 @@ def test_the_rules_that_passed_are_recorded_in_order_and_the_deciding_rule_named
     ]
     assert (decision.step, decision.rule) == ("consent", "check_prompt_consent")
     assert decision.spec == "OIDC Core §3.1.2.1 (prompt=consent)"
+
+
+@pytest.mark.parametrize(
+    ("redirect_uri", "public", "step"),
+    [
+        ("http://127.0.0.1:50123/callback", True, "consent"),  # any local app may listen there
+        ("http://[::1]:50123/callback", True, "consent"),
+        ("com.example.app:/callback", True, "consent"),  # any app may claim the scheme
+        ("https://app.example/callback", True, "issue"),  # the host names its owner
+        ("http://127.0.0.1:50123/callback", False, "issue"),  # the client authenticates
+    ],
+)
+def test_remembered_consent_needs_a_client_whose_identity_is_proven(
+    redirect_uri: str, public: bool, step: str
+) -> None:
+    """RFC 8252 §8.6: a public client redirecting to a loopback or private-use URI is asked again."""
+    request = replace(REQUEST, redirect_uri=redirect_uri)
+    ctx = InteractionContext(request, SESSION, APPROVED, NOW, public_client=public)
+    decision = decide_interaction(ctx)
+    assert decision.step == step
+    if step == "consent":
+        assert decision.rule == "check_client_identity"
+        none = decide_interaction(replace(ctx, request=replace(request, prompt=("none",))))
+        assert isinstance(none.error, ConsentRequired)

@@ -44,7 +44,8 @@ def sign_in(env: InProcess) -> str:
 
 
 def signed_in(env: InProcess) -> bool:
-    """Ask with prompt=none: a code means the session is alive."""
+    """Ask with prompt=none: anything but login_required means the session is alive (a public
+    loopback client gets consent_required, RFC 8252 §8.6, rather than a code)."""
     verifier = pkce.new_verifier()
     url = authorize_url(
         env.base,
@@ -56,7 +57,8 @@ def signed_in(env: InProcess) -> bool:
         code_challenge=pkce.challenge_for(verifier, "S256"),
         code_challenge_method="S256",
     )
-    return "code" in redirect_params(env.http.get(url).headers["location"])
+    answer = redirect_params(env.http.get(url).headers["location"])
+    return "code" in answer or answer.get("error") == "consent_required"
 
 
 def logout(env: InProcess, **params: str) -> str:

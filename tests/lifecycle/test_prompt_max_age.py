@@ -1,11 +1,14 @@
-"""prompt (none, login, consent) and max_age (OIDC Core §3.1.2.1), in process with a fixed clock."""
+"""prompt (none, login, consent) and max_age (OIDC Core §3.1.2.1), in process with a fixed clock.
+
+The client is the confidential web app: remembered consent applies only to a client whose identity
+is proven (RFC 8252 §8.6), and these rules are about what happens on top of remembered consent."""
 
 from __future__ import annotations
 
 import httpx
 
 from tests.conftest import InProcess
-from tests.lifecycle.helpers import CLI_REDIRECT, code_tokens
+from tests.lifecycle.helpers import WEB_REDIRECT, code_tokens, web_auth
 from tests.support.flows import authorize_url, login_and_consent, redirect_params
 from tests.support.forms import the_form
 from valetkey.core import jose, pkce
@@ -18,8 +21,8 @@ def start(server: InProcess, **extra: str) -> tuple[httpx.Response, str]:
     url = authorize_url(
         server.base,
         response_type="code",
-        client_id="cli",
-        redirect_uri=CLI_REDIRECT,
+        client_id="web",
+        redirect_uri=WEB_REDIRECT,
         scope=extra.pop("scope", SCOPE),
         state="st-1",
         code_challenge=pkce.challenge_for(verifier, "S256"),
@@ -35,10 +38,10 @@ def exchange(server: InProcess, code: str, verifier: str) -> dict[str, str]:
         data={
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": CLI_REDIRECT,
+            "redirect_uri": WEB_REDIRECT,
             "code_verifier": verifier,
-            "client_id": "cli",
         },
+        auth=web_auth(),
     )
     assert r.status_code == 200, r.text
     body: dict[str, str] = r.json()
@@ -50,14 +53,14 @@ def is_login_page(r: httpx.Response) -> bool:
 
 
 def sign_in(server: InProcess) -> None:
-    code_tokens(server.http, server.base, scope=SCOPE)
+    code_tokens(server.http, server.base, client_id="web", scope=SCOPE)
 
 
 def test_prompt_none_without_a_session_answers_login_required(server: InProcess) -> None:
     r, _ = start(server, prompt="none")
     assert r.status_code == 303
     params = redirect_params(r.headers["location"])
-    assert r.headers["location"].startswith(CLI_REDIRECT)
+    assert r.headers["location"].startswith(WEB_REDIRECT)
     assert params["error"] == "login_required"
     assert params["state"] == "st-1"
     assert params["iss"] == server.base
@@ -130,15 +133,15 @@ def test_prompt_none_and_login_against_a_real_server(live: str, browser: httpx.C
     verifier = pkce.new_verifier()
     params = {
         "response_type": "code",
-        "client_id": "cli",
-        "redirect_uri": CLI_REDIRECT,
+        "client_id": "web",
+        "redirect_uri": WEB_REDIRECT,
         "scope": SCOPE,
         "code_challenge": pkce.challenge_for(verifier, "S256"),
         "code_challenge_method": "S256",
     }
     r = browser.get(authorize_url(live, prompt="none", **params))
     assert redirect_params(r.headers["location"])["error"] == "login_required"
-    code_tokens(browser, live, scope=SCOPE)  # signs in and consents
+    code_tokens(browser, live, client_id="web", scope=SCOPE)  # signs in and consents
     r = browser.get(authorize_url(live, prompt="none", **params))
     assert "code" in redirect_params(r.headers["location"])
     again = browser.get(authorize_url(live, prompt="login", **params))

@@ -21,6 +21,7 @@ from tests.conftest import WEB_SECRET, InProcess
 from tests.core.authorize_cases import good
 from tests.lifecycle.helpers import CLI_REDIRECT, WEB_REDIRECT, code_tokens, introspect
 from tests.support.flows import redirect_params, run_code_flow
+from tests.support.forms import the_form
 from valetkey.core import pkce
 
 # The attacker's own clients: a public one (a client_id is all it takes) and a confidential one
@@ -332,6 +333,9 @@ def test_a_code_the_attacker_asked_for_is_sent_to_the_client_and_cannot_be_redee
     attacker_verifier = pkce.new_verifier()
     params = good(code_challenge=pkce.s256(attacker_verifier))
     r = server.http.get("/authorize?" + urlencode(params))
+    # The client's identity is unproven (a loopback redirect): the victim is asked, and approves.
+    form = the_form(r.text, server.base)
+    r = server.http.post(form.action, data={**form.fields, "decision": "approve"})
     code = redirect_params(r.headers["location"])["code"]
     client_verifier = pkce.new_verifier()  # the legitimate client's own, for its own request
     r = redeem(server, code, client_verifier, params["redirect_uri"])
@@ -339,16 +343,6 @@ def test_a_code_the_attacker_asked_for_is_sent_to_the_client_and_cannot_be_redee
     assert not grant_revoked(server) and active(server, tokens["access_token"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RFC 8252 §8.6 / RFC 6749 §10.2: remembered consent is applied to a public native client "
-        "whose identity the redirect URI cannot prove (any loopback port, a private-use scheme); "
-        "fix: a core/interaction rule before check_scopes_approved that asks again for such "
-        "clients (and answers prompt=none with consent_required). A visible behaviour change for "
-        "every native app, so left to the lead."
-    ),
-)
 def test_an_app_on_the_users_machine_with_only_the_client_id_gets_no_silent_code(
     server: InProcess,
 ) -> None:
@@ -364,3 +358,10 @@ def test_an_app_on_the_users_machine_with_only_the_client_id_gets_no_silent_code
     r = server.http.get("/authorize?" + urlencode(params))
     got = redirect_params(r.headers["location"])
     assert "code" not in got, "a code for the user's grant went to a port the attacker chose"
+    assert got["error"] == "consent_required"
+    # Without prompt=none the user is asked again, even for scopes approved before.
+    del params["prompt"]
+    r = server.http.get("/authorize?" + urlencode(params))
+    assert r.status_code == 200 and "approve" in r.text.lower()
+    shown = [e for e in server.sink.events if e.name == "consent.shown"][-1]
+    assert shown.data["rule"] == "check_client_identity"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from valetkey.core import redirect
 from valetkey.core.authorize import AuthorizationRequest
 from valetkey.core.checks import Rejected, Rule, Stop, run_rules
 from valetkey.core.errors import ConsentRequired, LoginRequired, OAuthError
@@ -31,6 +32,7 @@ class InteractionContext:
     ]  # the scopes this user approved for this client (none without a session)
     now: float
     fresh_login: bool = False  # signed in for this very request: satisfies prompt=login and max_age
+    public_client: bool = False  # no client authentication: its identity rests on its redirect URI
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,17 @@ def check_prompt_consent(ctx: InteractionContext) -> None:
         _ask(ctx, "consent", "prompt=consent: the user must approve again")
 
 
+def check_client_identity(ctx: InteractionContext) -> None:
+    # RFC 8252 §8.6: remembered consent is not applied where the client's identity is unproven.
+    if ctx.public_client and redirect.claimable_by_any_local_app(ctx.request.redirect_uri):
+        _ask(
+            ctx,
+            "consent",
+            "a public client redirecting to a loopback or private-use URI cannot prove which app "
+            "it is: the user approves each request",
+        )
+
+
 def check_scopes_approved(ctx: InteractionContext) -> None:
     missing = [s for s in ctx.request.scope if s not in ctx.granted]
     if missing:
@@ -110,6 +123,7 @@ INTERACTION_RULES: tuple[Rule[InteractionContext], ...] = (
     Rule("check_prompt_login", "OIDC Core §3.1.2.1 (prompt=login)", check_prompt_login),
     Rule("check_max_age", "OIDC Core §3.1.2.1 (max_age)", check_max_age),
     Rule("check_prompt_consent", "OIDC Core §3.1.2.1 (prompt=consent)", check_prompt_consent),
+    Rule("check_client_identity", "RFC 8252 §8.6, RFC 6749 §10.2", check_client_identity),
     Rule("check_scopes_approved", "OIDC Core §3.1.2.4, RFC 6749 §4.1.1", check_scopes_approved),
 )
 

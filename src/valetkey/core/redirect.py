@@ -39,6 +39,13 @@ def _is_loopback_ip_literal(uri: str) -> bool:
     return parts.scheme == "http" and parts.hostname in LOOPBACK_IPS
 
 
+def claimable_by_any_local_app(uri: str) -> bool:
+    """RFC 8252 §8.6: a loopback IP literal (any port, §7.3) or a private-use scheme (§7.1) names no
+    owner: any app on the user's machine can receive what is sent there."""
+    scheme = urlsplit(uri).scheme.lower()
+    return _is_loopback_ip_literal(uri) or scheme not in ("http", "https")
+
+
 def _without_port(uri: str) -> tuple[str, str, str, str, str]:
     parts = urlsplit(uri)
     host = parts.hostname or ""

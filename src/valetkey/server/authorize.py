@@ -175,7 +175,9 @@ async def continue_flow(
     """
     if session is not None and granted is None:
         granted = state.store.get_consent(session.sub, v.request.client_id)
-    ctx = InteractionContext(v.request, session, granted or (), state.clock.now(), fresh_login)
+    ctx = InteractionContext(
+        v.request, session, granted or (), state.clock.now(), fresh_login, v.client.is_public
+    )
     decision = decide_interaction(ctx)
     if decision.error is not None:
         return interaction_error(state, request, v, decision.error, decision.checks)
