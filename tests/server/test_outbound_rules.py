@@ -240,6 +240,8 @@ BOUNDS = Freshness(floor=60, ceiling=86_400, default=300)
             1200,
         ),
         ({"expires": "Tue, 14 Nov 2023 22:33:20 GMT"}, 1200),  # against now without Date
+        ({"expires": "Tue, 14 Nov 2023 22:33:20 GMT", "age": "200"}, 1000),
+        ({"age": "100000"}, 300),  # Age without max-age or Expires: the default
         ({"expires": "0"}, 60),  # invalid Expires: already expired (RFC 9111 §5.3)
         ({"cache-control": "no-cache, max-age=600"}, 0),  # revalidate every time
         ({"cache-control": "no-store"}, None),

@@ -1,7 +1,7 @@
 """HTTP caching for outbound fetches (RFC 9111), bounded, keyed by URL, time passed in.
 
-Freshness comes from ``Cache-Control: max-age`` (less ``Age``), else ``Expires`` (against
-``Date``), else a default, and is clamped between a floor (an attacker-controlled document cannot
+Freshness comes from ``Cache-Control: max-age``, else ``Expires`` (against ``Date``), less
+``Age``, else a default, and is clamped between a floor (an attacker-controlled document cannot
 make the server refetch it more often) and a ceiling. ``no-store`` responses are not kept;
 ``no-cache`` ones are kept and revalidated on every use. Only valid documents are stored
 (CIMD draft-01 §4.4: never errors). Concurrent fetches of one URL share a single request.
@@ -49,14 +49,15 @@ def lifetime(headers: Mapping[str, str], now: float, bounds: Freshness) -> float
         return None
     if "no-cache" in given:  # RFC 9111 §5.2.2.4: revalidate before every use
         return 0.0
-    if "max-age" in given:  # RFC 9111 §5.2.2.1, less the Age already spent (§4.2.3)
-        seconds = _delta_seconds(given["max-age"]) - _delta_seconds(headers.get("age", "0"))
+    if "max-age" in given:  # RFC 9111 §5.2.2.1
+        seconds = _delta_seconds(given["max-age"])
     elif "expires" in headers:  # RFC 9111 §5.3: an invalid date means already expired
         expires = _http_date(headers["expires"])
         date = _http_date(headers.get("date", "")) or now
         seconds = 0.0 if expires is None else expires - date
     else:
-        seconds = bounds.default
+        return min(bounds.ceiling, max(bounds.floor, bounds.default))
+    seconds -= _delta_seconds(headers.get("age", "0"))  # RFC 9111 §4.2.3: time already spent
     return min(bounds.ceiling, max(bounds.floor, seconds))
 
 
