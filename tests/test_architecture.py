@@ -63,6 +63,24 @@ def test_server_reaches_the_inspector_only_through_the_sink() -> None:
         assert not any(n.startswith("valetkey.inspector") for n in imports_of(path)), path
 
 
+def test_in_the_server_only_the_outbound_fetcher_makes_http_requests() -> None:
+    """Every fetch the server makes on a client's say-so goes through server/outbound*.py, where
+    the SSRF rules live (docs/outbound.md)."""
+    clients = (
+        "httpx",
+        "httpcore",
+        "requests",
+        "aiohttp",
+        "urllib3",
+        "urllib.request",
+        "http.client",
+    )
+    for path in package_files("server"):
+        if not path.name.startswith("outbound"):
+            bad = [n for n in imports_of(path) if n.startswith(clients)]
+            assert not bad, f"{path} imports {bad}: fetch through valetkey.server.outbound"
+
+
 def test_every_cli_command_resolves_to_a_command_with_its_name() -> None:
     import click
 
