@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.client.clirun import cli, waiting_cli
+from tests.support.chromium import launched_chromium
 from valetkey.client.tokenstore import TokenStore
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("VALETKEY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"VALETKEY_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-        pytest.skip(f"SKIPPED: {CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def sign_in(page: Any, url: str) -> None:

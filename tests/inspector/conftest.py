@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -14,18 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.chromium import launched_chromium
 from tests.support.servers import free_port
 from valetkey.cli.demo_stack import DEFAULT_PORTS, DemoStack, build_stack, serve_stack
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 
 
@@ -64,36 +54,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     thread.join(15)
 
 
-def _chromium_missing() -> str | None:
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        return f"{CHROMIUM} is missing (install Debian's chromium: apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is missing (pip install -e '.[dev]')"
-    return None
-
-
-def skip_or_fail(missing: str | None) -> None:
-    """No browser: skip with the reason, or fail when VALETKEY_REQUIRE_BROWSER=1."""
-    if missing is None:
-        return
-    if os.environ.get("VALETKEY_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"VALETKEY_REQUIRE_BROWSER=1 but {missing}")
-    pytest.skip(f"browser tests skipped: {missing}")
-
-
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Module-scoped: Playwright's sync API holds a running event loop in the main thread until it
     stops, which would break later tests that run their own loop."""
-    skip_or_fail(_chromium_missing())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
