@@ -105,7 +105,9 @@ def test_head_conditional_get_and_other_methods(root: httpx.Client) -> None:
     assert head.headers["content-length"] == str(len(got.content))
     again = root.get(path, headers={"If-None-Match": got.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
-    assert again.headers["etag"] == got.headers["etag"] and "max-age" in again.headers["cache-control"]
+    assert (
+        again.headers["etag"] == got.headers["etag"] and "max-age" in again.headers["cache-control"]
+    )
     assert root.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
     for method in ("POST", "PUT", "DELETE", "OPTIONS"):
         r = root.request(method, path)
@@ -156,7 +158,9 @@ def test_serving_and_refusing_are_events() -> None:
 
 def test_without_metadata_nothing_changes() -> None:
     validator = FakeValidator()
-    app = Starlette(routes=[Route("/mcp", read)], middleware=[Middleware(BearerAuth, validator=validator)])
+    app = Starlette(
+        routes=[Route("/mcp", read)], middleware=[Middleware(BearerAuth, validator=validator)]
+    )
     with httpx.Client(transport=SyncASGITransport(app), base_url="http://rs.test") as http:
         assert http.get("/.well-known/oauth-protected-resource").status_code == 401
         assert http.get("/mcp").headers["www-authenticate"] == "Bearer"
