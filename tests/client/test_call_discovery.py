@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +23,7 @@ import pytest
 from tests.client.api import protected_api
 from tests.client.clirun import cli, sign_in_via_forms, waiting_cli
 from tests.client.proxy import Proxy, recording_proxy
-from tests.client.registrar import Registrar, serving
+from tests.client.registrar import QuietHandler, Registrar, on_loopback, serving
 from tests.support.servers import auth_server, free_port, running
 from valetkey.client.registration import LOOPBACK_REDIRECT
 from valetkey.client.tokenstore import TokenStore
@@ -204,23 +202,13 @@ def test_a_client_id_metadata_document_url_is_sent_as_the_client_id(
 def impostor(metadata_url: str) -> Iterator[str]:
     """An API that answers 401 naming another resource's metadata (RFC 9728 §7.3)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", f'Bearer resource_metadata="{metadata_url}"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            challenge = f'Bearer resource_metadata="{metadata_url}"'
+            self.answer(401, {"WWW-Authenticate": challenge})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with on_loopback(Handler) as base:
+        yield base
 
 
 def test_metadata_for_another_resource_stops_the_call(fresh: Stack) -> None:
