@@ -42,19 +42,19 @@ NO_METADATA_HINT = (
 
 
 def saved_for(url: str, store: TokenStore) -> str | None:
-    """The saved token whose resource (RFC 8707) is this URL's, the most specific one first: a
-    token is only ever sent to the resource it was obtained for (RFC 9728 §3.3 rule)."""
-    best: tuple[int, str] | None = None
+    """The saved token whose resource (RFC 8707) is this URL's, the most specific one first, then
+    the newest: a token is only ever sent to the resource it was obtained for (RFC 9728 §3.3)."""
+    best: tuple[int, float, str] | None = None
     for name in store.names():
         try:
             saved = store.get(name)
         except ConfigError:  # a damaged entry is reported by `token list`, not here
             continue
         for resource in saved.config.resources:
-            depth = len(urlsplit(resource).path.rstrip("/"))
-            if resource_problem(resource, url) is None and (best is None or depth > best[0]):
-                best = (depth, name)
-    return best[1] if best else None
+            rank = (len(urlsplit(resource).path.rstrip("/")), saved.saved_at, name)
+            if resource_problem(resource, url) is None and (best is None or rank > best):
+                best = rank
+    return best[2] if best else None
 
 
 def _name(store: TokenStore, resource: str) -> tuple[str, SavedToken | None]:
