@@ -83,7 +83,7 @@ def _sign_in_options(func: Any) -> Any:
         click.option("--client-id", help="Sign-in: a client registered at the authorization server, or the https URL of your client ID metadata document (default: register, RFC 7591)."),
         click.option("--client-secret", help="Sign-in: the secret of a confidential --client-id (or VALETKEY_CLIENT_SECRET)."),
         click.option("--issuer", help="Sign-in: which of the resource's authorization servers to use (default: the first it names)."),
-        click.option("--scope", "-s", help="Sign-in: scopes to ask for (default: the challenge's scope, else the resource's scopes_supported)."),
+        click.option("--scope", "-s", help="Sign-in: scopes to ask for (default: the previous token's, else the challenge's scope, else the resource's scopes_supported)."),
         click.option("--initial-access-token", envvar="VALETKEY_INITIAL_ACCESS_TOKEN", help="Sign-in: a token the server asks for to register a client (RFC 7591 §3)."),
         click.option("--redirect-uri", help="Sign-in: loopback callback (default http://127.0.0.1:<free port>/callback)."),
         click.option("--browser/--no-browser", default=True, help="Sign-in: open the system browser (default), or print the URL."),
