@@ -211,6 +211,8 @@ def test_server_refusal_shows_error_description_and_advice(issuer: str) -> None:
         (["token", "get", "--client-id", "a", "--issuer", "ftp://x"], "RFC 8414"),
         (["call", "nope", "--token", "x"], "http:// or https://"),
         (["call", "FETCH", "http://x/", "y", "--token", "x"], "usage"),
+        (["call", "http://x/", "--token", "x", "--client-id", "c"], "without --token"),
+        (["call", "http://x/", "--curl"], "--curl needs a token"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(args: list[str], message: str) -> None:

@@ -123,6 +123,16 @@ def test_cors_is_off_unless_configured_then_exposes_the_challenge(auth: AS, tmp_
 
 def test_discovery_documents(api: str, auth: AS) -> None:
     meta = httpx.get(f"{api}/.well-known/oauth-protected-resource").json()
-    assert meta["resource"] == "https://api.valetkey.test"
-    assert meta["authorization_servers"] == [auth.base]
-    assert httpx.get(f"{api}/", headers={"Origin": "https://x.example"}).json()["resource"]
+    assert meta == {
+        "resource": "https://api.valetkey.test",
+        "authorization_servers": [auth.base],
+        "scopes_supported": ["read:profile", "read:files", "write:files"],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "valetkey demo API",
+    }
+    url = "https://api.valetkey.test/.well-known/oauth-protected-resource"
+    index = httpx.get(f"{api}/", headers={"Origin": "https://x.example"}).json()
+    assert index["resource"] == meta["resource"] and index["resource_metadata"] == url
+    refused = httpx.get(f"{api}/api/files")
+    assert refused.status_code == 401
+    assert f'resource_metadata="{url}"' in refused.headers["www-authenticate"]

@@ -1,26 +1,32 @@
-"""`valetkey call [METHOD] URL --token NAME`: an authenticated request with auto-refresh."""
+"""`valetkey call [METHOD] URL [--token NAME]`: an authenticated request with auto-refresh; without
+a token, the sign-in an MCP client does (call_discover)."""
 
 from __future__ import annotations
 
 import json
 import shlex
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 import httpx
 
+from valetkey.cli.call_discover import NO_METADATA_HINT, saved_for, sign_in_for
 from valetkey.cli.client_errors import (
     EXIT_BAD_INPUT,
     EXIT_HTTP_ERROR,
     EXIT_UNREACHABLE,
     Exit,
+    err,
     handles_errors,
 )
 from valetkey.cli.client_setup import observer
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
 from valetkey.client.config import check_url
+from valetkey.client.errors import OAuthServerError
+from valetkey.client.resource_discovery import resource_metadata_url
 from valetkey.client.tokenstore import TokenStore
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -31,7 +37,7 @@ def _target(args: tuple[str, ...]) -> tuple[str, str]:
         return "GET", args[0]
     if len(args) == 2 and args[0].upper() in METHODS:
         return args[0].upper(), args[1]
-    raise Exit(EXIT_BAD_INPUT, "usage: valetkey call [METHOD] URL --token NAME")
+    raise Exit(EXIT_BAD_INPUT, "usage: valetkey call [METHOD] URL [--token NAME]")
 
 
 def _headers(raw: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -69,9 +75,34 @@ def _output(response: httpx.Response, as_json: bool) -> None:
         click.echo(response.text, nl=not response.text.endswith("\n"))
 
 
+SIGN_IN_OPTIONS = ("client_id", "client_secret", "issuer", "scope", "initial_access_token")
+
+
+def _sign_in_options(func: Any) -> Any:
+    opts = [
+        click.option("--client-id", help="Sign-in: a client registered at the authorization server, or the https URL of your client ID metadata document (default: register, RFC 7591)."),
+        click.option("--client-secret", help="Sign-in: the secret of a confidential --client-id (or VALETKEY_CLIENT_SECRET)."),
+        click.option("--issuer", help="Sign-in: which of the resource's authorization servers to use (default: the first it names)."),
+        click.option("--scope", "-s", help="Sign-in: scopes to ask for (default: the previous token's, else the challenge's scope, else the resource's scopes_supported)."),
+        click.option("--initial-access-token", envvar="VALETKEY_INITIAL_ACCESS_TOKEN", help="Sign-in: a token the server asks for to register a client (RFC 7591 §3)."),
+        click.option("--redirect-uri", help="Sign-in: loopback callback (default http://127.0.0.1:<free port>/callback)."),
+        click.option("--browser/--no-browser", default=True, help="Sign-in: open the system browser (default), or print the URL."),
+        click.option("--timeout", type=click.FloatRange(1, 3600), help="Sign-in: seconds to wait for the browser (default 300)."),
+    ]  # fmt: skip
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
 @click.command("call")
 @click.argument("args", nargs=-1, required=True, metavar="[METHOD] URL")
-@click.option("--token", "-t", "name", required=True, help="Name of a saved token.")
+@click.option(
+    "--token",
+    "-t",
+    "name",
+    help="Name of a saved token (default: the one saved for the URL's resource; if none, or if "
+    "the API refuses it, discover its authorization server and sign in).",
+)
 @click.option("--header", "-H", "headers", multiple=True, help="Extra header 'Name: value'.")
 @click.option("--data", "-d", help="Request body (sent as given).")
 @click.option("--header-prefix", default="Bearer", show_default=True, help="Authorization scheme.")
@@ -99,12 +130,13 @@ def _output(response: httpx.Response, as_json: bool) -> None:
 @click.option(
     "--curl", is_flag=True, help="Print the equivalent curl command instead (has the token!)."
 )
+@_sign_in_options
 @click.option("--verbose", "-v", is_flag=True, help="Show each HTTP exchange (secrets redacted).")
 @click.option("--json", "as_json", is_flag=True, help="Print status, headers and body as JSON.")
 @handles_errors
 def call(
     args: tuple[str, ...],
-    name: str,
+    name: str | None,
     headers: tuple[str, ...],
     data: str | None,
     header_prefix: str,
@@ -114,28 +146,84 @@ def call(
     curl: bool,
     verbose: bool,
     as_json: bool,
+    **sign_in: Any,
 ) -> None:
-    """Send an authenticated request with a saved token, refreshing it when needed."""
+    """Send an authenticated request, refreshing the token when needed.
+
+    Without --token: use the token saved for the URL's resource, or follow the API's 401 to its
+    authorization server (RFC 9728), sign in with the browser, save the token and call again.
+    """
     method, url = _target(args)
     check_url(url, "URL")
-    refresh_saved(name, verbose, only_if_due=True)  # under the store's lock (parallel scripts)
-    auth = saved_auth(name, placement, header_prefix, query_name, token_type)
+    discovering = name is None
+    if not discovering and any(sign_in.get(k) for k in SIGN_IN_OPTIONS):
+        raise Exit(EXIT_BAD_INPUT, "the sign-in options are for calls without --token")
+    name = name or saved_for(url, TokenStore())
+    if name:
+        name = _refreshed(name, verbose, discovering)
+    style = (placement, header_prefix, query_name, token_type)
     watch = observer(verbose)
     hooks = {"response": [lambda r: (r.read(), watch(r.request, r))]} if watch else {}
     with httpx.Client(timeout=30.0, event_hooks=hooks) as http:
-        request = http.build_request(
-            method, url, headers=_headers(headers), content=data.encode() if data else None
-        )
+
+        def build() -> httpx.Request:
+            content = data.encode() if data else None
+            return http.build_request(method, url, headers=_headers(headers), content=content)
+
         if curl:
-            click.echo(curl_command(_authorized(http, auth, request)))
+            if name is None:
+                raise Exit(EXIT_BAD_INPUT, "--curl needs a token: give --token NAME")
+            click.echo(curl_command(_authorized(http, saved_auth(name, *style), build())))
             return
-        try:
-            response = http.send(request, auth=auth)
-        except httpx.TransportError as exc:
-            raise Exit(EXIT_UNREACHABLE, f"cannot reach {url}: {exc}") from exc
+        response = _first_try(http, build, name, style, discovering)
+        if discovering and response.status_code == 401 and resource_metadata_url(response):
+            name = sign_in_for(url, response, sign_in, verbose)
+            response = _send(http, build(), saved_auth(name, *style))
     _output(response, as_json)
     if response.status_code >= 400:
+        if discovering and response.status_code == 401 and not resource_metadata_url(response):
+            err.print(f"[yellow]what you can do:[/] {NO_METADATA_HINT}")
         raise SystemExit(EXIT_HTTP_ERROR)
+
+
+def _refreshed(name: str, verbose: bool, discovering: bool) -> str | None:
+    """Refresh a token about to expire (under the store's lock: parallel scripts); None when
+    its grant is gone and a sign-in may replace it."""
+    try:
+        refresh_saved(name, verbose, only_if_due=True)
+    except OAuthServerError as exc:
+        _grant_gone(exc, name, discovering)
+        return None
+    return name
+
+
+def _grant_gone(exc: OAuthServerError, name: str | None, discovering: bool) -> None:
+    """A refused refresh (RFC 6749 §5.2 invalid_grant) leads to a new sign-in, without --token."""
+    if not (discovering and exc.error == "invalid_grant"):
+        raise exc
+    err.print(f"the saved token {name!r} can no longer be refreshed: signing in again")
+
+
+def _first_try(
+    http: httpx.Client,
+    build: Callable[[], httpx.Request],
+    name: str | None,
+    style: tuple[str, str, str, str],
+    discovering: bool,
+) -> httpx.Response:
+    """The call with the saved token (refreshed on a 401 invalid_token), or without one."""
+    try:
+        return _send(http, build(), saved_auth(name, *style) if name else None)
+    except OAuthServerError as exc:  # the refresh after a 401 was refused
+        _grant_gone(exc, name, discovering)
+        return _send(http, build(), None)
+
+
+def _send(http: httpx.Client, request: httpx.Request, auth: TokenAuth | None) -> httpx.Response:
+    try:
+        return http.send(request, auth=auth) if auth else http.send(request)
+    except httpx.TransportError as exc:
+        raise Exit(EXIT_UNREACHABLE, f"cannot reach {request.url}: {exc}") from exc
 
 
 def saved_auth(

@@ -4,7 +4,7 @@
     issuer = "https://auth.example.com"
     client_id = "cli"
     scope = "openid read:files"
-    token_params = ["body:audience=https://api.example.com"]
+    resource = ["https://api.example.com"]
 
 Keys are the long flag names with `_` for `-`; flags given on the command line win.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from valetkey.client.errors import ConfigError
 from valetkey.client.tokenstore import config_dir, write_private
 
-LIST_KEYS = ("auth_params", "token_params", "refresh_params")
+LIST_KEYS = ("resource", "auth_params", "token_params", "refresh_params")
 BOOL_KEYS = ("discovery", "pkce", "browser")
 KEYS = (
     "grant", "issuer", "discovery", "auth_url", "token_url", "refresh_url", "revocation_url",

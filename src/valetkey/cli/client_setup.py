@@ -18,6 +18,7 @@ from valetkey.client.config import (
     Endpoints,
     Target,
     auth_method,
+    check_resource,
     check_url,
 )
 from valetkey.client.discovery import discover
@@ -91,4 +92,5 @@ def client_config(values: Mapping[str, Any], found: Endpoints) -> ClientConfig:
         scope=values.get("scope"),
         redirect_uri=values.get("redirect_uri"),
         params=custom_params(values),
+        resources=tuple(check_resource(str(r)) for r in values.get("resource") or ()),
     )

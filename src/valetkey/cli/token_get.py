@@ -52,6 +52,7 @@ def _options(func: Any) -> Any:
         click.option("--client-secret", help="Client secret (or VALETKEY_CLIENT_SECRET)."),
         click.option("--client-auth", type=click.Choice(["basic", "body", "none"]), help="Client authentication: basic header (default with a secret), body, none."),
         click.option("--scope", "-s", help="Space-separated scopes."),
+        click.option("--resource", multiple=True, help="Resource indicator (RFC 8707): the API the token is for; repeatable, kept for refresh."),
         click.option("--state", help="State value (default: a random one; always checked)."),
         click.option("--redirect-uri", help="Loopback callback (default http://127.0.0.1:<free port>/callback)."),
         click.option("--pkce/--no-pkce", default=None, help="PKCE for the authorization code grant (default on)."),

@@ -83,6 +83,7 @@ def start(
     ]
     if config.scope:
         params.append(("scope", config.scope))
+    params += [("resource", r) for r in config.resources]  # RFC 8707 §2.1
     if nonce:
         params.append(("nonce", nonce))
     verifier = _pkce(params, response_type, pkce_method, code_verifier)

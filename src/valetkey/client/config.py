@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
 from valetkey.client.errors import ConfigError
+from valetkey.core.redirect import is_loopback_host
 
 Placement = Literal["body", "query", "header"]
 Target = Literal["auth", "token", "refresh"]
@@ -130,6 +132,8 @@ class ClientConfig:
     scope: str | None = None
     redirect_uri: str | None = None
     params: tuple[CustomParam, ...] = ()
+    # RFC 8707: sent on the authorization request and on every token request, refresh included.
+    resources: tuple[str, ...] = ()
 
     @property
     def method(self) -> AuthMethod:
@@ -152,6 +156,7 @@ class ClientConfig:
             "scope": self.scope,
             "redirect_uri": self.redirect_uri,
             "params": [[p.target, p.placement, p.key, p.value] for p in self.params],
+            "resources": list(self.resources),
             "endpoints": self.endpoints.to_dict(),
         }
 
@@ -166,6 +171,7 @@ class ClientConfig:
             scope=data.get("scope"),
             redirect_uri=data.get("redirect_uri"),
             params=params,
+            resources=tuple(str(r) for r in data.get("resources") or ()),
         )
 
 
@@ -189,7 +195,27 @@ def check_url(value: str, flag: str) -> str:
     return value
 
 
+def is_secure_url(url: str) -> bool:
+    """https, or plain http to a loopback host (RFC 9700 §2.6; RFC 8252 §8.3 for loopback)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
+
+
 def require(value: str | None, what: str, flag: str) -> str:
     if not value:
         raise ConfigError(f"{what} is needed: give {flag} or an issuer to discover it from")
     return check_url(value, flag)
+
+
+def check_resource(value: str, flag: str = "--resource") -> str:
+    """RFC 8707 §2: a resource indicator is an absolute URI without a fragment."""
+    parts = urlsplit(value)
+    if not parts.scheme or not (parts.netloc or parts.path) or " " in value:
+        raise ConfigError(
+            f"{flag} {value!r} must be an absolute URI such as https://api.example.com"
+        )
+    if "#" in value:
+        raise ConfigError(f"{flag} {value!r} must not have a fragment (RFC 8707 §2)")
+    return value

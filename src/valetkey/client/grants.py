@@ -25,6 +25,11 @@ def _scope(config: ClientConfig) -> list[tuple[str, str]]:
     return [("scope", config.scope)] if config.scope else []
 
 
+def _resources(config: ClientConfig) -> list[tuple[str, str]]:
+    """RFC 8707 §2.2: the same resources on every token request, so a refresh keeps them."""
+    return [("resource", r) for r in config.resources]
+
+
 def _checked(
     config: ClientConfig,
     tokens: TokenSet,
@@ -78,6 +83,7 @@ def authorization_code(
     ]
     if pending.code_verifier:
         fields.append(("code_verifier", pending.code_verifier))
+    fields += _resources(config)
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
     tokens = token_response((yield request), now, config.scope)
     return (yield from _checked(config, tokens, now, pending.nonce, require_id_token=True))
@@ -104,9 +110,8 @@ def implicit(
 def password(config: ClientConfig, username: str, secret: str, now: float) -> Flow[TokenSet]:
     """RFC 6749 §4.3 (deprecated by RFC 9700 §2.4, offered for legacy servers)."""
     fields = [("grant_type", "password"), ("username", username), ("password", secret)]
-    request = form_request(
-        _token_url(config), fields + _scope(config), config, config.params_for("token")
-    )
+    fields += _scope(config) + _resources(config)
+    request = form_request(_token_url(config), fields, config, config.params_for("token"))
     tokens = token_response((yield request), now, config.scope)
     return (yield from _checked(config, tokens, now, None))
 
@@ -115,7 +120,7 @@ def client_credentials(config: ClientConfig, now: float) -> Flow[TokenSet]:
     """RFC 6749 §4.4."""
     if not config.client_secret:
         raise ConfigError("the client credentials grant needs --client-secret")
-    fields = [("grant_type", "client_credentials"), *_scope(config)]
+    fields = [("grant_type", "client_credentials"), *_scope(config), *_resources(config)]
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
     return token_response((yield request), now, config.scope)
 
@@ -126,6 +131,7 @@ def refresh(config: ClientConfig, tokens: TokenSet, now: float) -> Flow[TokenSet
         raise ConfigError("this token has no refresh token; get a new one with `token get`")
     url = require(config.endpoints.refresh_url, "the refresh URL", "--refresh-url")
     fields = [("grant_type", "refresh_token"), ("refresh_token", tokens.refresh_token)]
+    fields += _resources(config)
     request = form_request(url, fields, config, config.params_for("refresh"))
     new = token_response((yield request), now, tokens.scope)
     # OIDC Core §12.2: a refreshed ID token has no nonce to compare.

@@ -21,6 +21,7 @@ from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.discovery import openid_configuration_url, same_issuer
 from valetkey.resource.discovery import Discovery, get_json
 from valetkey.resource.files import FileStore
+from valetkey.resource.metadata import ResourceMetadata, metadata_url
 from valetkey.resource.middleware import BearerAuth
 from valetkey.resource.scopes import requires_scopes
 from valetkey.resource.token import AccessToken, TokenValidator
@@ -70,29 +71,22 @@ def _bad(description: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": "invalid_request", "error_description": description}, status)
 
 
+# Each route and the scope it needs; the same list is published as scopes_supported (RFC 9728 §2).
+ENDPOINTS = {
+    "GET /api/profile": "read:profile",
+    "GET /api/files": "read:files",
+    "POST /api/files": "write:files",
+}
+
+
 async def index(request: Request) -> Response:
     s = _state(request)
     return JSONResponse(
         {
             "resource": s.audience,
             "authorization_servers": [s.issuer],
-            "endpoints": {
-                "GET /api/profile": "read:profile",
-                "GET /api/files": "read:files",
-                "POST /api/files": "write:files",
-            },
-        }
-    )
-
-
-async def protected_resource_metadata(request: Request) -> Response:
-    s = _state(request)  # RFC 9728 §2: where a client learns which authorization server to use
-    return JSONResponse(
-        {
-            "resource": s.audience,
-            "authorization_servers": [s.issuer],
-            "scopes_supported": ["read:profile", "read:files", "write:files"],
-            "bearer_methods_supported": ["header"],
+            "resource_metadata": metadata_url(s.audience),
+            "endpoints": ENDPOINTS,
         }
     )
 
@@ -191,9 +185,18 @@ def _middleware(
                 max_age=600,
             )
         )
-    public = ("/", "/.well-known/oauth-protected-resource")
+    metadata = ResourceMetadata(
+        audience,
+        scopes_supported=tuple(dict.fromkeys(ENDPOINTS.values())),
+        resource_name="valetkey demo API",
+    )  # the authorization server is the validator's issuer
     guard = Middleware(
-        BearerAuth, validator=validator, required=False, realm=audience, public_paths=public
+        BearerAuth,
+        validator=validator,
+        required=False,
+        realm=audience,
+        public_paths=("/",),
+        resource_metadata=metadata,
     )
     return [*middleware, guard]
 
@@ -209,7 +212,6 @@ def create_demo_api(
 ) -> Starlette:
     routes = [
         Route("/", index),
-        Route("/.well-known/oauth-protected-resource", protected_resource_metadata),
         Route("/api/profile", profile),
         Route("/api/files", list_files, methods=["GET"]),
         Route("/api/files", add_file, methods=["POST"]),

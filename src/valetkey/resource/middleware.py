@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,7 +14,9 @@ from valetkey.core.checks import Rejected
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
+from valetkey.resource import metadata_endpoint
 from valetkey.resource.events import emit
+from valetkey.resource.metadata import MetadataResponse, ResourceMetadata
 from valetkey.resource.refusal import Refusal
 from valetkey.resource.scopes import ScopeChallenge
 from valetkey.resource.token import AccessToken, TokenValidator
@@ -30,6 +33,10 @@ class BearerAuth:
     With ``required=True`` (default) every request outside ``public_paths`` needs a valid token;
     with ``required=False`` a missing token is left to ``requires_scopes`` / ``RequireScopes``.
     A presented token is always validated, and a bad one is always refused.
+
+    With ``resource_metadata`` the RFC 9728 document is served at its well-known path (no token
+    needed, GET and HEAD, cacheable for ``metadata_max_age`` seconds) and every challenge names
+    it, so that a client can find the authorization server from a 401 alone.
     """
 
     def __init__(
@@ -40,6 +47,8 @@ class BearerAuth:
         required: bool = True,
         public_paths: Sequence[str] = (),
         realm: str | None = None,
+        resource_metadata: ResourceMetadata | None = None,
+        metadata_max_age: int = 3600,
         sink: EventSink | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -55,8 +64,19 @@ class BearerAuth:
             s is not None and not isinstance(s, NullSink)
             for s in (self.sink, getattr(validator, "sink", None))
         )
+        self.resource_metadata = _with_issuer(resource_metadata, validator)
+        self._metadata_path = self.resource_metadata.path if self.resource_metadata else None
+        self._metadata_url = self.resource_metadata.url if self.resource_metadata else None
+        self._served = (
+            MetadataResponse.of(self.resource_metadata, metadata_max_age)
+            if self.resource_metadata
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self._metadata_path:
+            await self._serve_metadata(scope, send)
+            return
         if scope["type"] not in ("http", "websocket") or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
@@ -92,21 +112,21 @@ class BearerAuth:
                 scope[MISSING_KEY] = missing  # for the route's 401, if it needs a token
                 return None
             self._rejected(flow_id, scope, None, missing.description, ())
-            raise Refusal(missing, self.realm) from None
+            raise self.refusal(missing) from None
         except InvalidRequest as bad:
             check = Check(bad.rule, "fail", bad.spec, bad.description)
             self._rejected(flow_id, scope, bad, bad.description, (check,))
-            raise Refusal(bad, self.realm) from None
+            raise self.refusal(bad) from None
         try:
             token = await self.validator.validate(raw, flow_id)
         except Rejected as rejected:
             error = rejected.error
             self._rejected(flow_id, scope, error, error.description, rejected.checks)
-            raise Refusal(error, self.realm) from None
+            raise self.refusal(error) from None
         except Exception as exc:  # a bug or an unforeseen input: a plain server_error, no trace
             error = ServerError("the access token could not be checked", detail=repr(exc)[:200])
             self._rejected(flow_id, scope, error, error.description, ())
-            raise Refusal(error, self.realm) from None
+            raise self.refusal(error) from None
         if not self.observed:
             return token
         emit(
@@ -151,7 +171,30 @@ class BearerAuth:
         check = Check(exc.rule, "fail", exc.spec, refused.description)
         flow_id = scope.get("valetkey.flow_id", "")
         self._rejected(flow_id, scope, error, refused.description, (check,))
-        return Refusal(refused, self.realm, exc.scopes if error else ())
+        return self.refusal(refused, exc.scopes if error else ())
+
+    def refusal(self, refused: OAuthError | NoCredentials, scope: Sequence[str] = ()) -> Refusal:
+        """Every challenge names the realm and, when published, the metadata (RFC 9728 §5.1)."""
+        return Refusal(refused, self.realm, scope, self._metadata_url)
+
+    async def _serve_metadata(self, scope: Scope, send: Send) -> None:
+        assert self._served is not None and self.resource_metadata is not None
+        refused = await metadata_endpoint.serve(scope, send, self._served)
+        if not self.observed:
+            return
+        flow_id = _flow_id(scope, True)
+        if refused is not None:
+            check = Check(refused.rule, "fail", refused.spec, refused.description)
+            self._rejected(flow_id, scope, refused, refused.description, (check,))
+            return
+        emit(
+            self.sink,
+            self.clock,
+            "resource_metadata.served",
+            flow_id,
+            f"{_route(scope)}: protected resource metadata for {self.resource_metadata.resource}",
+            data={"path": scope["path"], "resource": self.resource_metadata.resource},
+        )
 
     def _rejected(
         self,
@@ -194,6 +237,16 @@ def _flow_id(scope: Scope, observed: bool) -> str:
 
 def _route(scope: Scope) -> str:
     return f"{scope.get('method', 'GET')} {scope['path']}"
+
+
+def _with_issuer(
+    metadata: ResourceMetadata | None, validator: TokenValidator
+) -> ResourceMetadata | None:
+    """No authorization_servers given: name the issuer the validator trusts (RFC 9728 §2)."""
+    issuer = getattr(validator, "issuer", None)
+    if metadata is None or metadata.authorization_servers or not isinstance(issuer, str):
+        return metadata
+    return replace(metadata, authorization_servers=(issuer,))
 
 
 def token_from_scope(scope: Scope) -> AccessToken | None:

@@ -19,9 +19,11 @@ class Refusal(Exception):
         refused: OAuthError | NoCredentials,
         realm: str | None,
         scope: Sequence[str] = (),
+        resource_metadata: str | None = None,
     ) -> None:
         super().__init__(refused.description)
         self.refused, self.realm, self.scope = refused, realm, tuple(scope)
+        self.resource_metadata = resource_metadata  # RFC 9728 §5.1: named in the challenge
 
     @property
     def error(self) -> OAuthError | None:
@@ -32,7 +34,12 @@ class Refusal(Exception):
         return self.error.error if self.error else "no_credentials"
 
     def parts(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        answer = refusal(self.refused, realm=self.realm, scope=self.scope)
+        answer = refusal(
+            self.refused,
+            realm=self.realm,
+            scope=self.scope,
+            resource_metadata=self.resource_metadata,
+        )
         body = json.dumps(answer.body, separators=(",", ":")).encode("utf-8")
         headers = [
             (b"content-type", b"application/json"),
