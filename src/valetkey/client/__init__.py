@@ -24,6 +24,13 @@ from valetkey.client.errors import (
 )
 from valetkey.client.io import arun, run, with_headers
 from valetkey.client.loopback import LoopbackReceiver, Outcome
+from valetkey.client.registration import Registration, native_client_metadata, register
+from valetkey.client.resource_discovery import (
+    Discovered,
+    ProtectedResource,
+    ResourceMismatch,
+    discover_resource,
+)
 from valetkey.client.tokens import TokenSet
 from valetkey.client.tokenstore import TokenStore
 from valetkey.core.client_auth import basic_credentials
@@ -34,6 +41,7 @@ __all__ = [
     "ClientError",
     "ConfigError",
     "CustomParam",
+    "Discovered",
     "DiscoveryError",
     "Endpoints",
     "IdTokenInvalid",
@@ -42,6 +50,9 @@ __all__ = [
     "OAuthServerError",
     "Outcome",
     "PendingAuthorization",
+    "ProtectedResource",
+    "Registration",
+    "ResourceMismatch",
     "SecurityCheckFailed",
     "Skip",
     "StateMismatch",
@@ -54,7 +65,10 @@ __all__ = [
     "callback_checks",
     "check_callback",
     "discover",
+    "discover_resource",
     "grants",
+    "native_client_metadata",
+    "register",
     "run",
     "start",
     "with_headers",
