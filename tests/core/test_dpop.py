@@ -61,6 +61,16 @@ def short_rsa_jwk() -> dict[str, Any]:
     return {"kty": "RSA", "n": b64(numbers.n.to_bytes(128, "big")), "e": "AQAB"}
 
 
+def rsa_jwk(bits: int, e: int = 65537) -> dict[str, Any]:
+    """The members of an RSA public key of ``bits`` bits (not a real key: refused before use)."""
+    n = (1 << (bits - 1)) | 1
+    return {
+        "kty": "RSA",
+        "n": b64(n.to_bytes((bits + 7) // 8, "big")),
+        "e": b64(e.to_bytes(6, "big")),
+    }
+
+
 def hs256(head: dict[str, Any]) -> str:
     signing_input = f"{b64(head)}.{b64(claims())}"
     mac = hmac.new(b"k" * 32, signing_input.encode(), hashlib.sha256).digest()
@@ -206,6 +216,18 @@ REFUSALS: list[Case] = [
     (
         "RSA key under 2048 bits",
         lambda: request(forged(header(alg="PS256", jwk=short_rsa_jwk()))),
+        InvalidDPoPProof,
+        "check_proof_jwk",
+    ),
+    (
+        "RSA key over 8192 bits",
+        lambda: request(forged(header(alg="PS256", jwk=rsa_jwk(8200)))),
+        InvalidDPoPProof,
+        "check_proof_jwk",
+    ),
+    (
+        "RSA exponent over 32 bits",
+        lambda: request(forged(header(alg="PS256", jwk=rsa_jwk(2048, 2**40 + 1)))),
         InvalidDPoPProof,
         "check_proof_jwk",
     ),
@@ -404,7 +426,12 @@ REFUSALS: list[Case] = [
 
 
 # Cases that need a policy other than the default.
-POLICIES = {"RSA key under 2048 bits": DPoPPolicy(algs=("PS256",))}
+RSA_ONLY = DPoPPolicy(algs=("PS256",))
+POLICIES = {
+    "RSA key under 2048 bits": RSA_ONLY,
+    "RSA key over 8192 bits": RSA_ONLY,
+    "RSA exponent over 32 bits": RSA_ONLY,
+}
 
 
 def run(req: ProofRequest, policy: DPoPPolicy | None = None) -> Any:
@@ -547,6 +574,8 @@ def test_the_binding_error_matches_where_the_proof_was_checked() -> None:
 def test_a_server_url_that_is_not_absolute_is_a_bug_not_a_refusal() -> None:
     with pytest.raises(ValueError):
         run(request(url="/token"))
+    with pytest.raises(TypeError):
+        request(headers=proof())
 
 
 def test_replay_keys_separate_keys_and_target_uris() -> None:

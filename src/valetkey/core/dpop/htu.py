@@ -9,6 +9,7 @@ derived from its configured public origin, never one built from the ``Host`` hea
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -44,6 +45,7 @@ def remove_dot_segments(path: str) -> str:
     return result if result.startswith("/") or not path.startswith("/") else "/" + result
 
 
+@lru_cache(maxsize=512)
 def normalize(uri: str) -> str | None:
     """``scheme://host[:port]/path`` of an absolute http(s) URI, or None when it is not one (or
     carries userinfo, which a target URI never does: RFC 9110 §4.2.4)."""

@@ -62,6 +62,10 @@ class ProofRequest:
     bound_jkt: str | None = None  # cnf.jkt of the token, or what a refresh token / code is bound to
     at: Location = "token_endpoint"
 
+    def __post_init__(self) -> None:
+        if isinstance(self.headers, str | bytes):
+            raise TypeError("headers is the list of DPoP header values, not one value")
+
 
 @dataclass(frozen=True)
 class VerifiedProof:
