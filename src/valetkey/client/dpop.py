@@ -22,16 +22,13 @@ from valetkey.client.errors import ConfigError, SecurityCheckFailed
 from valetkey.client.io import Flow
 from valetkey.client.tokens import TokenSet
 from valetkey.core import jose
+from valetkey.core.challenge import parse_challenges
 from valetkey.core.secrets import new_token
 
 T = TypeVar("T")
 Exchange = Generator[httpx.Request, httpx.Response, httpx.Response]
 # RFC 9449 §8.1: nonce = 1*NQCHAR
 _NONCE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,512}")
-# An auth-scheme or auth-param name (RFC 9110 §11.2), then "=" and a value for a parameter.
-_AUTH_ITEM = re.compile(
-    r"""([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,"]*))?"""
-)
 
 
 class DPoPKey:
@@ -97,14 +94,9 @@ def offered_nonce(response: httpx.Response) -> str | None:
 
 def dpop_challenge_error(response: httpx.Response) -> str | None:
     """The ``error`` of the response's ``WWW-Authenticate: DPoP`` challenge (RFC 9449 §7.1)."""
-    for value in response.headers.get_list("www-authenticate"):
-        scheme = ""
-        for match in _AUTH_ITEM.finditer(value):
-            name, param = match.group(1), match.group(2)
-            if param is None:
-                scheme = name.lower()
-            elif scheme == "dpop" and name.lower() == "error":
-                return param.strip('"')
+    for scheme, params in parse_challenges(response.headers.get_list("www-authenticate")):
+        if scheme == "dpop" and "error" in params:
+            return params["error"]
     return None
 
 

@@ -19,7 +19,6 @@ from valetkey.core import jose
 from valetkey.core.checks import Rule, run_rules
 from valetkey.core.dpop import htu as htu_rules
 from valetkey.core.dpop.nonces import MAX_NONCE_LENGTH, FixedNonce, NonceSource
-from valetkey.core.dpop.text import public
 from valetkey.core.errors import InvalidDPoPProof, InvalidGrant, InvalidToken, UseDPoPNonce
 from valetkey.core.events import Check
 from valetkey.core.secrets import equal
@@ -98,7 +97,7 @@ class _Ctx:
 
 
 def _bad(description: str, detail: str = "") -> InvalidDPoPProof:
-    return InvalidDPoPProof(public(description), detail=detail)
+    return InvalidDPoPProof(description, detail=detail)  # OAuthError keeps it RFC 6749 §5.2-safe
 
 
 def check_one_header(ctx: _Ctx) -> None:
