@@ -127,3 +127,27 @@ class InvalidRedirectTarget(OAuthError):
 class UnknownClient(InvalidRedirectTarget):
     error = "invalid_client"
     status = 400
+
+
+class InvalidDPoPProof(OAuthError):
+    """The DPoP proof is missing or fails a check of RFC 9449 §4.3 (RFC 9449 §5, §7.1, §12.2).
+
+    400 at the token endpoint; a resource answers 401 with a ``WWW-Authenticate: DPoP`` challenge.
+    """
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """The server wants its nonce in the proof (RFC 9449 §8, §9): ``nonce`` goes in ``DPoP-Nonce``.
+
+    400 at the token endpoint; a resource answers 401 with a ``WWW-Authenticate: DPoP`` challenge.
+    """
+
+    error = "use_dpop_nonce"
+
+    def __init__(
+        self, description: str, *, nonce: str, rule: str = "", spec: str = "", detail: str = ""
+    ) -> None:
+        super().__init__(description, rule=rule, spec=spec, detail=detail)
+        self.nonce = nonce

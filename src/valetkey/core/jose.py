@@ -10,16 +10,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache, partial
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey, import_key
 from joserfc.jws import JWSRegistry
 
 from valetkey.core.secrets import new_token
@@ -33,14 +40,18 @@ class TokenInvalid(Exception):
 
 
 def generate_private_jwk(alg: str = "ES256", kid: str | None = None) -> dict[str, Any]:
+    """A new private JWK for one of SIGNING_ALGS (tokens) or PROOF_ALGS (a client's DPoP key)."""
     kid = kid or new_token(12)
     params: Any = {"kid": kid, "alg": alg, "use": "sig"}
-    if alg == "ES256":
-        key: ECKey | RSAKey = ECKey.generate_key("P-256", parameters=params, private=True)
-    elif alg == "RS256":
+    key: ECKey | RSAKey | OKPKey
+    if alg in _EC_ALGS:
+        key = ECKey.generate_key(_EC_ALGS[alg][0], parameters=params, private=True)
+    elif alg in _RSA_ALGS:
         key = RSAKey.generate_key(2048, parameters=params, private=True)
+    elif alg in _KTY:
+        key = OKPKey.generate_key("Ed25519", parameters=params, private=True)
     else:
-        raise ValueError(f"unsupported signing algorithm {alg!r}; use one of {SIGNING_ALGS}")
+        raise ValueError(f"unsupported signing algorithm {alg!r}; use one of {PROOF_ALGS}")
     return dict(key.as_dict(private=True))
 
 
@@ -196,3 +207,184 @@ def verify(
     if prepared is not None:
         prepared.remember(token, algs, parts)
     return parts
+
+
+# --- JWS with the key in the header (RFC 9449 DPoP proofs) -------------------------------------
+# The asymmetric JWS algorithms a proof can be verified with (RFC 9449 §4.2, §11.6): never "none",
+# never a MAC. "EdDSA" is RFC 8037's name for Ed25519 signatures, "Ed25519" RFC 9864's.
+_EC_ALGS = {
+    "ES256": ("P-256", ec.SECP256R1, SHA256, 32),
+    "ES384": ("P-384", ec.SECP384R1, SHA384, 48),
+    "ES512": ("P-521", ec.SECP521R1, SHA512, 66),
+}
+_RSA_ALGS = {"PS256": SHA256, "PS384": SHA384, "PS512": SHA512, "RS256": SHA256}
+_KTY = {**dict.fromkeys(_EC_ALGS, "EC"), **dict.fromkeys(_RSA_ALGS, "RSA")}
+_KTY |= {"Ed25519": "OKP", "EdDSA": "OKP"}
+PROOF_ALGS = tuple(_KTY)
+# RFC 7517 §9.2 / RFC 7518 §6 / RFC 8037 §2: the members only a private (or secret) key has.
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+# RFC 7638 §3.2 (RFC 8037 §2 for OKP): the members a thumbprint hashes, per key type.
+_THUMBPRINT = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | Ed25519PublicKey
+
+
+def b64url_decode(part: str) -> bytes:
+    """RFC 7515 §2 base64url without padding; anything outside the alphabet is refused."""
+    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("a member name is repeated")  # RFC 7515 §5.2 step 4, RFC 7519 §4
+    return dict(pairs)
+
+
+def _no_nan(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
+
+
+def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """(header, claims, signing input, signature) of a compact JWS, nothing verified; raises
+    TokenInvalid saying what is malformed (RFC 7515 §7.1, §5.2)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenInvalid(f"a JWT has 3 dot-separated parts; this value has {len(parts)}")
+    try:
+        header, claims = (
+            json.loads(
+                b64url_decode(p).decode("utf-8"),
+                object_pairs_hook=_no_repeats,
+                parse_constant=_no_nan,
+            )
+            for p in parts[:2]
+        )
+        signature = b64url_decode(parts[2])
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise TokenInvalid(f"a part is not base64url-encoded JSON ({exc})") from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise TokenInvalid("the header and the claims must be JSON objects")
+    return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
+
+
+def _int(jwk: Mapping[str, Any], name: str, size: int | None = None) -> int:
+    raw = b64url_decode(jwk[name]) if isinstance(jwk.get(name), str) else b""
+    if not raw or (size is not None and len(raw) != size):
+        raise ValueError(
+            f"{name!r} must be a base64url string" + (f" of {size} bytes" if size else "")
+        )
+    return int.from_bytes(raw, "big")
+
+
+def _import_public(jwk: Mapping[str, Any], alg: str) -> PublicKey:
+    """Raises ValueError for parameters that do not make a key (off-curve point, short RSA)."""
+    if alg in _EC_ALGS:
+        crv, curve, _hash, size = _EC_ALGS[alg]
+        if jwk.get("crv") != crv:
+            raise ValueError(f"{alg} needs a key on curve {crv}")
+        return ec.EllipticCurvePublicNumbers(
+            _int(jwk, "x", size), _int(jwk, "y", size), curve()
+        ).public_key()
+    if alg in _RSA_ALGS:
+        e, n = _int(jwk, "e"), _int(jwk, "n")
+        if not 2048 <= n.bit_length() <= 8192 or e.bit_length() > 32:
+            # RFC 7518 §3.3, §3.5: 2048 bits at least; a bound above keeps a proof cheap to check.
+            raise ValueError("an RSA key needs 2048 to 8192 bits and a public exponent below 2^32")
+        return rsa.RSAPublicNumbers(e, n).public_key()
+    if jwk.get("crv") != "Ed25519":
+        raise ValueError(f"{alg} needs an OKP key on curve Ed25519")
+    return Ed25519PublicKey.from_public_bytes(_int(jwk, "x", 32).to_bytes(32, "big"))
+
+
+_public_keys: dict[tuple[str, ...], PublicKey] = {}
+
+
+def proof_public_key(jwk: Any, alg: str) -> PublicKey:
+    """The public key in a JWS header's ``jwk``, checked to be public only and to fit ``alg``
+    (RFC 9449 §4.3 points 5 and 7); imported once per key. Raises TokenInvalid saying why not."""
+    if alg not in _KTY:
+        raise TokenInvalid(f"alg {alg!r} is not an asymmetric signature algorithm known here")
+    if not isinstance(jwk, Mapping):
+        raise TokenInvalid("the jwk header parameter must be a JSON object")
+    private = sorted(PRIVATE_MEMBERS.intersection(jwk))
+    if private:
+        raise TokenInvalid(f"the jwk holds private key members ({', '.join(private)})")
+    if jwk.get("kty") != _KTY[alg]:
+        raise TokenInvalid(f"{alg} needs a jwk with kty {_KTY[alg]}, not {str(jwk.get('kty'))[:9]}")
+    if jwk.get("use", "sig") != "sig" or jwk.get("alg", alg) != alg:
+        raise TokenInvalid("the jwk's use or alg member does not allow this signature")
+    ident = (alg, *(str(jwk.get(m)) for m in _THUMBPRINT[_KTY[alg]]))
+    key = _public_keys.get(ident)
+    if key is None:
+        try:
+            key = _import_public(jwk, alg)
+        except ValueError as exc:
+            raise TokenInvalid(f"the jwk is not a valid public key: {exc}") from exc
+        if len(_public_keys) >= 1024:
+            _public_keys.clear()
+        _public_keys[ident] = key
+    return key
+
+
+def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    """RFC 7518 §3.3-3.5, RFC 8037 §3.1: does ``signature`` sign ``signing_input`` with ``key``."""
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            _crv, _curve, digest, size = _EC_ALGS[alg]
+            if len(signature) != 2 * size:
+                return False
+            r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+            key.verify(encode_dss_signature(r, s), signing_input, ECDSA(digest()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            digest = _RSA_ALGS[alg]
+            pss = padding.PSS(padding.MGF1(digest()), padding.PSS.DIGEST_LENGTH)
+            pad = padding.PKCS1v15() if alg.startswith("RS") else pss
+            key.verify(signature, signing_input, pad, digest())
+        else:
+            key.verify(signature, signing_input)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 §3: BASE64URL(SHA-256(the required members, sorted, without whitespace))."""
+    members = _THUMBPRINT.get(str(jwk.get("kty")), ())
+    if not members or any(not isinstance(jwk.get(m), str) for m in members):
+        raise ValueError("a thumbprint needs an EC, RSA or OKP JWK with all its public members")
+    return _thumbprint(tuple((m, jwk[m]) for m in members))
+
+
+@lru_cache(maxsize=1024)
+def _thumbprint(members: tuple[tuple[str, str], ...]) -> str:
+    canonical = _COMPACT(dict(members)).encode("utf-8")
+    return _b64(hashlib.sha256(canonical).digest()).decode("ascii")
+
+
+def public_members(jwk: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the members a thumbprint hashes: the public key and nothing else (RFC 7638 §3.2)."""
+    jwk_thumbprint(jwk)  # refuses a JWK that lacks some
+    return {m: jwk[m] for m in _THUMBPRINT[str(jwk["kty"])]}
+
+
+def access_token_hash(access_token: str) -> str:
+    """RFC 9449 §4.2 ath: BASE64URL(SHA-256(the ASCII access token)), all 32 bytes."""
+    return _b64(hashlib.sha256(access_token.encode("ascii")).digest()).decode("ascii")
+
+
+def sign_jws(
+    header: Mapping[str, Any], claims: Mapping[str, Any], private_jwk: Mapping[str, Any]
+) -> str:
+    """A compact JWS with exactly ``header`` (naming the key's alg), signed with ``private_jwk``
+    (which needs a ``kid``: the key is imported once per kid, as for :func:`sign`)."""
+    if header.get("alg") != private_jwk.get("alg") or header.get("alg") not in _KTY:
+        raise ValueError("the header's alg must be the private key's, one of PROOF_ALGS")
+    _head, signer = _signer(private_jwk, str(header.get("typ", "JWT")))
+    signing_input = (
+        _b64(_COMPACT(dict(header)).encode("ascii"))
+        + b"."
+        + _b64(_COMPACT(dict(claims)).encode("ascii"))
+    )
+    return (signing_input + b"." + _b64(signer(signing_input))).decode("ascii")

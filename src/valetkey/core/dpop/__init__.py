@@ -1,0 +1,40 @@
+"""DPoP (RFC 9449): checking proofs, server nonces, single use of ``jti``, and the answers.
+
+Pure: values in, decisions out. The server, the resource server and the store call these; how they
+do so is described in ``docs/dpop.md``.
+"""
+
+from valetkey.core.dpop.answers import challenge, refusal
+from valetkey.core.dpop.htu import normalize as normalize_htu
+from valetkey.core.dpop.nonces import DPoPNonces, FixedNonce, NonceSource
+from valetkey.core.dpop.proof import (
+    DEFAULT_ALGS,
+    PROOF_RULES,
+    DPoPPolicy,
+    Location,
+    ProofRequest,
+    VerifiedProof,
+    replay_key,
+    verify_proof,
+)
+from valetkey.core.dpop.replay import JtiRegistry, MemoryJtiRegistry, check_not_replayed
+
+__all__ = [
+    "DEFAULT_ALGS",
+    "PROOF_RULES",
+    "DPoPNonces",
+    "DPoPPolicy",
+    "FixedNonce",
+    "JtiRegistry",
+    "Location",
+    "MemoryJtiRegistry",
+    "NonceSource",
+    "ProofRequest",
+    "VerifiedProof",
+    "challenge",
+    "check_not_replayed",
+    "normalize_htu",
+    "refusal",
+    "replay_key",
+    "verify_proof",
+]
