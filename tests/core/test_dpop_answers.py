@@ -120,3 +120,11 @@ def test_the_memory_registry_drops_expired_keys() -> None:
     for i in range(5000):
         registry.seen_before(f"{i:064d}", NOW + i + 1, NOW + i)
     assert len(registry) < 2100
+
+
+def test_a_dpop_proof_is_masked_in_events() -> None:
+    """RFC 9449 §11.1: a captured proof can be replayed until it expires; events never carry one."""
+    from valetkey.core.events import redact
+
+    shown = redact({"DPoP": "eyJ0eXAiOiJkcG9wK2p3dCJ9.payload.signature", "Accept": "x"})
+    assert "payload" not in shown["DPoP"] and shown["Accept"] == "x"

@@ -10,6 +10,7 @@ from valetkey.client.authorize import PendingAuthorization, callback_checks, che
 from valetkey.client.checks import Skip
 from valetkey.client.config import ClientConfig, CustomParam, Endpoints
 from valetkey.client.discovery import discover
+from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession, bound_tokens, with_dpop
 from valetkey.client.errors import (
     AuthorizationDenied,
     ClientError,
@@ -41,6 +42,9 @@ __all__ = [
     "ClientError",
     "ConfigError",
     "CustomParam",
+    "DPoPAuth",
+    "DPoPKey",
+    "DPoPSession",
     "Discovered",
     "DiscoveryError",
     "Endpoints",
@@ -62,6 +66,7 @@ __all__ = [
     "UnexpectedResponse",
     "arun",
     "basic_credentials",
+    "bound_tokens",
     "callback_checks",
     "check_callback",
     "discover",
@@ -71,5 +76,6 @@ __all__ = [
     "register",
     "run",
     "start",
+    "with_dpop",
     "with_headers",
 ]

@@ -34,6 +34,10 @@ SECRET_NAMES = frozenset(
         "set-cookie",
         "csrf_token",
         "assertion",
+        "client_assertion",
+        "dpop",  # a captured proof can be replayed until it expires (RFC 9449 §11.1)
+        "registration_access_token",
+        "initial_access_token",
     }
 )
 
