@@ -63,6 +63,8 @@ class Chain:
     refresh: str
     access: str
     lost: str = ""  # why the server stopped honouring it
+    unanswered: bool = False  # its last rotation got no answer: it may have happened
+    ambiguous: str = ""  # refused after an unanswered rotation: a reuse, not a loss
 
 
 @dataclass
@@ -71,10 +73,12 @@ class Ledger:
 
     outcomes: list[Outcome] = field(default_factory=list)
     cc_tokens: list[str] = field(default_factory=list)  # answered 200 to client credentials
-    revoked: set[str] = field(default_factory=set)  # revocation answered 200
+    revoked: set[str] = field(default_factory=set)  # revocation answered 200, or not answered
     chains: list[Chain] = field(default_factory=list)
     codes: list[tuple[str, str, float]] = field(default_factory=list)  # (code, verifier, when)
     lost_codes: list[str] = field(default_factory=list)
+    ambiguous_codes: list[str] = field(default_factory=list)  # refused after an unanswered try
+    unanswered_codes: set[str] = field(default_factory=set)  # a redemption got no answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, outcome: Outcome) -> None:
@@ -116,7 +120,6 @@ class Client(threading.Thread):
         self.token: str | None = None  # the last client-credentials token it was given
         self.previous: str | None = None  # the one before, to revoke
         self.http = httpx.Client(timeout=30, follow_redirects=False, cookies=cookies)
-        ledger.chains.append(chain)
 
     def call(self, op: str, method: str, path: str, **kwargs: object) -> httpx.Response | None:
         base = self.pick(self.bases)
@@ -154,7 +157,7 @@ class Client(threading.Thread):
         self.redeem()
         if self.previous:  # the token before it, until a revocation is answered
             r = self.call("revoke", "POST", "/revoke", data={"token": self.previous}, auth=svc)
-            if r is not None and r.status_code == 200:
+            if r is None or r.status_code == 200:  # without an answer, it may have been revoked
                 with self.ledger.lock:
                     self.ledger.revoked.add(self.previous)
                 self.previous = None
@@ -163,14 +166,19 @@ class Client(threading.Thread):
 
     def refresh(self) -> None:
         chain = self.chain
-        if chain.lost:
+        if chain.lost or chain.ambiguous:
             return
         data = {"grant_type": "refresh_token", "refresh_token": chain.refresh, "client_id": "cli"}
         r = self.call("token-refresh", "POST", "/token", data=data)
-        if r is not None and r.status_code == 200:
+        if r is None:
+            chain.unanswered = True
+        elif r.status_code == 200:
             body = r.json()
             chain.refresh, chain.access = body["refresh_token"], body["access_token"]
-        elif r is not None and r.status_code == 400:
+            chain.unanswered = False
+        elif r.status_code == 400 and chain.unanswered:
+            chain.ambiguous = r.text  # the unanswered rotation had happened: this was a reuse
+        elif r.status_code == 400:
             chain.lost = r.text  # a grant used correctly, refused: the client has lost it
 
     def authorize(self) -> None:
@@ -199,13 +207,14 @@ class Client(threading.Thread):
             if not codes or codes[0][2] > time.monotonic() - CODE_AGE:
                 return
             code, verifier, when = codes.pop(0)
-        if redeem(self, code, verifier) == "retry":
+        if redeem(self, code, verifier, tried=code in self.ledger.unanswered_codes) == "retry":
             with self.ledger.lock:
                 self.ledger.codes.append((code, verifier, when))
 
 
-def redeem(client: Client, code: str, verifier: str) -> str:
-    """Redeem a code: "ok", "lost" (refused: the client has lost it) or "retry" (no verdict)."""
+def redeem(client: Client, code: str, verifier: str, *, tried: bool = False) -> str:
+    """Redeem a code: "ok", "lost" (refused: the client has lost it) or "retry" (no verdict).
+    ``tried``: an earlier try got no answer, so a refusal may be the replay of a redemption."""
     data = {
         "grant_type": "authorization_code",
         "code": code,
@@ -221,8 +230,12 @@ def redeem(client: Client, code: str, verifier: str) -> str:
         return "ok"
     if r is not None and r.status_code == 400:
         with client.ledger.lock:
-            client.ledger.lost_codes.append(f"{code[:8]}...: {r.text}")
+            lost = client.ledger.ambiguous_codes if tried else client.ledger.lost_codes
+            lost.append(f"{code[:8]}...: {r.text}")
         return "lost"
+    if r is None:
+        with client.ledger.lock:
+            client.ledger.unanswered_codes.add(code)
     return "retry"
 
 
@@ -233,6 +246,8 @@ def run_load(
     chains: list[Chain],
     stop: threading.Event,
 ) -> list[Client]:
+    """One client per chain (a refresh-token grant it holds), each in its thread, until ``stop``."""
+    ledger.chains += [c for c in chains if not any(c is held for held in ledger.chains)]
     clients = [Client(ledger, bases, cookies, chain, stop) for chain in chains]
     for client in clients:
         client.start()
