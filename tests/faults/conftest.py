@@ -3,6 +3,7 @@ check, after a fault, that every client still holds what it was given."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +11,16 @@ import httpx
 
 from tests.conftest import SVC_SECRET
 from tests.lifecycle.conftest import FAST_BASE
-from tests.lifecycle.helpers import CLI_REDIRECT, code_tokens
-from tests.support.load import CLI_SCOPE, Chain, Ledger
+from tests.lifecycle.helpers import code_tokens
+from tests.support.load import CLI_SCOPE, Chain, Ledger, code_request
+
+# ``make soak`` (VALETKEY_SOAK=1): the same faults, longer and more often.
+SOAK = os.environ.get("VALETKEY_SOAK") == "1"
+
+
+def scaled(bounded: float, soak: float) -> float:
+    return soak if SOAK else bounded
+
 
 # Codes live long enough to be redeemed after a fault and its recovery; the signing keys are re-read
 # every second, so that a fault of a few seconds always meets a reload.
@@ -73,14 +82,7 @@ def check_holdings(ledger: Ledger, base: str) -> Holdings:
             elif r.status_code != 200:
                 found.chains_not_rotating.append(f"{r.status_code} {r.text[:200]}")
         for code, verifier, _ in ledger.codes:
-            data = {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": CLI_REDIRECT,
-                "client_id": "cli",
-                "code_verifier": verifier,
-            }
-            r = http.post("/token", data=data)
+            r = http.post("/token", data=code_request(code, verifier))
             found.checked += 1
             if r.status_code == 400 and code in ledger.unanswered_codes:
                 found.ambiguous += 1

@@ -22,17 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.faults.conftest import Holdings, check_holdings, config_for, signed_in
+from tests.faults.conftest import Holdings, check_holdings, config_for, scaled, signed_in
+from tests.support.consistency import count
 from tests.support.hostile import problems
-from tests.support.load import KINDS, SUCCESS, Ledger, Outcome, run_load
+from tests.support.load import KINDS, SUCCESS, Ledger, Outcome, run_load, stop_load
 from tests.support.pgcluster import private_cluster
 from tests.support.serveproc import ServeProcess
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.e2e]
 
-BEFORE, OUTAGE, AFTER = 1.5, 3.0, 3.0  # seconds of load before, during and after the outage
+# Seconds of load before, during and after the outage (``make soak``: a 30-second outage).
+BEFORE, OUTAGE, AFTER = scaled(1.5, 5), scaled(3.0, 30), scaled(3.0, 10)
 RECOVERY = 1.0  # seconds the server may take to reconnect once the database is back
 STORE_RUNTIME = "store+runtime - an outage answers 500 (plain text off the lean path), not 503"
 
@@ -68,15 +69,8 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutageRun]:
             cluster.start()
             up = time.monotonic()
             time.sleep(AFTER)
-            stop.set()
-            for client in clients:
-                client.join(60)
-            engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-            with engine.connect() as conn:
-                svc_rows = conn.execute(
-                    sa.text("SELECT count(*) FROM access_tokens WHERE client_id = 'svc'")
-                ).scalar_one()
-            engine.dispose()
+            stop_load(stop, clients)
+            svc_rows = count(url, "SELECT count(*) FROM access_tokens WHERE client_id = 'svc'")
             holdings = check_holdings(ledger, server.base)
             yield OutageRun(ledger, stopping, down, up, holdings, svc_rows, server.log_text())
         finally:

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import check_holdings, signed_in, sqlite_config
+from tests.faults.conftest import check_holdings, scaled, signed_in, sqlite_config
 from tests.support.consistency import half_written
-from tests.support.load import Ledger, run_load
+from tests.support.load import Ledger, run_load, stop_load
 from tests.support.serveproc import ServeProcess
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
-KILLS = 2
-LOAD = 1.5  # seconds of load before each kill
+KILLS = int(scaled(2, 10))
+LOAD = scaled(1.5, 5)  # seconds of load before each kill
 
 
 def test_kill9_under_load_loses_nothing(tmp_path: Path) -> None:
@@ -36,9 +36,7 @@ def test_kill9_under_load_loses_nothing(tmp_path: Path) -> None:
             clients = run_load(ledger, [server.base], cookies, chains, stop)
             time.sleep(LOAD)
             server.kill9()
-            stop.set()
-            for client in clients:
-                client.join(60)
+            stop_load(stop, clients)
             server.start()  # the same file, the same port
         served = [o for o in ledger.outcomes if o.ok]
         assert len(served) > 50, "too little load before the kills"

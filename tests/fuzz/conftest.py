@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from tests.conftest import BASE_CONFIG, ISSUER, SVC_SECRET, make_in_process
 from tests.fuzz.known import MODE, unexplained
@@ -62,6 +63,14 @@ settings.register_profile(
 )
 settings.register_profile("explore", settings.get_profile("long"))
 settings.load_profile(MODE if MODE in ("long", "explore") else "ci")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hypothesis_home() -> None:
+    """Hypothesis keeps a cache of its own (.hypothesis/ in the working directory by default):
+    here it goes under the run's temporary XDG cache directory (tests/conftest.py)."""
+    set_hypothesis_home_dir(str(Path(os.environ["XDG_CACHE_HOME"]) / "hypothesis"))
+
 
 PARSER_REJECTED = b"Invalid HTTP request received."  # uvicorn's answer to bytes that are not HTTP
 

@@ -19,6 +19,16 @@ ORPHANS = {
 }
 
 
+def count(url: str, query: str) -> int:
+    """The single number ``query`` selects from the database at ``url``."""
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text(query)).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def half_written(url: str) -> list[str]:
     """Everything wrong with the database at ``url``: SQLite's own integrity check, and orphans."""
     found = []

@@ -212,17 +212,21 @@ class Client(threading.Thread):
                 self.ledger.codes.append((code, verifier, when))
 
 
-def redeem(client: Client, code: str, verifier: str, *, tried: bool = False) -> str:
-    """Redeem a code: "ok", "lost" (refused: the client has lost it) or "retry" (no verdict).
-    ``tried``: an earlier try got no answer, so a refusal may be the replay of a redemption."""
-    data = {
+def code_request(code: str, verifier: str) -> dict[str, str]:
+    """The token request that redeems a code the load's clients were given."""
+    return {
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": CLI_REDIRECT,
         "client_id": "cli",
         "code_verifier": verifier,
     }
-    r = client.call("token-code", "POST", "/token", data=data)
+
+
+def redeem(client: Client, code: str, verifier: str, *, tried: bool = False) -> str:
+    """Redeem a code: "ok", "lost" (refused: the client has lost it) or "retry" (no verdict).
+    ``tried``: an earlier try got no answer, so a refusal may be the replay of a redemption."""
+    r = client.call("token-code", "POST", "/token", data=code_request(code, verifier))
     if r is not None and r.status_code == 200:
         body = r.json()
         with client.ledger.lock:
@@ -252,3 +256,9 @@ def run_load(
     for client in clients:
         client.start()
     return clients
+
+
+def stop_load(stop: threading.Event, clients: list[Client]) -> None:
+    stop.set()
+    for client in clients:
+        client.join(60)
