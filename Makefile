@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit chromium bench clean
+.PHONY: demo test lint typecheck unit chromium bench clean fuzz soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ typecheck: $(STAMP)
 
 test: $(STAMP) chromium lint typecheck
 	$(BIN)/pytest
+
+# The fuzz suite for longer: random seeds, 3,000 examples per property, no known failure set aside
+# (VALETKEY_FUZZ=explore keeps them aside to look for new ones; VALETKEY_FUZZ_EXAMPLES=N).
+fuzz: $(STAMP)
+	VALETKEY_FUZZ=$${VALETKEY_FUZZ:-long} $(BIN)/pytest -m fuzz
+
+# The fault suite for longer: a 30-second database outage under load, ten kill -9 restarts.
+soak: $(STAMP)
+	VALETKEY_SOAK=1 $(BIN)/pytest -m faults
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
