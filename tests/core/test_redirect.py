@@ -74,3 +74,20 @@ def test_encoded_parameters_are_what_urlencode_gives() -> None:
     issuer = {"iss": "https://as.example/tenant a"}
     assert redirect.encode_params(issuer) == urlencode(issuer)  # escaped, then remembered
     assert redirect.encode_params(issuer) == urlencode(issuer)
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        "http://127.0.0.1:1;script-src */callback",  # would smuggle text into headers and pages
+        "http://127.0.0.1:\u2603/callback",
+        "http://127.0.0.1:0/callback",
+        "http://127.0.0.1:65536/callback",
+        "http://127.0.0.1:-1/callback",
+        "http://127.0.0.1: 80/callback",
+    ],
+)
+def test_a_loopback_port_that_varies_is_still_a_port(requested: str) -> None:
+    """RFC 8252 §7.3 lets only the port vary, and a port is 1-65535 in digits (RFC 3986 §3.2.3)."""
+    assert redirect.find_match(requested, ("http://127.0.0.1/callback",)) is None
+    assert redirect.find_match("http://127.0.0.1:65535/callback", ("http://127.0.0.1/callback",))

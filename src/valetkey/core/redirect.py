@@ -63,9 +63,11 @@ def matches(requested: str, registered: str) -> bool:
         return True
     if _is_loopback_ip_literal(requested) and _is_loopback_ip_literal(registered):
         try:
-            return _without_port(requested) == _without_port(registered)
+            port = urlsplit(requested).port  # RFC 3986 §3.2.3: a port is digits (ValueError)
+            same = _without_port(requested) == _without_port(registered)
         except ValueError:
             return False
+        return same and (port is None or 0 < port < 65536)
     return False
 
 
