@@ -6,17 +6,18 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.errors import InvalidRequest, OAuthError, StorageUnavailable
 from valetkey.core.events import HttpExchange, redact
+from valetkey.core.models import NewRows
 
 Params = dict[str, list[str]]
-MAX_BODY = 64 * 1024
+R = TypeVar("R", bound=Response)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
@@ -82,9 +83,7 @@ async def read_form(request: Request) -> Params:
         raise InvalidRequest(
             "the request body must be application/x-www-form-urlencoded (RFC 6749 §3.2)"
         )
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidRequest("the request body is too large")
+    body = await request.body()  # bounded by the HTTP runtime (413 past its limit)
     try:
         return parse_params(body)
     except UnicodeDecodeError as exc:
@@ -142,7 +141,25 @@ def json_response(
     return JSONResponse(body, status, headers)
 
 
+_ROWS = "valetkey_rows"
+
+
+def with_rows(response: R, *rows: NewRows) -> R:
+    """``response``, carrying the rows that must be durable before it is sent (a code, a grant,
+    tokens). The endpoint writes nothing itself: the HTTP runtime writes them, all or none, then
+    sends the response; if the write fails, the client gets the failure's answer instead."""
+    setattr(response, _ROWS, rows)
+    return response
+
+
+def rows_of(response: Response) -> tuple[NewRows, ...]:
+    rows: tuple[NewRows, ...] = getattr(response, _ROWS, ())
+    return rows
+
+
 def oauth_error_response(exc: OAuthError, *, basic_attempted: bool = False) -> Response:
+    if isinstance(exc, StorageUnavailable):
+        raise exc  # an outage, not a refusal: the HTTP runtime answers it (503, Retry-After)
     headers: dict[str, str] = {}
     status = exc.status
     if exc.error == "invalid_client":

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from valetkey.core import redirect
 from valetkey.core.models import Issuance, LoginSession
-from valetkey.server.http import exchange
+from valetkey.server.http import exchange, with_rows
 from valetkey.server.issue import mint_access_token
 from valetkey.server.state import ServerState
 
@@ -38,7 +38,6 @@ def issue_implicit(
         auth_time=session.auth_time,
         now=now,
     )
-    state.persist(Issuance(access=record))
     params = {
         "access_token": token,
         "token_type": "Bearer",
@@ -56,8 +55,11 @@ def issue_implicit(
     if authz.state is not None:
         params["state"] = authz.state
     params["iss"] = state.issuer
-    response = RedirectResponse(
-        redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303
+    response = with_rows(
+        RedirectResponse(
+            redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303
+        ),
+        Issuance(access=record),
     )
     state.emit(
         "token.issued",
