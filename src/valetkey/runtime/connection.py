@@ -30,6 +30,7 @@ from valetkey.runtime.limits import (
 from valetkey.runtime.transport import CoalescingHttpToolsProtocol, encode
 
 NOT_HTTP = Refused(400, "the request is not valid HTTP/1.1")
+LINGER_SECONDS = 2.0  # a refused connection is closed this long after its answer at most
 
 
 class BoundedProtocol(CoalescingHttpToolsProtocol):
@@ -156,11 +157,21 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         return bool(self.pipeline) or (cycle is not None and not cycle.response_complete)
 
     def _send_refusal(self) -> None:
+        """The refusal, then a lingering close: our side is shut, and what the client still sends
+        (the body it was refused) is read and dropped for a moment, so that the client reads the
+        answer before the connection ends (closing with unread input would reset it instead)."""
         data, self.refusing = self.refusing, b""
-        if data and not self.transport.is_closing():
-            transport: Any = self.transport
+        transport: Any = self.transport
+        if transport.is_closing():
+            return
+        if data:
             transport.write_now(data)
-        self.transport.close()
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self.flow.resume_reading()  # data_received drops it
+        self.loop.call_later(LINGER_SECONDS, transport.close)
 
     # -- keep-alive timeout, armed once per idle spell ----------------------------------------------
     # uvicorn cancels the keep-alive timer on every data_received and arms a new one after every
