@@ -81,19 +81,12 @@ def test_many_and_large_header_fields_are_refused(lean: int) -> None:
     refused(lean, head("GET", "/authorize", large) + b"\r\n", 431, "larger than 16384 bytes")
 
 
-def test_a_header_that_never_ends_is_refused_without_being_held(lean: int) -> None:
-    """The refusal comes while the field is still arriving, long before it could fill memory."""
-    import select
-
+def test_a_header_that_never_ends_is_refused_without_waiting_for_its_end(lean: int) -> None:
+    """Past the head's limit the field is refused while it is still arriving: the server neither
+    holds it nor waits for the rest of it (the parser alone would buffer it until its end)."""
     with socket.create_connection(("127.0.0.1", lean), timeout=5) as sock:
-        sock.sendall(head("GET", "/jwks.json") + b"x-endless: ")
-        sent = 0
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            while sent < 8 * 1024 * 1024 and not select.select([sock], [], [], 0)[0]:
-                sock.sendall(b"z" * 16384)
-                sent += 16384
-        assert sent < LIMITS.head + 512 * 1024, f"no answer after {sent} bytes of one header"
-        status, headers, _ = read_response(sock, bytearray())
+        sock.sendall(head("GET", "/jwks.json") + b"x-endless: " + b"z" * (LIMITS.head + 1024))
+        status, headers, _ = read_response(sock, bytearray())  # nothing more is sent
         assert status == 431 and headers["connection"] == "close"
 
 
