@@ -122,6 +122,17 @@ def test_a_refusal_waits_for_the_answer_owed_before_it(lean: int) -> None:
     assert statuses == [200, 400, 413]
 
 
+def test_header_bytes_are_bounded_for_a_request_pipelined_in_one_packet(lean: int) -> None:
+    metadata = head("GET", "/.well-known/oauth-authorization-server") + b"\r\n"
+    fields = [f"x-h{i}: " + "v" * 2000 for i in range(9)]  # 18 KiB in 9 fields
+    with socket.create_connection(("127.0.0.1", lean), timeout=5) as sock:
+        sock.sendall(metadata + head("GET", "/jwks.json", *fields) + b"\r\n")
+        buf = bytearray()
+        assert read_response(sock, buf)[0] == 200
+        status, headers, _ = read_response(sock, buf)
+    assert status == 431 and headers["connection"] == "close"
+
+
 def test_the_limits_hold_on_the_asgi_path_too(server: InProcess) -> None:
     """In process (and under any ASGI server) the app checks what it is handed."""
     big = server.http.post("/token", content=b"a=" + b"b" * LIMITS.body, headers={"content-type": "text/plain"})

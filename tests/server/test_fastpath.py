@@ -34,3 +34,20 @@ def test_other_methods_and_bad_bodies_still_get_clear_answers(server: Any) -> No
         auth=("svc", SVC_SECRET),
     )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_request"
+
+
+def test_json_bodies_are_encoded_as_json_dumps_does() -> None:
+    """The JSON responses' encoder (the C encoder made once) writes what json.dumps writes."""
+    import json
+
+    from valetkey.server.http import _compact
+
+    bodies: list[Any] = [
+        {"active": True, "exp": 1796233680, "scope": "read write", "aud": ["a", "b"]},
+        {"error": "invalid_request", "error_description": "é \u2028 \" \\ \x00"},
+        {"f": 0.1, "big": 1e100, "none": None, "nested": {"list": [{}, [], False]}},
+        [],
+        "text",
+    ]
+    for body in bodies:
+        assert _compact(body) == json.dumps(body, separators=(",", ":"))

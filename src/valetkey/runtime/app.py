@@ -35,7 +35,6 @@ from valetkey.runtime.limits import (
     Limits,
     Refused,
     check_head,
-    too_many_headers,
 )
 from valetkey.runtime.routes import Endpoint, Route, Table
 
@@ -147,12 +146,8 @@ class Runtime:
 
     def _check(self, scope: Scope) -> tuple[Refused | None, bool]:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if len(headers) > self.limits.headers:
-            return too_many_headers(self.limits), False
         length = ctype = None
-        size = 0
         for name, value in headers:
-            size += len(name) + len(value)
             if name == b"content-length":
                 length = value
             elif name == b"content-type":
@@ -160,7 +155,7 @@ class Runtime:
         query: bytes = scope.get("query_string", b"")
         target = len(scope.get("raw_path") or scope["path"].encode("utf-8")) + len(query)
         form = ctype is not None and ctype.lower().startswith(FORM)
-        return check_head(self.limits, target, query, size, length), form
+        return check_head(self.limits, target, query, headers, length), form
 
     async def guarded(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Run ``app``; if it raises before it answered, answer for it. Once an answer is complete

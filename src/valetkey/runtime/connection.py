@@ -20,12 +20,12 @@ from valetkey.runtime.app import Runtime, find_runtime
 from valetkey.runtime.limits import (
     FORM,
     LIMITS,
-    BodyCounter,
     Refused,
+    body_too_large,
     check_head,
     headers_too_large,
     target_too_long,
-    too_many_headers,
+    too_many_params,
 )
 from valetkey.runtime.transport import CoalescingHttpToolsProtocol, encode
 
@@ -33,27 +33,40 @@ NOT_HTTP = Refused(400, "the request is not valid HTTP/1.1")
 LINGER_SECONDS = 2.0  # a refused connection is closed this long after its answer at most
 
 
+# Header fields the connection notes as they arrive (any other is only counted and kept).
+_NOTED = frozenset(
+    (b"content-length", b"content-type", b"expect", b"x-forwarded-for", b"x-forwarded-proto")
+)
+
+
 class BoundedProtocol(CoalescingHttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.runtime: Runtime | None = find_runtime(self.app)
-        self.limits = self.runtime.limits if self.runtime is not None else LIMITS
+        limits = self.limits = self.runtime.limits if self.runtime is not None else LIMITS
+        self.max_head, self.max_headers = limits.head, limits.headers
+        self.max_separators = limits.params  # n fields have n - 1 separators
+        self.length_digits = len(str(limits.body))  # a Content-Length this long may be too large
         self.in_body = False  # between a request's head and its end
         self.head_seen = 0  # bytes received while a head was being read
+        # Bytes received on the connection, and where the chunk being parsed began: the bytes from
+        # the start of the chunk in which the previous head ended bound the size of this head.
+        self.received = self.chunk_start = self.after_head = 0
         self.refusing: bytes | None = None  # a refusal waiting for the answers owed before it
-        self.counter = BodyCounter(self.limits, False)
+        self.parsed_url: Any = None
         self.content_length: bytes | None = None
         self.form = self.forwarded = False
-        self.header_bytes = 0
-        self.parsed_url: Any = None
+        self.body_seen = self.separators = 0
 
     # -- the bytes as they arrive -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        if self.refusing is not None or self.parser is None:
+        if self.refusing is not None:
             return  # refused: nothing more of this connection is read
-        self._unset_keepalive_if_required()
+        self.idle_since = None  # busy (see the keep-alive timer below)
         if not self.in_body:
             self.head_seen += len(data)
+        self.chunk_start = self.received
+        self.received += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # as uvicorn
@@ -66,7 +79,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
             cause = exc.__context__
             self.refuse(cause if isinstance(cause, Refused) else NOT_HTTP)
             return
-        if not self.in_body and self.head_seen > self.limits.head:
+        if self.head_seen > self.max_head and not self.in_body:
             self.refuse(headers_too_large(self.limits))  # one field still being read is too large
 
     def send_400_response(self, msg: str) -> None:
@@ -75,7 +88,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
     # -- parser callbacks ---------------------------------------------------------------------------
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.content_length, self.form, self.forwarded, self.header_bytes = None, False, False, 0
+        self.content_length, self.form, self.forwarded = None, False, False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -84,47 +97,57 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
-        headers = self.headers
-        self.header_bytes += len(name) + len(value)
-        if len(headers) >= self.limits.headers:
-            raise too_many_headers(self.limits)
+        if name in _NOTED:
+            self._note(name, value)
+        self.headers.append((name, value))  # how many: counted once the head is in
+
+    def _note(self, name: bytes, value: bytes) -> None:
         if name == b"content-length":
             self.content_length = value
         elif name == b"content-type":
             self.form = value.lower().startswith(FORM)
-        elif name == b"expect" and value.lower() == b"100-continue":
-            self.expect_100_continue = True
-        elif name in (b"x-forwarded-for", b"x-forwarded-proto"):
+        elif name == b"expect":
+            if value.lower() == b"100-continue":
+                self.expect_100_continue = True
+        else:
             self.forwarded = True  # uvicorn's proxy-header middleware rewrites the request
-        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parsed = self.parsed_url = httptools.parse_url(self.url)
-        refusal = check_head(
-            self.limits, len(self.url), parsed.query or b"", self.header_bytes, self.content_length
-        )
-        if refusal is not None:
-            raise refusal
-        self.in_body, self.head_seen = True, 0
-        self.counter = BodyCounter(self.limits, self.form)
+        query, length = parsed.query, self.content_length
+        if (
+            self.received - self.after_head > self.limits.header_bytes  # bounds the head's size
+            or len(self.headers) > self.max_headers
+            or (query is not None and query.count(b"&") >= self.max_separators)
+            or (length is not None and len(length) >= self.length_digits)
+        ):
+            refusal = check_head(self.limits, len(self.url), query or b"", self.headers, length)
+            if refusal is not None:
+                raise refusal
+        self.in_body, self.head_seen, self.after_head = True, 0, self.chunk_start
         self.dispatch()
 
     def dispatch(self) -> None:
         """Start answering the request whose head is complete (uvicorn: a cycle and a task)."""
+        self.body_seen = self.separators = 0
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        self.counter.add(body)  # raises Refused past a limit
-        self.take_body(body)
-
-    def take_body(self, body: bytes) -> None:
+        self.count_body(body)
         super().on_body(body)
+
+    def count_body(self, body: bytes) -> None:
+        """Raises ``Refused`` once the body passes its limits (bytes, and fields of a form)."""
+        seen = self.body_seen = self.body_seen + len(body)
+        if seen > self.limits.body:
+            raise body_too_large(self.limits)
+        if self.form:
+            self.separators += body.count(b"&")
+            if self.separators >= self.max_separators:
+                raise too_many_params(self.limits)
 
     def on_message_complete(self) -> None:
         self.in_body = False
-        self.finish()
-
-    def finish(self) -> None:
         super().on_message_complete()
 
     # -- refusals -----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from valetkey.runtime.commit import Held, step_for
 from valetkey.runtime.connection import BoundedProtocol
+from valetkey.runtime.limits import body_too_large, too_many_params
 from valetkey.runtime.routes import Route
 from valetkey.runtime.transport import encode
 
@@ -95,18 +96,24 @@ class LeanProtocol(BoundedProtocol):
         else:
             self.lean_body = bytearray()
 
-    def take_body(self, body: bytes) -> None:
+    def on_body(self, body: bytes) -> None:
         if self.lean is None:
-            super().take_body(body)
-        else:
-            self.lean_body += body
+            super().on_body(body)  # counted as it arrives
+            return
+        self.lean_body += body
+        if len(self.lean_body) > self.limits.body:
+            raise body_too_large(self.limits)
 
-    def finish(self) -> None:
-        route, self.lean = self.lean, None
+    def on_message_complete(self) -> None:
+        route = self.lean
         if route is None:
-            super().finish()
-        else:
-            self._run_lean(route, bytes(self.lean_body))
+            super().on_message_complete()
+            return
+        body = bytes(self.lean_body)
+        if self.form and body.count(b"&") >= self.max_separators:
+            raise too_many_params(self.limits)  # refused before it is parsed
+        self.lean, self.in_body = None, False
+        self._run_lean(route, body)
 
     def on_lean_path(self) -> bool:
         return self.lean is not None

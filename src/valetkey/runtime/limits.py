@@ -7,6 +7,7 @@ is received, the parameter count, and the rest from the scope), so every path an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 FORM = b"application/x-www-form-urlencoded"
@@ -65,12 +66,18 @@ def fields(data: bytes) -> int:
 
 
 def check_head(
-    limits: Limits, target: int, query: bytes, header_bytes: int, content_length: bytes | None
+    limits: Limits,
+    target: int,
+    query: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    content_length: bytes | None,
 ) -> Refused | None:
-    """What is judged once the head is in (the header count is judged as the fields arrive)."""
+    """What is judged once the head is in."""
     if target > limits.target:
         return target_too_long(limits)
-    if header_bytes > limits.header_bytes:
+    if len(headers) > limits.headers:
+        return too_many_headers(limits)
+    if sum(len(name) + len(value) for name, value in headers) > limits.header_bytes:
         return headers_too_large(limits)
     if fields(query) > limits.params:
         return too_many_params(limits)
