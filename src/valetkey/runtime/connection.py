@@ -34,9 +34,7 @@ LINGER_SECONDS = 2.0  # a refused connection is closed this long after its answe
 
 
 # Header fields the connection notes as they arrive (any other is only counted and kept).
-_NOTED = frozenset(
-    (b"content-length", b"content-type", b"expect", b"x-forwarded-for", b"x-forwarded-proto")
-)
+_NOTED = frozenset((b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto"))
 
 
 class BoundedProtocol(CoalescingHttpToolsProtocol):
@@ -55,7 +53,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         self.refusing: bytes | None = None  # a refusal waiting for the answers owed before it
         self.parsed_url: Any = None
         self.content_length: bytes | None = None
-        self.form = self.forwarded = False
+        self.forwarded = False
         self.body_seen = self.separators = 0
 
     # -- the bytes as they arrive -------------------------------------------------------------------
@@ -88,7 +86,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
     # -- parser callbacks ---------------------------------------------------------------------------
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.content_length, self.form, self.forwarded = None, False, False
+        self.content_length, self.forwarded = None, False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -104,8 +102,6 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
     def _note(self, name: bytes, value: bytes) -> None:
         if name == b"content-length":
             self.content_length = value
-        elif name == b"content-type":
-            self.form = value.lower().startswith(FORM)
         elif name == b"expect":
             if value.lower() == b"100-continue":
                 self.expect_100_continue = True
@@ -141,10 +137,16 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         seen = self.body_seen = self.body_seen + len(body)
         if seen > self.limits.body:
             raise body_too_large(self.limits)
-        if self.form:
-            self.separators += body.count(b"&")
-            if self.separators >= self.max_separators:
-                raise too_many_params(self.limits)
+        self.separators += body.count(b"&")
+        if self.separators >= self.max_separators and self.is_form():
+            raise too_many_params(self.limits)
+
+    def is_form(self) -> bool:
+        """Whether the request being read has a form body (only asked when it has many fields)."""
+        for name, value in self.headers:
+            if name == b"content-type":
+                return value.lower().startswith(FORM)
+        return False
 
     def on_message_complete(self) -> None:
         self.in_body = False

@@ -110,7 +110,7 @@ class LeanProtocol(BoundedProtocol):
             super().on_message_complete()
             return
         body = bytes(self.lean_body)
-        if self.form and body.count(b"&") >= self.max_separators:
+        if body.count(b"&") >= self.max_separators and self.is_form():
             raise too_many_params(self.limits)  # refused before it is parsed
         self.lean, self.in_body = None, False
         self._run_lean(route, body)
