@@ -196,7 +196,7 @@ def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
         # the second request's own write will fail too: mark its token before the flush runs
         step = connections[0][0].step
         assert step is not None and len(step.waiting) == 3
-        rows = step.waiting[1].rows
+        rows = step.waiting[1][3]
         assert isinstance(rows[0], Issuance) and rows[0].access is not None
         doomed.add(rows[0].access.jti)
         await next_step()

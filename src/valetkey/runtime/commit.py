@@ -19,7 +19,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,12 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("valetkey.runtime")
 
 
-class Held(NamedTuple):
-    protocol: LeanProtocol
-    route: Route
-    request: Request
-    rows: Sequence[Any]
-    response: Response
+# One held answer: its connection, route, request, rows and response (a plain tuple: one per
+# request on the hot path).
+Held = tuple["LeanProtocol", Route, Request, Sequence[Any], Response]
 
 
 class Step:
@@ -55,7 +52,7 @@ class Step:
 
     def flush(self) -> None:
         waiting, self.waiting = self.waiting, []
-        new = [row for held in waiting for row in held.rows]
+        new = [row for held in waiting for row in held[3]]
         if new:
             try:
                 self.runtime.write_rows(new)
@@ -64,22 +61,22 @@ class Step:
                 self._one_by_one(waiting)
                 return
         for held in waiting:
-            _send(held.protocol, held.response)
+            _send(held[0], held[4])
 
     def _one_by_one(self, waiting: list[Held]) -> None:
         outage: StorageUnavailable | None = None
-        for held in waiting:
+        for protocol, route, request, rows, response in waiting:
             failed = None
-            if held.rows and outage is not None:
-                failed = self.runtime.failed(held.route.page, held.request, outage)
-            elif held.rows:
+            if rows and outage is not None:
+                failed = self.runtime.failed(route.page, request, outage)
+            elif rows:
                 try:
-                    self.runtime.write_rows(held.rows)
+                    self.runtime.write_rows(rows)
                 except Exception as exc:
                     if isinstance(exc, StorageUnavailable):
                         outage = exc
-                    failed = self.runtime.failed(held.route.page, held.request, exc)
-            _send(held.protocol, failed or held.response)
+                    failed = self.runtime.failed(route.page, request, exc)
+            _send(protocol, failed or response)
 
 
 def _send(protocol: LeanProtocol, response: Response) -> None:

@@ -43,6 +43,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         self.runtime: Runtime | None = find_runtime(self.app)
         limits = self.limits = self.runtime.limits if self.runtime is not None else LIMITS
         self.max_head, self.max_headers = limits.head, limits.headers
+        self.max_header_bytes = limits.header_bytes
         self.max_separators = limits.params  # n fields have n - 1 separators
         self.length_digits = len(str(limits.body))  # a Content-Length this long may be too large
         self.in_body = False  # between a request's head and its end
@@ -112,7 +113,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         parsed = self.parsed_url = httptools.parse_url(self.url)
         query, length = parsed.query, self.content_length
         if (
-            self.received - self.after_head > self.limits.header_bytes  # bounds the head's size
+            self.received - self.after_head > self.max_header_bytes  # bounds the head's size
             or len(self.headers) > self.max_headers
             or (query is not None and query.count(b"&") >= self.max_separators)
             or (length is not None and len(length) >= self.length_digits)

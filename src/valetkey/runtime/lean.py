@@ -31,7 +31,7 @@ from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-from valetkey.runtime.commit import Held, step_for
+from valetkey.runtime.commit import step_for
 from valetkey.runtime.connection import BoundedProtocol
 from valetkey.runtime.limits import body_too_large, too_many_params
 from valetkey.runtime.routes import Route
@@ -172,7 +172,7 @@ class LeanProtocol(BoundedProtocol):
             self._finish_on_task(route, request, _ready((response, rows)))
             return
         self.held = True
-        step.add(Held(self, route, request, rows, response))
+        step.add((self, route, request, rows, response))
 
     def write_held(self, response: Response) -> None:
         """The answer held to the end of its step (``Step``). No other request of this
