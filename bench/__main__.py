@@ -4,7 +4,7 @@ Options: ``--quick`` (short runs, to check the harness), ``--only vk,peers,w1,w2
 (servers and workloads to run), ``--scale 1000,100000,1000000`` (stored grants for the scale runs),
 ``--no-write`` (leave bench/RESULTS.md alone), ``--before DIR`` (also run the valetkey checked out in
 DIR, e.g. ``git worktree add /tmp/base main``, side by side: a change's before/after ratios),
-``--workers 1,2`` (the process counts to run), ``--granian`` (also valetkey's runtime on Granian's
+``--workers 1,2`` (the process counts to run), ``w2p`` in ``--only`` (W2p without W2), ``--granian`` (also valetkey's runtime on Granian's
 RSGI interface, ``bench/granian_app.py``; needs ``pip install granian``).
 """
 
@@ -213,7 +213,7 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
                 w3 = "/introspect" if _has_route(vk, "/introspect") else None
                 target = Target(vk.name, vk.base, "/authorize")
                 per_server.append((vk.name, plan.workloads(vk, target, w3)))
-            if plan.want("w2"):  # W2p: the same flow, the user's hash at Argon2id's smallest cost
+            if plan.want("w2") or plan.want("w2p"):  # W2p: W2, the hash at Argon2id's least cost
                 twin = lineup.valetkey(
                     ctx.secrets,
                     ctx.rundir,
@@ -236,6 +236,13 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
                 w3 = "/introspect"
                 target = Target(old.name, old.base, "/authorize")
                 per_server.append((old.name, plan.workloads(old, target, w3)))
+            if plan.want("w2") or plan.want("w2p"):
+                twin = lineup.before(
+                    ctx.secrets, ctx.rundir, workers, ctx.before, MINIMAL_HASHER, "before-w2p.db"
+                )
+                minimal = start(twin, count_startup=False)
+                if minimal is not None:
+                    per_server.append((f"{minimal.name} (W2p)", {"w2": w2p_factory(plan, minimal)}))
         if plan.want("peers"):
             op = start(lineup.oidc_provider(ctx.secrets, workers))
             if op is not None:

@@ -66,7 +66,14 @@ def valetkey(
     )
 
 
-def before(secrets: Secrets, rundir: Path, workers: int, source: Path) -> Server:
+def before(
+    secrets: Secrets,
+    rundir: Path,
+    workers: int,
+    source: Path,
+    hasher: PasswordHasher | None = None,
+    db_name: str = "before.db",
+) -> Server:
     """valetkey as it was: ``source`` is a checkout of an earlier commit (e.g. a worktree of the
     branch's base), run from its ``src`` with this virtualenv's packages. Named so that the results
     table compares the current code with it, like a peer (``valetkey CPU/op ÷ before``)."""
@@ -74,8 +81,9 @@ def before(secrets: Secrets, rundir: Path, workers: int, source: Path) -> Server
         secrets,
         rundir,
         workers,
-        db_name="before.db",
+        db_name=db_name,
         name=f"before {workers}w",
+        hasher=hasher,
         env={"PYTHONPATH": str(source.resolve() / "src")},
     )
 

@@ -407,3 +407,32 @@ def test_a_busy_connection_outlives_the_timeout_then_closes_once_idle(
         sock.settimeout(5)
         assert sock.recv(10) == b""
         assert 0.8 < time.monotonic() - last < 3.0
+
+
+def test_an_error_outside_any_endpoint_is_answered_and_the_connection_goes_on() -> None:
+    """Past Starlette's own error handling (here a mounted app that fails): the runtime's answer,
+    not uvicorn's plain-text 500 and a closed connection."""
+    import json
+
+    from starlette.routing import Mount
+
+    async def broken(scope: object, receive: object, send: object) -> None:
+        raise RuntimeError("secret detail")
+
+    app = Runtime(
+        [Route("/echo", echo, ("POST",), hot=("POST",))],
+        write_rows=lambda rows: None,
+        rows_of=lambda r: (),
+        page=error_page,
+        state={},
+        mounts=[Mount("/api", app=broken), Mount("/files", app=broken)],
+    )
+    app.table.page_prefixes = ("/files/",)  # one mount serves browsers, the other is an API
+    with lean_uvicorn_in_thread(app) as p:
+        raw = request("GET", "/api/x") + request("GET", "/files/x") + request("POST", "/echo", b"ok")
+        (s1, h1, b1), (s2, h2, b2), (s3, _, b3) = exchange(p, raw, 3)
+    assert s1 == 500 and h1["content-type"] == "application/json"
+    assert json.loads(b1)["error"] == "server_error" and b"secret" not in b1
+    assert s2 == 500 and h2["content-type"].startswith("text/html") and b"secret" not in b2
+    assert "connection" not in h1 and "connection" not in h2
+    assert s3 == 200 and json.loads(b3)["body"] == "ok"
