@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit chromium bench clean fuzz soak
+.PHONY: demo test lint typecheck unit chromium bench clean fuzz soak test-uvicorn-latest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,19 @@ soak: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The scheduled check (weekly, and before moving the pin): `valetkey serve`'s HTTP protocol
+# (valetkey.runtime) builds on uvicorn's httptools protocol classes, which are not public API, so
+# pyproject.toml pins uvicorn to the minor release it is tested with. This installs the project with
+# uvicorn's newest release, unpinned, in a throwaway virtualenv and runs the tests that drive that
+# protocol. It fails when a new release breaks it; docs/runtime.md says what to do then.
+test-uvicorn-latest:
+	@set -e; venv=$$(mktemp -d); trap 'rm -rf "$$venv"' EXIT; \
+	$(PYTHON) -m venv "$$venv"; \
+	"$$venv/bin/pip" install --quiet -e '.[dev]'; \
+	"$$venv/bin/pip" install --quiet --upgrade uvicorn 2>&1 | grep -v "incompatible" || true; \
+	"$$venv/bin/python" -c 'import uvicorn; print("testing the lean path on uvicorn", uvicorn.__version__)'; \
+	"$$venv/bin/pytest" -q tests/server tests/lifecycle tests/e2e
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -2,7 +2,10 @@
 
 Options: ``--quick`` (short runs, to check the harness), ``--only vk,peers,w1,w2,w2s,w3,w4,scale``
 (servers and workloads to run), ``--scale 1000,100000,1000000`` (stored grants for the scale runs),
-``--no-write`` (leave bench/RESULTS.md alone).
+``--no-write`` (leave bench/RESULTS.md alone), ``--before DIR`` (also run the valetkey checked out in
+DIR, e.g. ``git worktree add /tmp/base main``, side by side: a change's before/after ratios),
+``--workers 1,2`` (the process counts to run), ``w2p`` in ``--only`` (W2p without W2), ``--granian`` (also valetkey's runtime on Granian's
+RSGI interface, ``bench/granian_app.py``; needs ``pip install granian``).
 """
 
 from __future__ import annotations
@@ -210,7 +213,7 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
                 w3 = "/introspect" if _has_route(vk, "/introspect") else None
                 target = Target(vk.name, vk.base, "/authorize")
                 per_server.append((vk.name, plan.workloads(vk, target, w3)))
-            if plan.want("w2"):  # W2p: the same flow, the user's hash at Argon2id's smallest cost
+            if plan.want("w2") or plan.want("w2p"):  # W2p: W2, the hash at Argon2id's least cost
                 twin = lineup.valetkey(
                     ctx.secrets,
                     ctx.rundir,
@@ -218,6 +221,24 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
                     db_name="w2p.db",
                     name=f"valetkey {workers}w",
                     hasher=MINIMAL_HASHER,
+                )
+                minimal = start(twin, count_startup=False)
+                if minimal is not None:
+                    per_server.append((f"{minimal.name} (W2p)", {"w2": w2p_factory(plan, minimal)}))
+        if ctx.granian:
+            trial = start(lineup.granian(ctx.secrets, ctx.rundir, workers))
+            if trial is not None:
+                target = Target(trial.name, trial.base, "/authorize")
+                per_server.append((trial.name, plan.workloads(trial, target, "/introspect")))
+        if ctx.before is not None:
+            old = start(lineup.before(ctx.secrets, ctx.rundir, workers, ctx.before))
+            if old is not None:
+                w3 = "/introspect"
+                target = Target(old.name, old.base, "/authorize")
+                per_server.append((old.name, plan.workloads(old, target, w3)))
+            if plan.want("w2") or plan.want("w2p"):
+                twin = lineup.before(
+                    ctx.secrets, ctx.rundir, workers, ctx.before, MINIMAL_HASHER, "before-w2p.db"
                 )
                 minimal = start(twin, count_startup=False)
                 if minimal is not None:
@@ -303,23 +324,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", default="vk,peers,w1,w2,w2s,w3,w4,scale")
     ap.add_argument("--scale", default="1000,100000,1000000")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--before", type=Path, default=None)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--granian", action="store_true", help="also valetkey on Granian (RSGI)")
     args = ap.parse_args(argv)
     began = time.perf_counter()
     install.ensure_wrk()
-    versions = {
-        "oidc-provider": install.ensure_oidc_provider(),
-        "node": install.node_version(),
-        **install.ensure_authlib(),
-    }
+    versions: dict[str, str] = {}
+    if "peers" in args.only.split(","):  # a valetkey-only run (e.g. --before) installs no peer
+        versions = {
+            "oidc-provider": install.ensure_oidc_provider(),
+            "node": install.node_version(),
+            **install.ensure_authlib(),
+        }
     rundir = install.PEERS / "run"
     shutil.rmtree(rundir, ignore_errors=True)
     rundir.mkdir(parents=True)
     load = Load(seconds=2, warmup=1, runs=2, slices=2) if args.quick else Load()
-    ctx = Context(Secrets.fresh(), rundir, load, versions)
+    ctx = Context(Secrets.fresh(), rundir, load, versions, before=args.before)
+    ctx.granian = args.granian
     ctx.argon2 = argon2_cost()
     ctx.argon2_minimal = argon2_cost(rounds=256, hasher=MINIMAL_HASHER)
     plan = Plan(ctx, set(args.only.split(",")))
-    for workers in (1, 2):
+    for workers in [int(w) for w in args.workers.split(",") if w]:
         run_side_by_side(plan, workers)
     if plan.want("scale"):
         run_scale(plan, [int(x) for x in args.scale.split(",") if x])

@@ -38,6 +38,7 @@ def valetkey(
     db_name: str = "valetkey.db",
     name: str | None = None,
     hasher: PasswordHasher | None = None,
+    env: dict[str, str] | None = None,
 ) -> Server:
     port = free_port()
     db = rundir / db_name
@@ -61,6 +62,66 @@ def valetkey(
         ],
         base=f"http://127.0.0.1:{port}",
         workers=workers,
+        env=env or {},
+    )
+
+
+def before(
+    secrets: Secrets,
+    rundir: Path,
+    workers: int,
+    source: Path,
+    hasher: PasswordHasher | None = None,
+    db_name: str = "before.db",
+) -> Server:
+    """valetkey as it was: ``source`` is a checkout of an earlier commit (e.g. a worktree of the
+    branch's base), run from its ``src`` with this virtualenv's packages. Named so that the results
+    table compares the current code with it, like a peer (``valetkey CPU/op ÷ before``)."""
+    return valetkey(
+        secrets,
+        rundir,
+        workers,
+        db_name=db_name,
+        name=f"before {workers}w",
+        hasher=hasher,
+        env={"PYTHONPATH": str(source.resolve() / "src")},
+    )
+
+
+def granian(secrets: Secrets, rundir: Path, workers: int) -> Server:
+    """The trial of Granian's RSGI interface in place of uvicorn's protocol (``bench/granian_app``):
+    the same app, configuration and SQLite layout as valetkey, needing ``pip install granian``."""
+    port = free_port()
+    cfg = rundir / "granian.toml"
+    if not cfg.exists():
+        cfg.write_text(valetkey_toml(secrets, rundir / "granian.db", PasswordHasher().hash(secrets.password)))
+    base = f"http://127.0.0.1:{port}"
+    return Server(
+        name=f"granian {workers}w",
+        argv=[
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "rsgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "bench.granian_app:make",
+        ],
+        base=base,
+        workers=workers,
+        env={"BENCH_CONFIG": str(cfg), "BENCH_ISSUER": base},
+        cwd=str(Path(__file__).parent.parent),
     )
 
 

@@ -29,6 +29,8 @@ class Context:
     argon2: tuple[str, float] = ("", 0.0)
     argon2_minimal: tuple[str, float] = ("", 0.0)
     elapsed: float = 0.0
+    before: Path | None = None  # --before: an earlier checkout run side by side with this one
+    granian: bool = False  # --granian: the runtime on Granian's RSGI interface, side by side
 
 
 # W2p: the same flow as W2 against a user whose Argon2id hash has the smallest cost the algorithm

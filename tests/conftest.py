@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from tests.support.asgi import SyncASGITransport
+from tests.support.servers import LoopbackTransport
+from valetkey.asgi import create_app
 from valetkey.core.clock import FixedClock
 from valetkey.core.events import RecordingSink
 from valetkey.core.settings import Settings, build_settings, parse_toml
-from valetkey.server import create_app
 from valetkey.server.bootstrap import build_state
 from valetkey.server.state import ServerState
 from valetkey.store.sql import SQLStore, open_store
@@ -163,8 +164,30 @@ def _template_db(text: str) -> Path:
     return _TEMPLATES[text]
 
 
+HTTP_PATHS = ("asgi", "lean")
+
+
+@pytest.fixture
+def http_path(request: pytest.FixtureRequest) -> str:
+    """How an in-process server is reached: "asgi" (httpx's ASGI transport, in this thread) or
+    "lean" (real uvicorn with ``valetkey serve``'s protocol on a loopback port, the path users get).
+    tests/server and tests/lifecycle run each test that uses it both ways (``both_paths``)."""
+    return str(getattr(request, "param", "asgi"))
+
+
+def both_paths(metafunc: pytest.Metafunc) -> None:
+    """``pytest_generate_tests`` for a test directory: every test there that reaches an in-process
+    server (through ``http_path``) runs on both HTTP paths."""
+    if "http_path" in metafunc.fixturenames:
+        metafunc.parametrize("http_path", HTTP_PATHS, indirect=True)
+
+
 def make_in_process(
-    text: str = BASE_CONFIG, store: SQLStore | None = None, **overrides: Any
+    text: str = BASE_CONFIG,
+    store: SQLStore | None = None,
+    *,
+    http_path: str = "asgi",
+    **overrides: Any,
 ) -> InProcess:
     settings = settings_from(text, **overrides)
     sink, clock = RecordingSink(), FixedClock()
@@ -178,15 +201,15 @@ def make_in_process(
         state = ServerState.build(settings, store, sink, clock)
     else:
         state = build_state(settings, store=store, sink=sink, clock=clock)
-    http = httpx.Client(
-        transport=SyncASGITransport(create_app(state)), base_url=ISSUER, follow_redirects=False
-    )
+    app = create_app(state)
+    transport = SyncASGITransport(app) if http_path == "asgi" else LoopbackTransport(app)
+    http = httpx.Client(transport=transport, base_url=ISSUER, follow_redirects=False)
     return InProcess(state, http, sink, clock, store)
 
 
 @pytest.fixture
-def server() -> Iterator[InProcess]:
-    env = make_in_process()
+def server(http_path: str) -> Iterator[InProcess]:
+    env = make_in_process(http_path=http_path)
     with env.http:
         yield env
     env.store.close()

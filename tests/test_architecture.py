@@ -105,3 +105,19 @@ def test_serve_loads_neither_the_client_library_nor_the_admin_commands() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_runtime_is_reached_only_from_the_composition_and_knows_only_core() -> None:
+    """The HTTP runtime serves endpoints it is handed: it imports nothing of valetkey but core, and
+    core, store and server never import it (``valetkey.asgi`` and the CLI put them together)."""
+    for package in ("core", "store", "server"):
+        for path in package_files(package):
+            bad = [n for n in imports_of(path) if n.startswith("valetkey.runtime")]
+            assert not bad, f"{path.relative_to(SRC)} imports {bad}"
+    for path in package_files("runtime"):
+        bad = [
+            n
+            for n in imports_of(path)
+            if n.startswith("valetkey.") and not n.startswith(("valetkey.core", "valetkey.runtime"))
+        ]
+        assert not bad, f"{path.relative_to(SRC)} imports {bad}"

@@ -25,8 +25,8 @@ from tests.support.hostile import Answer, problems
 from tests.support.rawasgi import AsgiCaller, RawRequest
 from tests.support.servers import lean_uvicorn_in_thread
 from tests.support.wire import Connection, encode
+from valetkey.asgi import create_app
 from valetkey.core.errors import StorageUnavailable
-from valetkey.server import create_app
 from valetkey.store.sql import open_store
 
 pytestmark = pytest.mark.faults
@@ -122,7 +122,6 @@ def requests_for(world: World) -> dict[str, tuple[str, RawRequest]]:
 
 
 LEAN = {"token-cc", "token-refresh", "token-code", "introspect", "authorize", "login", "consent"}
-RUNTIME_503 = "runtime - StorageUnavailable is answered 500, not 503 with Retry-After"
 
 
 def _send(app: App, path: str, request: RawRequest) -> tuple[Answer | None, str]:
@@ -144,7 +143,6 @@ def faulty(app: App) -> Iterator[App]:
     app.store.fault = None
 
 
-@pytest.mark.xfail(strict=True, reason=RUNTIME_503)
 @pytest.mark.parametrize("path", ["asgi", "serve"])
 @pytest.mark.parametrize("case", CASES)
 def test_storage_unavailable_is_503(faulty: App, path: str, case: str) -> None:
@@ -157,20 +155,9 @@ def test_storage_unavailable_is_503(faulty: App, path: str, case: str) -> None:
     assert not connection, connection
 
 
-# Today the hot routes (LEAN) answer every unexpected error with a JSON server_error (on their
-# browser pages too); the others with Starlette's plain-text 500, then drop the connection.
-UNEXPECTED_HOLDS = {("asgi", "token-cc"), ("asgi", "token-refresh"), ("asgi", "token-code"), ("asgi", "introspect"),
-                    ("serve", "token-cc"), ("serve", "token-refresh"), ("serve", "token-code"), ("serve", "introspect")}  # fmt: skip
-
-
 @pytest.mark.parametrize("path", ["asgi", "serve"])
 @pytest.mark.parametrize("case", CASES)
-def test_unexpected_error_is_a_clean_500(
-    request: pytest.FixtureRequest, faulty: App, path: str, case: str
-) -> None:
-    if (path, case) not in UNEXPECTED_HOLDS:
-        why = "a JSON 500 on a browser page" if case in LEAN else "a plain-text 500"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"runtime - {why}"))
+def test_unexpected_error_is_a_clean_500(faulty: App, path: str, case: str) -> None:
     kind, raw = requests_for(faulty.world)[case]
     faulty.store.fault = RuntimeError("injected by the test: must not reach the client")
     answer, connection = _send(faulty, path, raw)

@@ -34,7 +34,7 @@ from tests.support.pgdb import scratch_database
 from tests.support.rawasgi import AsgiCaller, RawRequest
 from tests.support.servers import auth_server
 from tests.support.wire import Connection, encode
-from valetkey.server import create_app
+from valetkey.asgi import create_app
 from valetkey.store.sql import open_store
 
 _SLOW_IS_FINE = [

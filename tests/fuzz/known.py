@@ -60,34 +60,12 @@ def nul_on_postgres(request: RawRequest, backend: str) -> bool:
     return any(b"\x00" in text for text in texts)
 
 
-def odd_host(request: RawRequest, backend: str) -> bool:
-    return any(
-        name.lower() == b"host" and (b"[" in value or b"]" in value or not value.isascii())
-        for name, value in request.headers
-    )
 
 
 
 
-_METHODS = {
-    b"/token": ("POST",),
-    b"/revoke": ("POST",),
-    b"/introspect": ("POST",),
-    b"/userinfo": ("GET", "POST"),
-    b"/.well-known/oauth-authorization-server": ("GET", "HEAD"),
-    b"/.well-known/openid-configuration": ("GET", "HEAD"),
-    b"/jwks.json": ("GET", "HEAD"),
-    b"/authorize": ("GET", "HEAD", "POST"),
-    b"/login": ("POST",),
-    b"/consent": ("POST",),
-    b"/logout": ("GET", "HEAD", "POST"),
-    b"/": ("GET", "HEAD"),
-}
 
 
-def method_not_allowed(request: RawRequest, backend: str) -> bool:
-    allowed = _METHODS.get(request.path)
-    return allowed is not None and request.method not in allowed
 
 
 
@@ -110,13 +88,6 @@ KNOWN: tuple[Known, ...] = (
         nul_on_postgres,
         CRASH,
     ),
-    Known(
-        "a method an endpoint does not take: the router's plain-text 405, not JSON nor a page",
-        "runtime",
-        method_not_allowed,
-        frozenset({"not_json", "not_page"}),
-    ),
-    Known("a Host header urlsplit cannot parse crashes event building", "runtime", odd_host, CRASH),
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import BASE_CONFIG, InProcess, make_in_process
+from tests.conftest import BASE_CONFIG, InProcess, both_paths, make_in_process
 from tests.support.servers import auth_server
 from valetkey.server.passwords import hash_password
 
@@ -40,10 +40,14 @@ def config_with_database(database: str, *, top: str = "", extra: str = "") -> st
     return f'database = "{database}"\n{top}\n{FAST_BASE}\n{RP_CLIENT}\n{extra}'
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    both_paths(metafunc)
+
+
 @pytest.fixture
-def server() -> Iterator[InProcess]:
+def server(http_path: str) -> Iterator[InProcess]:
     """The shared in-process server, with the same users and clients, started faster."""
-    env = make_in_process(FAST_BASE)
+    env = make_in_process(FAST_BASE, http_path=http_path)
     with env.http:
         yield env
     env.store.close()

@@ -32,21 +32,23 @@ scope = "openid read:profile offline_access"
 """
 
 
-def legacy_server(enabled: bool) -> InProcess:
-    return make_in_process(FAST_BASE + LEGACY_CLIENTS, allow_deprecated_grants=enabled)
+def legacy_server(enabled: bool, http_path: str = "asgi") -> InProcess:
+    return make_in_process(
+        FAST_BASE + LEGACY_CLIENTS, allow_deprecated_grants=enabled, http_path=http_path
+    )
 
 
 @pytest.fixture
-def on() -> Iterator[InProcess]:
-    env = legacy_server(True)
+def on(http_path: str) -> Iterator[InProcess]:
+    env = legacy_server(True, http_path)
     with env.http:
         yield env
     env.store.close()
 
 
 @pytest.fixture
-def off() -> Iterator[InProcess]:
-    env = legacy_server(False)
+def off(http_path: str) -> Iterator[InProcess]:
+    env = legacy_server(False, http_path)
     with env.http:
         yield env
     env.store.close()

@@ -18,8 +18,8 @@ SIGNED_OUT = "http://127.0.0.1/rp/signed-out"
 
 
 @pytest.fixture
-def rp() -> Iterator[InProcess]:
-    env = make_in_process(FAST_BASE + RP_CLIENT)
+def rp(http_path: str) -> Iterator[InProcess]:
+    env = make_in_process(FAST_BASE + RP_CLIENT, http_path=http_path)
     with env.http:
         yield env
     env.store.close()

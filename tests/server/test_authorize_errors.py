@@ -85,7 +85,7 @@ def raw_get(server: InProcess, path: str, query: bytes) -> tuple[int, bytes]:
     """GET with a query string of raw bytes (httpx would percent-encode them), straight to the app."""
     import asyncio
 
-    from valetkey.server import create_app
+    from valetkey.asgi import create_app
 
     app = create_app(server.state)
     sent: list[dict[str, object]] = []

@@ -148,7 +148,7 @@ def redeem(base: str, code: str, redirect_uri: str, client_id: str, verifier: st
     return r.json()
 
 
-def test_private_scheme_client_receives_its_code_from_consent_and_from_sign_in(
+def test_private_scheme_client_receives_its_code_after_consent_and_after_signing_in_again(
     watch: Watch, base: str
 ) -> None:
     url, verifier = start(base, "native-app", NATIVE_CB, prompt="consent")
@@ -158,9 +158,11 @@ def test_private_scheme_client_receives_its_code_from_consent_and_from_sign_in(
     tokens = redeem(base, got["code"], NATIVE_CB, "native-app", verifier)
     assert tokens["access_token"] and tokens["id_token"]
 
-    # Consent is remembered: the sign-in form itself now answers with the redirect to the app.
+    # Signing in again: a public client on a private-use scheme cannot prove which app it is, so
+    # remembered consent is not applied (RFC 8252 §8.6): the user approves again, and the app gets
+    # its code through the consent form that followed the sign-in form.
     url, verifier = start(base, "native-app", NATIVE_CB, prompt="login")
-    sign_in(watch.new_page(), url)
+    sign_in(watch.new_page(), url).click("button[value=approve]")
     again = redirect_params(watch.navigation_to(NATIVE_CB + "?code="))
     assert again["code"] != got["code"]
     assert redeem(base, again["code"], NATIVE_CB, "native-app", verifier)["access_token"]

@@ -28,11 +28,14 @@ from uvicorn.server import ServerState as UvicornState
 from tests.conftest import BASE_CONFIG, SVC_SECRET, _template_db, settings_from
 from tests.server.test_lean_http import read_response
 from tests.support.servers import lean_uvicorn_in_thread
-from valetkey.cli.lean_http import LeanHttpToolsProtocol, find_fastpath
+from valetkey.asgi import create_app
 from valetkey.core.clock import FixedClock
+from valetkey.core.errors import StorageUnavailable
 from valetkey.core.events import NullSink, RecordingSink
 from valetkey.core.models import AccessTokenRecord, Issuance
-from valetkey.server import create_app
+from valetkey.runtime import Route
+from valetkey.runtime.lean import LeanProtocol
+from valetkey.server.http import with_rows
 from valetkey.server.state import ServerState
 from valetkey.store.sql import open_store
 
@@ -107,10 +110,10 @@ class Env:
 
         self.store.save_all = counted  # type: ignore[method-assign]
 
-    def connection(self) -> tuple[LeanHttpToolsProtocol, Recorder]:
-        config = Config(self.app, http=LeanHttpToolsProtocol, access_log=False, log_level="error")
+    def connection(self) -> tuple[LeanProtocol, Recorder]:
+        config = Config(self.app, http=LeanProtocol, access_log=False, log_level="error")
         config.load()
-        protocol = LeanHttpToolsProtocol(config=config, server_state=UvicornState(), app_state={})
+        protocol = LeanProtocol(config=config, server_state=UvicornState(), app_state={})
         transport = Recorder(self.db)
         protocol.connection_made(transport)
         return protocol, transport
@@ -193,7 +196,7 @@ def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
         # the second request's own write will fail too: mark its token before the flush runs
         step = connections[0][0].step
         assert step is not None and len(step.waiting) == 3
-        rows = step.waiting[1][1]
+        rows = step.waiting[1][3]
         assert isinstance(rows[0], Issuance) and rows[0].access is not None
         doomed.add(rows[0].access.jti)
         await next_step()
@@ -205,6 +208,7 @@ def test_a_failed_group_is_retried_request_by_request(env: Env) -> None:
         assert failed.sent[0].startswith(b"HTTP/1.1 500 ")
         body = failed.tokens()[0]
         assert body["error"] == "server_error" and "access_token" not in body
+        assert "nothing was issued" not in body["error_description"]
         assert "disk" not in failed.sent[0].decode()  # no detail reaches the client
         assert not env.stored(next(iter(doomed)))
 
@@ -272,15 +276,15 @@ def test_a_graceful_shutdown_sends_the_held_answer_before_closing(env: Env) -> N
     asyncio.run(scenario())
 
 
-def test_an_observed_server_writes_each_request_at_once() -> None:
-    observed = Env(observed=True)  # an event must never report a token a group then lost
+def test_an_observed_server_commits_in_groups_too() -> None:
+    observed = Env(observed=True)
 
     async def scenario() -> None:
         protocol, transport = observed.connection()
         protocol.data_received(token_request())
-        assert observed.transactions == [1]  # written within the request
+        assert observed.transactions == [] and transport.sent == []
         await next_step()
-        assert transport.rows_when_sent == [1]
+        assert observed.transactions == [1] and transport.rows_when_sent == [1]
 
     try:
         asyncio.run(scenario())
@@ -288,64 +292,92 @@ def test_an_observed_server_writes_each_request_at_once() -> None:
         observed.close()
 
 
-def _persist_then(env: Env, then: str) -> None:
-    """A hot route that persists a token, then waits or streams: the lean path must write the row
-    before the request goes on (on a task), as if no group existed."""
-    record = AccessTokenRecord("jti-" + then, None, "svc", None, ("read:files",), (), 1.0, 2.0)
+def add_hot_route(env: Env, path: str, endpoint: Any) -> None:
+    env.app.table.hot[("POST", path)] = Route(path, endpoint, ("POST",), hot=("POST",))
 
-    async def endpoint(request: Request) -> Response:
-        env.state.persist(Issuance(access=record))
-        if then == "waits":
-            await asyncio.sleep(0)
-            return Response(b"stored" if env.stored(record.jti) else b"missing")
 
-        async def body() -> Any:
-            yield b"stored" if env.stored(record.jti) else b"missing"
-
-        return StreamingResponse(body())
-
-    fast = find_fastpath(env.app)
-    assert fast is not None
-    fast.routes[("POST", "/" + then)] = endpoint
+def record(jti: str) -> Issuance:
+    return Issuance(access=AccessTokenRecord(jti, None, "svc", None, ("read:files",), (), 1.0, 2.0))
 
 
 @pytest.mark.parametrize("then", ["waits", "streams"])
-def test_rows_are_written_before_a_request_goes_on_on_a_task(env: Env, then: str) -> None:
-    _persist_then(env, then)
+def test_rows_are_written_before_an_answer_sent_from_a_task(env: Env, then: str) -> None:
+    """A hot route that waits, or answers with a stream: its answer goes out on a task, after its
+    rows are written (in their own transaction: the step's group has gone by then)."""
+    jti = "jti-" + then
+
+    async def endpoint(request: Request) -> Response:
+        if then == "waits":
+            await asyncio.sleep(0)
+            return with_rows(Response(b"answered"), record(jti))
+
+        async def body() -> Any:
+            yield b"stored" if env.stored(jti) else b"missing"
+
+        return with_rows(StreamingResponse(body()), record(jti))
+
+    add_hot_route(env, "/" + then, endpoint)
 
     async def scenario() -> None:
         protocol, transport = env.connection()
         protocol.data_received(token_request("/" + then, b""))
         for _ in range(20):
             await asyncio.sleep(0)
-        assert env.transactions == [1]
-        assert b"".join(transport.sent).count(b"stored") == 1, transport.sent
+        assert env.transactions == [1] and env.stored(jti)
+        assert transport.rows_when_sent[0] == 1
+        sent = b"".join(transport.sent)
+        assert sent.startswith(b"HTTP/1.1 200 ") and b"missing" not in sent, sent
 
     asyncio.run(scenario())
 
 
-def test_rows_collected_by_a_request_that_fails_are_not_written(env: Env) -> None:
+def test_a_request_that_fails_writes_nothing_and_the_next_one_writes(env: Env) -> None:
     async def endpoint(request: Request) -> Response:
-        env.state.persist(
-            Issuance(access=AccessTokenRecord("half", None, "svc", None, (), (), 1.0, 2.0))
-        )
-        raise RuntimeError("after the write was queued")
+        with_rows(Response(), record("half"))  # built, then the endpoint fails before answering
+        raise RuntimeError("after the rows were made")
 
-    fast = find_fastpath(env.app)
-    assert fast is not None
-    fast.routes[("POST", "/half")] = endpoint
+    add_hot_route(env, "/half", endpoint)
 
     async def scenario() -> None:
         protocol, transport = env.connection()
-        protocol.data_received(token_request("/half", b""))
+        protocol.data_received(token_request("/half", b"") + token_request())
+        await next_step()
         await next_step()
         assert transport.sent[0].startswith(b"HTTP/1.1 500 ")
-        assert env.transactions == [] and not env.stored("half")
-        # and the next request on this thread writes normally again
-        env.state.persist(
-            Issuance(access=AccessTokenRecord("after", None, "svc", None, (), (), 1.0, 2.0))
-        )
-        assert env.stored("after")
+        assert transport.sent[1].startswith(b"HTTP/1.1 200 ")
+        assert env.transactions == [1] and not env.stored("half")
+
+    asyncio.run(scenario())
+
+
+def test_a_group_that_finds_the_storage_down_answers_503_and_recovers(env: Env) -> None:
+    save_all = env.store.save_all
+    down = [True]
+
+    def outage(rows: Any) -> None:
+        if down[0]:
+            raise StorageUnavailable("connection refused", retry_after=7)
+        save_all(rows)
+
+    env.store.save_all = outage  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        connections = [env.connection() for _ in range(3)]
+        for protocol, _ in connections:
+            protocol.data_received(token_request())
+        await next_step()
+        for _, transport in connections:
+            head, _, body = transport.sent[0].partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 ") and b"\r\nretry-after: 7" in head.lower()
+            assert json.loads(body)["error"] == "temporarily_unavailable"
+            assert b"connection: close" not in head.lower()  # the connection goes on
+        down[0] = False  # the storage is back: the same connections get tokens again
+        for protocol, _ in connections:
+            protocol.data_received(token_request())
+        await next_step()
+        for _, transport in connections:
+            assert transport.sent[1].startswith(b"HTTP/1.1 200 ")
+            assert env.stored(jti_of(json.loads(transport.sent[1].partition(b"\r\n\r\n")[2])["access_token"]))
 
     asyncio.run(scenario())
 

@@ -1,6 +1,6 @@
 """`valetkey serve`'s HTTP protocol: hot routes answered in the parser callbacks, the rest as usual.
 
-A small app with a ``FastPath`` runs on real uvicorn (loopback socket, uvloop, our protocol) in a
+A small app on the runtime (``Runtime``) runs on real uvicorn (loopback socket, uvloop, our protocol) in a
 thread; raw sockets drive it, so keep-alive, pipelining and ``Connection: close`` are exact.
 """
 
@@ -12,15 +12,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 
 from tests.support.servers import lean_uvicorn_in_thread
-from valetkey.server.app import NeverLeak
-from valetkey.server.fastpath import FastPath
+from valetkey.runtime import Failure, Route, Runtime
 
 ran_after: list[str] = []
 
@@ -79,23 +82,34 @@ async def slow(request: Request) -> Response:  # not a hot route
     return PlainTextResponse("slow")
 
 
-HOT = {
-    ("POST", "/echo"): echo,
-    ("GET", "/echo"): echo,
-    ("POST", "/waits"): waits,
-    ("POST", "/threaded"): threaded,
-    ("POST", "/fails"): fails,
-    ("POST", "/fails-later"): fails_later,
-    ("GET", "/streams"): streams,
-    ("GET", "/background"): with_background,
-    ("GET", "/redirects"): redirects,
-}
+GET, POST = ("GET",), ("POST",)
+ROUTES = [
+    Route("/echo", echo, ("GET", "POST"), hot=("GET", "POST")),
+    Route("/waits", waits, POST, hot=POST),
+    Route("/threaded", threaded, POST, hot=POST),
+    Route("/fails", fails, POST, hot=POST),
+    Route("/fails-later", fails_later, POST, hot=POST),
+    Route("/streams", streams, hot=GET),
+    Route("/background", with_background, hot=GET),
+    Route("/redirects", redirects, hot=GET),
+    Route("/normal", echo, POST),
+    Route("/slow", slow),
+]
+
+
+def error_page(request: Request, failure: Failure) -> Response:
+    return HTMLResponse(f"<h1>{failure.title}</h1>", failure.status)
+
+
+def small_app(routes: list[Route]) -> Runtime:
+    """The runtime with ``routes``; their responses carry no rows."""
+    return Runtime(
+        routes, write_rows=lambda rows: None, rows_of=lambda r: (), page=error_page, state={}
+    )
 
 
 def run_server(timeout_keep_alive: int = 5) -> Iterator[int]:
-    routes = [Route(path, ep, methods=[m]) for (m, path), ep in HOT.items()]
-    routes += [Route("/normal", echo, methods=["POST"]), Route("/slow", slow)]
-    app = NeverLeak(FastPath(Starlette(routes=routes), HOT))
+    app = small_app(ROUTES)
     with lean_uvicorn_in_thread(
         app,
         server_header=False,
@@ -271,13 +285,16 @@ def test_then_the_connection_goes_on(port: int) -> None:
 
 
 @pytest.mark.parametrize("path", ["/fails", "/fails-later"])
-def test_an_unexpected_error_is_a_plain_server_error(port: int, path: str) -> None:
+def test_an_unexpected_error_is_a_json_server_error_and_the_connection_goes_on(
+    port: int, path: str
+) -> None:
     import json
 
-    [(status, headers, body)] = exchange(port, request("POST", path))
+    (status, headers, body), after = exchange(port, request("POST", path) + request("GET", "/echo"), 2)
     assert status == 500 and headers["content-type"] == "application/json"
     assert json.loads(body)["error"] == "server_error"
     assert b"secret detail" not in body and b"Traceback" not in body
+    assert "connection" not in headers and after[0] == 200
 
 
 def test_streaming_redirect_and_background_responses(port: int) -> None:
@@ -327,15 +344,18 @@ def test_a_percent_encoded_hot_path_routes_as_uvicorn_would(port: int) -> None:
     assert status == 200 and json.loads(body)["body"] == "q"
 
 
-def test_an_oversized_body_reaches_the_endpoint_capped(port: int) -> None:
+@pytest.mark.parametrize("path", ["/echo", "/normal"])
+def test_an_oversized_body_is_refused_before_it_is_read(port: int, path: str) -> None:
     import json
 
-    from valetkey.server.http import MAX_BODY
+    from valetkey.runtime import LIMITS
 
-    big = b"a" * (MAX_BODY * 2)
-    [(status, _, body)] = exchange(port, request("POST", "/echo", big))
-    assert status == 200
-    assert MAX_BODY < len(json.loads(body)["body"]) < len(big)  # the endpoint can still refuse it
+    with connect(port) as sock:  # the head announces it; the body itself is never sent
+        sock.sendall(request("POST", path)[:-2].replace(b"length: 0", b"length: %d" % (LIMITS.body + 1)) + b"\r\n")
+        status, headers, body = read_response(sock, bytearray())
+        assert status == 413 and headers["connection"] == "close"
+        assert json.loads(body)["error"] == "invalid_request"
+        assert sock.recv(10) == b""
 
 
 def test_access_log_lines_match_uvicorns(port: int) -> None:
@@ -387,3 +407,32 @@ def test_a_busy_connection_outlives_the_timeout_then_closes_once_idle(
         sock.settimeout(5)
         assert sock.recv(10) == b""
         assert 0.8 < time.monotonic() - last < 3.0
+
+
+def test_an_error_outside_any_endpoint_is_answered_and_the_connection_goes_on() -> None:
+    """Past Starlette's own error handling (here a mounted app that fails): the runtime's answer,
+    not uvicorn's plain-text 500 and a closed connection."""
+    import json
+
+    from starlette.routing import Mount
+
+    async def broken(scope: object, receive: object, send: object) -> None:
+        raise RuntimeError("secret detail")
+
+    app = Runtime(
+        [Route("/echo", echo, ("POST",), hot=("POST",))],
+        write_rows=lambda rows: None,
+        rows_of=lambda r: (),
+        page=error_page,
+        state={},
+        mounts=[Mount("/api", app=broken), Mount("/files", app=broken)],
+    )
+    app.table.page_prefixes = ("/files/",)  # one mount serves browsers, the other is an API
+    with lean_uvicorn_in_thread(app) as p:
+        raw = request("GET", "/api/x") + request("GET", "/files/x") + request("POST", "/echo", b"ok")
+        (s1, h1, b1), (s2, h2, b2), (s3, _, b3) = exchange(p, raw, 3)
+    assert s1 == 500 and h1["content-type"] == "application/json"
+    assert json.loads(b1)["error"] == "server_error" and b"secret" not in b1
+    assert s2 == 500 and h2["content-type"].startswith("text/html") and b"secret" not in b2
+    assert "connection" not in h1 and "connection" not in h2
+    assert s3 == 200 and json.loads(b3)["body"] == "ok"

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from tests.conftest import ISSUER, SVC_SECRET, InProcess, make_in_process
 from tests.support.asgi import SyncASGITransport
+from valetkey.asgi import create_app
 from valetkey.core.challenge import parse_challenges
 from valetkey.core.text import is_safe
 from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
-from valetkey.server import create_app
 
 AUDIENCE = "https://api.valetkey.test"
 

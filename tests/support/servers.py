@@ -98,7 +98,7 @@ def lean_uvicorn_in_thread(app: object, **config: object) -> Iterator[int]:
     this process; yields the port."""
     import uvicorn
 
-    from valetkey.cli.lean_http import LeanHttpToolsProtocol
+    from valetkey.runtime.lean import LeanProtocol
 
     port = free_port()
     settings: dict[str, object] = {"log_level": "critical", "access_log": False, **config}
@@ -108,7 +108,7 @@ def lean_uvicorn_in_thread(app: object, **config: object) -> Iterator[int]:
             host="127.0.0.1",
             port=port,
             loop="uvloop",
-            http=LeanHttpToolsProtocol,
+            http=LeanProtocol,
             **settings,  # type: ignore[arg-type]
         )
     )
@@ -123,3 +123,37 @@ def lean_uvicorn_in_thread(app: object, **config: object) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class LoopbackTransport(httpx.BaseTransport):
+    """``app`` on real uvicorn with ``valetkey serve``'s protocol (``lean_uvicorn_in_thread``), for
+    a sync httpx client: each request goes to the loopback port with its own Host header, so a test
+    written for the ASGI transport (``http://as.test/...``) runs unchanged on the lean path. Closing
+    the transport (the client) stops the server."""
+
+    def __init__(self, app: object) -> None:
+        from contextlib import ExitStack
+
+        self._stack = ExitStack()
+        self.port = self._stack.enter_context(
+            lean_uvicorn_in_thread(app, server_header=False, lifespan="off")
+        )
+        self._inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        sent = httpx.Request(
+            request.method, url, headers=request.headers, content=request.read()
+        )
+        response = self._inner.handle_request(sent)
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=body, request=request
+        )
+
+    def close(self) -> None:
+        self._inner.close()
+        self._stack.close()

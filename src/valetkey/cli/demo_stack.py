@@ -50,9 +50,9 @@ def demo_settings_text(ports: dict[str, int]) -> str:
 def build_stack(
     data_dir: str, ports: dict[str, int] | None = None, host: str = "127.0.0.1"
 ) -> DemoStack:
+    from valetkey.asgi import create_app
     from valetkey.demo.app import create_demo_client_app
     from valetkey.inspector import EventBus, create_inspector_app
-    from valetkey.server import create_app
     from valetkey.server.bootstrap import build_state
 
     p = {**DEFAULT_PORTS, **(ports or {})}

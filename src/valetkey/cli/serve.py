@@ -1,4 +1,4 @@
-"""``valetkey serve``: run the authorization server on uvicorn."""
+"""``valetkey serve``: run the authorization server on uvicorn, with the HTTP runtime's protocol."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     """Run the authorization server."""
     import uvicorn
 
-    from valetkey.cli.lean_http import LeanHttpToolsProtocol
+    from valetkey.asgi import create_app
     from valetkey.cli.workers import run_workers, settle_heap
-    from valetkey.server import create_app
+    from valetkey.runtime.lean import LeanProtocol
     from valetkey.server.bootstrap import build_state
 
     settings = load_settings(config_path)
@@ -65,7 +65,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         "log_level": log_level,
         "access_log": log_level in ("debug", "info"),
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
-        "http": LeanHttpToolsProtocol,  # httptools; hot endpoints without a task, one write each
+        "http": LeanProtocol,  # bounded requests; hot endpoints without a task, one write each
         "server_header": False,
     }
     if workers > 1:

@@ -1,5 +1,4 @@
-"""The authorization server: an ASGI app with the OAuth endpoints and the login and consent pages."""
+"""The authorization server: the OAuth endpoints and the login and consent pages.
 
-from valetkey.server.app import create_app
-
-__all__ = ["create_app"]
+The ASGI app that serves them on the HTTP runtime is ``valetkey.asgi.create_app``.
+"""

@@ -25,7 +25,14 @@ from valetkey.core.interaction import InteractionContext, decide_interaction
 from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession, NewCode
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.server import pages
-from valetkey.server.http import Params, Redirect, exchange, parse_params, read_form
+from valetkey.server.http import (
+    Params,
+    Redirect,
+    exchange,
+    parse_params,
+    read_form,
+    with_rows,
+)
 from valetkey.server.implicit import issue_implicit
 from valetkey.server.state import ServerState
 
@@ -331,12 +338,14 @@ def issue_response(
         nonce=authz.nonce,
         redirect_uri_given=authz.redirect_uri_given,
     )
-    state.persist(NewCode(code, grant))
     params = {"code": code_value}
     if authz.state is not None:
         params["state"] = authz.state
     params["iss"] = state.issuer  # RFC 9207 §2
-    response = Redirect(redirect.with_params(authz.redirect_uri, params))
+    # The code and its grant travel with the answer: the runtime makes them durable before it leaves.
+    response = with_rows(
+        Redirect(redirect.with_params(authz.redirect_uri, params)), NewCode(code, grant)
+    )
     if state.observed:
         state.emit(
             "authorization_code.issued",

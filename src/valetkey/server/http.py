@@ -6,17 +6,18 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.errors import InvalidRequest, OAuthError, StorageUnavailable
 from valetkey.core.events import HttpExchange, redact
+from valetkey.core.models import NewRows
 
 Params = dict[str, list[str]]
-MAX_BODY = 64 * 1024
+R = TypeVar("R", bound=Response)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
@@ -82,9 +83,7 @@ async def read_form(request: Request) -> Params:
         raise InvalidRequest(
             "the request body must be application/x-www-form-urlencoded (RFC 6749 §3.2)"
         )
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise InvalidRequest("the request body is too large")
+    body = await request.body()  # bounded by the HTTP runtime (413 past its limit)
     try:
         return parse_params(body)
     except UnicodeDecodeError as exc:
@@ -99,7 +98,22 @@ _JSON_HEADERS = [
     (b"content-type", b"application/json"),
     *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in NO_STORE.items()),
 ]
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+def _compact_encoder() -> Any:
+    """``json.dumps(body, separators=(",", ":"))``, the C encoder made once instead of per call
+    (``JSONEncoder.encode`` builds it anew each time); the standard path where there is none."""
+    standard = json.JSONEncoder(separators=(",", ":"))
+    from json import encoder
+
+    try:
+        c_encode = encoder.c_make_encoder(  # type: ignore[attr-defined]
+            None, standard.default, encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+        )
+    except (TypeError, AttributeError):  # another Python's signature, or no C accelerator
+        return standard.encode
+    return lambda body: "".join(c_encode(body, 0))
+
+
+_compact = _compact_encoder()
 
 
 class JSONResponse(Response):
@@ -142,7 +156,25 @@ def json_response(
     return JSONResponse(body, status, headers)
 
 
+_ROWS = "valetkey_rows"
+
+
+def with_rows(response: R, *rows: NewRows) -> R:
+    """``response``, carrying the rows that must be durable before it is sent (a code, a grant,
+    tokens). The endpoint writes nothing itself: the HTTP runtime writes them, all or none, then
+    sends the response; if the write fails, the client gets the failure's answer instead."""
+    setattr(response, _ROWS, rows)
+    return response
+
+
+def rows_of(response: Response) -> tuple[NewRows, ...]:
+    rows: tuple[NewRows, ...] = getattr(response, _ROWS, ())
+    return rows
+
+
 def oauth_error_response(exc: OAuthError, *, basic_attempted: bool = False) -> Response:
+    if isinstance(exc, StorageUnavailable):
+        raise exc  # an outage, not a refusal: the HTTP runtime answers it (503, Retry-After)
     headers: dict[str, str] = {}
     status = exc.status
     if exc.error == "invalid_client":
@@ -208,12 +240,18 @@ def exchange(
     )
 
 
+# RFC 9110 §7.2 / RFC 3986 §3.2.2: a name or IPv4 address, or a bracketed IPv6 one, and a port.
+_HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
 def _url(request: Request) -> str:
     """The request URL for an event; a query that is not UTF-8 is shown with replacement marks
     (Starlette's ``request.url`` would raise on it)."""
     scope = request.scope
     query = scope.get("query_string", b"").decode("utf-8", "replace")
     host = request.headers.get("host") or "localhost"
+    if not _HOST.fullmatch(host):  # the client's bytes, shown but never parsed as a host
+        host = quote(host, safe="")
     path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     url = f"{scope.get('scheme', 'http')}://{host}{path}"
     return f"{url}?{query}" if query else url

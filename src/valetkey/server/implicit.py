@@ -12,7 +12,7 @@ from valetkey.core import redirect
 from valetkey.core.authorize import AuthorizationRequest
 from valetkey.core.events import Check
 from valetkey.core.models import Client, Issuance, LoginSession
-from valetkey.server.http import exchange
+from valetkey.server.http import exchange, with_rows
 from valetkey.server.issue import mint_access_token
 from valetkey.server.oidc import id_token_for
 from valetkey.server.state import ServerState
@@ -41,7 +41,6 @@ def issue_implicit(
         auth_time=session.auth_time,
         now=now,
     )
-    state.persist(Issuance(access=record))
     params = {
         "access_token": token,
         "token_type": "Bearer",
@@ -57,8 +56,11 @@ def issue_implicit(
     if authz.state is not None:
         params["state"] = authz.state
     params["iss"] = state.issuer
-    response = RedirectResponse(
-        redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303
+    response = with_rows(
+        RedirectResponse(
+            redirect.with_params(authz.redirect_uri, params, fragment=True), status_code=303
+        ),
+        Issuance(access=record),
     )
     state.emit(
         "token.issued",

@@ -56,7 +56,6 @@ async def password_grant(
     minted = mint_for_grant(
         state, client=client, grant=grant, scope=ctx.scope, now=now, new_grant=True
     )
-    state.persist(minted.issuance)
     body = token_response(state, minted, ctx.scope)
     if "openid" in ctx.scope:
         from valetkey.server.oidc import id_token_for
@@ -69,4 +68,5 @@ async def password_grant(
         flow_id,
         checks,
         {"grant_type": "password", "scope": list(ctx.scope), "deprecated": DEPRECATION},
+        rows=(minted.issuance,),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -12,7 +11,7 @@ from valetkey.core.events import (
     Emitter,
     EventSink,
 )
-from valetkey.core.models import Client, NewRows, Resource
+from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 from valetkey.server.cookies import Signer
@@ -20,10 +19,6 @@ from valetkey.server.keys import KeyRing, retire_after
 from valetkey.store.protocol import Store
 
 CLIENT_CACHE_SECONDS = 5.0
-
-# Per thread: the list a request's new rows go to while the lean HTTP path collects them.
-_collecting = threading.local()
-
 
 @dataclass
 class ServerState:
@@ -78,26 +73,6 @@ class ServerState:
     def observed(self) -> bool:
         """False when events go to a NullSink: endpoints then skip building them."""
         return self.emit.observed
-
-    def persist(self, rows: NewRows) -> None:
-        """Make a request's new code, grant or tokens durable before its response is sent.
-
-        Normally written at once, in one transaction. While ``valetkey serve``'s lean HTTP path
-        collects this thread's writes (``collect_rows``), they are written a moment later, with
-        those of the other requests answered in the same event-loop step, and that path sends none
-        of these responses until the transaction has committed (group commit). ``persist`` is each
-        request's last write, and nothing it creates is read back by the same request.
-        """
-        pending: list[NewRows] | None = getattr(_collecting, "rows", None)
-        if pending is None:
-            self.store.save_all((rows,))
-        else:
-            pending.append(rows)
-
-    @staticmethod
-    def collect_rows(into: list[NewRows] | None) -> None:
-        """Send this thread's ``persist`` calls to ``into`` (None: write them at once again)."""
-        _collecting.rows = into
 
     def forget_client(self, client_id: str) -> None:
         self._clients.pop(client_id, None)

@@ -32,6 +32,7 @@ from valetkey.server.http import (
     json_response,
     oauth_error_response,
     read_form,
+    with_rows,
 )
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
 from valetkey.server.passwords import verify_client_secret
@@ -122,7 +123,7 @@ async def token_endpoint(request: Request) -> Response:
             },
         )
         return response
-    response = json_response(outcome.body)
+    response = with_rows(json_response(outcome.body), *outcome.rows)
     if state.observed:  # with a NullSink, the event's parts are not even built
         state.emit(
             "token.issued",
@@ -297,13 +298,13 @@ async def client_credentials_grant(
         auth_time=None,
         now=now,
     )
-    state.persist(Issuance(access=record))
     minted = Minted(Issuance(access=record), token, None, {})
     return Outcome(
         token_response(state, minted, ctx.scope),
         flow_id,
         checks,
         {"grant_type": "client_credentials", "scope": list(ctx.scope)},
+        rows=(minted.issuance,),
     )
 
 

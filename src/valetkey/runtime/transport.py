@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.responses import Response
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 
 class CoalescingTransport:
@@ -60,3 +61,16 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         wrapped: Any = CoalescingTransport(transport, self.loop)
         super().connection_made(wrapped)
+
+
+def encode(response: Response, default_headers: list[tuple[bytes, bytes]], close: bool) -> bytes:
+    """A whole HTTP/1.1 response held in memory, in one piece (``Connection: close`` if asked)."""
+    parts = [STATUS_LINE[response.status_code]]
+    for name, value in default_headers:
+        parts += [name, b": ", value, b"\r\n"]
+    for name, value in response.raw_headers:
+        parts += [name, b": ", value, b"\r\n"]
+    if close:
+        parts.append(b"connection: close\r\n")
+    parts += [b"\r\n", bytes(response.body)]
+    return b"".join(parts)

@@ -1,0 +1,67 @@
+"""The authorization server as one ASGI app: its routes, declared once, on the HTTP runtime.
+
+This is where the server and the runtime meet (neither imports the other): the routes with their
+marks (``hot``: answered on the fast path; ``page``: a browser page, whose failures answer with an
+error page instead of JSON), the store's ``save_all`` as the row writer, and the server's error page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from valetkey.runtime import Failure, Route, Runtime
+from valetkey.server import app as server_app
+from valetkey.server.authorize import authorize_endpoint
+from valetkey.server.http import rows_of
+from valetkey.server.interaction import consent_endpoint, login_endpoint
+from valetkey.server.introspect import introspection_endpoint
+from valetkey.server.logout import end_session_endpoint
+from valetkey.server.metadata import (
+    jwks_endpoint,
+    oauth_metadata_endpoint,
+    openid_configuration_endpoint,
+)
+from valetkey.server.revoke import revocation_endpoint
+from valetkey.server.state import ServerState
+from valetkey.server.token import token_endpoint
+from valetkey.server.userinfo import userinfo_endpoint
+
+GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
+
+ROUTES = (
+    Route("/", server_app.home, page=True),
+    Route("/authorize", authorize_endpoint, BOTH, hot=GET, page=True),
+    Route("/login", login_endpoint, POST, hot=POST, page=True),
+    Route("/consent", consent_endpoint, POST, hot=POST, page=True),
+    Route("/logout", end_session_endpoint, BOTH, page=True),
+    Route("/token", token_endpoint, POST, hot=POST),
+    Route("/introspect", introspection_endpoint, POST, hot=POST),
+    Route("/revoke", revocation_endpoint, POST),
+    Route("/userinfo", userinfo_endpoint, BOTH),
+    Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint),
+    Route("/.well-known/openid-configuration", openid_configuration_endpoint),
+    Route("/jwks.json", jwks_endpoint),
+)
+STATIC = Path(server_app.__file__).with_name("static")
+
+
+def _page(request: Request, failure: Failure) -> Response:
+    return server_app.failure_page(
+        request, failure.status, failure.error, failure.title, failure.description
+    )
+
+
+def create_app(state: ServerState) -> Runtime:
+    return Runtime(
+        ROUTES,
+        write_rows=lambda rows: state.store.save_all(rows),  # late-bound: the store may be swapped
+        rows_of=rows_of,
+        page=_page,
+        state={"vk": state},
+        mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static")],
+    )
