@@ -1,0 +1,127 @@
+"""Waiting for the user in the device flow (RFC 8628 §3.4-3.5): when to poll, and for how long.
+
+:class:`Pacing` is the pure part: the next poll is due ``interval`` seconds after the last answer,
+``slow_down`` adds 5 seconds for good, a timed-out request doubles the wait (§3.5 asks for
+exponential backoff), and nothing is sent once the device code has expired. The two drivers take
+a clock and a sleep, so tests never sleep: :func:`wait_for_tokens` on an ``httpx.Client``,
+:func:`await_tokens` on an ``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from valetkey.client.config import ClientConfig
+from valetkey.client.device import DeviceAuthorization, Pending, expired, poll
+from valetkey.client.errors import UnexpectedResponse
+from valetkey.client.io import Observer, arun, run
+from valetkey.client.tokens import TokenSet
+from valetkey.core.clock import Clock, SystemClock
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    """What a progress display shows after each poll."""
+
+    polls: int
+    interval: float
+    answer: str  # authorization_pending, slow_down or timeout
+    expires_at: float
+
+
+class Pacing:
+    """When the next poll is due (pure: times in, times out)."""
+
+    def __init__(self, authorization: DeviceAuthorization, now: float) -> None:
+        self.expires_at = authorization.expires_at
+        self.interval = authorization.interval
+        self.next_at = now + self.interval  # the user needs a moment before the first poll
+        self.polls = 0
+
+    def wait(self, now: float) -> float:
+        """Seconds to sleep before the next poll; DeviceCodeExpired when none fits before the
+        device code expires (polling after that could only be answered expired_token)."""
+        if self.next_at >= self.expires_at:
+            raise expired(
+                "the device code expires before the next poll is due: not approved in time"
+            )
+        return max(0.0, self.next_at - now)
+
+    def answered(self, now: float, pending: Pending | None) -> PollStatus:
+        """After a poll: ``pending`` from the server, or None when the request timed out."""
+        self.polls += 1
+        # §3.5: slow_down's interval is kept for good; a timeout doubles the wait.
+        self.interval = pending.interval if pending is not None else self.interval * 2
+        self.next_at = now + self.interval
+        answer = pending.error if pending is not None else "timeout"
+        return PollStatus(self.polls, self.interval, answer, self.expires_at)
+
+
+def _timed_out(exc: UnexpectedResponse) -> bool:
+    return isinstance(exc.__cause__, httpx.TimeoutException)
+
+
+Report = Callable[[PollStatus], None]
+
+
+def wait_for_tokens(
+    config: ClientConfig,
+    authorization: DeviceAuthorization,
+    http: httpx.Client,
+    *,
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    observe: Observer | None = None,
+    report: Report | None = None,
+) -> TokenSet:
+    """Poll until the user approves (a TokenSet), denies (AuthorizationDenied), or the code
+    expires (DeviceCodeExpired); any other refusal raises as it would for another grant."""
+    clock = clock or SystemClock()
+    pacing = Pacing(authorization, clock.now())
+    while True:
+        sleep(pacing.wait(clock.now()))
+        try:
+            got = run(poll(config, authorization, clock.now(), pacing.interval), http, observe)
+        except UnexpectedResponse as exc:
+            if not _timed_out(exc):
+                raise
+            got = None
+        if isinstance(got, TokenSet):
+            return got
+        status = pacing.answered(clock.now(), got)
+        if report:
+            report(status)
+
+
+async def await_tokens(
+    config: ClientConfig,
+    authorization: DeviceAuthorization,
+    http: httpx.AsyncClient,
+    *,
+    clock: Clock | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    observe: Observer | None = None,
+    report: Report | None = None,
+) -> TokenSet:
+    """:func:`wait_for_tokens` on an ``httpx.AsyncClient``."""
+    clock = clock or SystemClock()
+    pacing = Pacing(authorization, clock.now())
+    while True:
+        await sleep(pacing.wait(clock.now()))
+        try:
+            flow = poll(config, authorization, clock.now(), pacing.interval)
+            got = await arun(flow, http, observe)
+        except UnexpectedResponse as exc:
+            if not _timed_out(exc):
+                raise
+            got = None
+        if isinstance(got, TokenSet):
+            return got
+        status = pacing.answered(clock.now(), got)
+        if report:
+            report(status)
