@@ -5,6 +5,7 @@ in tests/interop/test_device_cli.py)."""
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 import httpx
@@ -92,11 +93,15 @@ def test_a_code_that_expires_before_approval_exits_with_the_timeout_code(
 ) -> None:
     client = httpx.Client(transport=httpx.MockTransport(fake_server))
     monkeypatch.setattr("valetkey.cli.token_get.http_client", lambda: client)
+    opened: list[str] = []
+    done = threading.Event()
+    monkeypatch.setattr("webbrowser.open", lambda url: (opened.append(url), done.set()))
     result = cli(
-        "token", "get", "--grant", "device", "--client-id", "tv", "--qr",
+        "token", "get", "--grant", "device", "--client-id", "tv", "--qr", "--browser",
         "--token-url", "https://as.example/token",
         "--device-authorization-url", "https://as.example/device_authorization",
     )  # fmt: skip
+    assert done.wait(5) and opened == ["https://as.example/device?user_code=WDJB-MJHT"]
     assert result.exit_code == EXIT_TIMEOUT, result.stderr
     assert "https://as.example/device\n" in result.stderr
     assert "and enter the code  WDJB-MJHT" in result.stderr

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import httpx
@@ -106,14 +106,13 @@ def device_grant(
     values: Mapping[str, Any],
     http: httpx.Client,
     watch: Observer | None,
-    opener: Callable[[str], object] = webbrowser.open,
 ) -> TokenSet:
     url = values.get("device_authorization_url")
     endpoint = check_url(url, "--device-authorization-url") if url else None
     got = client_io.run(authorize(config, time.time(), endpoint=endpoint), http, watch)
     show(got, wants_qr(values.get("qr"), sys.stderr))
     if values.get("browser") is True:  # the device flow's point is another device: only on ask
-        threading.Thread(target=opener, args=(got.link,), daemon=True).start()
+        threading.Thread(target=webbrowser.open, args=(got.link,), daemon=True).start()
     try:
         with err.status("") as spinner:
             progress = Progress(spinner, got.expires_at, got.interval)
