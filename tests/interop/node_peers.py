@@ -3,6 +3,7 @@
 Both are pinned in tests/interop/device_node/package.json and installed from the npm registry into
 tests/interop/device_node/node_modules (git-ignored) on first use. Without Node.js or the registry
 the tests say they were skipped; on CI (CI=true, or VALETKEY_REQUIRE_NODE=1) they fail instead.
+:func:`require_node_packages` takes any such directory of pinned npm packages.
 """
 
 from __future__ import annotations
@@ -22,45 +23,52 @@ import pytest
 from tests.support.forms import forms_in, the_form
 
 NODE_DIR = Path(__file__).parent / "device_node"
-PINNED: dict[str, str] = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
 WEB_SECRET = "device-web-secret-0123456789abcdefghijklmnop"
 
 
-def _installed() -> bool:
-    for name, version in PINNED.items():
-        package = NODE_DIR / "node_modules" / name / "package.json"
+def _pinned(node_dir: Path) -> dict[str, str]:
+    return dict(json.loads((node_dir / "package.json").read_text())["dependencies"])
+
+
+def installed(node_dir: Path) -> bool:
+    """Every package pinned in ``node_dir/package.json`` is in its node_modules at that version."""
+    for name, version in _pinned(node_dir).items():
+        package = node_dir / "node_modules" / name / "package.json"
         if not package.exists() or json.loads(package.read_text())["version"] != version:
             return False
     return True
 
 
-def _install(cache: Path) -> str | None:
+def install(node_dir: Path, cache: Path) -> str | None:
     """None when the pinned packages are ready, else why not."""
     if not shutil.which("node") or not shutil.which("npm"):
         return "Node.js and npm are needed (apt-get install -y nodejs npm)"
-    if _installed():
+    if installed(node_dir):
         return None
     command = ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund"]
-    command += ["--loglevel=error", "--cache", str(cache), "--prefix", str(NODE_DIR)]
+    command += ["--loglevel=error", "--cache", str(cache), "--prefix", str(node_dir)]
     env = os.environ | {"npm_config_update_notifier": "false"}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     except subprocess.TimeoutExpired:
         return "npm install timed out (is the registry reachable?)"
-    if done.returncode != 0 or not _installed():
-        return f"npm install {' '.join(PINNED)} failed: {done.stderr.strip()[-300:]}"
+    if done.returncode != 0 or not installed(node_dir):
+        return f"npm install {' '.join(_pinned(node_dir))} failed: {done.stderr.strip()[-300:]}"
     return None
 
 
-def require_node_packages(tmp_path_factory: pytest.TempPathFactory) -> None:
-    problem = _install(tmp_path_factory.mktemp("npm-cache"))
+def require_node_packages(
+    tmp_path_factory: pytest.TempPathFactory,
+    node_dir: Path = NODE_DIR,
+    what: str = "the oidc-provider device-flow interop tests",
+) -> None:
+    """Install the packages pinned in ``node_dir``; skip without Node.js, fail on CI."""
+    problem = install(node_dir, tmp_path_factory.mktemp("npm-cache"))
     if problem is None:
         return
     if os.environ.get("CI") == "true" or os.environ.get("VALETKEY_REQUIRE_NODE") == "1":
-        pytest.fail(
-            f"the oidc-provider device-flow interop tests are required here (CI): {problem}"
-        )
-    pytest.skip(f"SKIPPED: oidc-provider device-flow interop: {problem}")
+        pytest.fail(f"{what} are required here (CI): {problem}")
+    pytest.skip(f"SKIPPED: {what}: {problem}")
 
 
 @dataclass(frozen=True)

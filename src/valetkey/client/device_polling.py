@@ -19,7 +19,7 @@ import httpx
 from valetkey.client.config import ClientConfig
 from valetkey.client.device import DeviceAuthorization, Pending, expired, poll
 from valetkey.client.errors import UnexpectedResponse
-from valetkey.client.io import Observer, arun, run
+from valetkey.client.io import Flow, Observer, arun, run
 from valetkey.client.tokens import TokenSet
 from valetkey.core.clock import Clock, SystemClock
 
@@ -34,14 +34,21 @@ class PollStatus:
     expires_at: float
 
 
-class Pacing:
-    """When the next poll is due (pure: times in, times out)."""
+Report = Callable[[PollStatus], None]
 
-    def __init__(self, authorization: DeviceAuthorization, now: float) -> None:
+
+class Pacing:
+    """When the next poll is due (pure: times in, times out), and what each answer means."""
+
+    def __init__(
+        self, authorization: DeviceAuthorization, now: float, report: Report | None = None
+    ) -> None:
+        self.authorization = authorization
         self.expires_at = authorization.expires_at
         self.interval = authorization.interval
         self.next_at = now + self.interval  # the user needs a moment before the first poll
         self.polls = 0
+        self.report = report
 
     def wait(self, now: float) -> float:
         """Seconds to sleep before the next poll; DeviceCodeExpired when none fits before the
@@ -52,21 +59,27 @@ class Pacing:
             )
         return max(0.0, self.next_at - now)
 
-    def answered(self, now: float, pending: Pending | None) -> PollStatus:
-        """After a poll: ``pending`` from the server, or None when the request timed out."""
+    def poll(self, config: ClientConfig, now: float) -> Flow[TokenSet | Pending]:
+        return poll(config, self.authorization, now, self.interval)
+
+    def settle(self, now: float, got: TokenSet | Pending | None) -> TokenSet | None:
+        """After a poll: the tokens, or None to go on (``got`` None: the request timed out)."""
+        if isinstance(got, TokenSet):
+            return got
         self.polls += 1
         # §3.5: slow_down's interval is kept for good; a timeout doubles the wait.
-        self.interval = pending.interval if pending is not None else self.interval * 2
+        self.interval = got.interval if got is not None else self.interval * 2
         self.next_at = now + self.interval
-        answer = pending.error if pending is not None else "timeout"
-        return PollStatus(self.polls, self.interval, answer, self.expires_at)
+        answer = got.error if got is not None else "timeout"
+        if self.report:
+            self.report(PollStatus(self.polls, self.interval, answer, self.expires_at))
+        return None
 
 
-def _timed_out(exc: UnexpectedResponse) -> bool:
-    return isinstance(exc.__cause__, httpx.TimeoutException)
-
-
-Report = Callable[[PollStatus], None]
+def raise_unless_timeout(exc: UnexpectedResponse) -> None:
+    """A poll that timed out is retried later (§3.5: back off); any other failure raises."""
+    if not isinstance(exc.__cause__, httpx.TimeoutException):
+        raise exc
 
 
 def wait_for_tokens(
@@ -82,20 +95,16 @@ def wait_for_tokens(
     """Poll until the user approves (a TokenSet), denies (AuthorizationDenied), or the code
     expires (DeviceCodeExpired); any other refusal raises as it would for another grant."""
     clock = clock or SystemClock()
-    pacing = Pacing(authorization, clock.now())
+    pacing = Pacing(authorization, clock.now(), report)
     while True:
         sleep(pacing.wait(clock.now()))
+        got: TokenSet | Pending | None = None
         try:
-            got = run(poll(config, authorization, clock.now(), pacing.interval), http, observe)
+            got = run(pacing.poll(config, clock.now()), http, observe)
         except UnexpectedResponse as exc:
-            if not _timed_out(exc):
-                raise
-            got = None
-        if isinstance(got, TokenSet):
-            return got
-        status = pacing.answered(clock.now(), got)
-        if report:
-            report(status)
+            raise_unless_timeout(exc)
+        if (tokens := pacing.settle(clock.now(), got)) is not None:
+            return tokens
 
 
 async def await_tokens(
@@ -110,18 +119,13 @@ async def await_tokens(
 ) -> TokenSet:
     """:func:`wait_for_tokens` on an ``httpx.AsyncClient``."""
     clock = clock or SystemClock()
-    pacing = Pacing(authorization, clock.now())
+    pacing = Pacing(authorization, clock.now(), report)
     while True:
         await sleep(pacing.wait(clock.now()))
+        got: TokenSet | Pending | None = None
         try:
-            flow = poll(config, authorization, clock.now(), pacing.interval)
-            got = await arun(flow, http, observe)
+            got = await arun(pacing.poll(config, clock.now()), http, observe)
         except UnexpectedResponse as exc:
-            if not _timed_out(exc):
-                raise
-            got = None
-        if isinstance(got, TokenSet):
-            return got
-        status = pacing.answered(clock.now(), got)
-        if report:
-            report(status)
+            raise_unless_timeout(exc)
+        if (tokens := pacing.settle(clock.now(), got)) is not None:
+            return tokens
