@@ -20,17 +20,21 @@ from valetkey.cli.client_setup import (
     observer,
     resolve,
 )
+from valetkey.cli.device_grant import device_grant
 from valetkey.cli.token_display import summary
 from valetkey.client import grants, io
 from valetkey.client.config import ClientConfig
 from valetkey.client.tokens import TokenSet
 from valetkey.client.tokenstore import TokenStore, check_name
+from valetkey.core.device import DEVICE_CODE_GRANT
 
-GRANT_CHOICES = ("authorization_code", "implicit", "password", "client_credentials")
+GRANT_CHOICES = ("authorization_code", "implicit", "password", "client_credentials", "device_code")
 GRANT_ALIASES = {
     "code": "authorization_code",
     "pkce": "authorization_code",
     "cc": "client_credentials",
+    "device": "device_code",
+    DEVICE_CODE_GRANT: "device_code",
 }
 PARAM_HELP = "[body:|query:|header:]KEY=VALUE; repeat the option to add more (same key = array)."
 
@@ -40,7 +44,7 @@ def _options(func: Any) -> Any:
         click.option("--profile", "-p", help="Use a saved profile (flags given here win)."),
         click.option("--save-profile", "save_as", help="Save this command's settings as a profile."),
         click.option("--name", "-n", "token_name", help="Token name in the store (default: profile or 'default')."),
-        click.option("--grant", "-g", help="authorization_code (default), implicit, password, client_credentials."),
+        click.option("--grant", "-g", help="authorization_code (default), implicit, password, client_credentials, device_code."),
         click.option("--issuer", help="Issuer URL: discover the endpoints (RFC 8414, then OpenID)."),
         click.option("--no-discovery", "discovery", flag_value=False, default=None, help="Use --issuer only to check iss and ID tokens."),
         click.option("--auth-url", help="Authorization endpoint (Postman: Auth URL)."),
@@ -62,6 +66,8 @@ def _options(func: Any) -> Any:
         click.option("--password", help="Password grant: password (prompted when omitted; or VALETKEY_PASSWORD)."),
         click.option("--browser/--no-browser", default=None, help="Open the system browser (default), or print the URL."),
         click.option("--timeout", type=click.FloatRange(1, 3600), help="Seconds to wait for the browser (default 300)."),
+        click.option("--device-authorization-url", help="Device grant: device authorization endpoint (discovered with --issuer)."),
+        click.option("--qr/--no-qr", default=None, help="Device grant: print a QR code of the link (default: when stderr is a terminal)."),
         click.option("--auth-param", "auth_params", multiple=True, help="Authorization request parameter (query only). " + PARAM_HELP),
         click.option("--token-param", "token_params", multiple=True, help="Token request parameter (default body). " + PARAM_HELP),
         click.option("--refresh-param", "refresh_params", multiple=True, help="Refresh request parameter (default body). " + PARAM_HELP),
@@ -107,6 +113,8 @@ def obtain(
         config = client_config(values, found)
         if grant in ("authorization_code", "implicit"):
             return browser_grant(config, {**values, "grant": grant}, http, watch, name), config
+        if grant == "device_code":
+            return device_grant(config, values, http, watch), config
         if grant == "password":
             user, secret = _password(values)
             flow = grants.password(config, user, secret, time.time())

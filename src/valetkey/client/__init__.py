@@ -1,14 +1,18 @@
 """The OAuth 2.0 client: sans-I/O flows for every grant, an ``httpx.Auth``, a loopback receiver.
 
 Flows are generators that yield ``httpx.Request`` and receive ``httpx.Response``; run them with
-:func:`run` (``httpx.Client``) or :func:`arun` (``httpx.AsyncClient``).
+:func:`run` (``httpx.Client``) or :func:`arun` (``httpx.AsyncClient``). The device flow
+(:mod:`~valetkey.client.device`) waits between polls with :func:`wait_for_tokens` /
+:func:`await_tokens`.
 """
 
-from valetkey.client import grants
+from valetkey.client import device, grants
 from valetkey.client.auth import TokenAuth
 from valetkey.client.authorize import PendingAuthorization, callback_checks, check_callback, start
 from valetkey.client.checks import Skip
 from valetkey.client.config import ClientConfig, CustomParam, Endpoints
+from valetkey.client.device import DeviceAuthorization, DeviceCodeExpired
+from valetkey.client.device_polling import PollStatus, await_tokens, wait_for_tokens
 from valetkey.client.discovery import discover
 from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession, bound_tokens, with_dpop
 from valetkey.client.errors import (
@@ -45,6 +49,8 @@ __all__ = [
     "DPoPAuth",
     "DPoPKey",
     "DPoPSession",
+    "DeviceAuthorization",
+    "DeviceCodeExpired",
     "Discovered",
     "DiscoveryError",
     "Endpoints",
@@ -54,6 +60,7 @@ __all__ = [
     "OAuthServerError",
     "Outcome",
     "PendingAuthorization",
+    "PollStatus",
     "ProtectedResource",
     "Registration",
     "ResourceMismatch",
@@ -65,10 +72,12 @@ __all__ = [
     "TokenStore",
     "UnexpectedResponse",
     "arun",
+    "await_tokens",
     "basic_credentials",
     "bound_tokens",
     "callback_checks",
     "check_callback",
+    "device",
     "discover",
     "discover_resource",
     "grants",
@@ -76,6 +85,7 @@ __all__ = [
     "register",
     "run",
     "start",
+    "wait_for_tokens",
     "with_dpop",
     "with_headers",
 ]

@@ -151,3 +151,35 @@ class UseDPoPNonce(OAuthError):
     ) -> None:
         super().__init__(description, rule=rule, spec=spec, detail=detail)
         self.nonce = nonce
+
+
+class AuthorizationPending(OAuthError):
+    """The user has not yet approved or denied the device authorization (RFC 8628 §3.5)."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """Still pending, and the client polled too soon (RFC 8628 §3.5): ``interval`` is the new
+    polling interval in seconds, 5 more than before, for this and every later request."""
+
+    error = "slow_down"
+
+    def __init__(
+        self, description: str, *, interval: int, rule: str = "", spec: str = "", detail: str = ""
+    ) -> None:
+        super().__init__(description, rule=rule, spec=spec, detail=detail)
+        self.interval = interval
+
+
+class ExpiredToken(OAuthError):
+    """The device code expired before the user approved it (RFC 8628 §3.5)."""
+
+    error = "expired_token"
+
+
+class DeviceAccessDenied(AccessDenied):
+    """The user denied the device authorization: a token-endpoint error, so 400 (RFC 8628 §3.5,
+    RFC 6749 §5.2), where an ``access_denied`` elsewhere answers 403."""
+
+    status = 400

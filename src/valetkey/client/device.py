@@ -1,0 +1,171 @@
+"""The Device Authorization Grant (RFC 8628) as sans-I/O flows: ask for the codes, then poll.
+
+:func:`authorize` yields the device authorization request and returns a checked
+:class:`DeviceAuthorization` (show its ``user_code`` and ``verification_uri``); :func:`poll` yields
+one token request and returns a :class:`TokenSet`, or :class:`Pending` when the user has not
+finished. Run both with :func:`~valetkey.client.io.run` / :func:`~valetkey.client.io.arun`; the
+waiting between polls lives in :mod:`valetkey.client.device_polling`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from valetkey.client.config import ClientConfig, is_secure_url, require
+from valetkey.client.errors import OAuthServerError, SecurityCheckFailed, UnexpectedResponse
+from valetkey.client.grants import _checked, _resources, _scope, _token_url
+from valetkey.client.io import Flow
+from valetkey.client.messages import form_request, raise_for_error, read_json, token_response
+from valetkey.client.tokens import TokenSet
+from valetkey.core.device import DEFAULT_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP
+
+# Bounds a sane server keeps; outside them the response is refused rather than obeyed.
+MAX_EXPIRES_IN = 24 * 3600
+MAX_INTERVAL = 600
+MAX_USER_CODE = 64  # a person types it
+# Printed to a terminal: no control characters (escape sequences); inner spaces only in a code.
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
+_USER_CODE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+
+
+class DeviceCodeExpired(OAuthServerError):
+    """The device code expired before the user approved (RFC 8628 §3.5 ``expired_token``), said
+    by the server or noticed by the client at ``expires_in``."""
+
+
+def expired(
+    description: str | None, endpoint: object = "", status: int | None = None
+) -> DeviceCodeExpired:
+    exc = DeviceCodeExpired("expired_token", description, status=status, endpoint=str(endpoint))
+    exc.hint = "the code was not entered and approved in time: run the command again"
+    return exc
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    """A checked device authorization response (RFC 8628 §3.2), with absolute times."""
+
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_at: float
+    interval: float
+    obtained_at: float
+
+    @property
+    def link(self) -> str:
+        """Where to send the user: the complete URI (the code already in it) when given."""
+        return self.verification_uri_complete or self.verification_uri
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The user has not finished: poll again after ``interval`` seconds (grown on slow_down)."""
+
+    interval: float
+    error: str  # authorization_pending or slow_down
+
+
+def device_authorization_url(config: ClientConfig, endpoint: str | None = None) -> str:
+    """The explicit URL, else the server metadata's ``device_authorization_endpoint`` (RFC 8628 §4)."""
+    found = endpoint or config.endpoints.metadata.get("device_authorization_endpoint")
+    url = found if isinstance(found, str) else None
+    return require(url, "the device authorization URL", "--device-authorization-url")
+
+
+def authorize(
+    config: ClientConfig, now: float, *, endpoint: str | None = None
+) -> Flow[DeviceAuthorization]:
+    """RFC 8628 §3.1: client authentication as at the token endpoint, scope, RFC 8707 resources."""
+    url = device_authorization_url(config, endpoint)
+    _token_url(config)  # fail before the user is shown a code that could never be redeemed
+    fields = [*_scope(config), *_resources(config)]
+    response = yield form_request(url, fields, config, config.params_for("auth"))
+    body = read_json(response)
+    if response.status_code != 200:
+        raise_for_error(body, response.status_code, str(response.request.url))
+        raise UnexpectedResponse(
+            f"device authorization endpoint answered {response.status_code}",
+            status=response.status_code,
+        )
+    return read_authorization(body, now)
+
+
+def poll(
+    config: ClientConfig, authorization: DeviceAuthorization, now: float, interval: float
+) -> Flow[TokenSet | Pending]:
+    """One token request (RFC 8628 §3.4) and what its answer means (§3.5)."""
+    fields = [
+        ("grant_type", DEVICE_CODE_GRANT),
+        ("device_code", authorization.device_code),
+        *_resources(config),
+    ]
+    request = form_request(_token_url(config), fields, config, config.params_for("token"))
+    response = yield request
+    if response.status_code != 200:
+        body = read_json(response)
+        error = body.get("error")
+        if error == "authorization_pending":
+            return Pending(interval, error)
+        if error == "slow_down":  # §3.5: 5 seconds more for this and every later request
+            return Pending(interval + SLOW_DOWN_STEP, error)
+        if error == "expired_token":
+            description = body.get("error_description")
+            text = description if isinstance(description, str) else None
+            raise expired(text, request.url, response.status_code)
+    tokens = token_response(response, now, config.scope)
+    return (yield from _checked(config, tokens, now, None))
+
+
+def read_authorization(body: dict[str, Any], now: float) -> DeviceAuthorization:
+    """The fields of RFC 8628 §3.2, each checked; a response that fails is refused whole."""
+    device_code = body.get("device_code")
+    if not isinstance(device_code, str) or not device_code:
+        raise UnexpectedResponse("the device authorization response has no device_code")
+    user_code = body.get("user_code")
+    if not isinstance(user_code, str) or not _USER_CODE.fullmatch(user_code):
+        raise UnexpectedResponse("the device authorization response has no usable user_code")
+    if len(user_code) > MAX_USER_CODE:
+        raise UnexpectedResponse(f"the user_code is longer than {MAX_USER_CODE} characters")
+    # "verification_url": the name some servers used before RFC 8628 was final.
+    uri = _uri(body.get("verification_uri") or body.get("verification_url"), "verification_uri")
+    complete = body.get("verification_uri_complete")
+    expires_in = _seconds(body.get("expires_in"), "expires_in", MAX_EXPIRES_IN)
+    if complete is not None:
+        complete = _uri(complete, "verification_uri_complete")
+    interval = body.get("interval")
+    return DeviceAuthorization(
+        device_code=device_code,
+        user_code=user_code,
+        verification_uri=uri,
+        verification_uri_complete=complete,
+        expires_at=now + expires_in,
+        # RFC 8628 §3.2: 5 seconds when the server names no interval.
+        interval=DEFAULT_INTERVAL
+        if interval is None
+        else _seconds(interval, "interval", MAX_INTERVAL),
+        obtained_at=now,
+    )
+
+
+def _uri(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not _PRINTABLE.fullmatch(value):
+        raise UnexpectedResponse(f"the device authorization response has no usable {name}")
+    if not is_secure_url(value):
+        # RFC 6749 §3.1 (TLS at the authorization endpoint): the user signs in there.
+        raise SecurityCheckFailed(
+            f"{name} {value[:100]!r} is not https (plain http only on loopback): refusing to send "
+            "the user to sign in there"
+        )
+    return value
+
+
+def _seconds(value: Any, name: str, most: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= most:
+        raise UnexpectedResponse(
+            f"{name} must be a number of seconds from 1 to {most}, got {str(value)[:40]!r}"
+        )
+    return float(value)

@@ -1,0 +1,55 @@
+"""The Device Authorization Grant (RFC 8628): the codes, the device authorization request and
+response, and the polling decision. Pure: values in, decisions out; the server loads and stores.
+"""
+
+from valetkey.core.device.authorization import (
+    AUTHORIZATION_RULES,
+    DeviceAuthorizationContext,
+    decide_device_authorization,
+    device_authorization_response,
+    verification_uri_complete,
+)
+from valetkey.core.device.codes import (
+    USER_CODE_ALPHABET,
+    USER_CODE_LENGTH,
+    MintedDeviceCode,
+    UserCodeRejected,
+    device_code_digest,
+    display_user_code,
+    mint_device_code,
+    new_user_code,
+    normalize_user_code,
+)
+from valetkey.core.device.poll import (
+    DEFAULT_INTERVAL,
+    DEVICE_CODE_GRANT,
+    POLL_RULES,
+    SLOW_DOWN_STEP,
+    DeviceCode,
+    PollContext,
+    decide_device_poll,
+)
+
+__all__ = [
+    "AUTHORIZATION_RULES",
+    "DEFAULT_INTERVAL",
+    "DEVICE_CODE_GRANT",
+    "POLL_RULES",
+    "SLOW_DOWN_STEP",
+    "USER_CODE_ALPHABET",
+    "USER_CODE_LENGTH",
+    "DeviceAuthorizationContext",
+    "DeviceCode",
+    "MintedDeviceCode",
+    "PollContext",
+    "UserCodeRejected",
+    "decide_device_authorization",
+    "decide_device_poll",
+    "device_authorization_response",
+    "device_code_digest",
+    "display_user_code",
+    "mint_device_code",
+    "new_user_code",
+    "normalize_user_code",
+    "verification_uri_complete",
+]
