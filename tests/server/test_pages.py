@@ -74,8 +74,12 @@ def test_session_cookie_flags(server: InProcess) -> None:
     assert "vk_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 
 
+WEB = {"client_id": "web", "redirect_uri": "https://web.example/callback"}
+
+
 def test_consent_lists_scopes_in_words_and_is_remembered(server: InProcess) -> None:
-    first = run_code_flow(server.http, server.base, scope="read:profile read:files")
+    """Remembered for a client whose redirect URI proves which app it is (RFC 8252 §8.6)."""
+    first = run_code_flow(server.http, server.base, scope="read:profile read:files", **WEB)
     assert (
         "code" in first.params
         and first.params["iss"] == ISSUER
@@ -84,19 +88,15 @@ def test_consent_lists_scopes_in_words_and_is_remembered(server: InProcess) -> N
     assert len(server.sink.named("consent.shown")) == 1
     page_count = len(server.sink.named("login.shown"))
     # Second flow: logged in and consent remembered, so straight back to the client.
-    r = server.http.get(auth_url(scope="read:files"))
+    r = server.http.get(auth_url(scope="read:files", **WEB))
     assert r.status_code == 303 and "code=" in r.headers["location"]
     assert (
         len(server.sink.named("consent.shown")) == 1
         and len(server.sink.named("login.shown")) == page_count
     )
     # A wider scope asks again.
-    r = server.http.get(auth_url(scope="read:files write:files"))
-    assert (
-        r.status_code == 200
-        and "Create and change your files" in r.text
-        and "write:files" in r.text
-    )
+    r = server.http.get(auth_url(scope="read:files email", **WEB))
+    assert r.status_code == 200 and "See your email address" in r.text and "email" in r.text
 
 
 def test_denying_consent_returns_access_denied(server: InProcess) -> None:
@@ -116,12 +116,12 @@ def test_prompt_none_without_session_is_login_required(server: InProcess) -> Non
 
 
 def test_prompt_login_and_max_age_force_a_new_login(server: InProcess) -> None:
-    run_code_flow(server.http, server.base)
-    assert server.http.get(auth_url()).status_code == 303
-    assert 'name="password"' in server.http.get(auth_url(prompt="login")).text
+    run_code_flow(server.http, server.base, **WEB)
+    assert server.http.get(auth_url(**WEB)).status_code == 303
+    assert 'name="password"' in server.http.get(auth_url(prompt="login", **WEB)).text
     server.clock.advance(120)
-    assert server.http.get(auth_url(max_age="300")).status_code == 303
-    assert 'name="password"' in server.http.get(auth_url(max_age="60")).text
+    assert server.http.get(auth_url(max_age="300", **WEB)).status_code == 303
+    assert 'name="password"' in server.http.get(auth_url(max_age="60", **WEB)).text
 
 
 def test_home_and_static_and_unknown_paths(server: InProcess) -> None:
