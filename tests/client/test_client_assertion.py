@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from valetkey.cli.client_errors import Exit
 from valetkey.cli.client_setup import client_config
+from valetkey.cli.client_verbose import redact_pairs
 from valetkey.client import grants, io
 from valetkey.client.assertion import AssertionKey, assertion_claims, audience
 from valetkey.client.config import ClientConfig, Endpoints
@@ -217,3 +218,12 @@ def test_cli_values_become_the_config(rsa_pem: Path, monkeypatch: pytest.MonkeyP
         client_config({**values, "client_auth": "basic"}, ENDPOINTS)
     with pytest.raises(ConfigError):
         client_config({**values, "assertion_audience": "somewhere"}, ENDPOINTS)
+
+
+def test_verbose_output_never_shows_the_assertion(rsa_pem: Path) -> None:
+    request = form_request(
+        f"{ISSUER}/token", [("grant_type", "client_credentials")], config(private_key=str(rsa_pem))
+    )
+    assertion = parse_qs(request.content.decode())["client_assertion"][0]
+    shown = redact_pairs(request.content.decode())
+    assert assertion not in shown and "client_assertion=" in shown

@@ -208,6 +208,7 @@ PASSES: list[tuple[str, Callable[[], str], str, dict[str, Any]]] = [
     ("nbf now", lambda: signed(body=claims(nbf=NOW)), PK, {}),
     ("iat a little ahead (clock skew)", lambda: signed(body=claims(iat=NOW + 20, exp=NOW + 80)), PK, {}),
     ("an unknown header member", lambda: signed(x5t="ignored"), PK, {}),
+    ("Ed25519 with a key registered as EdDSA (RFC 9864)", lambda: signed(ED_KEY), PK, {"jwks": {"keys": [{**jose.public_jwk(ED_KEY), "alg": "EdDSA"}]}}),
 ]  # fmt: skip
 
 

@@ -19,10 +19,14 @@ class UnknownAssertionKey(InvalidClient):
     keys) and verify again; the answer stays this error if the fresh set has no such key either."""
 
 
+# RFC 9864: "Ed25519" is the fully specified name of what RFC 8037 called "EdDSA" for these keys.
+_SYNONYM = {"EdDSA": "Ed25519", "Ed25519": "EdDSA"}
+
+
 def _fits(jwk: Any, alg: str) -> bool:
     if not isinstance(jwk, Mapping) or jwk.get("kty") != jose.key_type(alg):
         return False
-    return bool(jwk.get("use", "sig") == "sig" and jwk.get("alg", alg) == alg)
+    return bool(jwk.get("use", "sig") == "sig" and jwk.get("alg", alg) in (alg, _SYNONYM.get(alg)))
 
 
 def select_key(jwks: Mapping[str, Any] | None, alg: str, kid: Any) -> jose.PublicKey:
@@ -49,6 +53,6 @@ def select_key(jwks: Mapping[str, Any] | None, alg: str, kid: Any) -> jose.Publi
     if len(candidates) > 1:
         raise InvalidClient("this client registered several keys with the assertion's kid")
     try:
-        return jose.proof_public_key(candidates[0], alg)
+        return jose.proof_public_key({**candidates[0], "alg": alg}, alg)
     except jose.TokenInvalid as exc:
         raise InvalidClient(f"the client's registered key cannot verify {alg}: {exc}") from exc
