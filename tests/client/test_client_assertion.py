@@ -227,3 +227,18 @@ def test_verbose_output_never_shows_the_assertion(rsa_pem: Path) -> None:
     assertion = parse_qs(request.content.decode())["client_assertion"][0]
     shown = redact_pairs(request.content.decode())
     assert assertion not in shown and "client_assertion=" in shown
+
+
+def test_call_signs_in_with_a_private_key_jwt_client(rsa_pem: Path) -> None:
+    from valetkey.cli.call_discover import client_for
+    from valetkey.client.resource_discovery import Discovered, ProtectedResource
+
+    resource = ProtectedResource(
+        "https://api.example", (ISSUER,), ("read",), "https://api.example/m"
+    )
+    found = Discovered(resource, ENDPOINTS, "read")
+    options = {"client_id": "svc", "private_key": str(rsa_pem)}
+    with httpx.Client() as http:
+        made = client_for(found, options, None, http, None)
+    assert made.method == "private_key_jwt" and made.private_key == str(rsa_pem.resolve())
+    assert made.resources == ("https://api.example",)
