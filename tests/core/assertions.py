@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 from dataclasses import replace
 from typing import Any
 
+from tests.core import dpop_proofs
+from tests.core.dpop_proofs import _merge as merge
+from tests.core.dpop_proofs import b64
 from valetkey.core import jose
 from valetkey.core.client_assertion import AssertionContext, AssertionPolicy
 
@@ -23,20 +24,7 @@ RSA_KEY = jose.generate_private_jwk("RS256", kid="rsa-1")
 ED_KEY = jose.generate_private_jwk("Ed25519", kid="ed-1")
 STRANGER = jose.generate_private_jwk("ES256", kid="ec-1")  # an attacker's key under the same kid
 JWKS = jose.jwks([EC_KEY, RSA_KEY, ED_KEY])
-DROP = object()
-
-
-def b64(data: bytes | dict[str, Any] | str) -> str:
-    if isinstance(data, dict):
-        data = json.dumps(data)
-    if isinstance(data, str):
-        data = data.encode()
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    merged = base | changes
-    return {k: v for k, v in merged.items() if v is not DROP}
+DROP = dpop_proofs.DROP  # a claim or header member to leave out
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -48,12 +36,12 @@ def claims(**changes: Any) -> dict[str, Any]:
         "iat": NOW,
         "exp": NOW + 60,
     }
-    return _merge(base, changes)
+    return merge(base, changes)
 
 
 def signed(key: dict[str, Any] = EC_KEY, body: dict[str, Any] | None = None, **head: Any) -> str:
     """private_key_jwt: signed with ``key``, its header naming the key's alg and kid."""
-    header = _merge({"alg": key["alg"], "kid": key["kid"], "typ": "JWT"}, head)
+    header = merge({"alg": key["alg"], "kid": key["kid"], "typ": "JWT"}, head)
     return jose.sign_jws(header, claims() if body is None else body, key)
 
 
@@ -65,7 +53,7 @@ def maced(
 ) -> str:
     """client_secret_jwt, or any MAC (HS*) over any bytes: the key-confusion attack uses this."""
     key = secret.encode() if isinstance(secret, str) else secret
-    header = _merge({"alg": alg, "typ": "JWT"}, head)
+    header = merge({"alg": alg, "typ": "JWT"}, head)
     signing_input = f"{b64(header)}.{b64(claims() if body is None else body)}"
     digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
     mac = hmac.new(key, signing_input.encode(), digest).digest()

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,17 @@ def require_packages(directory: Path, cache: Path, what: str) -> None:
     if os.environ.get("CI") == "true" or os.environ.get("VALETKEY_REQUIRE_NODE") == "1":
         pytest.fail(f"the {what} interop tests are required here (CI): {problem}")
     pytest.skip(f"SKIPPED: {what} interop: {problem}")
+
+
+def run_node(script: Path, payload: dict[str, Any], *args: str) -> Any:
+    """``node SCRIPT ARGS`` with ``payload`` as JSON on stdin; its stdout parsed as JSON."""
+    done = subprocess.run(
+        ["node", str(script), *args],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -8,8 +8,6 @@ without Node.js these tests say SKIPPED, on CI they fail (tests/interop/node_pac
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from authlib.oauth2.rfc7523 import (
 )
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from tests.interop.node_packages import require_packages
+from tests.interop.node_packages import require_packages, run_node
 from valetkey.client.assertion import AssertionKey, client_secret_jwt, private_key_jwt
 from valetkey.core import jose
 from valetkey.core.checks import Rejected
@@ -135,16 +133,7 @@ def node_made(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
         "secret": SECRET,
         "algs": ["ES256", "RS256", "PS256", "EdDSA"],
     }
-    done = subprocess.run(
-        ["node", str(NODE_DIR / "assertions.mjs")],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    made: list[dict[str, Any]] = json.loads(done.stdout)
+    made: list[dict[str, Any]] = run_node(NODE_DIR / "assertions.mjs", payload)
     return made
 
 
