@@ -75,13 +75,18 @@ def _output(response: httpx.Response, as_json: bool) -> None:
         click.echo(response.text, nl=not response.text.endswith("\n"))
 
 
-SIGN_IN_OPTIONS = ("client_id", "client_secret", "issuer", "scope", "initial_access_token")
+SIGN_IN_OPTIONS = (
+    "client_id", "client_secret", "client_auth", "private_key", "issuer", "scope",
+    "initial_access_token",
+)  # fmt: skip
 
 
 def _sign_in_options(func: Any) -> Any:
     opts = [
         click.option("--client-id", help="Sign-in: a client registered at the authorization server, or the https URL of your client ID metadata document (default: register, RFC 7591)."),
         click.option("--client-secret", help="Sign-in: the secret of a confidential --client-id (or VALETKEY_CLIENT_SECRET)."),
+        click.option("--client-auth", type=click.Choice(["basic", "body", "none", "private_key_jwt", "client_secret_jwt"]), help="Sign-in: how --client-id authenticates (default: basic with a secret, private_key_jwt with a key)."),
+        click.option("--private-key", help="Sign-in: the private key (PEM or JWK file) of a private_key_jwt --client-id."),
         click.option("--issuer", help="Sign-in: which of the resource's authorization servers to use (default: the first it names)."),
         click.option("--scope", "-s", help="Sign-in: scopes to ask for (default: the previous token's, else the challenge's scope, else the resource's scopes_supported)."),
         click.option("--initial-access-token", envvar="VALETKEY_INITIAL_ACCESS_TOKEN", help="Sign-in: a token the server asks for to register a client (RFC 7591 §3)."),

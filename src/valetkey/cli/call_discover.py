@@ -16,9 +16,9 @@ from rich.markup import escape
 
 from valetkey.cli.client_browser import browser_grant
 from valetkey.cli.client_errors import EXIT_BAD_INPUT, Exit, err
-from valetkey.cli.client_setup import Observer, http_client, observer
+from valetkey.cli.client_setup import Observer, assertion_settings, http_client, observer
 from valetkey.client import io
-from valetkey.client.config import ClientConfig
+from valetkey.client.config import ClientConfig, auth_method
 from valetkey.client.errors import ConfigError
 from valetkey.client.registration import (
     LOOPBACK_REDIRECT,
@@ -90,6 +90,8 @@ def _named_client(found: Discovered, options: Mapping[str, Any], client_id: str)
         client_id,
         endpoints,
         client_secret=options.get("client_secret") or os.environ.get("VALETKEY_CLIENT_SECRET"),
+        auth_method=auth_method(options.get("client_auth")),
+        **assertion_settings(options),
     )
 
 

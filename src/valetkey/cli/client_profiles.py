@@ -26,7 +26,7 @@ KEYS = (
     "grant", "issuer", "discovery", "auth_url", "token_url", "refresh_url", "revocation_url",
     "jwks_uri", "client_id", "client_secret", "client_auth", "scope", "state", "redirect_uri",
     "pkce", "pkce_method", "code_verifier", "username", "password", "browser", "timeout",
-    *LIST_KEYS,
+    "private_key", "assertion_alg", "assertion_audience", *LIST_KEYS,
 )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from valetkey.client.config import (
     CustomParam,
     Endpoints,
     Target,
+    assertion_audience,
     auth_method,
     check_resource,
     check_url,
@@ -93,4 +95,18 @@ def client_config(values: Mapping[str, Any], found: Endpoints) -> ClientConfig:
         redirect_uri=values.get("redirect_uri"),
         params=custom_params(values),
         resources=tuple(check_resource(str(r)) for r in values.get("resource") or ()),
+        **assertion_settings(values),
     )
+
+
+def assertion_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """private_key_jwt / client_secret_jwt: the key file as an absolute path (saved with the token
+    for refresh and revocation), the alg and the aud choice."""
+    key = values.get("private_key")
+    if key and auth_method(values.get("client_auth")) not in (None, "private_key_jwt"):
+        raise Exit(EXIT_BAD_INPUT, "--private-key goes with --client-auth private_key_jwt")
+    return {
+        "private_key": str(Path(str(key)).expanduser().resolve()) if key else None,
+        "assertion_alg": values.get("assertion_alg"),
+        "assertion_audience": assertion_audience(values.get("assertion_audience")),
+    }

@@ -14,9 +14,16 @@ from valetkey.core.redirect import is_loopback_host
 
 Placement = Literal["body", "query", "header"]
 Target = Literal["auth", "token", "refresh"]
-AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+AuthMethod = Literal[
+    "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"
+]
 PLACEMENTS: tuple[Placement, ...] = ("body", "query", "header")
-AUTH_METHODS: tuple[AuthMethod, ...] = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS: tuple[AuthMethod, ...] = (
+    "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"
+)  # fmt: skip
+# The aud of a client assertion: the exact URL the request goes to (default), the issuer, the
+# token endpoint for every request, or a URL given as is (docs/client-auth.md says why).
+AUDIENCES = ("endpoint", "issuer", "token_endpoint")
 AUTH_ALIASES = {
     "basic": "client_secret_basic",
     "body": "client_secret_post",
@@ -82,9 +89,12 @@ RESERVED: dict[str, frozenset[str]] = {
     ),
     "token": frozenset(
         {"grant_type", "code", "code_verifier", "redirect_uri", "client_id", "client_secret",
-         "username", "password"}
+         "username", "password", "client_assertion", "client_assertion_type"}
     ),
-    "refresh": frozenset({"grant_type", "refresh_token", "client_id", "client_secret"}),
+    "refresh": frozenset(
+        {"grant_type", "refresh_token", "client_id", "client_secret", "client_assertion",
+         "client_assertion_type"}
+    ),
 }  # fmt: skip
 
 
@@ -134,12 +144,26 @@ class ClientConfig:
     params: tuple[CustomParam, ...] = ()
     # RFC 8707: sent on the authorization request and on every token request, refresh included.
     resources: tuple[str, ...] = ()
+    # private_key_jwt / client_secret_jwt (RFC 7523 §2.2): the key file (PEM or JWK; only its
+    # path is kept), the JWS alg (default: the key's, or HS256), the aud (AUDIENCES or a URL).
+    private_key: str | None = None
+    assertion_alg: str | None = None
+    assertion_audience: str | None = None
 
     @property
     def method(self) -> AuthMethod:
         if self.auth_method is not None:
             return self.auth_method
+        if self.private_key:
+            return "private_key_jwt"
         return "client_secret_basic" if self.client_secret else "none"
+
+    @property
+    def has_credentials(self) -> bool:
+        """A secret, or a private key for private_key_jwt."""
+        if self.method == "private_key_jwt":
+            return bool(self.private_key)
+        return bool(self.client_secret)
 
     def params_for(self, target: Target) -> list[CustomParam]:
         return [p for p in self.params if p.target == target]
@@ -158,6 +182,9 @@ class ClientConfig:
             "params": [[p.target, p.placement, p.key, p.value] for p in self.params],
             "resources": list(self.resources),
             "endpoints": self.endpoints.to_dict(),
+            "private_key": self.private_key,
+            "assertion_alg": self.assertion_alg,
+            "assertion_audience": self.assertion_audience,
         }
 
     @classmethod
@@ -172,6 +199,9 @@ class ClientConfig:
             redirect_uri=data.get("redirect_uri"),
             params=params,
             resources=tuple(str(r) for r in data.get("resources") or ()),
+            private_key=data.get("private_key"),
+            assertion_alg=data.get("assertion_alg"),
+            assertion_audience=data.get("assertion_audience"),
         )
 
 
@@ -180,8 +210,18 @@ def auth_method(name: str | None) -> AuthMethod | None:
         return None
     full = AUTH_ALIASES.get(name, name)
     if full not in AUTH_METHODS:
-        raise ConfigError(f"unknown client authentication {name!r}; use basic, body or none")
+        raise ConfigError(
+            f"unknown client authentication {name!r}; use basic, body, none, private_key_jwt or "
+            "client_secret_jwt"
+        )
     return full
+
+
+def assertion_audience(value: str | None) -> str | None:
+    """One of AUDIENCES, or an absolute http(s) URL used as the aud exactly as given."""
+    if value is None or value in AUDIENCES:
+        return value
+    return check_url(value, "--assertion-audience")
 
 
 def check_url(value: str, flag: str) -> str:

@@ -118,8 +118,8 @@ def password(config: ClientConfig, username: str, secret: str, now: float) -> Fl
 
 def client_credentials(config: ClientConfig, now: float) -> Flow[TokenSet]:
     """RFC 6749 §4.4."""
-    if not config.client_secret:
-        raise ConfigError("the client credentials grant needs --client-secret")
+    if not config.has_credentials:
+        raise ConfigError("the client credentials grant needs --client-secret or --private-key")
     fields = [("grant_type", "client_credentials"), *_scope(config), *_resources(config)]
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
     return token_response((yield request), now, config.scope)

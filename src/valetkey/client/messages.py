@@ -1,14 +1,17 @@
-"""Building token-endpoint requests and reading their responses (RFC 6749 §2.3.1, §5, §6; RFC 7009)."""
+"""Building token-endpoint requests and reading their responses (RFC 6749 §2.3.1, §5, §6; RFC 7009;
+RFC 7523 §2.2 for client assertions)."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from valetkey.client.assertion import assertion_fields
 from valetkey.client.config import ClientConfig, CustomParam
 from valetkey.client.errors import AuthorizationDenied, OAuthServerError, UnexpectedResponse
 from valetkey.client.tokens import TokenSet
@@ -22,8 +25,12 @@ def form_request(
     fields: Sequence[tuple[str, str]],
     config: ClientConfig,
     extra: Iterable[CustomParam] = (),
+    now: float | None = None,
 ) -> httpx.Request:
-    """A POST with client authentication and custom parameters; a repeated key stays repeated."""
+    """A POST with client authentication and custom parameters; a repeated key stays repeated.
+
+    private_key_jwt and client_secret_jwt add a new assertion for ``url`` made at ``now``
+    (default: the current time)."""
     body = list(fields)
     headers: list[tuple[str, str]] = [("Accept", "application/json"), ("Content-Type", FORM)]
     query: list[tuple[str, str]] = []
@@ -34,6 +41,8 @@ def form_request(
         body.append(("client_id", config.client_id))
         if method == "client_secret_post" and config.client_secret:
             body.append(("client_secret", config.client_secret))
+        elif method in ("private_key_jwt", "client_secret_jwt"):
+            body += assertion_fields(config, url, time.time() if now is None else now)
     for p in extra:
         {"body": body, "query": query, "header": headers}[p.placement].append((p.key, p.value))
     target = httpx.URL(url)

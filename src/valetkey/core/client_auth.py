@@ -1,4 +1,10 @@
-"""Client authentication at the token endpoint (RFC 6749 §2.3.1, §3.2.1; RFC 9700 §2.5)."""
+"""Client authentication at the token endpoint and its neighbours (RFC 6749 §2.3.1, §3.2.1;
+RFC 9700 §2.5): client_secret_basic, client_secret_post, none, and the JWT methods private_key_jwt
+and client_secret_jwt (RFC 7523 §2.2, OIDC Core §9), whose rules live in core.client_assertion.
+
+The server calls :func:`presented_credentials`, loads the named client (and, for a JWT method,
+its keys or secret), then :func:`authenticate` (or :func:`authenticated` for the checks too).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote_plus, unquote_plus
 
+from valetkey.core.checks import Rejected
+from valetkey.core.client_assertion import (
+    JWT_METHODS,
+    AssertionContext,
+    VerifiedAssertion,
+    check_assertion_unused,
+    presented_assertion,
+    verify_assertion,
+)
+from valetkey.core.dpop.replay import JtiRegistry
 from valetkey.core.errors import InvalidClient, InvalidRequest
+from valetkey.core.events import Check
 from valetkey.core.models import Client
 
 
@@ -15,7 +32,10 @@ from valetkey.core.models import Client
 class PresentedCredentials:
     client_id: str
     secret: str | None
-    method: str  # client_secret_basic | client_secret_post | none
+    # client_secret_basic | client_secret_post | none | private_key_jwt | client_secret_jwt (for
+    # an assertion: a guess from its alg; the registered method decides which rules apply)
+    method: str
+    assertion: str | None = None  # the client_assertion, not yet verified
 
 
 class BasicAuthFailed(InvalidClient):
@@ -57,6 +77,16 @@ def presented_credentials(
     body_secret = secrets_[0] if secrets_ else None
     if len(ids) > 1 or len(secrets_) > 1:
         raise InvalidRequest("client_id or client_secret is repeated")
+    assertion = presented_assertion(form)
+    if assertion is not None:
+        if authorization or body_secret is not None:
+            # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
+            raise InvalidRequest(
+                "send a client assertion alone, without HTTP Basic credentials or client_secret"
+            )
+        return PresentedCredentials(
+            assertion.client_id, None, assertion.method, assertion.assertion
+        )
     if authorization:
         if body_secret is not None:
             # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
@@ -79,28 +109,76 @@ def presented_credentials(
     return PresentedCredentials(body_id, None, "none")
 
 
+@dataclass(frozen=True)
+class Authentication:
+    client: Client
+    method: str  # the registered method the client just used
+    assertion: VerifiedAssertion | None = None  # for private_key_jwt and client_secret_jwt
+    checks: tuple[Check, ...] = ()  # the assertion's checks, each naming its rule and section
+
+
 def authenticate(
     presented: PresentedCredentials,
     client: Client | None,
     verify_secret: Callable[[str, str], bool],
+    *,
+    assertion: AssertionContext | None = None,
+    replay: JtiRegistry | None = None,
 ) -> Client:
     """Check the presented credentials against the registered client; the same error for every failure
-    that could tell an attacker which part was wrong."""
+    that could tell an attacker which part was wrong. For private_key_jwt and client_secret_jwt the
+    server passes ``assertion`` (its issuer, the endpoint's URL, the time, the client's keys or
+    secret) and ``replay`` (where used ``jti`` values are kept)."""
+    return authenticated(
+        presented, client, verify_secret, assertion=assertion, replay=replay
+    ).client
+
+
+def authenticated(
+    presented: PresentedCredentials,
+    client: Client | None,
+    verify_secret: Callable[[str, str], bool],
+    *,
+    assertion: AssertionContext | None = None,
+    replay: JtiRegistry | None = None,
+) -> Authentication:
+    """:func:`authenticate`, returning the verified assertion and its checks too. A refused
+    assertion raises InvalidClient naming its rule; its ``__cause__`` is the Rejected carrying
+    every check that ran."""
     failure = BasicAuthFailed if presented.method == "client_secret_basic" else InvalidClient
     if client is None:
         raise failure(
             "client authentication failed", detail=f"unknown client_id {presented.client_id[:64]!r}"
         )
     registered = client.token_endpoint_auth_method
+    if presented.assertion is not None and registered in JWT_METHODS:
+        return _by_assertion(presented.assertion, client, assertion, replay)
     if presented.method != registered:
         raise failure(
             f"this client must authenticate with {registered}, not {presented.method}",
             detail=f"registered={registered} presented={presented.method}",
         )
     if registered == "none":
-        return client
+        return Authentication(client, registered)
     if presented.secret is None or client.secret_digest is None:
         raise failure("client authentication failed")
     if not verify_secret(presented.secret, client.secret_digest):
         raise failure("client authentication failed", detail="client secret mismatch")
-    return client
+    return Authentication(client, registered)
+
+
+def _by_assertion(
+    token: str, client: Client, context: AssertionContext | None, replay: JtiRegistry | None
+) -> Authentication:
+    if context is None or replay is None:
+        raise ValueError(
+            f"client {client.client_id!r} uses {client.token_endpoint_auth_method}: pass an "
+            "AssertionContext and a JtiRegistry to authenticate it"
+        )
+    method = client.token_endpoint_auth_method
+    try:
+        verified = verify_assertion(token, client.client_id, method, context)
+        checks = check_assertion_unused(verified, replay, context.now)
+    except Rejected as rejected:
+        raise rejected.error from rejected
+    return Authentication(client, method, verified, checks)

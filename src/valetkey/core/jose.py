@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -388,3 +389,98 @@ def sign_jws(
         + _b64(_COMPACT(dict(claims)).encode("ascii"))
     )
     return (signing_input + b"." + _b64(signer(signing_input))).decode("ascii")
+
+
+# --- MACs for client_secret_jwt (RFC 7518 §3.2; OIDC Core §9, §16.19) --------------------------
+MAC_ALGS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def mac_key_problem(key: bytes, alg: str) -> str | None:
+    """Why ``key`` cannot be an ``alg`` key, or None. RFC 7518 §3.2: a key at least as long as the
+    hash output (32, 48 or 64 bytes) MUST be used."""
+    if alg not in MAC_ALGS:
+        return f"{alg!r} is not one of {', '.join(MAC_ALGS)}"
+    size = MAC_ALGS[alg]().digest_size
+    return None if len(key) >= size else f"{alg} needs a key of at least {size} bytes"
+
+
+def _mac(key: bytes, alg: str, signing_input: bytes) -> bytes:
+    problem = mac_key_problem(key, alg)
+    if problem:
+        raise ValueError(problem)
+    return hmac.new(key, signing_input, MAC_ALGS[alg]).digest()
+
+
+def verify_mac(key: bytes, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    """RFC 7518 §3.2: the MAC recomputed and compared in constant time."""
+    return hmac.compare_digest(_mac(key, alg, signing_input), signature)
+
+
+def sign_mac_jws(header: Mapping[str, Any], claims: Mapping[str, Any], key: bytes) -> str:
+    """A compact JWS with exactly ``header`` (whose alg is one of MAC_ALGS), MACed with ``key``."""
+    signing_input = (
+        _b64(_COMPACT(dict(header)).encode("ascii"))
+        + b"."
+        + _b64(_COMPACT(dict(claims)).encode("ascii"))
+    )
+    signature = _mac(key, str(header.get("alg")), signing_input)
+    return (signing_input + b"." + _b64(signature)).decode("ascii")
+
+
+# --- A client's own signing key, read from a file (private_key_jwt) -----------------------------
+# The algorithm a key signs with when none is named: RS256 is OIDC's default and every server's.
+_DEFAULT_ALG = {"RSA": "RS256", "P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+_DEFAULT_ALG["Ed25519"] = "Ed25519"
+
+
+def private_jwk_from_file_bytes(data: bytes, alg: str | None = None) -> dict[str, Any]:
+    """A private JWK (with ``alg`` and a ``kid``) from a PEM private key (PKCS#8, PKCS#1 or SEC1)
+    or a JSON JWK; RSA, EC (P-256, P-384, P-521) or Ed25519. Raises ValueError saying why not."""
+    text = data.decode("utf-8", "replace").strip()
+    try:
+        if text.startswith("{"):
+            key: Any = import_key(json.loads(text))
+        elif "ENCRYPTED" in text.split("\n", 1)[0]:
+            raise ValueError("the PEM key is encrypted: decrypt it first (openssl pkey -in KEY)")
+        else:
+            key = _import_pem(data)
+    except (JoseError, json.JSONDecodeError, TypeError, KeyError) as exc:
+        raise ValueError(f"not a usable private key ({type(exc).__name__})") from exc
+    try:
+        jwk = dict(key.as_dict(private=True))
+    except ValueError:
+        jwk = {}
+    if "d" not in jwk:
+        raise ValueError("this is a public key; the client signs with its private key")
+    named = _DEFAULT_ALG.get(str(jwk.get("crv", jwk["kty"])))
+    jwk["alg"] = alg or jwk.get("alg") or named
+    if jwk["alg"] not in _KTY or _KTY[jwk["alg"]] != jwk["kty"]:
+        raise ValueError(f"a {jwk['kty']} key cannot sign with {jwk['alg']!r}")
+    if jwk["alg"] in _EC_ALGS and _EC_ALGS[jwk["alg"]][0] != jwk.get("crv"):
+        raise ValueError(f"{jwk['alg']} needs a key on {_EC_ALGS[jwk['alg']][0]}")
+    jwk.setdefault("kid", jwk_thumbprint(jwk))  # RFC 7638: a stable kid for the key
+    return jwk
+
+
+def _import_pem(data: bytes) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        loaded = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            "not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK"
+        ) from exc
+    if isinstance(loaded, rsa.RSAPrivateKey):
+        return RSAKey.import_key(loaded)
+    if isinstance(loaded, ec.EllipticCurvePrivateKey):
+        return ECKey.import_key(loaded)
+    if isinstance(loaded, Ed25519PrivateKey):
+        return OKPKey.import_key(loaded)
+    raise ValueError("only RSA, EC (P-256, P-384, P-521) and Ed25519 keys can sign assertions")
+
+
+def key_type(alg: str) -> str | None:
+    """The JWK ``kty`` that signs with asymmetric ``alg`` (RFC 7518 §6.1), or None."""
+    return _KTY.get(alg)
