@@ -6,6 +6,7 @@ complaints."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,15 @@ post_logout_redirect_uris = ["{app}/signed-out"]
 grant_types = ["authorization_code"]
 scope = "openid read:profile"
 
+[[clients]]
+client_id = "ipv6-app"
+client_name = "Example IPv6 loopback app"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://[::1]/callback"]
+post_logout_redirect_uris = ["{app6}/signed-out"]
+grant_types = ["authorization_code"]
+scope = "openid read:profile"
+
 [[users]]
 username = "alice"
 password = "wonderland"
@@ -82,10 +92,30 @@ def app() -> Iterator[str]:
     thread.join(10)
 
 
+class _V6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 @pytest.fixture(scope="module")
-def base(app: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app6() -> Iterator[str]:
+    """The same app on the IPv6 loopback address, which no CSP source can name."""
+    server = _V6Server(("::1", 0), _App)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://[::1]:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def base(app: str, app6: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = CONFIG.format(
-        native_cb=NATIVE_CB, native_logout=NATIVE_LOGOUT, loopback=REGISTERED_LOOPBACK, app=app
+        native_cb=NATIVE_CB,
+        native_logout=NATIVE_LOGOUT,
+        loopback=REGISTERED_LOOPBACK,
+        app=app,
+        app6=app6,
     )
     with auth_server(config, tmp_path_factory.mktemp("csp-as")) as url:
         yield url
@@ -215,4 +245,18 @@ def test_logout_confirmation_returns_to_the_registered_uri(
     again = watch.new_page()
     again.goto(url)
     again.wait_for_selector("#password")
+    watch.assert_quiet()
+
+
+def test_an_ipv6_loopback_client_is_sent_on_by_a_page(watch: Watch, base: str, app6: str) -> None:
+    """CSP has no source for ``[::1]``: the consent form answers with a page that sends the browser
+    on (a navigation, which form-action does not govern) instead of a redirect the policy blocks."""
+    redirect_uri = f"{app6}/callback"
+    url, verifier = start(base, "ipv6-app", redirect_uri, prompt="consent")
+    page = sign_in(watch.new_page(), url)
+    page.click("button[value=approve]")
+    got = redirect_params(watch.navigation_to(redirect_uri + "?"))
+    page.wait_for_selector("#app")  # the browser landed in the app
+    assert got["iss"] == base
+    assert redeem(base, got["code"], redirect_uri, "ipv6-app", verifier)["access_token"]
     watch.assert_quiet()

@@ -87,9 +87,18 @@ async def login_endpoint(request: Request) -> Response:
     )
     # Continue here rather than redirect to /authorize: re-reading prompt=login or max_age=0 there
     # would ask the user to sign in again, forever.
-    response = await continue_flow(state, request, v, session, fresh_login=True)
+    response = _onward(
+        state, request, v, await continue_flow(state, request, v, session, fresh_login=True)
+    )
     pages.set_session_cookie(state, response, session_id)
     return response
+
+
+def _onward(state: ServerState, request: Request, v: Validated, response: Response) -> Response:
+    """The form's answer: a redirect to the client, or a page sending the browser there when the
+    page's policy cannot name the redirect URI (``pages.onward``)."""
+    name = v.client.client_name or v.client.client_id
+    return pages.onward(state, request, response, v.request.redirect_uri, name)
 
 
 async def consent_endpoint(request: Request) -> Response:
@@ -115,7 +124,7 @@ async def consent_endpoint(request: Request) -> Response:
             http=exchange(request, form, response),
             error="access_denied",
         )
-        return response
+        return _onward(state, request, v, response)
     state.store.save_consent(session.sub, v.request.client_id, v.request.scope, state.clock.now())
     state.emit(
         "consent.granted",
@@ -127,4 +136,4 @@ async def consent_endpoint(request: Request) -> Response:
         http=exchange(request, form, None),
         data={"scope": list(v.request.scope)},
     )
-    return issue_response(state, request, v, session)
+    return _onward(state, request, v, issue_response(state, request, v, session))

@@ -145,6 +145,8 @@ def _finish(state: ServerState, request: Request, lr: LogoutRequest) -> Response
         response: Response = RedirectResponse(
             redirect.with_params(lr.redirect_to, params), status_code=303
         )
+        name = (lr.client.client_name or lr.client.client_id) if lr.client else "the application"
+        response = pages.onward(state, request, response, lr.redirect_to, name)
     else:
         response = pages.render(
             state, request, "message.html", title="Signed out", message="You are signed out."

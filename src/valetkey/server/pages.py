@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse, Response
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import LoginSession
 from valetkey.core.secrets import new_token
-from valetkey.server.csp import page_policy
-from valetkey.server.http import PAGE_HEADERS
+from valetkey.server.csp import form_action_source, page_policy
+from valetkey.server.http import PAGE_HEADERS, rows_of, with_rows
 from valetkey.server.state import ServerState
 
 SESSION_COOKIE = "vk_session"
@@ -93,6 +93,27 @@ def render(
             BROWSER_COOKIE, new_bid, httponly=True, samesite="lax", secure=_secure(state), path="/"
         )
     return response
+
+
+def onward(
+    state: ServerState, request: Request, response: Response, target: str, client_name: str
+) -> Response:
+    """A form's answer that redirects to ``target``, as sent to the browser.
+
+    CSP ``form-action`` governs the redirect that answers a form, and some redirect URIs cannot be
+    named in a policy (an IPv6 loopback literal such as ``http://[::1]:8400/cb``, a non-ASCII host).
+    For those the redirect becomes a page that sends the browser on (a navigation from a page is
+    not a form submission), instead of widening the policy. Rows and cookies go with it."""
+    location = response.headers.get("location")
+    if location is None or form_action_source(target) is not None:
+        return response
+    page = render(
+        state, request, "continue.html", location=location, client_name=client_name
+    )
+    for name, value in response.raw_headers:
+        if name == b"set-cookie":
+            page.raw_headers.append((name, value))
+    return with_rows(page, *rows_of(response))
 
 
 def error_page(
