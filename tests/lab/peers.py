@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,16 @@ def node_clients_problem() -> str | None:
         return "node and npm are needed (Node.js 20)"
     if all((CLIENTS_DIR / "node_modules" / p / "package.json").exists() for p in NPM_PACKAGES):
         return None
-    done = subprocess.run(
-        ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=CLIENTS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="vk-npm-cache-") as cache:  # nothing in ~/.npm
+        done = subprocess.run(
+            ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error",
+             "--cache", cache],
+            cwd=CLIENTS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )  # fmt: skip
     if done.returncode != 0:
         return f"npm install failed: {done.stderr.strip()[-500:]}"
     return None
