@@ -109,6 +109,12 @@ async def authorize(request: Request, lab: Lab, attempt: Attempt) -> Response:
         data={"client_id": params.get("client_id"), "scope": params.get("scope", "").split(),
               "pkce": "code_challenge" in params},
     )  # fmt: skip
+    said = attempt.delivered if attempt.fault.stage == "callback" else None
+    lab.events.request(
+        attempt, "callback", said or "Redirect back with " + " + ".join(sorted(reply)),
+        method="GET", path="(the client's redirect URI)", status=302,
+        data={"parameters": sorted(reply)},
+    )  # fmt: skip
     return RedirectResponse(redirect.with_params(params["redirect_uri"], reply), status_code=302)
 
 

@@ -18,8 +18,8 @@ ENDPOINTS: dict[str, tuple[str, Channel, Actor, Actor]] = {
     "callback": ("authorization_code.issued", "front", "authorization_server", "browser"),
     "token": ("token.issued", "back", "client", "authorization_server"),
     "token_error": ("token.rejected", "back", "client", "authorization_server"),
-    "userinfo": ("resource_request.authenticated", "back", "client", "resource_server"),
-    "userinfo_error": ("resource_request.rejected", "back", "client", "resource_server"),
+    "userinfo": ("userinfo.returned", "back", "client", "authorization_server"),
+    "userinfo_error": ("userinfo.rejected", "back", "client", "authorization_server"),
 }
 
 

@@ -56,6 +56,7 @@ def _client_id(request: Request, form: Mapping[str, str]) -> str:
 async def token(request: Request, lab: Lab, attempt: Attempt) -> Response:
     form = await read_form(request)
     grant_type = form.get("grant_type", "")
+    before = attempt.delivered
     attempt.enter("/token")
     try:
         client_id = _client_id(request, form)
@@ -69,7 +70,8 @@ async def token(request: Request, lab: Lab, attempt: Attempt) -> Response:
         attempt.move(f"POST /token ({grant_type}) refused: {exc.description}")
         response = JSONResponse(exc.body(), status_code=exc.status, headers=NO_STORE)
     endpoint = "token" if response.status_code == 200 else "token_error"
-    summary = attempt.delivered if attempt.delivered else f"token request ({grant_type})"
+    committed = attempt.delivered if attempt.delivered != before else None
+    summary = committed or f"Token request ({grant_type})"
     lab.events.request(
         attempt, endpoint, summary, method="POST", path=request.url.path,
         status=response.status_code, data={"grant_type": grant_type},
