@@ -47,7 +47,10 @@ def faults(as_markdown: bool) -> None:
 
 def _server(host: str, port: int, hold: float, inspector_port: int | None) -> LabServer:
     sink = RecordingSink()
-    server = LabServer.create(host, port, sink=sink, hold_seconds=hold)
+    try:
+        server = LabServer.create(host, port, sink=sink, hold_seconds=hold)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     if inspector_port is not None:
         from valetkey.inspector import EventBus, create_inspector_app
 

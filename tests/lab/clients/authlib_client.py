@@ -67,7 +67,7 @@ def main() -> int:
     try:
         asyncio.run(drive(*sys.argv[1:4]))
     except (AuthlibBaseError, JoseError, httpx.HTTPError) as exc:
-        said = (str(exc).splitlines() or [""])[0]
+        said = (str(exc).splitlines() or ["(no message)"])[0]
         print(f"refused: {type(exc).__name__}: {said}")
         return 1
     print("finished the flow")
