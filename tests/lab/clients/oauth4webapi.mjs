@@ -4,8 +4,10 @@
 // lab's /authorize redirects at once: the redirect is read, not followed), userinfo, then twice a
 // refresh and userinfo with the new token. Two settings are the app's, not security checks: plain
 // http on loopback (allowInsecureRequests) and a 5 s timeout. The library's own errors (and a
-// timeout) are refusals, printed on one line; anything else is left uncaught.
+// timeout) are refusals, printed on one line; anything else is left uncaught (driver.mjs).
 import * as oauth from 'oauth4webapi'
+
+import { callback, drive } from './driver.mjs'
 
 const [issuer, clientId, redirectUri] = process.argv.slice(2)
 const TIMEOUT = 5000 // milliseconds
@@ -17,13 +19,6 @@ const REFUSALS = [
   oauth.UnsupportedOperationError,
 ]
 const options = () => ({ [oauth.allowInsecureRequests]: true, signal: AbortSignal.timeout(TIMEOUT) })
-
-async function callback(url) {
-  const answer = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT) })
-  const location = answer.headers.get('location')
-  if (!location) throw new Error(`/authorize answered ${answer.status} without a redirect`)
-  return new URL(location)
-}
 
 async function main() {
   const issuerUrl = new URL(issuer)
@@ -45,7 +40,7 @@ async function main() {
     state,
     nonce,
   })) url.searchParams.set(name, value)
-  const params = oauth.validateAuthResponse(as, client, await callback(url), state)
+  const params = oauth.validateAuthResponse(as, client, await callback(url, TIMEOUT), state)
   const response = await oauth.authorizationCodeGrantRequest(
     as, client, auth, params, redirectUri, verifier, options())
   let result = await oauth.processAuthorizationCodeResponse(as, client, response, {
@@ -67,14 +62,4 @@ async function main() {
   }
 }
 
-try {
-  await main()
-  console.log('finished the flow')
-} catch (err) {
-  const timeout = err?.name === 'TimeoutError' || err?.cause?.name === 'TimeoutError'
-  if (!timeout && !REFUSALS.some((kind) => err instanceof kind)) throw err
-  const code = err.code ? ` (${err.code})` : ''
-  const cause = err.cause?.message ? ` (${err.cause.message})` : ''
-  console.log(`refused: ${err.name}${code}: ${err.message}${cause}`)
-  process.exit(1)
-}
+await drive(main, REFUSALS)

@@ -4,8 +4,10 @@
 // lab's /authorize redirects at once: the redirect is read, not followed), userinfo, then twice a
 // refresh and userinfo with the new token. Two settings are the app's, not security checks: plain
 // http on loopback (allowInsecureRequests) and a 5 s timeout. The library's own errors (and a
-// timeout) are refusals, printed on one line; anything else is left uncaught.
+// timeout) are refusals, printed on one line; anything else is left uncaught (driver.mjs).
 import * as client from 'openid-client'
+
+import { callback, drive } from './driver.mjs'
 
 const [issuer, clientId, redirectUri] = process.argv.slice(2)
 const TIMEOUT = 5 // seconds
@@ -15,13 +17,6 @@ const REFUSALS = [
   client.AuthorizationResponseError,
   client.WWWAuthenticateChallengeError,
 ]
-
-async function callback(url) {
-  const answer = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT * 1000) })
-  const location = answer.headers.get('location')
-  if (!location) throw new Error(`/authorize answered ${answer.status} without a redirect`)
-  return new URL(location)
-}
 
 async function main() {
   const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
@@ -39,7 +34,7 @@ async function main() {
     state,
     nonce,
   })
-  let tokens = await client.authorizationCodeGrant(config, await callback(url), {
+  let tokens = await client.authorizationCodeGrant(config, await callback(url, TIMEOUT * 1000), {
     pkceCodeVerifier: verifier,
     expectedState: state,
     expectedNonce: nonce,
@@ -55,14 +50,4 @@ async function main() {
   }
 }
 
-try {
-  await main()
-  console.log('finished the flow')
-} catch (err) {
-  const timeout = err?.name === 'TimeoutError' || err?.cause?.name === 'TimeoutError'
-  if (!timeout && !REFUSALS.some((kind) => err instanceof kind)) throw err
-  const code = err.code ? ` (${err.code})` : ''
-  const cause = err.cause?.message ? ` (${err.cause.message})` : ''
-  console.log(`refused: ${err.name}${code}: ${err.message}${cause}`)
-  process.exit(1)
-}
+await drive(main, REFUSALS)
