@@ -41,7 +41,7 @@ def node_clients_problem() -> str | None:
     """Install the npm clients when missing; why they cannot be run, or None."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         return "node and npm are needed (Node.js 20)"
-    if all((CLIENTS_DIR / "node_modules" / p / "package.json").exists() for p in NPM_PACKAGES):
+    if _installed():
         return None
     with tempfile.TemporaryDirectory(prefix="vk-npm-cache-") as cache:  # nothing in ~/.npm
         done = subprocess.run(
@@ -53,17 +53,27 @@ def node_clients_problem() -> str | None:
             timeout=300,
             check=False,
         )  # fmt: skip
-    if done.returncode != 0:
+    if done.returncode != 0 or not _installed():
         return f"npm install failed: {done.stderr.strip()[-500:]}"
     return None
 
 
+def _installed() -> bool:
+    """The exact versions package.json pins (the published results name them)."""
+    wanted = json.loads((CLIENTS_DIR / "package.json").read_text())["dependencies"]
+    for name, version in wanted.items():
+        manifest = CLIENTS_DIR / "node_modules" / name / "package.json"
+        if not manifest.exists() or json.loads(manifest.read_text())["version"] != version:
+            return False
+    return True
+
+
 def require_node_clients() -> None:
-    """Skip without the npm clients, or fail on CI (CI=true), where they must run."""
+    """Skip without the npm clients, or fail on CI (CI=true or VALETKEY_REQUIRE_NODE=1)."""
     problem = node_clients_problem()
     if problem is None:
         return
-    if os.environ.get("CI") == "true":
+    if os.environ.get("CI") == "true" or os.environ.get("VALETKEY_REQUIRE_NODE") == "1":
         pytest.fail(f"the lab's npm clients cannot run: {problem}")
     pytest.skip(f"SKIPPED: the lab's npm clients cannot run: {problem}")
 
