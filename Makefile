@@ -60,3 +60,10 @@ test-uvicorn-latest:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# valetkey lab: its tests, then valetkey's client, openid-client, oauth4webapi and Authlib through
+# every fault, their real results written into docs/lab.md (the npm clients install on first use).
+.PHONY: lab
+lab: $(STAMP)
+	$(BIN)/pytest -q tests/lab tests/test_architecture.py
+	$(BIN)/python -m tests.lab.publish

@@ -63,6 +63,22 @@ def test_server_reaches_the_inspector_only_through_the_sink() -> None:
         assert not any(n.startswith("valetkey.inspector") for n in imports_of(path)), path
 
 
+def test_the_lab_and_the_real_server_never_meet() -> None:
+    """The lab misbehaves on purpose: it never imports the server, the store or the inspector
+    (events go through a sink), and no production package imports the lab, so a bug in it can
+    never reach a real flow. Only the composition root (cli/lab.py) wires it."""
+    for path in package_files("lab"):
+        bad = [
+            n
+            for n in imports_of(path)
+            if n.startswith(("valetkey.server", "valetkey.store", "valetkey.inspector"))
+        ]
+        assert not bad, f"{path} imports {bad}"
+    for package in ("core", "server", "store", "resource", "client", "inspector", "demo"):
+        for path in package_files(package):
+            assert not any(n.startswith("valetkey.lab") for n in imports_of(path)), path
+
+
 def test_in_the_server_only_the_outbound_fetcher_makes_http_requests() -> None:
     """Every fetch the server makes on a client's say-so goes through server/outbound*.py, where
     the SSRF rules live (docs/outbound.md)."""

@@ -25,6 +25,7 @@ COMMANDS = {
     "resource": "valetkey.cli.resource:resource",
     "token": "valetkey.cli.token:token",
     "call": "valetkey.cli.call:call",
+    "lab": "valetkey.cli.lab:lab",
 }
 
 
