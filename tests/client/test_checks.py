@@ -109,7 +109,7 @@ def test_a_forged_id_token_is_rejected(
         assert len(proxy.to("/token")) == 1
 
 
-CLAIMS = {"iss": "https://as", "aud": "cli", "exp": 2000, "nonce": "n-1", "sub": "u"}
+CLAIMS = {"iss": "https://as", "aud": "cli", "exp": 2000, "iat": 1400, "nonce": "n-1", "sub": "u"}
 
 
 @pytest.mark.parametrize(
@@ -121,6 +121,8 @@ CLAIMS = {"iss": "https://as", "aud": "cli", "exp": 2000, "nonce": "n-1", "sub":
         ({"exp": 1000}, "expired"),
         ({"nonce": "n-2"}, "nonce"),
         ({"at_hash": "wrong"}, "at_hash"),
+        ({"iat": 1500 + 120}, "iat"),  # OIDC Core §3.1.3.7 step 10: issued in the future
+        ({"iat": None}, "iat"),  # §2: iat is required
     ],
 )
 def test_each_id_token_claim_check(change: dict[str, Any], why: str) -> None:

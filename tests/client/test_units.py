@@ -9,7 +9,9 @@ import pytest
 
 from valetkey.cli.token_display import expiry_words
 from valetkey.client import ConfigError, IdTokenInvalid, LoopbackReceiver, Outcome, TokenSet
+from valetkey.client.errors import SecurityCheckFailed
 from valetkey.client.idtoken import check_claims
+from valetkey.client.messages import token_response
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,7 @@ def test_token_response_keeps_absolute_expiry_and_old_refresh_token() -> None:
 
 
 def test_implicit_id_token_needs_at_hash() -> None:
-    claims = {"iss": "https://as", "aud": "c", "exp": 2000, "nonce": "n"}
+    claims = {"iss": "https://as", "aud": "c", "exp": 2000, "iat": 990, "nonce": "n"}
     with pytest.raises(IdTokenInvalid, match="at_hash"):
         check_claims(
             {"alg": "RS256"},
@@ -107,3 +109,28 @@ def test_only_a_401_invalid_token_triggers_a_refresh(
 
     response = httpx.Response(status, headers={"WWW-Authenticate": challenge})
     assert invalid_token_challenge(response) is expected
+
+
+def _response(body: dict[str, object]) -> httpx.Response:
+    return httpx.Response(200, json=body, request=httpx.Request("POST", "https://as/token"))
+
+
+@pytest.mark.parametrize("token_type", ["Bearer", "bearer", "DPoP"])
+def test_a_token_type_the_client_understands_is_taken(token_type: str) -> None:
+    body = {"access_token": "a", "token_type": token_type}
+    assert token_response(_response(body), 0).access_token == "a"
+
+
+def test_a_token_type_the_client_does_not_understand_is_refused() -> None:
+    """RFC 6749 §7.1: it must not be sent as if it were a Bearer token."""
+    with pytest.raises(SecurityCheckFailed, match="type 'mac'"):
+        token_response(_response({"access_token": "a", "token_type": "mac"}), 0)
+
+
+def test_a_scope_wider_than_requested_is_refused_and_a_narrower_one_taken() -> None:
+    """RFC 6749 §3.3 lets a server grant less; more than was asked for is refused (RFC 9700 §2.3)."""
+    wide = {"access_token": "a", "token_type": "Bearer", "scope": "read write admin"}
+    with pytest.raises(SecurityCheckFailed, match="not requested: admin"):
+        token_response(_response(wide), 0, requested_scope="read write")
+    narrow = {"access_token": "a", "token_type": "Bearer", "scope": "read"}
+    assert token_response(_response(narrow), 0, requested_scope="read write").scope == "read"

@@ -42,6 +42,11 @@ def check_claims(
     # Step 9: the current time must be before exp.
     if not isinstance(exp, int | float) or exp + LEEWAY < now:
         raise IdTokenInvalid("ID token is expired (or has no exp)")
+    iat = claims.get("iat")
+    # Step 10 (and §2: iat is required): a token issued in the future was not issued by a clock
+    # the client can trust; beyond the leeway it is refused.
+    if not isinstance(iat, int | float) or iat - LEEWAY > now:
+        raise IdTokenInvalid("ID token has no iat, or an iat in the future")
     if nonce is not None:
         # Step 11: the nonce must be the one sent in the authorization request.
         got = claims.get("nonce")

@@ -13,7 +13,12 @@ import httpx
 
 from valetkey.client.assertion import assertion_fields
 from valetkey.client.config import ClientConfig, CustomParam
-from valetkey.client.errors import AuthorizationDenied, OAuthServerError, UnexpectedResponse
+from valetkey.client.errors import (
+    AuthorizationDenied,
+    OAuthServerError,
+    SecurityCheckFailed,
+    UnexpectedResponse,
+)
 from valetkey.client.tokens import TokenSet
 from valetkey.core.client_auth import basic_credentials
 
@@ -98,7 +103,33 @@ def token_response(
         )
     if not isinstance(body.get("access_token"), str) or not isinstance(body.get("token_type"), str):
         raise UnexpectedResponse("token response lacks access_token or token_type (RFC 6749 §5.1)")
+    # RFC 6749 §7.1: a client must not use a token whose type it does not understand.
+    if body["token_type"].lower() not in TOKEN_TYPES:
+        raise SecurityCheckFailed(
+            f"the token endpoint issued a token of type {body['token_type'][:40]!r}; this client "
+            "understands Bearer (RFC 6750) and DPoP (RFC 9449) tokens only (RFC 6749 §7.1)"
+        )
+    _check_scope_not_wider(body.get("scope"), requested_scope)
     return TokenSet.from_response(body, now, requested_scope)
+
+
+TOKEN_TYPES = ("bearer", "dpop")
+
+
+def _check_scope_not_wider(granted: Any, requested: str | None) -> None:
+    """RFC 6749 §3.3 lets a server grant less than asked; a token with more than was asked for is
+    refused (RFC 9700 §2.3: least privilege): it may belong to another flow, or to a server that
+    ignores what the user approved. Ask for a server's extra default scopes explicitly."""
+    if not requested or not isinstance(granted, str):
+        return
+    asked = set(requested.split())
+    wider = [s for s in granted.split() if s not in asked]
+    if wider:
+        raise SecurityCheckFailed(
+            "the token grants scopes that were not requested: "
+            + " ".join(wider)[:200]
+            + " (RFC 6749 §3.3, RFC 9700 §2.3); request them explicitly if they are expected"
+        )
 
 
 def revocation_response(response: httpx.Response) -> None:
