@@ -25,6 +25,7 @@ COMMANDS = {
     "resource": "valetkey.cli.resource:resource",
     "token": "valetkey.cli.token:token",
     "call": "valetkey.cli.call:call",
+    "profile": "valetkey.cli.profile:profile_group",
 }
 
 
