@@ -18,8 +18,8 @@ from valetkey.cli.client_setup import endpoints, http_client
 from valetkey.cli.token_get import GRANT_ALIASES
 from valetkey.client.errors import ConfigError
 from valetkey.client.postman import Imported, ImportResult, import_collection
+from valetkey.client.postman_block import Finding, shown
 from valetkey.client.postman_export import export_collection
-from valetkey.client.postman_fields import Finding, shown
 from valetkey.client.postman_vars import environment
 from valetkey.client.profile_lint import LintFinding, lint
 from valetkey.client.tokenstore import write_private

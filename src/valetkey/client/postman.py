@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from valetkey.client.errors import ConfigError
-from valetkey.client.postman_fields import Finding, Mapped, map_block
+from valetkey.client.postman_block import Finding, Mapped
+from valetkey.client.postman_fields import map_block
 from valetkey.client.postman_vars import variable_list
 from valetkey.client.profile_lint import Usage
 from valetkey.client.tokenstore import check_name

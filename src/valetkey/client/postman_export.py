@@ -12,7 +12,7 @@ from typing import Any
 from valetkey.client.config import CustomParam, Target
 from valetkey.client.errors import ConfigError
 from valetkey.client.postman import SCHEMA_V21
-from valetkey.client.postman_fields import GRANTS, PARAMS, SEND_AS, SIMPLE, Finding, shown
+from valetkey.client.postman_block import GRANTS, PARAMS, SEND_AS, SIMPLE, Finding, shown
 from valetkey.client.resource_fold import spread_resources
 
 _PLACE = {place: send_as for send_as, place in SEND_AS.items()}

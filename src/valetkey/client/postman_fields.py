@@ -9,142 +9,29 @@ and custom parameters, silently.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from valetkey.client.config import CustomParam, Target, check_url
 from valetkey.client.errors import ConfigError
 from valetkey.client.loopback import parse_redirect
-from valetkey.client.postman_vars import VAR, as_text, is_dynamic, resolve
-from valetkey.client.profile_lint import StateMode, Usage
+from valetkey.client.postman_block import (
+    GRANTS,
+    PARAMS,
+    SEND_AS,
+    SIMPLE,
+    URLS,
+    USES,
+    Block,
+    Mapped,
+)
+from valetkey.client.postman_vars import VAR, as_text, is_dynamic
 from valetkey.client.resource_fold import fold_resources
 from valetkey.core.pkce import is_valid_verifier
-
-Level = Literal["error", "warning", "info"]
-
-# Postman's grant_type -> (valetkey grant, PKCE on?); None: PKCE does not apply.
-GRANTS: dict[str, tuple[str, bool | None]] = {
-    "authorization_code": ("authorization_code", False),
-    "authorization_code_with_pkce": ("authorization_code", True),
-    "implicit": ("implicit", None),
-    "password_credentials": ("password", None),
-    "client_credentials": ("client_credentials", None),
-}
-SIMPLE = {
-    "authUrl": "auth_url",
-    "accessTokenUrl": "token_url",
-    "refreshTokenUrl": "refresh_url",
-    "clientId": "client_id",
-    "clientSecret": "client_secret",
-    "scope": "scope",
-    "username": "username",
-}
-URLS = ("authUrl", "accessTokenUrl", "refreshTokenUrl")
-PARAMS: dict[str, tuple[Target, str]] = {
-    "authRequestParams": ("auth", "auth_params"),
-    "tokenRequestParams": ("token", "token_params"),
-    "refreshRequestParams": ("refresh", "refresh_params"),
-}
-SEND_AS = {"request_body": "body", "request_url": "query", "request_header": "header"}
-SECRET_KEYS = ("clientSecret", "password", "accessToken", "code_verifier")
-
-_COMMON = {"grant_type", "clientId", "scope", "audience", "resource", "headerPrefix",
-           "addTokenTo", "tokenType", "tokenName", "accessToken"}  # fmt: skip
-_BROWSER = {"authUrl", "redirect_uri", "useBrowser", "state", "authRequestParams"}
-_TOKEN = {"accessTokenUrl", "refreshTokenUrl", "clientSecret", "client_authentication",
-          "tokenRequestParams", "refreshRequestParams"}  # fmt: skip
-# The keys each grant uses; Postman keeps every grant's fields, the others are reported unused.
-USES = {
-    "authorization_code": _COMMON | _BROWSER | _TOKEN | {"challengeAlgorithm", "code_verifier"},
-    "implicit": _COMMON | _BROWSER,
-    "password": _COMMON | _TOKEN | {"username", "password"},
-    "client_credentials": _COMMON | _TOKEN,
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something in the source that is not kept as it was, and what valetkey does instead."""
-
-    profile: str
-    field: str
-    value: str
-    message: str
-    instead: str
-    level: Level = "warning"
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "profile": self.profile,
-            "field": self.field,
-            "value": self.value,
-            "message": self.message,
-            "instead": self.instead,
-            "level": self.level,
-        }
-
-
-_NOT_SECRET = {"tokenName", "tokenType", "addTokenTo", "accessTokenUrl", "refreshTokenUrl",
-               *PARAMS}  # fmt: skip
-_SECRET_WORDS = ("secret", "password", "token", "assertion", "verifier")
-
-
-def shown(key: str, value: str) -> str:
-    """A value as findings show it: secrets masked (for a custom parameter, by its own name)."""
-    name = key.split("[", 1)[1].rstrip("]") if "[" in key else key
-    secret = name in SECRET_KEYS or (
-        name not in _NOT_SECRET and any(w in name.lower() for w in _SECRET_WORDS)
-    )
-    return "***" if secret and value else value
-
-
-@dataclass
-class Mapped:
-    """The result of mapping one block; ``missing`` maps an unresolved variable to its keys."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    missing: dict[str, list[str]] = field(default_factory=dict)
-    state: StateMode = "random"
-    add_token_to: Literal["header", "query"] = "header"
-    callback: str | None = None
-    ignored: list[str] = field(default_factory=list)
-    ok: bool = True  # False: the block cannot become a profile
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(self.add_token_to, self.state, self.callback, tuple(self.ignored))
-
-    def report(self, key: str, value: str, message: str, instead: str, level: Level) -> None:
-        self.findings.append(Finding("", key, shown(key, value), message, instead, level))
-
-
-class _Block:
-    def __init__(self, attrs: Mapping[str, Any], scope: Mapping[str, str]) -> None:
-        self.attrs, self.scope, self.out = attrs, scope, Mapped()
-
-    def text(self, key: str, raw: Any = None) -> str | None:
-        """The value with variables resolved; None when it uses a dynamic variable (reported)."""
-        value = as_text(self.attrs.get(key) if raw is None else raw)
-        dynamic = [m.group(1).strip() for m in VAR.finditer(value) if is_dynamic(m.group(1))]
-        if dynamic:
-            self.out.report(
-                key, value, f"uses Postman's dynamic variable {{{{{dynamic[0]}}}}}, a new value "
-                "on every request", "not imported: give a fixed value in the profile", "warning",
-            )  # fmt: skip
-            return None
-        resolved, missing = resolve(value, self.scope)
-        for name in missing:
-            self.out.missing.setdefault(name, []).append(key)
-        return resolved
-
-    def set(self, key: str, value: Any) -> None:
-        self.out.values[key] = value
 
 
 def map_block(attrs: Mapping[str, Any], scope: Mapping[str, str]) -> Mapped:
     """Map one block's attributes (``{key: value}``) with variables from ``scope``."""
-    block = _Block(attrs, scope)
+    block = Block(attrs, scope)
     grant = _grant(block)
     if grant is None:
         block.out.ok = False
@@ -169,7 +56,7 @@ def map_block(attrs: Mapping[str, Any], scope: Mapping[str, str]) -> Mapped:
     return block.out
 
 
-def _grant(block: _Block) -> str | None:
+def _grant(block: Block) -> str | None:
     raw = block.text("grant_type") or ""
     if not raw:
         block.out.report("grant_type", "", "no grant type given",
@@ -188,7 +75,7 @@ def _grant(block: _Block) -> str | None:
     return grant
 
 
-def _simple(block: _Block, key: str, raw: Any) -> None:
+def _simple(block: Block, key: str, raw: Any) -> None:
     value = block.text(key)
     if not value:
         return
@@ -201,12 +88,12 @@ def _simple(block: _Block, key: str, raw: Any) -> None:
     block.set(SIMPLE[key], value)
 
 
-def _password(block: _Block, key: str, raw: Any) -> None:
+def _password(block: Block, key: str, raw: Any) -> None:
     block.out.report(key, as_text(raw), "a user's password is never saved in a profile",
                      "asked for on each run (or --password, VALETKEY_PASSWORD)", "info")  # fmt: skip
 
 
-def _state(block: _Block, key: str, raw: Any) -> None:
+def _state(block: Block, key: str, raw: Any) -> None:
     value = as_text(raw).strip()
     match = VAR.fullmatch(value)
     if match and is_dynamic(match.group(1).strip()):
@@ -219,7 +106,7 @@ def _state(block: _Block, key: str, raw: Any) -> None:
                          "(--state VALUE forces one)", "warning")  # fmt: skip
 
 
-def _callback(block: _Block, key: str, raw: Any) -> None:
+def _callback(block: Block, key: str, raw: Any) -> None:
     value = block.text(key)
     if not value:
         return
@@ -235,7 +122,7 @@ def _callback(block: _Block, key: str, raw: Any) -> None:
     block.set("redirect_uri", value)
 
 
-def _browser(block: _Block, key: str, raw: Any) -> None:
+def _browser(block: Block, key: str, raw: Any) -> None:
     if as_text(raw).lower() == "true":
         block.set("browser", True)
     else:
@@ -243,7 +130,7 @@ def _browser(block: _Block, key: str, raw: Any) -> None:
                          "opens the system browser (--no-browser prints the URL)", "info")  # fmt: skip
 
 
-def _challenge(block: _Block, key: str, raw: Any) -> None:
+def _challenge(block: Block, key: str, raw: Any) -> None:
     value = block.text(key) or ""
     method = {"s256": "S256", "sha-256": "S256", "sha256": "S256", "plain": "plain"}
     if value.lower() in method:
@@ -253,7 +140,7 @@ def _challenge(block: _Block, key: str, raw: Any) -> None:
                          "S256", "warning")  # fmt: skip
 
 
-def _verifier(block: _Block, key: str, raw: Any) -> None:
+def _verifier(block: Block, key: str, raw: Any) -> None:
     value = block.text(key)
     if value and is_valid_verifier(value):
         block.set("code_verifier", value)
@@ -262,7 +149,7 @@ def _verifier(block: _Block, key: str, raw: Any) -> None:
                          "- . _ ~ (RFC 7636 §4.1)", "a fresh verifier on every run", "error")  # fmt: skip
 
 
-def _params(block: _Block, key: str, raw: Any) -> None:
+def _params(block: Block, key: str, raw: Any) -> None:
     target, profile_key = PARAMS[key]
     if not isinstance(raw, list):
         block.out.report(key, as_text(raw), "custom parameters must be a list of "
@@ -272,7 +159,7 @@ def _params(block: _Block, key: str, raw: Any) -> None:
         _param(block, key, target, profile_key, entry)
 
 
-def _param(block: _Block, key: str, target: Target, profile_key: str, entry: Any) -> None:
+def _param(block: Block, key: str, target: Target, profile_key: str, entry: Any) -> None:
     if not isinstance(entry, Mapping):
         block.out.report(key, as_text(entry), "not a {key, value} entry", "not imported", "error")
         return
@@ -308,7 +195,7 @@ def add_param(
     out.values.setdefault(profile_key, []).append(text)
 
 
-def _legacy(block: _Block, key: str, raw: Any) -> None:
+def _legacy(block: Block, key: str, raw: Any) -> None:
     """The Audience and Resource tab of older Postman versions: ``{id: uri}``."""
     items = raw.values() if isinstance(raw, Mapping) else raw if isinstance(raw, list) else [raw]
     implicit = block.out.values.get("grant") == "implicit"
@@ -323,14 +210,14 @@ def _legacy(block: _Block, key: str, raw: Any) -> None:
                      f"{'authorization request' if implicit else 'token request body'}", "info")  # fmt: skip
 
 
-def _header_prefix(block: _Block, key: str, raw: Any) -> None:
+def _header_prefix(block: Block, key: str, raw: Any) -> None:
     value = (block.text(key) or "").strip()
     if value.lower() != "bearer":  # postman-runtime: absent means Bearer, empty means no prefix
         block.out.report(key, value, "a profile holds how to get a token, not how to send it",
                          f"valetkey call --header-prefix '{value}'", "info")  # fmt: skip
 
 
-def _add_token_to(block: _Block, key: str, raw: Any) -> None:
+def _add_token_to(block: Block, key: str, raw: Any) -> None:
     value = block.text(key) or ""
     if value in ("queryParams", "url", "query"):
         block.out.add_token_to = "query"
@@ -341,7 +228,7 @@ def _add_token_to(block: _Block, key: str, raw: Any) -> None:
                          "the Authorization header", "warning")  # fmt: skip
 
 
-def _token_type(block: _Block, key: str, raw: Any) -> None:
+def _token_type(block: Block, key: str, raw: Any) -> None:
     value = (block.text(key) or "").strip()
     if value.lower() in ("bearer", "access_token"):
         return
@@ -353,30 +240,35 @@ def _token_type(block: _Block, key: str, raw: Any) -> None:
                          "the token is sent as a Bearer token", "warning")  # fmt: skip
 
 
-def _token_name(block: _Block, key: str, raw: Any) -> None:
+def _token_name(block: Block, key: str, raw: Any) -> None:
     block.out.report(key, as_text(raw), "Postman's name for the token",
                      "saved under the profile's name (or token get --name)", "info")  # fmt: skip
 
 
-def _access_token(block: _Block, key: str, raw: Any) -> None:
+def _access_token(block: Block, key: str, raw: Any) -> None:
     block.out.report(key, as_text(raw), "a token is not a setting; this file holds a live token: "
                      "keep it as secret as a password", "not imported: token get fetches a fresh "
                      "one", "warning")  # fmt: skip
 
 
-def _client_auth(block: _Block, key: str, raw: Any) -> None:
+def _client_auth(block: Block, key: str, raw: Any) -> None:
     pass  # decided in _finish, once the secret is known
 
 
-def _finish(block: _Block, grant: str) -> None:
-    if grant in ("authorization_code", "implicit") and not block.attrs.get("state"):
-        block.out.state = "none"  # Postman sends none; valetkey always does
+def _finish(block: Block, grant: str) -> None:
+    if grant in ("authorization_code", "implicit"):
+        if not block.attrs.get("state"):
+            block.out.state = "none"  # Postman sends none; valetkey always does
+        block.out.report("issuer", "", "Postman has no issuer field; valetkey checks the "
+                         "callback's iss (RFC 9207) and ID tokens against the issuer",
+                         'token get --issuer URL, or issuer = "URL" in the profile: a callback '
+                         "that carries iss is refused without it", "info")  # fmt: skip
     if grant != "implicit":
         _decide_client_auth(block)
     fold_resources(block.out.values)
 
 
-def _decide_client_auth(block: _Block) -> None:
+def _decide_client_auth(block: Block) -> None:
     given = "client_authentication" in block.attrs and block.attrs["client_authentication"]
     how = (block.text("client_authentication") if given else None) or "header"
     if block.out.values.get("client_secret"):

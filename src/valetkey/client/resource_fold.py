@@ -36,11 +36,11 @@ def fold_resources(values: dict[str, Any]) -> None:
         [t for t in values.get(key) or () if t.startswith(f"{place}:resource=")]
         for key, place in requests
     ]
-    if not found or not found[0] or any(f != found[0] for f in found):
+    uris = [[text.split("=", 1)[1] for text in texts] for texts in found]
+    if not uris or not uris[0] or any(u != uris[0] for u in uris):
         return
-    uris = [text.split("=", 1)[1] for text in found[0]]
     try:
-        for uri in uris:
+        for uri in uris[0]:
             check_resource(uri)
     except ConfigError:
         return  # not an absolute URI: Postman sends it, so it stays a custom parameter
@@ -50,4 +50,4 @@ def fold_resources(values: dict[str, Any]) -> None:
             values[key] = kept
         else:
             del values[key]
-    values["resource"] = list(dict.fromkeys([*values.get("resource", []), *uris]))
+    values["resource"] = list(dict.fromkeys([*values.get("resource", []), *uris[0]]))
