@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from valetkey.client.config import Target
@@ -64,14 +64,7 @@ class Finding:
     level: Level = "warning"
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "profile": self.profile,
-            "field": self.field,
-            "value": self.value,
-            "message": self.message,
-            "instead": self.instead,
-            "level": self.level,
-        }
+        return asdict(self)
 
 
 _NOT_SECRET = {"tokenName", "tokenType", "addTokenTo", "accessTokenUrl", "refreshTokenUrl",

@@ -8,7 +8,7 @@ it (how the token is sent to the API, the state Postman sends): an import passes
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -39,14 +39,7 @@ class LintFinding:
     fix: str
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "severity": self.severity,
-            "rule": self.rule,
-            "spec": self.spec,
-            "field": self.field,
-            "reason": self.reason,
-            "fix": self.fix,
-        }
+        return asdict(self)
 
 
 Check = Callable[[Mapping[str, Any], Usage], Iterator[LintFinding]]
