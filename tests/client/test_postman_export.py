@@ -161,3 +161,17 @@ def test_a_key_postman_has_no_field_for_is_reported() -> None:
 def test_an_unknown_grant_is_refused() -> None:
     with pytest.raises(ConfigError, match="no Postman equivalent"):
         export_collection("x", {"grant": "device_code"})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"client_auth": "private_key_jwt", "private_key": "/keys/client.pem"},
+        {"client_auth": "client_secret_jwt", "client_secret": "s"},
+        {"client_auth": "none", "client_secret": "s"},
+        {"client_auth": "basic"},  # basic without a secret to send
+    ],
+)
+def test_client_authentication_postman_cannot_do_is_reported(values: dict[str, Any]) -> None:
+    _, findings = export_collection("x", {"grant": "client_credentials", "client_id": "c", **values})
+    assert "client_auth" in {f.field for f in findings}

@@ -88,15 +88,18 @@ def _attributes(name: str, values: Mapping[str, Any], findings: list[Finding]) -
 def _client_authentication(
     name: str, values: Mapping[str, Any], findings: list[Finding]
 ) -> list[tuple[str, Any]]:
+    """Postman: the secret in a Basic header or in the body; no secret: client_id in the body."""
     method = values.get("client_auth")
-    if not values.get("client_secret"):
+    secret = bool(values.get("client_secret"))
+    if not secret and method in (None, "none"):
         return [("client_authentication", "body")]  # client_id in the body: a public client
-    if method is None or method in _AUTH:
-        return [("client_authentication", _AUTH.get(method or "basic", "header"))]
-    findings.append(Finding(name, "client_auth", str(method), "Postman sends a client secret in "
-                            "a Basic header or in the body, nothing else", "written as the "
-                            "Basic header", "warning"))  # fmt: skip
-    return [("client_authentication", "header")]
+    if secret and (method is None or method in _AUTH):
+        return [("client_authentication", _AUTH[method or "basic"])]
+    fallback = "header" if secret else "body"
+    findings.append(Finding(name, "client_auth", str(method), "Postman authenticates a client "
+                            "with a secret in a Basic header or in the body, nothing else",
+                            f"written as {fallback}", "warning"))  # fmt: skip
+    return [("client_authentication", fallback)]
 
 
 def _type(value: Any) -> str:
