@@ -22,6 +22,7 @@ COMMANDS = {
     "user": "valetkey.cli.admin_users:user_group",
     "grants": "valetkey.cli.admin_users:grants_group",
     "keys": "valetkey.cli.keys:keys_group",
+    "profile": "valetkey.cli.profile:profile_group",
     "resource": "valetkey.cli.resource:resource",
     "token": "valetkey.cli.token:token",
     "call": "valetkey.cli.call:call",
