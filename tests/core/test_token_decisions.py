@@ -165,20 +165,13 @@ CASES = [
         client=SVC,
     ),
     code_case("code: replayed", InvalidGrant, "check_code_unused", replayed=True),
-    # A replay proves a second redemption only when it would otherwise have been granted.
+    # The replay rule runs third: a replay is refused (and revokes) before the later checks.
     code_case(
         "code: replayed without its verifier",
         InvalidGrant,
-        "check_code_verifier",
+        "check_code_unused",
         replayed=True,
         code_verifier=None,
-    ),
-    code_case(
-        "code: replayed by another client",
-        InvalidGrant,
-        "check_code_client",
-        client=replace(PLAIN, grant_types=("authorization_code",)),
-        replayed=True,
     ),
     refresh_case("refresh: all rules pass", None, None),
     refresh_case("refresh: narrowed", None, None, scope="read:files"),
