@@ -77,3 +77,23 @@ def test_a_write_of_odd_text_is_refused_and_writes_nothing(store: SQLStore, odd:
     odd_access = AccessTokenRecord("j1", None, "svc", None, (odd,), (), 1.0, 2.0)
     refused(lambda: store.save_all([Issuance(access=odd_access)]))
     assert store.get_access_token("j1") is None
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_a_client_id_with_nul_is_an_unknown_client_on_postgresql(pg_url: str, path: str) -> None:
+    """Issue 13: ``client_id=%00`` answered 500 on PostgreSQL at these three endpoints."""
+    from tests.conftest import make_in_process
+    from tests.lifecycle.conftest import FAST_BASE
+    from valetkey.store.sql import open_store
+
+    env = make_in_process(FAST_BASE, store=open_store(pg_url))
+    try:
+        for client_id in ("cli\x00", "\x00"):
+            data = {"grant_type": "client_credentials", "token": "x", "client_id": client_id}
+            r = env.http.post(path, data=data)
+            assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+            r = env.http.post(path, data=data, auth=(client_id, "secret"))
+            assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+    finally:
+        env.http.close()
+        env.store.close()
