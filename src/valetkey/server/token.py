@@ -139,18 +139,7 @@ async def authorization_code_grant(
         seen["flow"] = code.flow_id if code else None
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
-        grant = Grant(
-            grant_id=code.grant_id,
-            client_id=code.client_id,
-            sub=code.sub,
-            scope=code.scope,
-            audience=code.audience,
-            created_at=code.issued_at,
-            flow_id=code.flow_id,
-            auth_time=code.auth_time,
-            nonce=code.nonce,
-        )
-        minted = mint_for_grant(state, client=client, grant=grant, scope=code.scope, now=now)
+        minted = mint_for_grant(state, client=client, grant=code.grant(), scope=code.scope, now=now)
         seen["minted"], seen["code"] = minted, code
         return minted.issuance
 
@@ -224,14 +213,7 @@ async def refresh_token_grant(
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     minted, grant, scope = seen["minted"], seen["grant"], seen["scope"]
     body = token_response(state, minted, scope)
-    if "openid" in scope and grant.sub:
-        from valetkey.server.oidc import id_token_for
-
-        user = state.store.get_user(grant.sub)
-        if user is not None:
-            body["id_token"] = id_token_for(
-                state, client, user, scope, grant.auth_time or now, None, minted.access_token, now
-            )
+    body.update(_refreshed_id_token(state, client, grant, scope, minted, now))
     state.emit(
         "refresh_token.rotated",
         flow_id,
@@ -244,6 +226,26 @@ async def refresh_token_grant(
     return Outcome(
         body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)}
     )
+
+
+def _refreshed_id_token(
+    state: ServerState,
+    client: Client,
+    grant: Grant,
+    scope: tuple[str, ...],
+    minted: Minted,
+    now: float,
+) -> dict[str, Any]:
+    if "openid" not in scope or not grant.sub:
+        return {}
+    from valetkey.server.oidc import id_token_for
+
+    user = state.store.get_user(grant.sub)
+    if user is None:
+        return {}
+    auth_time = grant.auth_time or now
+    token = id_token_for(state, client, user, scope, auth_time, None, minted.access_token, now)
+    return {"id_token": token}
 
 
 async def client_credentials_grant(
