@@ -50,6 +50,16 @@ def _first_row(cursor: sqlite3.Cursor, sql: str) -> Any:
     return row_type(*values)
 
 
+def connect_existing(path: str, timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode to the database file at ``path``, which must exist
+    (mode=rw): a file that went away is an outage ("unable to open"), never silently replaced by a
+    new, empty database."""
+    uri = PurePath(os.path.abspath(path)).as_uri() + "?mode=rw"
+    return sqlite3.connect(
+        uri, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
+    )
+
+
 BUSY_WAIT_SECONDS = 30.0  # as long as the SQLAlchemy path's busy_timeout
 _SQLITE_BUSY = 5
 
@@ -101,14 +111,19 @@ class Checkpointer:
 
     def start(self) -> None:
         with self._lock:
-            if self._thread is None and not self._stop.is_set():
+            running = self._thread is not None and self._thread.is_alive()
+            if not running and not self._stop.is_set():  # not yet, or it could not open the file
                 self._thread = threading.Thread(
                     target=self._run, name="valetkey-checkpoint", daemon=True
                 )
                 self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn = connect_existing(self.path, 5.0)
+        except sqlite3.Error as exc:  # the file went away: nothing to checkpoint
+            log.debug("no background checkpoints: %s", exc)
+            return
         try:
             while not self._stop.wait(self.interval):
                 if self.wrote:
@@ -158,12 +173,7 @@ class RawConnections:
         self.checkpointer = Checkpointer(path)
 
     def _open(self, busy_ms: int) -> sqlite3.Connection:
-        # mode=rw: a database file that went away is an outage ("unable to open"), never silently
-        # replaced by a new empty one.
-        uri = PurePath(os.path.abspath(self.path)).as_uri() + "?mode=rw"
-        conn = sqlite3.connect(
-            uri, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False, uri=True
-        )
+        conn = connect_existing(self.path, busy_ms / 1000)
         try:
             for pragma in ("synchronous=NORMAL", f"busy_timeout={busy_ms}", "foreign_keys=ON"):
                 conn.execute(f"PRAGMA {pragma}")
