@@ -14,13 +14,15 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from valetkey.store.engine import SADatabase, make_engine
+from valetkey.store.engine import SADatabase, make_engine, normalize_url
 from valetkey.store.migrate import upgrade
 from valetkey.store.sql_config import ConfigTables
 from valetkey.store.sql_sessions import SessionTables
 from valetkey.store.sql_tokens import TokenTables
 from valetkey.store.sqlite_fast import RawDatabase
 from valetkey.store.tx import Database
+
+__all__ = ["SQLStore", "make_engine", "normalize_url", "open_store"]
 
 STARTUP_LOCK_ID = 0x76616C6B73  # "valks": distinct from the migrations' lock
 
