@@ -5,14 +5,15 @@ the same store object works again, without a restart."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.store.pg_cluster import PrivateCluster, private_cluster
 from tests.store.test_contract import accept, code, grant, tokens
+from tests.support.pgcluster import PrivateCluster, private_cluster
 from valetkey.core.errors import StorageUnavailable
 from valetkey.core.models import AuthorizationCode, Client, Issuance, LoginSession, NewCode
 from valetkey.store import sqlite_fast
@@ -24,6 +25,10 @@ from valetkey.store.sql import SQLStore, open_store
 def cluster() -> Iterator[PrivateCluster]:
     with private_cluster() as c:
         yield c
+
+
+def new_database(cluster: PrivateCluster) -> str:
+    return cluster.create_database(f"vk_{uuid.uuid4().hex[:12]}")
 
 
 def every_kind_of_call(store: SQLStore, n: int) -> list[Callable[[], object]]:
@@ -40,7 +45,7 @@ def every_kind_of_call(store: SQLStore, n: int) -> list[Callable[[], object]]:
 
 
 def test_postgresql_stopped_then_started_again(cluster: PrivateCluster) -> None:
-    store = open_store(cluster.new_database())
+    store = open_store(new_database(cluster))
     try:
         store.upsert_client(Client("cli"))
         store.save_all([NewCode(code(), grant())])
@@ -74,7 +79,7 @@ def _kill_other_sessions(store: SQLStore) -> None:
 
 
 def test_a_connection_lost_mid_transaction_writes_nothing(cluster: PrivateCluster) -> None:
-    store = open_store(cluster.new_database())
+    store = open_store(new_database(cluster))
     try:
         store.save_all([NewCode(code("mid", "gmid"), grant("gmid"))])
 
