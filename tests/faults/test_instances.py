@@ -96,11 +96,6 @@ def _race(workdir: Path) -> str | None:
                 server.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store - instances started together race on the configuration: one fails to start "
-    "(UniqueViolation on clients) or each makes its own signing keys",
-)
 def test_instances_started_together(tmp_path: Path) -> None:
     """As an orchestrator starts them: at the same instant, on an empty database. Every instance
     starts and one set of signing keys is made. The race is tried up to four times."""

@@ -12,12 +12,9 @@ for failures nobody has named yet.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes
 
 from tests.support.hostile import Problem
 from tests.support.rawasgi import RawRequest
@@ -25,51 +22,6 @@ from tests.support.rawasgi import RawRequest
 MODE = os.environ.get("VALETKEY_FUZZ", "ci")  # ci | long | explore
 LONG_RUN = MODE == "long"
 CRASH = frozenset({"status", "not_json", "not_page", "leak", "dropped"})  # a 500, as seen
-
-
-def _decoded(request: RawRequest) -> list[bytes]:
-    """The request's parameters as the server may see them: raw, decoded once and twice (the
-    sign-in and consent forms carry the authorization request encoded in ``request``)."""
-    out = []
-    for raw in (request.query, request.body):
-        once = unquote_to_bytes(raw.replace(b"+", b" "))
-        out += [raw, once, unquote_to_bytes(once.replace(b"+", b" "))]
-    return out
-
-
-def _basic_values(request: RawRequest) -> list[bytes]:
-    return [
-        value.strip()[5:].strip()
-        for name, value in request.headers
-        if name.lower() == b"authorization" and value.strip()[:5].lower() == b"basic"
-    ]
-
-
-
-
-def nul_on_postgres(request: RawRequest, backend: str) -> bool:
-    if backend != "postgresql":
-        return False
-    texts = _decoded(request)
-    for value in _basic_values(request):
-        try:
-            credentials = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        texts += [credentials, unquote_to_bytes(credentials)]
-    return any(b"\x00" in text for text in texts)
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @dataclass(frozen=True)
@@ -81,14 +33,7 @@ class Known:
     explains: Callable[[Problem, RawRequest], bool] = lambda problem, request: True
 
 
-KNOWN: tuple[Known, ...] = (
-    Known(
-        "NUL in a looked-up value (client_id, username) on PostgreSQL",
-        "store",
-        nul_on_postgres,
-        CRASH,
-    ),
-)
+KNOWN: tuple[Known, ...] = ()
 
 
 def unexplained(problems: list[Problem], request: RawRequest, backend: str) -> list[Problem]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -24,14 +22,9 @@ from valetkey.core.models import (
     SigningKey,
     User,
 )
+from valetkey.core.revocation import Refused, Replay, Reuse, Revocation
+from valetkey.store.protocol import RefreshDecision
 from valetkey.store.sql import SQLStore, open_store
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SQLStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def grant(grant_id: str = "g1") -> Grant:
@@ -163,9 +156,16 @@ def test_session_and_consent_in_one_read(store: SQLStore) -> None:
     assert store.get_session_and_consent("d2", "cli") == (None, ())
 
 
+def refusal() -> Rejected:
+    return Rejected(InvalidGrant("no"), ())
+
+
 def accept(code_record: AuthorizationCode | None, replayed: bool) -> Issuance:
-    if code_record is None or replayed:
-        raise Rejected(InvalidGrant("no"), ())
+    """As the core decides: a replay is refused with the grant to revoke, unknown codes plainly."""
+    if code_record is None:
+        raise refusal()
+    if replayed:
+        raise Refused(refusal(), Replay(code_record.grant_id))
     return tokens(code_record.grant_id)
 
 
@@ -194,6 +194,28 @@ def test_code_is_consumed_once_and_replay_revokes_the_grant(store: SQLStore) -> 
     assert refresh is not None and refresh.revoked_at == 120.0
 
 
+def test_the_store_revokes_what_the_decision_names_and_nothing_else(store: SQLStore) -> None:
+    store.save_all([NewCode(code(), grant())])
+    store.redeem_code("c1", 110.0, accept)
+
+    def plain(c: AuthorizationCode | None, replayed: bool) -> Issuance:
+        raise refusal()  # refused, but the decision names nothing to revoke
+
+    with pytest.raises(Rejected):
+        store.redeem_code("c1", 115.0, plain)
+    g = store.get_grant("g1")
+    assert g is not None and g.revoked_at is None
+
+    def other(c: AuthorizationCode | None, replayed: bool) -> Issuance:
+        raise Refused(refusal(), Revocation("g1", "any reason at all", "spec"))
+
+    with pytest.raises(Refused):  # applied whatever its kind: the grant and its tokens
+        store.redeem_code("c1", 120.0, other)
+    g, access = store.get_grant("g1"), store.get_access_token("j1")
+    assert g is not None and g.revoked_reason == "any reason at all" and g.revoked_at == 120.0
+    assert access is not None and access.revoked_at == 120.0
+
+
 def test_a_refused_redemption_writes_nothing_and_leaves_the_code_usable(store: SQLStore) -> None:
     store.save_all([NewCode(code(), grant())])
 
@@ -218,10 +240,12 @@ def test_unknown_code_is_not_a_replay(store: SQLStore) -> None:
     assert seen == [(False, False)]
 
 
-def rotate_ok(new: str):  # type: ignore[no-untyped-def]
+def rotate_ok(new: str) -> RefreshDecision[Issuance]:
     def decide(t: RefreshToken | None, g: Grant | None, reused: bool) -> Issuance:
-        if t is None or g is None or reused or g.revoked_at is not None:
-            raise Rejected(InvalidGrant("no"), ())
+        if t is not None and reused:
+            raise Refused(refusal(), Reuse(t.grant_id))
+        if t is None or g is None or g.revoked_at is not None:
+            raise refusal()
         return tokens(g.grant_id, jti="j-" + new, refresh=new)
 
     return decide
@@ -272,42 +296,3 @@ def test_save_all_is_all_or_nothing(store: SQLStore) -> None:
         store.save_all([fresh, NewCode(code("c1", "g1"), grant("g1"))])  # c1/g1 exist already
     assert store.get_grant("g9") is None and store.get_access_token("j9") is None
     assert store.get_grant("g1") is not None
-
-
-def _redeem_in_child(url: str, start: mp.synchronize.Event, results: mp.Queue) -> None:  # type: ignore[type-arg]
-    child = open_store(url, migrate=False)
-    start.wait(10)
-    try:
-        child.redeem_code("race", 110.0, accept)
-        results.put("issued")
-    except Rejected:
-        results.put("refused")
-    finally:
-        child.close()
-
-
-def test_concurrent_double_redemption_from_two_processes(store: SQLStore, store_url: str) -> None:
-    ctx = mp.get_context("spawn")
-    for round_ in range(3):
-        digest = "race"
-        store.save_all([NewCode(code(digest, f"gr{round_}"), grant(f"gr{round_}"))])
-        start, results = ctx.Event(), ctx.Queue()
-        procs = [
-            ctx.Process(target=_redeem_in_child, args=(store_url, start, results)) for _ in range(2)
-        ]
-        for p in procs:
-            p.start()
-        start.set()
-        outcomes = sorted(results.get(timeout=30) for _ in procs)
-        for p in procs:
-            p.join(10)
-        assert outcomes == ["issued", "refused"], f"round {round_}: {outcomes}"
-        # Exactly one set of tokens exists, and the loser's replay revoked the grant.
-        g = store.get_grant(f"gr{round_}")
-        assert g is not None and g.revoked_reason == "authorization code replayed"
-        with store.engine.begin() as conn:
-            from valetkey.store import schema
-
-            conn.execute(schema.authorization_codes.delete())
-            conn.execute(schema.access_tokens.delete())
-            conn.execute(schema.refresh_tokens.delete())

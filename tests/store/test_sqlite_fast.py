@@ -9,14 +9,19 @@ import time
 from pathlib import Path
 
 from valetkey.core.models import AccessTokenRecord, Issuance
-from valetkey.store.sql import open_store
-from valetkey.store.sqlite_fast import WAL_PAGES_BOUND, FastSQLiteStore
+from valetkey.store.sql import SQLStore, open_store
+from valetkey.store.sqlite_fast import WAL_PAGES_BOUND, RawConnections, RawDatabase
+
+
+def raw(store: SQLStore) -> RawConnections:
+    """The store's driver-level connections: an SQLite file runs its statements on them."""
+    assert isinstance(store.hot, RawDatabase)
+    return store.hot.raw
 
 
 def test_a_write_waits_for_the_lock_held_elsewhere_then_lands(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     store = open_store(f"sqlite:///{db}")
-    assert isinstance(store, FastSQLiteStore)
     other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process's write transaction, in effect
     released = threading.Event()
@@ -38,7 +43,7 @@ def test_a_write_waits_for_the_lock_held_elsewhere_then_lands(tmp_path: Path) ->
         store.close()
 
 
-def _issue(store: FastSQLiteStore, count: int, prefix: str = "j") -> None:
+def _issue(store: SQLStore, count: int, prefix: str = "j") -> None:
     for i in range(count):
         record = AccessTokenRecord(
             f"{prefix}{i:06d}", None, "svc", None, ("read",), ("https://api",), 1.0, 2.0
@@ -57,8 +62,7 @@ def test_commits_leave_checkpoints_to_the_background_thread(tmp_path: Path) -> N
     anything into the database file; the checkpointer thread does, then the WAL starts over."""
     db = tmp_path / "store.db"
     store = open_store(f"sqlite:///{db}")
-    assert isinstance(store, FastSQLiteStore)
-    checkpointer = store.raw.checkpointer
+    checkpointer = raw(store).checkpointer
     checkpointer.interval = 3600  # not during the writes
     try:
         base_size = db.stat().st_size
@@ -82,8 +86,7 @@ def test_commits_leave_checkpoints_to_the_background_thread(tmp_path: Path) -> N
 def test_the_checkpointer_runs_on_its_own_and_stops_with_the_store(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     store = open_store(f"sqlite:///{db}")
-    assert isinstance(store, FastSQLiteStore)
-    checkpointer = store.raw.checkpointer
+    checkpointer = raw(store).checkpointer
     checkpointer.interval = 0.05
     base_size = db.stat().st_size
     _issue(store, 300)
@@ -105,13 +108,12 @@ def test_the_checkpointer_runs_on_its_own_and_stops_with_the_store(tmp_path: Pat
 def test_every_connection_of_the_store_leaves_checkpoints_to_the_thread(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     store = open_store(f"sqlite:///{db}")
-    assert isinstance(store, FastSQLiteStore)
     try:
         with store.engine.connect() as conn:  # the SQLAlchemy path's connections too
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_PAGES_BOUND
-        for conn in (store.raw.get(), store.raw.writer()):
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_PAGES_BOUND
+        for conn in (raw(store).get(), raw(store).writer()):
             assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_PAGES_BOUND
     finally:
         store.close()
@@ -122,13 +124,12 @@ def test_reads_share_the_writing_connection_and_wait_elsewhere_when_refused(
 ) -> None:
     db = tmp_path / "store.db"
     store = open_store(f"sqlite:///{db}")
-    assert isinstance(store, FastSQLiteStore)
     _issue(store, 1)
-    store.raw.close()  # reopened on first use below, while the lock is held
+    raw(store).close()  # reopened on first use below, while the lock is held
     # Reads and writes go through one connection per thread (it keeps its page cache).
     assert store.get_access_token("j000000") is not None
-    assert getattr(store.raw._local, "writer", None) is not None
-    assert getattr(store.raw._local, "conn", None) is None
+    assert getattr(raw(store)._local, "writer", None) is not None
+    assert getattr(raw(store)._local, "conn", None) is None
     store.close()
     store.engine.dispose()
     other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)

@@ -71,6 +71,20 @@ class AuthorizationCode:
     redirect_uri_given: bool = True
     consumed_at: float | None = None
 
+    def grant(self) -> Grant:
+        """The grant the code was issued for, as its tokens carry it."""
+        return Grant(
+            grant_id=self.grant_id,
+            client_id=self.client_id,
+            sub=self.sub,
+            scope=self.scope,
+            audience=self.audience,
+            created_at=self.issued_at,
+            flow_id=self.flow_id,
+            auth_time=self.auth_time,
+            nonce=self.nonce,
+        )
+
 
 @dataclass(frozen=True)
 class Grant:

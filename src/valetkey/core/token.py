@@ -1,7 +1,9 @@
 """Token endpoint decisions (RFC 6749 §4.1.3, §4.4, §6; RFC 7636 §4.6; RFC 9700 §4.14).
 
 Each ``decide_*`` takes the request parameters and the records the server loaded and returns the
-checks it ran, or raises :class:`Rejected`. The server persists the outcome.
+checks it ran, or raises :class:`Rejected`; a replayed code or a reused refresh token raises
+:class:`~valetkey.core.revocation.Refused`, which names the grant to revoke. The server persists
+the outcome.
 """
 
 from __future__ import annotations
@@ -14,17 +16,7 @@ from valetkey.core.checks import Rule, run_rules
 from valetkey.core.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
 from valetkey.core.events import Check
 from valetkey.core.models import AuthorizationCode, Client, Grant, RefreshToken
-
-TOKEN_SINGLE_VALUED = (
-    "grant_type",
-    "code",
-    "redirect_uri",
-    "code_verifier",
-    "refresh_token",
-    "scope",
-    "username",
-    "password",
-)
+from valetkey.core.revocation import Replay, Reuse, Revocation, run_revoking_rules
 
 
 def one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -56,7 +48,8 @@ class CodeContext:
     client: Client
     code: AuthorizationCode | None
     now: float
-    replayed: bool = False
+    replayed: bool = False  # the store's word: the code exists and was consumed before
+    revoke: Revocation | None = None
 
 
 def check_code_grant_allowed(ctx: CodeContext) -> None:
@@ -72,6 +65,7 @@ def check_code_known(ctx: CodeContext) -> None:
 def check_code_unused(ctx: CodeContext) -> None:
     assert ctx.code is not None
     if ctx.replayed:
+        ctx.revoke = Replay(ctx.code.grant_id)  # RFC 6749 §4.1.2: SHOULD revoke what it issued
         raise InvalidGrant(
             "the authorization code was already used; every token issued from it is now revoked",
             detail="authorization code replay",
@@ -146,7 +140,7 @@ CODE_RULES: tuple[Rule[CodeContext], ...] = (
 
 
 def decide_authorization_code(ctx: CodeContext) -> tuple[Check, ...]:
-    return run_rules(CODE_RULES, ctx)
+    return run_revoking_rules(CODE_RULES, ctx)
 
 
 @dataclass
@@ -156,8 +150,9 @@ class RefreshContext:
     token: RefreshToken | None
     grant: Grant | None
     now: float
-    reused: bool = False
+    reused: bool = False  # the store's word: the token exists and was rotated before
     scope: tuple[str, ...] = ()
+    revoke: Revocation | None = None
 
 
 def check_refresh_grant_allowed(ctx: RefreshContext) -> None:
@@ -179,6 +174,7 @@ def check_refresh_client(ctx: RefreshContext) -> None:
 def check_refresh_not_reused(ctx: RefreshContext) -> None:
     assert ctx.token is not None
     if ctx.reused:
+        ctx.revoke = Reuse(ctx.token.grant_id)  # RFC 9700 §4.14.2: reuse revokes the grant
         raise InvalidGrant(
             "the refresh token was already used; refresh tokens rotate on every use, and reuse "
             "revokes the whole grant",
@@ -222,7 +218,7 @@ REFRESH_RULES: tuple[Rule[RefreshContext], ...] = (
 
 
 def decide_refresh(ctx: RefreshContext) -> tuple[Check, ...]:
-    return run_rules(REFRESH_RULES, ctx)
+    return run_revoking_rules(REFRESH_RULES, ctx)
 
 
 @dataclass

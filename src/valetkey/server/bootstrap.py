@@ -1,4 +1,6 @@
-"""Start-up: open the store, apply migrations, upsert the configured clients, users and resources."""
+"""Start-up: open the store, apply migrations, upsert the configured clients, users and resources.
+
+Every upsert is a single statement that tolerates another instance doing the same at once."""
 
 from __future__ import annotations
 
@@ -92,8 +94,14 @@ def build_state(
     apply: bool = True,
 ) -> ServerState:
     """``apply=False`` skips migrating and writing the configuration to the store: for a worker
-    forked from a parent that has just done both with these very settings."""
+    forked from a parent that has just done both with these very settings.
+
+    Several instances may start together on one PostgreSQL database: migrations take turns on an
+    advisory lock, the configuration's upserts are single statements that any number of instances
+    may run at once (the Argon2 work before them runs in parallel), and the signing keys are
+    created under ``startup_lock``, so every instance finds the keys the first one made."""
     store = store or open_store(default_database(settings), migrate=apply)
     if apply:
         apply_config(settings, store)
-    return ServerState.build(settings, store, sink or NullSink(), clock or SystemClock())
+    with store.startup_lock():
+        return ServerState.build(settings, store, sink or NullSink(), clock or SystemClock())

@@ -12,10 +12,11 @@ from starlette.responses import Response
 from valetkey.core import client_auth, flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import InvalidRequest, OAuthError, UnsupportedGrantType
+from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
+from valetkey.core.grant_types import check_grant_type
 from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken
-from valetkey.core.text import shown
+from valetkey.core.revocation import Refused, Revocation
 from valetkey.core.token import (
     ClientCredentialsContext,
     CodeContext,
@@ -65,21 +66,7 @@ async def token_endpoint(request: Request) -> Response:
     checks: tuple[Check, ...] = ()
     try:
         form = await read_form(request)
-        grant_type = one(form, "grant_type")
-        if not grant_type:
-            raise InvalidRequest("grant_type is required")
-        handler = GRANTS.get(grant_type)
-        if handler is None or (
-            grant_type == "password" and not state.settings.allow_deprecated_grants
-        ):
-            raise UnsupportedGrantType(
-                f"grant_type {shown(grant_type)} is not supported by this server"
-                + (
-                    "; the password grant is disabled (RFC 9700 §2.4)"
-                    if grant_type == "password"
-                    else ""
-                )
-            )
+        handler = grant_handler(state, form)
         try:
             client = await authenticate_client(state, request, form)
         except OAuthError as exc:
@@ -152,18 +139,7 @@ async def authorization_code_grant(
         seen["flow"] = code.flow_id if code else None
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
-        grant = Grant(
-            grant_id=code.grant_id,
-            client_id=code.client_id,
-            sub=code.sub,
-            scope=code.scope,
-            audience=code.audience,
-            created_at=code.issued_at,
-            flow_id=code.flow_id,
-            auth_time=code.auth_time,
-            nonce=code.nonce,
-        )
-        minted = mint_for_grant(state, client=client, grant=grant, scope=code.scope, now=now)
+        minted = mint_for_grant(state, client=client, grant=code.grant(), scope=code.scope, now=now)
         seen["minted"], seen["code"] = minted, code
         return minted.issuance
 
@@ -173,16 +149,8 @@ async def authorization_code_grant(
         )
     except Rejected as rejected:
         flow = header_flow or seen.get("flow") or flows.new_flow_id()
-        if rejected.error.detail == "authorization code replay" and seen.get("flow"):
-            state.emit(
-                "grant.revoked",
-                flow,
-                channel="local",
-                source="authorization_server",
-                target="authorization_server",
-                summary="Code replay: the grant and every token issued from the code are revoked",
-                data={"reason": "authorization code replayed", "spec": "RFC 9700 §4.2.4"},
-            )
+        if isinstance(rejected, Refused):
+            emit_revoked(state, flow, rejected.revocation)
         raise Failed(rejected.error, flow, rejected.checks) from None
     minted: Minted = seen["minted"]
     code: AuthorizationCode = seen["code"]
@@ -240,27 +208,12 @@ async def refresh_token_grant(
             None, None, False
         )
     except Rejected as rejected:
-        if rejected.error.detail == "refresh token reuse detected":
-            state.emit(
-                "grant.revoked",
-                flow_id,
-                channel="local",
-                source="authorization_server",
-                target="authorization_server",
-                summary="Refresh token reuse: the whole grant is revoked",
-                data={"reason": "refresh token reused", "spec": "RFC 9700 §4.14.2"},
-            )
+        if isinstance(rejected, Refused):
+            emit_revoked(state, flow_id, rejected.revocation)
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     minted, grant, scope = seen["minted"], seen["grant"], seen["scope"]
     body = token_response(state, minted, scope)
-    if "openid" in scope and grant.sub:
-        from valetkey.server.oidc import id_token_for
-
-        user = state.store.get_user(grant.sub)
-        if user is not None:
-            body["id_token"] = id_token_for(
-                state, client, user, scope, grant.auth_time or now, None, minted.access_token, now
-            )
+    body.update(_refreshed_id_token(state, client, grant, scope, minted, now))
     state.emit(
         "refresh_token.rotated",
         flow_id,
@@ -273,6 +226,26 @@ async def refresh_token_grant(
     return Outcome(
         body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)}
     )
+
+
+def _refreshed_id_token(
+    state: ServerState,
+    client: Client,
+    grant: Grant,
+    scope: tuple[str, ...],
+    minted: Minted,
+    now: float,
+) -> dict[str, Any]:
+    if "openid" not in scope or not grant.sub:
+        return {}
+    from valetkey.server.oidc import id_token_for
+
+    user = state.store.get_user(grant.sub)
+    if user is None:
+        return {}
+    auth_time = grant.auth_time or now
+    token = id_token_for(state, client, user, scope, auth_time, None, minted.access_token, now)
+    return {"id_token": token}
 
 
 async def client_credentials_grant(
@@ -310,9 +283,29 @@ async def client_credentials_grant(
 
 from valetkey.server.password_grant import password_grant  # noqa: E402
 
+# One handler per grant type of the core's table (core/grant_types.py), which decides which are on.
 GRANTS: dict[str, GrantHandler] = {
     "authorization_code": authorization_code_grant,
     "refresh_token": refresh_token_grant,
     "client_credentials": client_credentials_grant,
     "password": password_grant,
 }
+
+
+def grant_handler(state: ServerState, form: Params) -> GrantHandler:
+    """The handler of the grant type the request names; raises OAuthError if it is not offered."""
+    allow = state.settings.allow_deprecated_grants
+    return GRANTS[check_grant_type(form, allow_deprecated=allow).name]
+
+
+def emit_revoked(state: ServerState, flow_id: str, revocation: Revocation) -> None:
+    """The event for a decision that revoked a grant, told by the decision's type."""
+    state.emit(
+        "grant.revoked",
+        flow_id,
+        channel="local",
+        source="authorization_server",
+        target="authorization_server",
+        summary=revocation.summary,
+        data={"reason": revocation.reason, "spec": revocation.spec},
+    )

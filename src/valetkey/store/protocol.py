@@ -1,8 +1,14 @@
-"""The storage contract. Every backend passes the same contract tests (tests/store/)."""
+"""The storage contract. Every backend passes the same contract tests (tests/store/).
+
+Every method raises ``valetkey.core.errors.StorageUnavailable`` when the database is unreachable,
+gone or locked past the wait, and nothing else for an outage. A lookup by a key no column can hold
+(text with NUL) finds nothing; a write of such text raises ValueError before reaching the driver.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
 from valetkey.core.models import (
@@ -21,8 +27,10 @@ from valetkey.core.models import (
 
 T = TypeVar("T", bound=Issuance)
 
-# decide(code, replayed) -> Issuance, raising to refuse; called inside the store's transaction.
-# ``replayed``/``reused`` is the store's word on whether this call lost the race to consume.
+# decide(code, replayed) -> Issuance, raising Rejected to refuse; called inside the store's
+# transaction, which a refusal rolls back. ``replayed``/``reused`` is the store's word on whether
+# the record was consumed before. A refusal that is ``core.revocation.Refused`` carries a
+# Revocation, which the store then applies (``revoke_grant``), whatever its reason.
 CodeDecision = Callable[[AuthorizationCode | None, bool], T]
 # decide(token, grant, reused) -> Issuance, raising to refuse.
 RefreshDecision = Callable[[RefreshToken | None, Grant | None, bool], T]
@@ -81,4 +89,8 @@ class Store(Protocol):
     def get_refresh_token(self, token_digest: str) -> RefreshToken | None: ...
     def get_access_token(self, jti: str) -> AccessTokenRecord | None: ...
     def revoke_access_token(self, jti: str, now: float) -> bool: ...
+    def startup_lock(self) -> AbstractContextManager[None]:
+        """Held while an instance starts up: instances started together take turns."""
+        ...
+
     def close(self) -> None: ...

@@ -1,24 +1,21 @@
-"""Codes, grants and tokens in SQL: the atomic steps (consume a code, rotate a refresh token,
-revoke a grant) are conditional updates inside one transaction."""
+"""Codes, grants and tokens: the store's atomic steps, each written once for every backend.
+
+A code is consumed, or a refresh token rotated, by one conditional UPDATE inside the write
+transaction that also writes what the decision issued; a refused decision rolls all of it back,
+and a refusal that carries a :class:`~valetkey.core.revocation.Revocation` is then applied.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from valetkey.core.checks import Rejected
-from valetkey.core.models import (
-    AccessTokenRecord,
-    Grant,
-    Issuance,
-    NewCode,
-    NewRows,
-    RefreshToken,
-)
+from valetkey.core.models import AccessTokenRecord, Grant, NewCode, NewRows, RefreshToken
+from valetkey.core.revocation import Refused, Revocation
 from valetkey.store import schema as t
+from valetkey.store import statements as q
+from valetkey.store.engine import SADatabase
 from valetkey.store.protocol import CodeDecision, RefreshDecision, T
 from valetkey.store.rows import (
     access_from_row,
@@ -30,178 +27,115 @@ from valetkey.store.rows import (
     refresh_from_row,
     refresh_values,
 )
+from valetkey.store.text import storable
+from valetkey.store.tx import Database, Tx
 
-# Built once: executing a prebuilt INSERT with a parameter dict skips rebuilding the statement
-# and its cache key on every request.
-_INSERT_ACCESS_TOKENS = sa.insert(t.access_tokens)
-_INSERT_AUTHORIZATION_CODES = sa.insert(t.authorization_codes)
-_INSERT_GRANTS = sa.insert(t.grants)
-_INSERT_REFRESH_TOKENS = sa.insert(t.refresh_tokens)
-_GET_GRANT = sa.select(t.grants).where(t.grants.c.grant_id == sa.bindparam("grant_id"))
-_GET_ACCESS = sa.select(t.access_tokens).where(t.access_tokens.c.jti == sa.bindparam("jti"))
-_GET_REFRESH = sa.select(t.refresh_tokens).where(
-    t.refresh_tokens.c.token_digest == sa.bindparam("digest")
-)
-_GET_CODE = sa.select(t.authorization_codes).where(
-    t.authorization_codes.c.code_digest == sa.bindparam("digest")
-)
-# RFC 6749 §4.1.2 / RFC 9700 §4.14.2: one conditional UPDATE consumes a code or a refresh token.
-_CONSUME_CODE = (
-    sa.update(t.authorization_codes)
-    .where(
-        t.authorization_codes.c.code_digest == sa.bindparam("digest"),
-        t.authorization_codes.c.consumed_at.is_(None),
-    )
-    .values(consumed_at=sa.bindparam("now"))
-    .returning(*t.authorization_codes.c)
-)
-_USE_REFRESH = (
-    sa.update(t.refresh_tokens)
-    .where(
-        t.refresh_tokens.c.token_digest == sa.bindparam("digest"),
-        t.refresh_tokens.c.used_at.is_(None),
-    )
-    .values(used_at=sa.bindparam("now"))
-    .returning(*t.refresh_tokens.c)
-)
+
+def insert_rows(tx: Tx, row: NewRows) -> None:
+    if isinstance(row, NewCode):
+        tx.run(q.INSERT_GRANT, grant_values(row.grant))
+        tx.run(q.INSERT_CODE, code_values(row.code))
+        return
+    if row.grant is not None:
+        tx.run(q.INSERT_GRANT, grant_values(row.grant))
+    if row.access is not None:
+        tx.run(q.INSERT_ACCESS, access_values(row.access))
+    if row.refresh is not None:
+        tx.run(q.INSERT_REFRESH, refresh_values(row.refresh))
 
 
 class TokenTables:
-    """Mixed into SQLStore, which provides ``_write`` and ``_read`` transactions."""
+    """Mixed into SQLStore: ``hot`` runs the statements (the raw driver on SQLite files),
+    ``db`` the queries built per call."""
 
-    _write: Callable[[], AbstractContextManager[Connection]]
-    _read: Callable[[], AbstractContextManager[Connection]]
-
-    # -- codes, grants, tokens ----------------------------------------------------------------------
-    def _insert_grant(self, conn: Connection, grant: Grant) -> None:
-        conn.execute(_INSERT_GRANTS, grant_values(grant))
-
-    def _insert_issuance(self, conn: Connection, issuance: Issuance) -> None:
-        if issuance.grant is not None:
-            self._insert_grant(conn, issuance.grant)
-        a = issuance.access
-        if a is not None:
-            conn.execute(_INSERT_ACCESS_TOKENS, access_values(a))
-        r = issuance.refresh
-        if r is not None:
-            conn.execute(_INSERT_REFRESH_TOKENS, refresh_values(r))
+    hot: Database
+    db: SADatabase
 
     def save_all(self, rows: Sequence[NewRows]) -> None:
-        with self._write() as conn:
+        with self.hot.write() as tx:
             for row in rows:
-                if isinstance(row, NewCode):
-                    self._insert_grant(conn, row.grant)
-                    conn.execute(_INSERT_AUTHORIZATION_CODES, code_values(row.code))
-                else:
-                    self._insert_issuance(conn, row)
+                insert_rows(tx, row)
 
     def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T:
-        revoke: tuple[str, str] | None = None
         try:
-            with self._write() as conn:
-                row = conn.execute(_CONSUME_CODE, {"digest": code_digest, "now": now}).first()
+            with self.hot.write() as tx:
+                key = {"digest": code_digest, "now": now}
+                row = tx.one(q.CONSUME_CODE, key)
                 replayed = False
-                if row is None:
-                    row = conn.execute(_GET_CODE, {"digest": code_digest}).first()
+                if row is None:  # unknown, or consumed before: a replay
+                    row = tx.one(q.GET_CODE, key)
                     replayed = row is not None
-                code = code_from_row(row) if row else None
-                try:
-                    issuance = decide(code, replayed)
-                except Rejected:
-                    if replayed and code is not None:
-                        # RFC 9700 §4.2.4: a replayed code revokes every token issued from it.
-                        revoke = (code.grant_id, "authorization code replayed")
-                    raise
-                self._insert_issuance(conn, issuance)
+                issuance = decide(code_from_row(row) if row else None, replayed)
+                insert_rows(tx, issuance)
                 return issuance
-        finally:
-            if revoke is not None:
-                self.revoke_grant(revoke[0], now, revoke[1])
+        except Refused as refused:
+            self.apply(refused.revocation, now)
+            raise
 
     def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T:
-        revoke: tuple[str, str] | None = None
         try:
-            with self._write() as conn:
-                row = conn.execute(_USE_REFRESH, {"digest": token_digest, "now": now}).first()
+            with self.hot.write() as tx:
+                key = {"digest": token_digest, "now": now}
+                row = tx.one(q.USE_REFRESH, key)
                 reused = False
-                if row is None:
-                    row = conn.execute(_GET_REFRESH, {"digest": token_digest}).first()
+                if row is None:  # unknown, or rotated before: a reuse
+                    row = tx.one(q.GET_REFRESH, key)
                     reused = row is not None and row.used_at is not None
                 token = refresh_from_row(row) if row else None
                 grant = None
                 if token is not None:
-                    grow = conn.execute(_GET_GRANT, {"grant_id": token.grant_id}).first()
-                    grant = grant_from_row(grow) if grow else None
-                try:
-                    issuance = decide(token, grant, reused)
-                except Rejected:
-                    if reused and token is not None:
-                        # RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the grant.
-                        revoke = (token.grant_id, "refresh token reused")
-                    raise
-                self._insert_issuance(conn, issuance)
+                    found = tx.one(q.GET_GRANT, {"grant_id": token.grant_id})
+                    grant = grant_from_row(found) if found else None
+                issuance = decide(token, grant, reused)
+                insert_rows(tx, issuance)
                 return issuance
-        finally:
-            if revoke is not None:
-                self.revoke_grant(revoke[0], now, revoke[1])
+        except Refused as refused:
+            self.apply(refused.revocation, now)
+            raise
+
+    def apply(self, revocation: Revocation, now: float) -> None:
+        """A decision's revocation, whatever its reason: the grant and every token from it."""
+        self.revoke_grant(revocation.grant_id, now, revocation.reason)
+
+    def revoke_grant(self, grant_id: str, now: float, reason: str) -> bool:
+        if not storable(grant_id):
+            return False
+        with self.hot.write() as tx:
+            key = {"grant": grant_id, "now": now}
+            n = tx.run(q.REVOKE_GRANT, {**key, "reason": reason})
+            tx.run(q.REVOKE_GRANT_REFRESH, key)
+            tx.run(q.REVOKE_GRANT_ACCESS, key)
+        return bool(n)
+
+    def revoke_access_token(self, jti: str, now: float) -> bool:
+        if not storable(jti):
+            return False
+        with self.hot.write() as tx:
+            return bool(tx.run(q.REVOKE_ACCESS, {"token": jti, "now": now}))
 
     def get_grant(self, grant_id: str) -> Grant | None:
-        with self._read() as conn:
-            row = conn.execute(_GET_GRANT, {"grant_id": grant_id}).first()
+        row = self.hot.one(q.GET_GRANT, {"grant_id": grant_id})
         return grant_from_row(row) if row else None
+
+    def get_refresh_token(self, token_digest: str) -> RefreshToken | None:
+        row = self.hot.one(q.GET_REFRESH, {"digest": token_digest})
+        return refresh_from_row(row) if row else None
+
+    def get_access_token(self, jti: str) -> AccessTokenRecord | None:
+        row = self.hot.one(q.GET_ACCESS, {"jti": jti})
+        return access_from_row(row) if row else None
 
     def list_grants(
         self, *, client_id: str | None = None, sub: str | None = None, active_only: bool = True
     ) -> list[Grant]:
-        q = sa.select(t.grants).order_by(t.grants.c.created_at)
+        if not all(storable(k) for k in (client_id, sub) if k is not None):
+            return []
+        query = sa.select(t.grants).order_by(t.grants.c.created_at)
         if client_id is not None:
-            q = q.where(t.grants.c.client_id == client_id)
+            query = query.where(t.grants.c.client_id == client_id)
         if sub is not None:
-            q = q.where(t.grants.c.sub == sub)
+            query = query.where(t.grants.c.sub == sub)
         if active_only:
-            q = q.where(t.grants.c.revoked_at.is_(None))
-        with self._read() as conn:
-            return [grant_from_row(r) for r in conn.execute(q)]
-
-    def revoke_grant(self, grant_id: str, now: float, reason: str) -> bool:
-        with self._write() as conn:
-            n = conn.execute(
-                sa.update(t.grants)
-                .where(t.grants.c.grant_id == grant_id, t.grants.c.revoked_at.is_(None))
-                .values(revoked_at=now, revoked_reason=reason)
-            ).rowcount
-            conn.execute(
-                sa.update(t.refresh_tokens)
-                .where(
-                    t.refresh_tokens.c.grant_id == grant_id, t.refresh_tokens.c.revoked_at.is_(None)
-                )
-                .values(revoked_at=now)
-            )
-            conn.execute(
-                sa.update(t.access_tokens)
-                .where(
-                    t.access_tokens.c.grant_id == grant_id, t.access_tokens.c.revoked_at.is_(None)
-                )
-                .values(revoked_at=now)
-            )
-        return bool(n)
-
-    def get_refresh_token(self, token_digest: str) -> RefreshToken | None:
-        with self._read() as conn:
-            row = conn.execute(_GET_REFRESH, {"digest": token_digest}).first()
-        return refresh_from_row(row) if row else None
-
-    def get_access_token(self, jti: str) -> AccessTokenRecord | None:
-        with self._read() as conn:
-            row = conn.execute(_GET_ACCESS, {"jti": jti}).first()
-        return access_from_row(row) if row else None
-
-    def revoke_access_token(self, jti: str, now: float) -> bool:
-        with self._write() as conn:
-            return bool(
-                conn.execute(
-                    sa.update(t.access_tokens)
-                    .where(t.access_tokens.c.jti == jti, t.access_tokens.c.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                ).rowcount
-            )
+            query = query.where(t.grants.c.revoked_at.is_(None))
+        with self.db.connect() as conn:
+            return [grant_from_row(r) for r in conn.execute(query)]

@@ -1,11 +1,10 @@
-"""The hottest statements of the SQL store on SQLite files, run on the driver directly.
+"""The store's statements on SQLite files, run on the sqlite3 driver directly.
 
-``FastSQLiteStore`` is ``SQLStore`` (same tables, same migrations, same transactions) with the
-statements of the request hot path (token issuance, introspection, the code flow) executed as
-fixed SQL strings on one long-lived ``sqlite3`` connection per thread, past SQLAlchemy's pool,
-transaction and compilation machinery (a third of W1's time, for a ~15 us round trip). Every
-other method, and PostgreSQL, stays on SQLAlchemy. Write transactions start with
-``BEGIN IMMEDIATE``, as on the SQLAlchemy path, so the atomic steps hold across processes.
+``RawDatabase`` runs the statements of ``statements`` (compiled once for SQLite) on one long-lived
+``sqlite3`` connection per thread, past SQLAlchemy's pool, transaction and compilation machinery
+(a third of W1's time, for a ~15 us round trip). The store's methods are the same on every
+backend; only what runs their statements differs. Write transactions start with ``BEGIN
+IMMEDIATE``, as on the SQLAlchemy path, so the atomic steps hold across processes.
 
 The write-ahead log is copied into the database file by a background thread (``Checkpointer``),
 not by whichever commit crosses SQLite's threshold: that copy and its two ``fdatasync`` calls took
@@ -16,103 +15,49 @@ commits touch (an index's last leaf) is also copied once instead of once per tho
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
+from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from valetkey.core.checks import Rejected
-from valetkey.core.models import (
-    AccessTokenRecord,
-    Client,
-    Grant,
-    Issuance,
-    LoginSession,
-    NewCode,
-    NewRows,
-    RefreshToken,
-    User,
-)
-from valetkey.store import schema as t
-from valetkey.store.protocol import CodeDecision, RefreshDecision, T
-from valetkey.store.rows import (
-    access_from_row,
-    access_values,
-    client_from_row,
-    code_from_row,
-    code_values,
-    grant_from_row,
-    grant_values,
-    join,
-    refresh_from_row,
-    refresh_values,
-    split,
-    user_from_row,
-)
-from valetkey.store.sql import SQLStore
+from valetkey.store.outage import sqlite_outage
+from valetkey.store.statements import Statement
+from valetkey.store.text import check_storable
 
 log = logging.getLogger("valetkey.store")
 
 
-# The SQL below is built once at import from this package's own table definitions (never from input);
-# values are always bound parameters.
-def _insert(table: Any) -> str:
-    cols = [c.name for c in table.c if c.name not in ("revoked_at", "revoked_reason")]
-    cols = [c for c in cols if c not in ("consumed_at", "used_at")]
-    names, params = ", ".join(cols), ", ".join(":" + c for c in cols)
-    return f"INSERT INTO {table.name} ({names}) VALUES ({params})"  # noqa: S608
+# Per statement text, the type of its rows (columns as attributes, as SQLAlchemy's rows have
+# them): made on the first row, then found by the text's cached hash.
+_ROW_TYPES: dict[str, Any] = {}
 
 
-def _select(table: Any, where: str) -> str:
-    return f"SELECT {_cols(table)} FROM {table.name} WHERE {where}"  # noqa: S608
+def _first_row(cursor: sqlite3.Cursor, sql: str) -> Any:
+    values = cursor.fetchone()
+    if values is None:
+        return None
+    row_type = _ROW_TYPES.get(sql)
+    if row_type is None:
+        row_type = _ROW_TYPES[sql] = namedtuple("Row", [d[0] for d in cursor.description])
+    return row_type(*values)
 
 
-def _cols(table: Any) -> str:
-    return ", ".join(c.name for c in table.c)
-
-
-_INSERT_GRANT = _insert(t.grants)
-_INSERT_CODE = _insert(t.authorization_codes)
-_INSERT_ACCESS = _insert(t.access_tokens)
-_INSERT_REFRESH = _insert(t.refresh_tokens)
-_GET_CLIENT = _select(t.clients, "client_id = ?")
-_GET_USER = _select(t.users, "sub = ?")
-_GET_USER_BY_NAME = _select(t.users, "username = ?")
-_INSERT_SESSION = (
-    "INSERT INTO login_sessions (session_digest, sub, auth_time, expires_at) VALUES (?, ?, ?, ?)"
-)
-_UPDATE_CONSENT = "UPDATE consents SET scope = ?, updated_at = ? WHERE sub = ? AND client_id = ?"
-_INSERT_CONSENT = "INSERT INTO consents (sub, client_id, scope, updated_at) VALUES (?, ?, ?, ?)"
-_GET_SESSION = _select(t.login_sessions, "session_digest = ?")
-_GET_CONSENT = "SELECT scope FROM consents WHERE sub = ? AND client_id = ?"
-_GET_SESSION_AND_CONSENT = (
-    "SELECT s.sub, s.auth_time, s.expires_at, c.scope FROM login_sessions AS s"
-    " LEFT JOIN consents AS c ON c.sub = s.sub AND c.client_id = ? WHERE s.session_digest = ?"
-)
-_GET_GRANT = _select(t.grants, "grant_id = ?")
-_GET_ACCESS = _select(t.access_tokens, "jti = ?")
-_GET_REFRESH = _select(t.refresh_tokens, "token_digest = ?")
-_GET_CODE = _select(t.authorization_codes, "code_digest = ?")
-# RFC 6749 §4.1.2 / RFC 9700 §4.14.2: one conditional UPDATE consumes a code or a refresh token.
-_CODE_COLS, _REFRESH_COLS = _cols(t.authorization_codes), _cols(t.refresh_tokens)
-_CONSUME_CODE = f"UPDATE authorization_codes SET consumed_at = ? WHERE code_digest = ? AND consumed_at IS NULL RETURNING {_CODE_COLS}"  # noqa: S608
-_USE_REFRESH = f"UPDATE refresh_tokens SET used_at = ? WHERE token_digest = ? AND used_at IS NULL RETURNING {_REFRESH_COLS}"  # noqa: S608
-
-
-@lru_cache(maxsize=64)
-def _row_type(description: tuple[tuple[Any, ...], ...]) -> Any:
-    return namedtuple("Row", [d[0] for d in description])
-
-
-def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Any:
-    return _row_type(cursor.description)(*values)
+def connect_existing(path: str, timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode to the database file at ``path``, which must exist
+    (mode=rw): a file that went away is an outage ("unable to open"), never silently replaced by a
+    new, empty database."""
+    uri = PurePath(os.path.abspath(path)).as_uri() + "?mode=rw"
+    return sqlite3.connect(
+        uri, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
+    )
 
 
 BUSY_WAIT_SECONDS = 30.0  # as long as the SQLAlchemy path's busy_timeout
@@ -166,14 +111,19 @@ class Checkpointer:
 
     def start(self) -> None:
         with self._lock:
-            if self._thread is None and not self._stop.is_set():
+            running = self._thread is not None and self._thread.is_alive()
+            if not running and not self._stop.is_set():  # not yet, or it could not open the file
                 self._thread = threading.Thread(
                     target=self._run, name="valetkey-checkpoint", daemon=True
                 )
                 self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn = connect_existing(self.path, 5.0)
+        except sqlite3.Error as exc:  # the file went away: nothing to checkpoint
+            log.debug("no background checkpoints: %s", exc)
+            return
         try:
             while not self._stop.wait(self.interval):
                 if self.wrote:
@@ -223,10 +173,7 @@ class RawConnections:
         self.checkpointer = Checkpointer(path)
 
     def _open(self, busy_ms: int) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False
-        )
-        conn.row_factory = _row
+        conn = connect_existing(self.path, busy_ms / 1000)
         try:
             for pragma in ("synchronous=NORMAL", f"busy_timeout={busy_ms}", "foreign_keys=ON"):
                 conn.execute(f"PRAGMA {pragma}")
@@ -260,164 +207,111 @@ class RawConnections:
         self._local = threading.local()
         self.checkpointer = Checkpointer(self.path, self.checkpointer.interval)
 
+    def discard_thread(self) -> None:
+        """Close this thread's connections; the next use opens new ones."""
+        for name in ("writer", "conn"):
+            conn: sqlite3.Connection | None = self._local.__dict__.pop(name, None)
+            if conn is None:
+                continue
+            with self._lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+            try:
+                conn.close()
+            except sqlite3.Error as exc:
+                log.debug("closing a broken SQLite connection: %s", exc)
 
-class FastSQLiteStore(SQLStore):
-    def __init__(self, engine: Engine, path: str) -> None:
-        super().__init__(engine)
+
+class RawTx:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def one(self, stmt: Statement, params: Mapping[str, Any]) -> Any:
+        # No row holds NUL (writes refuse it), so SQLite matches nothing for such a key by itself;
+        # text that is not UTF-8 (unpaired surrogates) cannot even be bound.
+        sql, args = stmt.sqlite
+        try:
+            return _first_row(self.conn.execute(sql, args(params)), sql)
+        except UnicodeEncodeError:
+            return None
+
+    def run(self, stmt: Statement, params: Mapping[str, Any]) -> int:
+        sql, args = stmt.sqlite
+        values = args(params)
+        for value in values:  # check_storable's common case inline: every write passes here
+            if value.__class__ is str and not (value.isascii() and "\x00" not in value):
+                check_storable(params)
+                break
+        return self.conn.execute(sql, values).rowcount
+
+
+class RawDatabase:
+    """The ``tx.Database`` of an SQLite file: its statements on ``RawConnections``."""
+
+    def __init__(self, path: str) -> None:
         self.raw = RawConnections(path)
-        # This process's SQLAlchemy connections leave checkpoints to the checkpointer too.
+
+    def share(self, engine: Engine) -> None:
+        """The SQLAlchemy connections of this process leave checkpoints to the checkpointer too."""
         sa.event.listen(engine, "connect", lambda conn, _record: quiet_autocheckpoint(conn))
         engine.dispose()  # connections pooled before (migrations) reopen with it
 
     def close(self) -> None:
         self.raw.close()
-        super().close()
 
     @contextmanager
-    def _raw_write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.raw.writer()
-        begin_immediate(conn)
+    def write(self) -> Iterator[RawTx]:
         try:
-            yield conn
+            conn = self.raw.writer()
+            begin_immediate(conn)
+        except sqlite3.Error as exc:
+            self._outage(exc)
+            raise
+        try:
+            yield RawTx(conn)
             conn.execute("COMMIT")
             self.raw.checkpointer.wrote = True
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                self._outage(exc)
             raise
 
-    def _one(self, sql: str, *params: Any) -> Any:
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:  # a broken connection: SQLite rolls back on its own
+            log.debug("rollback failed: %s", exc)
+            self.raw.discard_thread()
+
+    def one(self, stmt: Statement, params: Mapping[str, Any]) -> Any:
         """A read on the connection that writes: SQLite keeps a connection's page cache only while
         no other connection changes the database, so reads on a second connection of this very
         process re-read every page after each write. In WAL mode a read is refused (``BUSY``) only
         in rare moments, such as another process recovering the WAL; then the read waits on the
-        reading connection, whose busy handler waits up to 30 s."""
+        reading connection, whose busy handler waits up to 30 s. A key no row can hold finds
+        nothing (see ``RawTx.one``)."""
+        sql, args = stmt.sqlite
         try:
-            return self.raw.writer().execute(sql, params).fetchone()
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
-                raise
-        return self.raw.get().execute(sql, params).fetchone()
-
-    # -- reads: one statement each (a statement is its own snapshot in autocommit mode) -----------
-    def get_client(self, client_id: str) -> Client | None:
-        row = self._one(_GET_CLIENT, client_id)
-        return client_from_row(row) if row else None
-
-    def get_user(self, sub: str) -> User | None:
-        row = self._one(_GET_USER, sub)
-        return user_from_row(row) if row else None
-
-    def get_user_by_username(self, username: str) -> User | None:
-        row = self._one(_GET_USER_BY_NAME, username)
-        return user_from_row(row) if row else None
-
-    def get_session(self, session_digest: str) -> LoginSession | None:
-        row = self._one(_GET_SESSION, session_digest)
-        return LoginSession(session_digest, row.sub, row.auth_time, row.expires_at) if row else None
-
-    def get_session_and_consent(
-        self, session_digest: str, client_id: str
-    ) -> tuple[LoginSession | None, tuple[str, ...]]:
-        row = self._one(_GET_SESSION_AND_CONSENT, client_id, session_digest)
-        if row is None:
-            return None, ()
-        session = LoginSession(session_digest, row.sub, row.auth_time, row.expires_at)
-        return session, split(row.scope) if row.scope else ()
-
-    def get_consent(self, sub: str, client_id: str) -> tuple[str, ...]:
-        row = self._one(_GET_CONSENT, sub, client_id)
-        return split(row.scope) if row else ()
-
-    def get_grant(self, grant_id: str) -> Grant | None:
-        row = self._one(_GET_GRANT, grant_id)
-        return grant_from_row(row) if row else None
-
-    def get_access_token(self, jti: str) -> AccessTokenRecord | None:
-        row = self._one(_GET_ACCESS, jti)
-        return access_from_row(row) if row else None
-
-    def get_refresh_token(self, token_digest: str) -> RefreshToken | None:
-        row = self._one(_GET_REFRESH, token_digest)
-        return refresh_from_row(row) if row else None
-
-    # -- writes -------------------------------------------------------------------------------------
-    def create_session(self, session_digest: str, session: LoginSession) -> None:
-        with self._raw_write() as conn:
-            conn.execute(
-                _INSERT_SESSION, (session_digest, session.sub, session.auth_time, session.expires_at)
-            )
-
-    def save_consent(self, sub: str, client_id: str, scope: tuple[str, ...], now: float) -> None:
-        with self._raw_write() as conn:
-            row = conn.execute(_GET_CONSENT, (sub, client_id)).fetchone()
-            merged = join(tuple(dict.fromkeys((*(split(row.scope) if row else ()), *scope))))
-            if row:
-                conn.execute(_UPDATE_CONSENT, (merged, now, sub, client_id))
-            else:
-                conn.execute(_INSERT_CONSENT, (sub, client_id, merged, now))
-
-    def _insert_issuance_raw(self, conn: sqlite3.Connection, issuance: Issuance) -> None:
-        if issuance.grant is not None:
-            conn.execute(_INSERT_GRANT, grant_values(issuance.grant))
-        if issuance.access is not None:
-            conn.execute(_INSERT_ACCESS, access_values(issuance.access))
-        if issuance.refresh is not None:
-            conn.execute(_INSERT_REFRESH, refresh_values(issuance.refresh))
-
-    def save_all(self, rows: Sequence[NewRows]) -> None:
-        with self._raw_write() as conn:
-            for row in rows:
-                if isinstance(row, NewCode):
-                    conn.execute(_INSERT_GRANT, grant_values(row.grant))
-                    conn.execute(_INSERT_CODE, code_values(row.code))
-                else:
-                    self._insert_issuance_raw(conn, row)
-
-    def redeem_code(self, code_digest: str, now: float, decide: CodeDecision[T]) -> T:
-        revoke: str | None = None
-        try:
-            with self._raw_write() as conn:
-                row = conn.execute(_CONSUME_CODE, (now, code_digest)).fetchone()
-                replayed = False
-                if row is None:
-                    row = conn.execute(_GET_CODE, (code_digest,)).fetchone()
-                    replayed = row is not None
-                code = code_from_row(row) if row else None
-                try:
-                    issuance = decide(code, replayed)
-                except Rejected:
-                    if replayed and code is not None:
-                        revoke = code.grant_id  # RFC 9700 §4.2.4: revoke every token from it
+            try:
+                return _first_row(self.raw.writer().execute(sql, args(params)), sql)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
                     raise
-                self._insert_issuance_raw(conn, issuance)
-                return issuance
-        finally:
-            if revoke is not None:
-                self.revoke_grant(revoke, now, "authorization code replayed")
+            return _first_row(self.raw.get().execute(sql, args(params)), sql)
+        except UnicodeEncodeError:
+            return None
+        except sqlite3.Error as exc:
+            self._outage(exc)
+            raise
 
-    def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T:
-        revoke: str | None = None
-        try:
-            with self._raw_write() as conn:
-                row = conn.execute(_USE_REFRESH, (now, token_digest)).fetchone()
-                reused = False
-                if row is None:
-                    row = conn.execute(_GET_REFRESH, (token_digest,)).fetchone()
-                    reused = row is not None and row.used_at is not None
-                token = refresh_from_row(row) if row else None
-                grant = None
-                if token is not None:
-                    grow = conn.execute(_GET_GRANT, (token.grant_id,)).fetchone()
-                    grant = grant_from_row(grow) if grow else None
-                try:
-                    issuance = decide(token, grant, reused)
-                except Rejected:
-                    if reused and token is not None:
-                        revoke = token.grant_id  # RFC 9700 §4.14.2: reuse revokes the grant
-                    raise
-                self._insert_issuance_raw(conn, issuance)
-                return issuance
-        finally:
-            if revoke is not None:
-                self.revoke_grant(revoke, now, "refresh token reused")
+    def _outage(self, exc: sqlite3.Error) -> None:
+        """Raise StorageUnavailable for an outage, after dropping this thread's connections: the
+        next call opens new ones (a file that came back, a connection that broke)."""
+        down = sqlite_outage(exc)
+        if down is not None:
+            self.raw.discard_thread()
+            raise down from exc

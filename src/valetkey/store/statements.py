@@ -1,0 +1,161 @@
+"""The statements of the store's hot path, each defined once (SQLAlchemy Core) and run two ways.
+
+SQLAlchemy executes ``construct`` (PostgreSQL, and SQLite where the driver-level path is not used);
+the raw ``sqlite3`` path of ``sqlite_fast`` executes ``sqlite``, the same construct compiled once
+for SQLite. Both take the same parameter dict and give rows whose columns are attributes. Values
+are always bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.sql.expression import Executable
+
+from valetkey.store import schema as t
+
+Args = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+
+
+class SQLiteForm(NamedTuple):
+    text: str  # with ``?`` placeholders: sqlite3 binds a tuple faster than it looks names up
+    args: Args  # the parameter dict as that tuple, in placeholder order
+
+
+def _args(names: tuple[str, ...]) -> Args:
+    if len(names) == 1:
+        name = names[0]
+        return lambda params: (params[name],)
+    if not names:
+        return lambda params: ()
+    return itemgetter(*names)
+
+
+class Statement:
+    def __init__(self, construct: Executable) -> None:
+        self.construct = construct
+
+    @cached_property
+    def sqlite(self) -> SQLiteForm:
+        """The construct compiled for SQLite, on first use."""
+        from sqlalchemy.dialects import sqlite
+
+        compiled = self.construct.compile(dialect=sqlite.dialect())  # type: ignore[attr-defined]
+        return SQLiteForm(str(compiled), _args(tuple(compiled.positiontup or ())))
+
+
+def _key(column: sa.Column[Any], name: str | None = None) -> sa.ColumnElement[bool]:
+    return column == sa.bindparam(name or column.name)
+
+
+def _insert(table: sa.Table, *skip: str) -> Statement:
+    """An INSERT of every column but ``skip`` (columns set later: consumed, used, revoked)."""
+    cols = [c.name for c in table.c if c.name not in skip]
+    return Statement(sa.insert(table).values({c: sa.bindparam(c) for c in cols}))
+
+
+# Reads by key: one row or none.
+GET_CLIENT = Statement(sa.select(t.clients).where(_key(t.clients.c.client_id)))
+GET_USER = Statement(sa.select(t.users).where(_key(t.users.c.sub)))
+GET_USER_BY_NAME = Statement(sa.select(t.users).where(_key(t.users.c.username)))
+GET_SESSION = Statement(
+    sa.select(t.login_sessions).where(_key(t.login_sessions.c.session_digest, "digest"))
+)
+_consent_key = (_key(t.consents.c.sub), _key(t.consents.c.client_id))
+GET_CONSENT = Statement(sa.select(t.consents.c.scope).where(*_consent_key))
+# FOR UPDATE on PostgreSQL (two approvals at once merge in turn); SQLite's BEGIN IMMEDIATE already
+# serializes writers, and its compiler leaves the clause out.
+GET_CONSENT_FOR_UPDATE = Statement(
+    sa.select(t.consents.c.scope).where(*_consent_key).with_for_update()
+)
+GET_SESSION_AND_CONSENT = Statement(
+    sa.select(
+        t.login_sessions.c.sub,
+        t.login_sessions.c.auth_time,
+        t.login_sessions.c.expires_at,
+        t.consents.c.scope,
+    )
+    .select_from(
+        t.login_sessions.outerjoin(
+            t.consents,
+            sa.and_(t.consents.c.sub == t.login_sessions.c.sub, _key(t.consents.c.client_id)),
+        )
+    )
+    .where(_key(t.login_sessions.c.session_digest, "digest"))
+)
+GET_GRANT = Statement(sa.select(t.grants).where(_key(t.grants.c.grant_id)))
+GET_ACCESS = Statement(sa.select(t.access_tokens).where(_key(t.access_tokens.c.jti)))
+GET_REFRESH = Statement(
+    sa.select(t.refresh_tokens).where(_key(t.refresh_tokens.c.token_digest, "digest"))
+)
+GET_CODE = Statement(
+    sa.select(t.authorization_codes).where(_key(t.authorization_codes.c.code_digest, "digest"))
+)
+
+# RFC 6749 §4.1.2 / RFC 9700 §4.14.2: one conditional UPDATE consumes a code or a refresh token;
+# of two transactions that race, in one process or two, exactly one gets the row back.
+CONSUME_CODE = Statement(
+    sa.update(t.authorization_codes)
+    .where(
+        _key(t.authorization_codes.c.code_digest, "digest"),
+        t.authorization_codes.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=sa.bindparam("now"))
+    .returning(*t.authorization_codes.c)
+)
+USE_REFRESH = Statement(
+    sa.update(t.refresh_tokens)
+    .where(_key(t.refresh_tokens.c.token_digest, "digest"), t.refresh_tokens.c.used_at.is_(None))
+    .values(used_at=sa.bindparam("now"))
+    .returning(*t.refresh_tokens.c)
+)
+
+# New rows.
+INSERT_GRANT = _insert(t.grants, "revoked_at", "revoked_reason")
+INSERT_CODE = _insert(t.authorization_codes, "consumed_at")
+INSERT_ACCESS = _insert(t.access_tokens, "revoked_at")
+INSERT_REFRESH = _insert(t.refresh_tokens, "used_at", "revoked_at")
+INSERT_SESSION = _insert(t.login_sessions)
+DELETE_SESSION = Statement(
+    sa.delete(t.login_sessions).where(_key(t.login_sessions.c.session_digest, "digest"))
+)
+# The same text on SQLite (3.35+) and PostgreSQL: a consent another transaction inserted first is
+# left alone here (no row returned), then merged under its row lock.
+INSERT_CONSENT_IF_NEW = Statement(
+    sa.text(
+        f"INSERT INTO {t.consents.name} (sub, client_id, scope, updated_at)"  # noqa: S608
+        " VALUES (:sub, :client_id, :scope, :updated_at) ON CONFLICT DO NOTHING RETURNING sub"
+    )
+)
+UPDATE_CONSENT = Statement(
+    sa.update(t.consents)
+    .where(_key(t.consents.c.sub, "user"), _key(t.consents.c.client_id, "client"))
+    .values(scope=sa.bindparam("approved"), updated_at=sa.bindparam("now"))
+)
+
+# Revocation: a grant, then every token issued from it; or one access token. (An UPDATE's
+# parameters are never named after a column: SQLAlchemy would take them for values to SET.)
+REVOKE_GRANT = Statement(
+    sa.update(t.grants)
+    .where(_key(t.grants.c.grant_id, "grant"), t.grants.c.revoked_at.is_(None))
+    .values(revoked_at=sa.bindparam("now"), revoked_reason=sa.bindparam("reason"))
+)
+REVOKE_GRANT_REFRESH = Statement(
+    sa.update(t.refresh_tokens)
+    .where(_key(t.refresh_tokens.c.grant_id, "grant"), t.refresh_tokens.c.revoked_at.is_(None))
+    .values(revoked_at=sa.bindparam("now"))
+)
+REVOKE_GRANT_ACCESS = Statement(
+    sa.update(t.access_tokens)
+    .where(_key(t.access_tokens.c.grant_id, "grant"), t.access_tokens.c.revoked_at.is_(None))
+    .values(revoked_at=sa.bindparam("now"))
+)
+REVOKE_ACCESS = Statement(
+    sa.update(t.access_tokens)
+    .where(_key(t.access_tokens.c.jti, "token"), t.access_tokens.c.revoked_at.is_(None))
+    .values(revoked_at=sa.bindparam("now"))
+)

@@ -1,0 +1,43 @@
+"""Text a database column cannot hold: NUL (PostgreSQL text refuses it) and unpaired surrogates
+(not encodable as UTF-8). No stored value contains either, so a lookup by such a key finds nothing,
+and a write of one is refused here, the same on every backend, before it reaches the driver."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def storable(value: str) -> bool:
+    if value.isascii():
+        return "\x00" not in value
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plain(value: str) -> bool:
+    return value.isascii() and "\x00" not in value  # the common case, two C calls
+
+
+def findable(params: Mapping[str, Any]) -> bool:
+    """False when a text parameter holds what no stored row can: the lookup finds nothing."""
+    for value in params.values():
+        if value.__class__ is str and not _plain(value) and not storable(value):
+            return False
+    return True
+
+
+def check_storable(params: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first text parameter a database column cannot hold."""
+    for value in params.values():  # the common case inline: on every write of the hot path
+        if value.__class__ is str and not (value.isascii() and "\x00" not in value):
+            for name, odd in params.items():
+                if odd.__class__ is str and not storable(odd):
+                    raise ValueError(
+                        f"{name}: text with NUL or unpaired surrogate characters cannot be stored"
+                    )
