@@ -165,11 +165,12 @@ CASES = [
         client=SVC,
     ),
     code_case("code: replayed", InvalidGrant, "check_code_unused", replayed=True),
-    # The replay rule runs third: a replay is refused (and revokes) before the later checks.
+    # The replay rule runs after the checks of who presents the code: a replay without the
+    # verifier fails on the verifier and revokes nothing (a leaked code cannot end a grant).
     code_case(
         "code: replayed without its verifier",
         InvalidGrant,
-        "check_code_unused",
+        "check_code_verifier",
         replayed=True,
         code_verifier=None,
     ),

@@ -31,12 +31,6 @@ ATTACKER_CLIENTS = {
     "web": {"client_id": "web", "client_secret": WEB_SECRET},
     "svc": {"client_id": "svc", "client_secret": "svc-secret-0123456789abcdefghijklmnopqrstuvwxyz"},
 }
-CODE_FIX = (
-    "core/token.py CODE_RULES: check_code_unused after check_code_client, check_code_expiry, "
-    "check_code_redirect_uri and check_code_verifier (a grant is already revoked only when "
-    "check_code_unused itself fails, core.revocation). Not done yet: the demo's code_replay "
-    "scenario replays the code without its verifier and expects the grant revoked"
-)
 
 
 def token(server: InProcess, data: dict[str, str], client: dict[str, str]) -> Any:
@@ -114,8 +108,8 @@ def test_a_leaked_unused_code_without_its_verifier_is_useless_and_stays_redeemab
 @pytest.mark.parametrize(
     "attacker",
     [
-        pytest.param("plain-client", marks=pytest.mark.xfail(strict=True, reason=CODE_FIX)),
-        pytest.param("web", marks=pytest.mark.xfail(strict=True, reason=CODE_FIX)),
+        "plain-client",
+        "web",
         "svc",  # not registered for the code grant: refused by check_grant_allowed, before replay
     ],
 )
@@ -135,7 +129,6 @@ def test_a_redeemed_code_replayed_by_another_client_does_not_revoke_the_users_gr
     assert active(server, tokens["access_token"])
 
 
-@pytest.mark.xfail(strict=True, reason=CODE_FIX)
 def test_a_redeemed_code_replayed_without_its_verifier_does_not_revoke_the_users_grant(
     server: InProcess,
 ) -> None:

@@ -131,11 +131,14 @@ def check_code_verifier(ctx: CodeContext) -> None:
 CODE_RULES: tuple[Rule[CodeContext], ...] = (
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_code_grant_allowed),
     Rule("check_code_known", "RFC 6749 §4.1.3", check_code_known),
-    Rule("check_code_unused", "RFC 6749 §4.1.2, RFC 9700 §4.2.4", check_code_unused),
+    # Who presents the code comes before whether it was used: only a request that would have
+    # redeemed it (its client, redirect URI and verifier) counts as a replay and revokes what the
+    # code issued. A stranger holding a leaked code gets invalid_grant and ends nothing.
     Rule("check_code_client", "RFC 6749 §4.1.3", check_code_client),
-    Rule("check_code_expiry", "RFC 6749 §4.1.2", check_code_expiry),
     Rule("check_code_redirect_uri", "RFC 6749 §4.1.3", check_code_redirect_uri),
     Rule("check_code_verifier", "RFC 7636 §4.6, RFC 9700 §2.1.1", check_code_verifier),
+    Rule("check_code_unused", "RFC 6749 §4.1.2, RFC 9700 §4.2.4", check_code_unused),
+    Rule("check_code_expiry", "RFC 6749 §4.1.2", check_code_expiry),
 )
 
 

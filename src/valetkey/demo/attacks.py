@@ -242,11 +242,17 @@ async def code_replay(run: Run) -> AttackResult:
     pending, location = await run.authorize_as("pkce", client.config.victim, victim)
     async with run.browser() as http:
         await run.open_callback(http, location, victim)  # the real client redeems the code
-    callback = _callback(location)  # replayed from browser history
-    replay = grants.authorization_code(
+    callback = _callback(location)
+    # From browser history: the code alone. It is refused, and revokes nothing: a stranger holding
+    # a leaked code cannot end the user's grant (the verifier is checked before the replay rule).
+    history = grants.authorization_code(
         pending.client, _from_history(pending, callback), callback, client.clock.now()
     )
-    _tokens, refused = await run.attempt(replay)
+    _ignored, first = await run.attempt(history)
+    # From a logged token request (code and verifier, e.g. a debugging proxy's log): a replay
+    # proper. Refused, and everything issued from the code is revoked (RFC 9700 §4.2.4).
+    logged = grants.authorization_code(pending.client, pending.request, callback, client.clock.now())
+    _tokens, refused = await run.attempt(logged)
     after = ""
     if victim.tokens is not None and victim.tokens.refresh_token:
         new, also = await run.attempt(
@@ -260,7 +266,12 @@ async def code_replay(run: Run) -> AttackResult:
     error, text = _refusal(refused)
     status = refused.status if isinstance(refused, OAuthServerError) else None
     ok = status == 400 and error == "invalid_grant" and "fails too" in after
-    return run.finish(f"replay refused: {text}{after}", ok)
+    ok = ok and _refusal(first)[0] == "invalid_grant"
+    return run.finish(
+        f"the code alone (browser history) refused: {_refusal(first)[1]}; "
+        f"the logged request with its verifier refused: {text}{after}",
+        ok,
+    )
 
 
 async def refresh_replay(run: Run) -> AttackResult:

@@ -215,16 +215,26 @@ CODE_REPLAY = _attack(
     "code_replay",
     "Authorization code replay",
     "one-time codes",
-    "A code the client already redeemed is presented again, as if found in browser history or a "
-    "log.",
+    "A code the client already redeemed is presented again: first the code alone, as found in "
+    "browser history, then the whole token request, as found in a log.",
     victim_logs_in(),
     Step(
-        "Replays the code",
+        "Replays the code alone",
         "attacker",
         "authorization_server",
         "back",
-        "Someone presents the same code again: an attacker who found it in browser history, a "
-        "log, or a Referer header.",
+        "Someone holding only the code (browser history, a Referer header) presents it. Without "
+        "the PKCE verifier it is not a request that could have redeemed the code, so it is refused "
+        "(`invalid_grant`) and ends nothing: a leaked code alone cannot end the user's grant.",
+        events=("token.rejected?grant_type=authorization_code",),
+    ),
+    Step(
+        "Replays the logged token request",
+        "attacker",
+        "authorization_server",
+        "back",
+        "Someone who captured the whole token request (code and verifier, e.g. from a debugging "
+        "proxy's log) sends it again: a replay proper.",
         events=("token.rejected?grant_type=authorization_code",),
     ),
     Step(
