@@ -11,8 +11,16 @@ import httpx
 
 from tests.conftest import SVC_SECRET
 from tests.lifecycle.conftest import FAST_BASE
-from tests.lifecycle.helpers import code_tokens
-from tests.support.load import CLI_SCOPE, Chain, Ledger, code_request
+from tests.support.flows import run_code_flow
+from tests.support.load import (
+    CLI_SCOPE,
+    LOAD_CLIENT,
+    LOAD_CLIENT_CONFIG,
+    LOAD_REDIRECT,
+    Chain,
+    Ledger,
+    code_request,
+)
 
 # ``make soak`` (VALETKEY_SOAK=1): the same faults, longer and more often.
 SOAK = os.environ.get("VALETKEY_SOAK") == "1"
@@ -31,7 +39,7 @@ def config_for(database: str, issuer: str | None = None) -> str:
     """The test configuration on ``database``; instances behind one load balancer share an
     ``issuer`` (alone, a server's issuer is its own address)."""
     top = TOP + (f'issuer = "{issuer}"\n' if issuer else "")
-    return f'database = "{database}"\n{top}{FAST_BASE}'
+    return f'database = "{database}"\n{top}{FAST_BASE}{LOAD_CLIENT_CONFIG}'
 
 
 def sqlite_config(workdir: Path) -> str:
@@ -44,7 +52,13 @@ def signed_in(base: str, clients: int) -> tuple[httpx.Cookies, list[Chain]]:
     with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as http:
         chains = []
         for _ in range(clients):
-            body = code_tokens(http, base, scope=CLI_SCOPE)
+            result = run_code_flow(
+                http, base, client_id=LOAD_CLIENT, redirect_uri=LOAD_REDIRECT, scope=CLI_SCOPE
+            )
+            assert result.verifier
+            r = http.post("/token", data=code_request(result.params["code"], result.verifier))
+            assert r.status_code == 200, r.text
+            body = r.json()
             chains.append(Chain(body["refresh_token"], body["access_token"]))
         return httpx.Cookies(http.cookies), chains
 
@@ -73,7 +87,7 @@ def check_holdings(ledger: Ledger, base: str) -> Holdings:
             data = {
                 "grant_type": "refresh_token",
                 "refresh_token": chain.refresh,
-                "client_id": "cli",
+                "client_id": LOAD_CLIENT,
             }
             r = http.post("/token", data=data)
             found.checked += 1

@@ -35,11 +35,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.e2e]
 # Seconds of load before, during and after the outage (``make soak``: a 30-second outage).
 BEFORE, OUTAGE, AFTER = scaled(1.5, 5), scaled(3.0, 30), scaled(3.0, 10)
 RECOVERY = 1.0  # seconds the server may take to reconnect once the database is back
-NO_CODES = (
-    "inconclusive - the load's authorization requests for the native client 'cli' now get the "
-    "consent page (RFC 8252 §8.6), so tests/support/load.py never holds a code to redeem"
-)
-
 
 @dataclass
 class OutageRun:
@@ -91,15 +86,7 @@ def _show(outcomes: list[Outcome]) -> str:
 PROTOCOL_OPS = [op for op, kind in KINDS.items() if kind == "json"]
 
 
-@pytest.mark.parametrize(
-    "op",
-    [
-        pytest.param(op, marks=pytest.mark.xfail(strict=True, reason=NO_CODES))
-        if op == "token-code"
-        else op
-        for op in PROTOCOL_OPS
-    ],
-)
+@pytest.mark.parametrize("op", PROTOCOL_OPS)
 def test_protocol_endpoint_during_outage(outage: OutageRun, op: str) -> None:
     """JSON 503 with Retry-After (RFC 9110 §15.6.4), or the usual answer if no database is needed
     (metadata and keys may be served from memory)."""
@@ -126,9 +113,6 @@ def test_browser_page_during_outage(outage: OutageRun) -> None:
     assert not wrong, f"{len(wrong)} of {len(seen)} page answers during the outage:\n{_show(wrong)}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="runtime - a plain 500 closes the connection without saying so"
-)
 def test_every_request_is_answered(outage: OutageRun) -> None:
     unanswered = [o for o in outage.ledger.outcomes if o.answer is None]
     assert not unanswered, f"{len(unanswered)} requests got no answer:\n{_show(unanswered)}"

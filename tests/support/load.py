@@ -20,12 +20,23 @@ from urllib.parse import urlencode
 import httpx
 
 from tests.conftest import SVC_SECRET
-from tests.lifecycle.helpers import CLI_REDIRECT
 from tests.support.flows import redirect_params
 from tests.support.hostile import Answer
 from valetkey.core import pkce
 
 CLI_SCOPE = "openid profile email read:profile offline_access"
+# The load's browser client: public, with an https redirect URI that names its owner, so remembered
+# consent applies to it (RFC 8252 §8.6 asks again for loopback and private-use redirects).
+LOAD_CLIENT = "load-spa"
+LOAD_REDIRECT = "https://spa.load.test/callback"
+LOAD_CLIENT_CONFIG = f"""
+[[clients]]
+client_id = "{LOAD_CLIENT}"
+token_endpoint_auth_method = "none"
+redirect_uris = ["{LOAD_REDIRECT}"]
+grant_types = ["authorization_code", "refresh_token"]
+scope = "{CLI_SCOPE}"
+"""
 # The operations, what the oracle expects of each (JSON or a page), and its success status.
 KINDS = {
     "token-cc": "json",
@@ -168,7 +179,7 @@ class Client(threading.Thread):
         chain = self.chain
         if chain.lost or chain.ambiguous:
             return
-        data = {"grant_type": "refresh_token", "refresh_token": chain.refresh, "client_id": "cli"}
+        data = {"grant_type": "refresh_token", "refresh_token": chain.refresh, "client_id": LOAD_CLIENT}
         r = self.call("token-refresh", "POST", "/token", data=data)
         if r is None:
             chain.unanswered = True
@@ -186,8 +197,8 @@ class Client(threading.Thread):
         query = urlencode(
             {
                 "response_type": "code",
-                "client_id": "cli",
-                "redirect_uri": CLI_REDIRECT,
+                "client_id": LOAD_CLIENT,
+                "redirect_uri": LOAD_REDIRECT,
                 "scope": CLI_SCOPE,
                 "state": "load",
                 "code_challenge": pkce.challenge_for(verifier, "S256"),
@@ -217,8 +228,8 @@ def code_request(code: str, verifier: str) -> dict[str, str]:
     return {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": CLI_REDIRECT,
-        "client_id": "cli",
+        "redirect_uri": LOAD_REDIRECT,
+        "client_id": LOAD_CLIENT,
         "code_verifier": verifier,
     }
 
