@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.e2e]
 BEFORE, OUTAGE, AFTER = scaled(1.5, 5), scaled(3.0, 30), scaled(3.0, 10)
 RECOVERY = 1.0  # seconds the server may take to reconnect once the database is back
 
+
 @dataclass
 class OutageRun:
     ledger: Ledger
