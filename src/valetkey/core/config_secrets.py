@@ -20,7 +20,7 @@ FILE, ENV = "_file", "_env"
 # The key valetkey generates and keeps in its database, named in place of a key in ``cookie_keys``.
 STORED_KEY = "stored"
 MIN_KEY_LENGTH = 32
-KEY_ADVICE = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+KEY_ADVICE = "make a key with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class SecretFileError(Exception):
@@ -136,6 +136,6 @@ def read_cookie_keys(raw: Any, name: str, errs: Collector) -> tuple[str, ...] | 
         elif len(key) < MIN_KEY_LENGTH:
             errs.add(
                 f"{name}[{i}]",
-                f'is shorter than {MIN_KEY_LENGTH} characters (or "{STORED_KEY}"); {KEY_ADVICE}',
+                f"is shorter than {MIN_KEY_LENGTH} characters; {KEY_ADVICE}",
             )
     return tuple(keys)
