@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import WEB_SECRET
+from tests.lifecycle.helpers import code_tokens
 from tests.server.test_cookie_rotation import CALLBACK, KEY_A, KEY_B, web_authorize
 from tests.support.flows import run_code_flow
 from tests.support.serveproc import ServeProcess
-
-WEB_SECRET = "web-secret-kept-in-a-file-0123456789abcdefgh"
 
 TABLES = f"""
 [[resources]]
@@ -64,18 +64,8 @@ def test_sessions_survive_a_rotation_and_end_when_the_old_key_is_dropped(
 ) -> None:
     restart(server, f'cookie_keys = ["{KEY_A}"]')
     with httpx.Client(base_url=server.base, timeout=20) as http:
-        result = run_code_flow(http, server.base, client_id="web", redirect_uri=CALLBACK)
-        token = http.post(
-            "/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": result.params["code"],
-                "redirect_uri": CALLBACK,
-                "code_verifier": result.verifier or "",
-            },
-            auth=("web", WEB_SECRET),  # the secret the server read from its file
-        )
-        assert token.status_code == 200, token.text
+        # The web client authenticates with WEB_SECRET, which the server read from its file.
+        assert code_tokens(http, server.base, client_id="web", scope="read:profile")
         assert signed_in(http)
 
         # Step 1 and 2 at once (one instance): B first, A still verifies; keys from a file.
