@@ -120,6 +120,7 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
         "url": ("https://id.example/", "https://id.example"),
         "text": ("/srv/valetkey", "/srv/valetkey"),
         "alg": ("RS256", "RS256"),
+        "keys": ("k" * 32 + " stored", ("k" * 32, "stored")),
     }
     env = {o.env: sample[o.kind][0] for o in OPTIONS}
     settings = build_settings({}, env)

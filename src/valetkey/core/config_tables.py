@@ -19,20 +19,29 @@ from valetkey.core.models import AUTH_METHODS, PUBLIC_AUTH
 
 T = TypeVar("T")
 CLIENT_KEYS = frozenset({"client_id", "client_secret", *FIELDS})
+# Keys that may also be given as KEY_file or KEY_env (``core.config_secrets``).
+CLIENT_SECRETS = ("client_secret",)
+USER_SECRETS = ("password", "password_hash")
 
 
 class Collector:
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self._muted: set[str] = set()
 
     def add(self, key: str, message: str) -> None:
-        self.problems.append(f"{key}: {message}")
+        if key not in self._muted:
+            self.problems.append(f"{key}: {message}")
+
+    def mute(self, key: str) -> None:
+        """Drop later problems of ``key``: its real problem has been reported under another key."""
+        self._muted.add(key)
 
 
 @dataclass(frozen=True)
 class ClientConfig:
     client_id: str
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)
     client_name: str
     redirect_uris: tuple[str, ...]
     grant_types: tuple[str, ...]
@@ -47,8 +56,8 @@ class ClientConfig:
 @dataclass(frozen=True)
 class UserConfig:
     username: str
-    password: str | None
-    password_hash: str | None
+    password: str | None = field(repr=False)
+    password_hash: str | None = field(repr=False)
     sub: str | None
     claims: Mapping[str, Any] = field(default_factory=dict)
 

@@ -4,7 +4,9 @@ Each top-level setting is declared once, as a field of :class:`Settings` made wi
 its default, its kind and its one-line documentation. The loader, the environment-variable parser,
 the CLI's help and the README's table all read :data:`OPTIONS`. Everything here is pure: the caller
 reads the file and passes the environment. Every problem is reported with the key that has it
-(``clients[1].redirect_uris[0]: ...``), all at once.
+(``clients[1].redirect_uris[0]: ...``), all at once. A secret (``secret=True`` here, and a table's
+``client_secret`` or ``password``) may also come from a file or another variable
+(``core.config_secrets``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+from valetkey.core.config_secrets import (
+    Sources,
+    forms,
+    read_cookie_keys,
+    resolve,
+    resolve_each,
+)
 from valetkey.core.config_tables import (
+    CLIENT_SECRETS,
+    USER_SECRETS,
     ClientConfig,
     Collector,
     ResourceConfig,
@@ -25,14 +36,17 @@ from valetkey.core.config_tables import (
     read_user,
 )
 
-Kind = Literal["seconds", "flag", "url", "text", "alg"]
+Kind = Literal["seconds", "flag", "url", "text", "alg", "keys"]
 ENV_PREFIX = "VALETKEY_"
 TABLES = ("clients", "users", "resources", "demo")
 
 
-def setting(default: Any, kind: Kind, doc: str, *, minimum: int = 1) -> Any:
-    """A top-level setting: a dataclass field that carries its kind and documentation."""
-    return field(default=default, metadata={"setting": (kind, doc, minimum)})
+def setting(default: Any, kind: Kind, doc: str, *, minimum: int = 1, secret: bool = False) -> Any:
+    """A top-level setting: a dataclass field that carries its kind and documentation.
+    ``secret``: also NAME_file / NAME_env (and VALETKEY_NAME_FILE), and never in a repr."""
+    return field(
+        default=default, repr=not secret, metadata={"setting": (kind, doc, minimum, secret)}
+    )
 
 
 @dataclass(frozen=True)
@@ -45,7 +59,9 @@ class Settings:
     database: str | None = setting(
         None,
         "text",
-        "sqlite:///PATH or postgresql://user@host/db; unset: an SQLite file in data_dir",
+        "sqlite:///PATH or postgresql://user:password@host/db (a secret); unset: an SQLite "
+        "file in data_dir",
+        secret=True,
     )
     data_dir: str | None = setting(
         None, "text", "Directory of the default SQLite database; unset: $XDG_DATA_HOME/valetkey"
@@ -70,6 +86,13 @@ class Settings:
         "How long an instance may serve a stale copy of the signing keys; 0: every request",
         minimum=0,
     )
+    cookie_keys: tuple[str, ...] | None = setting(
+        None,
+        "keys",
+        "Keys signing session cookies and CSRF tokens, newest first (a secret): the first "
+        'signs, all verify; "stored": the key generated in the database; unset: ["stored"]',
+        secret=True,
+    )
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()
@@ -86,6 +109,7 @@ class Option:
     kind: Kind
     doc: str
     minimum: int
+    secret: bool = False
 
     @property
     def env(self) -> str:
@@ -132,6 +156,8 @@ def parse_toml(text: str) -> dict[str, Any]:
 def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for option in OPTIONS:
+        if option.secret and option.env + "_FILE" in env:
+            out[option.name + "_file"] = env[option.env + "_FILE"]
         raw = env.get(option.env)
         if raw is None:
             continue
@@ -187,18 +213,48 @@ def _alg(raw: Any, option: Option, errs: Collector) -> Any:
     return raw
 
 
+def _keys(raw: Any, option: Option, errs: Collector) -> tuple[str, ...] | None:
+    return read_cookie_keys(raw, option.name, errs)
+
+
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
     "flag": _flag,
     "url": _url,
     "text": _text,
     "alg": _alg,
+    "keys": _keys,
 }
 
 
-def build_settings(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    merged: dict[str, Any] = {**data, **_env_overrides(env or {})}
+def _merge(data: Mapping[str, Any], sources: Sources, errs: Collector) -> dict[str, Any]:
+    """The file's settings under the environment's, with every secret given in place. A variable
+    for a secret replaces the file's value of it in whichever form the file gives it."""
+    overrides = _env_overrides(sources.env)
+    replaced = {
+        key
+        for o in OPTIONS
+        if o.secret and any(k in overrides for k in forms(o.name))
+        for key in forms(o.name)
+    }
+    merged = {**{k: v for k, v in data.items() if k not in replaced}, **overrides}
+    merged = resolve(merged, [o.name for o in OPTIONS if o.secret], "", sources, errs)
+    for table, names in (("clients", CLIENT_SECRETS), ("users", USER_SECRETS)):
+        if table in merged:
+            merged[table] = resolve_each(merged[table], table, names, sources, errs)
+    return merged
+
+
+def build_settings(
+    data: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    read_file: Callable[[str], str] | None = None,
+) -> Settings:
+    """``read_file``: reads a ``*_file`` secret (``cli.config.read_secret_file``); without it,
+    such settings are refused."""
     errs = Collector()
+    sources = Sources(env or {}, read_file) if read_file else Sources(env or {})
+    merged = _merge(data, sources, errs)
     known = {o.name for o in OPTIONS} | set(TABLES)
     for extra in sorted(set(merged) - known):
         errs.add(extra, f"unknown setting; known settings are {', '.join(sorted(known))}")

@@ -14,7 +14,7 @@ from valetkey.core.events import (
 from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
-from valetkey.server.cookies import Signer
+from valetkey.server.cookies import Signer, signing_keys
 from valetkey.server.keys import KeyRing, retire_after
 from valetkey.store.protocol import Store
 
@@ -48,7 +48,12 @@ class ServerState:
         keys.ensure(
             tuple(dict.fromkeys((settings.access_token_alg, settings.id_token_alg))), clock.now()
         )
-        signer = Signer(store.get_or_create_secret("cookie_signing", lambda: new_token(32)))
+        signer = Signer(
+            signing_keys(
+                settings.cookie_keys,
+                lambda: store.get_or_create_secret("cookie_signing", lambda: new_token(32)),
+            )
+        )
         state = cls(settings, store, sink, clock, keys, signer, settings.issuer)
         state.reload_resources()
         return state
