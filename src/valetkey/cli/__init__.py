@@ -7,12 +7,26 @@ which keeps its start-up time and resident memory down.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import signal
 
-import click
 
-from valetkey import __version__
+def _interrupted(_signum: int, _frame: object) -> None:
+    raise SystemExit(130)  # EXIT_INTERRUPTED, before it can be imported
+
+
+# Ctrl-C while this module imports click ends the process with 130, without a traceback; the handler
+# is put back at the end of the module, and from then on the group turns KeyboardInterrupt into 130.
+try:
+    _outer = signal.signal(signal.SIGINT, _interrupted)
+except ValueError:  # imported outside the main thread: signals are not ours to handle
+    _outer = _interrupted
+import importlib  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from valetkey import __version__  # noqa: E402
+from valetkey.cli.startstop import EXIT_INTERRUPTED  # noqa: E402
 
 # command name -> "module:attribute"
 COMMANDS = {
@@ -42,11 +56,22 @@ class LazyGroup(click.Group):
         command: Any = getattr(importlib.import_module(module), attr)
         return command  # type: ignore[no-any-return]
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Ctrl-C at any moment of any command (its imports included) ends with status 130, no
+        traceback and no click "Aborted!"; commands that handle it themselves say more first."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="valetkey")
 def main() -> None:
     """valetkey: a strict, friendly OAuth 2.0 system (server, resource server, client, inspector)."""
 
+
+if _outer is not _interrupted:
+    signal.signal(signal.SIGINT, _outer if _outer is not None else signal.default_int_handler)
 
 __all__ = ["main"]

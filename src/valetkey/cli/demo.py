@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
+from pathlib import Path
 
 import click
 
-from valetkey.cli.demo_stack import DEFAULT_PORTS, build_stack, serve_stack
+from valetkey.cli.demo_stack import DEFAULT_PORTS, DemoStack, bind_ports, build_stack, serve_stack
+from valetkey.cli.startstop import CannotStart, exit_status, stop_quietly_on_sigterm
 
 
 @click.command()
@@ -53,13 +55,26 @@ def demo(
 ) -> None:
     """Run the demo: authorization server, resource server, demo client app and flow inspector,
     each on its own loopback origin, with demo clients and users."""
+    stop_quietly_on_sigterm()
     ports = {
         "server": server_port,
         "resource": resource_port,
         "client": client_port,
         "inspector": inspector_port,
     }
-    stack = build_stack(data_dir, ports, host)
+    twice = sorted({p for p in ports.values() if list(ports.values()).count(p) > 1})
+    if twice:
+        raise click.UsageError(f"each part needs its own port; {twice[0]} is given twice")
+    sockets = bind_ports(host, ports)
+    stack = _open_stack(data_dir, ports, host)
+    asyncio.run(serve_stack(stack, sockets, on_ready=functools.partial(_banner, stack)))
+    status = exit_status(stack.stopped_by)
+    if status:
+        raise SystemExit(status)
+
+
+def _banner(stack: DemoStack) -> None:
+    """Printed once every part listens."""
     users = {u.username: u.password for u in stack.settings.users}
     u = stack.urls
     click.echo(
@@ -80,5 +95,21 @@ def demo(
             ]
         )
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_stack(stack))
+
+
+def _open_stack(data_dir: str, ports: dict[str, int], host: str) -> DemoStack:
+    """``build_stack`` with its start-up failures (data directory, database) as one line each."""
+    from valetkey.server.bootstrap import DatabaseOpenError
+
+    try:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = str(exc.strerror or exc).lower()
+        raise CannotStart(
+            f"cannot create the demo's data directory {data_dir}: {reason} (choose another with "
+            "--data-dir)"
+        ) from None
+    try:
+        return build_stack(data_dir, ports, host)
+    except DatabaseOpenError as exc:
+        raise CannotStart(str(exc)) from None

@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,10 +19,17 @@ from typing import Any
 import httpx
 import uvicorn
 
+from valetkey.cli.stoppable import StoppableServer
 from valetkey.core.events import RecordingSink
 from valetkey.core.settings import Settings, build_settings, parse_toml
 
 DEFAULT_PORTS = {"server": 9000, "resource": 9001, "client": 9002, "inspector": 9003}
+PARTS = {
+    "server": "authorization server",
+    "resource": "resource server",
+    "client": "demo client app",
+    "inspector": "flow inspector",
+}
 INSECURE_CLIENT = "demo-insecure-public"
 
 
@@ -33,6 +41,7 @@ class DemoStack:
     servers: list[uvicorn.Server] = field(default_factory=list)
     bus: Any = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    stopped_by: int | None = None  # the signal that stopped it (SIGINT: exit 130)
 
     def stop(self) -> None:
         if self.bus is not None:
@@ -89,7 +98,8 @@ def build_stack(
         cfg = uvicorn.Config(
             app, host=bind, port=port, log_level="warning", timeout_graceful_shutdown=1
         )
-        stack.servers.append(_Server(cfg))
+        # No signal handling of its own: serve_stack handles the signals for all four together.
+        stack.servers.append(StoppableServer(cfg, signals=()))
     return stack
 
 
@@ -138,15 +148,6 @@ def _resource_app(
     return create_demo_api(validator, files, issuer=urls["server"], audience=urls["resource"])
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's own signal capture re-raises the signal after each server stops, which would
-    interrupt the others mid-shutdown; :func:`serve_stack` handles the signals for all of them."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @contextlib.contextmanager
 def _stop_on_signals(stack: DemoStack) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
@@ -154,6 +155,8 @@ def _stop_on_signals(stack: DemoStack) -> Iterator[None]:
         return
 
     def handle(sig: int, frame: object) -> None:
+        if stack.stopped_by is None:
+            stack.stopped_by = sig
         if any(s.should_exit for s in stack.servers):
             for server in stack.servers:
                 server.force_exit = True  # a second Ctrl-C: do not wait for open connections
@@ -167,17 +170,55 @@ def _stop_on_signals(stack: DemoStack) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-async def serve_stack(stack: DemoStack) -> None:
-    """Serve until stopped (Ctrl-C, SIGTERM or stack.stop()), then stop every server together."""
+def bind_ports(host: str, ports: dict[str, int]) -> list[socket.socket]:
+    """The four listening sockets, bound before anything is announced: a taken port is one line
+    that names the part, with what to do (a demo may already be running on the same ports)."""
+    from valetkey.cli.startstop import CannotStart, bind_socket
+
+    sockets: list[socket.socket] = []
+    try:
+        for part, port in ports.items():
+            try:
+                sockets.append(bind_socket(host, port))
+            except CannotStart as exc:
+                raise CannotStart(
+                    f"{exc.message} (the demo's {PARTS[part]}, --{part}-port). A demo may "
+                    "already be running: stop it, or choose free ports with "
+                    + ", ".join(f"--{name}-port" for name in DEFAULT_PORTS)
+                ) from None
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+async def serve_stack(
+    stack: DemoStack,
+    sockets: Sequence[socket.socket] = (),
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve until stopped (Ctrl-C, SIGTERM or stack.stop()), then stop every server together.
+    ``sockets`` (``bind_ports``): each server serves the one bound to its port; without them
+    each binds its own. ``on_ready`` is called once every server listens."""
+    bound = {sock.getsockname()[1]: sock for sock in sockets}
+
+    def serve(server: uvicorn.Server) -> Awaitable[None]:
+        sock = bound.get(server.config.port)
+        return server.serve(sockets=[sock] if sock else None)
 
     async def watch() -> None:
+        waiting = on_ready
         while not any(s.should_exit for s in stack.servers):
-            await asyncio.sleep(0.1)
+            if waiting is not None and all(s.started for s in stack.servers):
+                waiting()
+                waiting = None
+            await asyncio.sleep(0.1 if waiting is None else 0.02)
         stack.stop()  # also ends the inspector's live streams, so shutdown does not wait on them
 
     try:
         with _stop_on_signals(stack):
-            await asyncio.gather(watch(), *(s.serve() for s in stack.servers))
+            await asyncio.gather(watch(), *(serve(s) for s in stack.servers))
     finally:
         for close in stack.closers:
             await close()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from valetkey.cli.config import CONFIG_HELP, load_settings
+
+if TYPE_CHECKING:
+    from valetkey.core.settings import Settings
+    from valetkey.server.state import ServerState
 
 CONFIG_ENV = "VALETKEY_CONFIG"
 
@@ -33,9 +38,11 @@ CONFIG_ENV = "VALETKEY_CONFIG"
 )
 def serve(config_path: str | None, host: str, port: int, workers: int, log_level: str) -> None:
     """Run the authorization server."""
-    import uvicorn
+    from valetkey.cli.startstop import bind_socket, stop_quietly_on_sigterm
 
+    stop_quietly_on_sigterm()
     from valetkey.asgi import create_app
+    from valetkey.cli.stoppable import serve_on
     from valetkey.cli.workers import run_workers, settle_heap
     from valetkey.runtime.lean import LeanProtocol
     from valetkey.server.bootstrap import build_state
@@ -46,19 +53,14 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
             "this configuration enables the demo's insecure switches ([demo] insecure = true); "
             "`valetkey serve` refuses it. Use `make demo` / `valetkey demo` to run the attack scenarios."
         )
+    # Bound before anything is announced: a taken port is one line, and --port 0 is a real port.
+    sock = bind_socket(host, port)
+    port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     issuer = settings.issuer or f"http://{shown_host}:{port}"
     settings = settings.with_issuer(issuer)
-    try:
-        state = build_state(settings)
-    except Exception as exc:  # a bad database URL, an unreachable server, ...
-        raise click.ClickException(f"cannot start: {type(exc).__name__}: {exc}") from exc
-    click.echo(
-        f"valetkey authorization server: issuer {issuer}, listening on http://{shown_host}:{port}",
-        err=True,
-    )
-    click.echo(f"  metadata: {issuer}/.well-known/oauth-authorization-server", err=True)
-    sys.stderr.flush()
+    state = _start(settings)
+    ready = functools.partial(_announce, issuer, f"http://{shown_host}:{port}")
     common: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -73,13 +75,33 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         # configuration: each opens its own store connections and skips doing that again.
         state.store.close()
         settle_heap()  # the workers inherit a settled heap: shared pages, out of the collector's way
-        sock = uvicorn.Config("valetkey.cli.serve:serve", **common).bind_socket()  # app: unused
         status = run_workers(
-            lambda: create_app(build_state(settings, apply=False)), common, workers, sock
+            lambda: create_app(build_state(settings, apply=False)), common, workers, sock, ready
         )
-        if status:
-            raise SystemExit(status)
-        return
-    app = create_app(state)
-    settle_heap()
-    uvicorn.run(app, **common)
+    else:
+        app = create_app(state)
+        settle_heap()
+        status = serve_on(app, common, sock, ready)
+    if status:
+        raise SystemExit(status)
+
+
+def _start(settings: Settings) -> ServerState:
+    """Open the database, migrate it and apply the configuration; a failure is one line."""
+    from valetkey.cli.startstop import CannotStart
+    from valetkey.server.bootstrap import DatabaseOpenError, build_state
+
+    try:
+        return build_state(settings)
+    except DatabaseOpenError as exc:
+        raise CannotStart(str(exc)) from None
+    except Exception as exc:  # anything else that stops the start: one line, no traceback
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise CannotStart(f"cannot start: {type(exc).__name__}: {first}") from exc
+
+
+def _announce(issuer: str, listening: str) -> None:
+    """Said once the server (every worker) listens: a client can connect right away."""
+    click.echo(f"valetkey authorization server: issuer {issuer}, listening on {listening}", err=True)
+    click.echo(f"  metadata: {issuer}/.well-known/oauth-authorization-server", err=True)
+    sys.stderr.flush()

@@ -13,10 +13,79 @@ from valetkey.core.settings import ClientConfig, Settings, UserConfig
 from valetkey.server.passwords import digest_client_secret, hash_password, verify_password
 from valetkey.server.state import ServerState
 from valetkey.store.protocol import Store
-from valetkey.store.sql import open_store
+from valetkey.store.sql import normalize_url, open_store
+
+
+class DatabaseOpenError(Exception):
+    """The database cannot be opened; the message is one line that names it (never a password)
+    and says what to do."""
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of an SQLite URL, or None (another database, in memory, a URI filename)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.query:
+        return None
+    return parsed.database if parsed.database not in (None, "", ":memory:") else None
+
+
+def _sqlite_problem(path: str) -> str | None:
+    """What stops SQLite from creating ``path`` and its -wal file, said before it fails to."""
+    import os
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fix = "or set database or data_dir to another directory"
+    if not os.path.isdir(directory):
+        return f"the directory {directory} does not exist (create it, {fix})"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"the directory {directory} is not writable (fix its permissions, {fix})"
+    return None
+
+
+def _describe(url: str, exc: Exception) -> str:
+    """One line for a database that failed to open: the driver's first line, no password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalize_url(url))
+    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0].strip()
+    if parsed.password:
+        detail = detail.replace(str(parsed.password), "***")
+    path = _sqlite_path(url)
+    if path is not None:
+        return f"cannot open the SQLite database {path}: {detail}"
+    if parsed.get_backend_name() == "postgresql":
+        where = f"{parsed.host or 'the local socket'}:{parsed.port or 5432}"
+        # libpq: 'connection failed: connection to server at "h", port p failed: <reason>'
+        reason = detail.rsplit(" failed: ", 1)[-1]
+        who = f"database {parsed.database or '(default)'}, user {parsed.username or '(default)'}"
+        return f"cannot connect to PostgreSQL at {where} ({who}): {reason}"
+    return f"cannot open the database {parsed.render_as_string(hide_password=True)}: {detail}"
+
+
+def open_database(url: str, *, migrate: bool = True) -> Store:
+    """``open_store`` with its failures as :class:`DatabaseOpenError`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        path = _sqlite_path(url)
+    except SQLAlchemyError as exc:  # not a URL at all
+        raise DatabaseOpenError(
+            f"invalid database URL ({exc}): use sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from None
+    problem = path and _sqlite_problem(path)
+    if problem:
+        raise DatabaseOpenError(f"cannot open the SQLite database {path}: {problem}")
+    try:
+        return open_store(url, migrate=migrate)
+    except (SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: no driver for it
+        raise DatabaseOpenError(_describe(url, exc)) from exc
 
 
 def default_database(settings: Settings) -> str:
+    """``database``, or an SQLite file in ``data_dir`` (default ``$XDG_DATA_HOME/valetkey``), which
+    is created when missing. Raises :class:`DatabaseOpenError` when it cannot be."""
     import os
     from pathlib import Path
 
@@ -28,7 +97,13 @@ def default_database(settings: Settings) -> str:
         or str(Path.home() / ".local" / "share")
     )
     data = Path(base) / "valetkey" if not settings.data_dir else Path(base)
-    data.mkdir(parents=True, exist_ok=True)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseOpenError(
+            f"cannot create the data directory {data}: {str(exc.strerror or exc).lower()} "
+            "(set data_dir, or database, to a directory you can write)"
+        ) from None
     return f"sqlite:///{data / 'valetkey.db'}"
 
 
@@ -100,7 +175,7 @@ def build_state(
     advisory lock, the configuration's upserts are single statements that any number of instances
     may run at once (the Argon2 work before them runs in parallel), and the signing keys are
     created under ``startup_lock``, so every instance finds the keys the first one made."""
-    store = store or open_store(default_database(settings), migrate=apply)
+    store = store or open_database(default_database(settings), migrate=apply)
     if apply:
         apply_config(settings, store)
     with store.startup_lock():
