@@ -137,3 +137,62 @@ def test_the_runtime_is_reached_only_from_the_composition_and_knows_only_core() 
             if n.startswith("valetkey.") and not n.startswith(("valetkey.core", "valetkey.runtime"))
         ]
         assert not bad, f"{path.relative_to(SRC)} imports {bad}"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path, known: set[str]) -> set[str]:
+    """Every valetkey module ``path`` imports: at the top, inside functions or under
+    TYPE_CHECKING alike (a cycle closed by a local import is still a cycle)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found.update(n for n in names if n in known)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """Issue 14: the package arrows point one way; no two modules reach each other."""
+    files = {_module_name(p): p for p in SRC.rglob("*.py") if "migrations" not in p.parts}
+    known = set(files)
+    graph = {m: _imported_modules(p, known) - {m} for m, p in files.items()}
+    # A package imported "as a module" is its __init__; a package's __init__ importing its own
+    # submodules to re-export them is not a cycle of the design.
+    for name in graph:
+        graph[name] = {d for d in graph[name] if not name.startswith(d + ".")}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for dep in graph[node]:
+            if dep not in index:
+                visit(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    assert not cycles, f"import cycles: {cycles}"

@@ -16,6 +16,7 @@ from tests.lifecycle.conftest import FAST_BASE
 from tests.lifecycle.helpers import code_tokens
 from valetkey.cli import main
 from valetkey.server.passwords import verify_password
+from valetkey.server.state import CLIENT_CACHE_SECONDS
 from valetkey.store.sql import open_store
 
 
@@ -33,7 +34,7 @@ class Admin:
         return json.loads(result.stdout)
 
     def client_credentials(self, client_id: str, secret: str) -> int:
-        self.env.state.forget_client(client_id)
+        self.env.clock.advance(CLIENT_CACHE_SECONDS)  # the client cache lets go of the old record
         r = self.env.http.post(
             "/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
         )

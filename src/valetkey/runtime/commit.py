@@ -19,7 +19,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,15 +28,21 @@ from valetkey.core.errors import StorageUnavailable
 from valetkey.runtime.app import Runtime
 from valetkey.runtime.routes import Route
 
-if TYPE_CHECKING:
-    from valetkey.runtime.lean import LeanProtocol
+
+class Holder(Protocol):
+    """The connection an answer is held for (``lean.LeanProtocol``): it sends the answer, or is
+    dropped when it cannot take it."""
+
+    transport: Any
+
+    def write_held(self, response: Response) -> None: ...
 
 log = logging.getLogger("valetkey.runtime")
 
 
 # One held answer: its connection, route, request, rows and response (a plain tuple: one per
 # request on the hot path).
-Held = tuple["LeanProtocol", Route, Request, Sequence[Any], Response]
+Held = tuple[Holder, Route, Request, Sequence[Any], Response]
 
 
 class Step:
@@ -79,7 +85,7 @@ class Step:
             _send(protocol, failed or response)
 
 
-def _send(protocol: LeanProtocol, response: Response) -> None:
+def _send(protocol: Holder, response: Response) -> None:
     """One held answer; a connection that cannot take it is dropped, not the rest of the step."""
     try:
         protocol.write_held(response)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from valetkey.core import scopes
@@ -63,10 +62,11 @@ class ServerState:
         self.known_scopes = scopes.known_scopes(self.resources)
 
     def client(self, client_id: str) -> Client | None:
-        """Clients are read through a short cache: admin changes apply within seconds everywhere."""
-        now = time.monotonic()
+        """Clients are read through a short cache: admin changes apply within seconds everywhere
+        (on the server's clock, so tests move time instead of reaching into the cache)."""
+        now = self.clock.now()
         hit = self._clients.get(client_id)
-        if hit and now - hit[0] < CLIENT_CACHE_SECONDS:
+        if hit and 0 <= now - hit[0] < CLIENT_CACHE_SECONDS:
             return hit[1]
         client = self.store.get_client(client_id)
         if len(self._clients) > 10_000:
@@ -78,6 +78,3 @@ class ServerState:
     def observed(self) -> bool:
         """False when events go to a NullSink: endpoints then skip building them."""
         return self.emit.observed
-
-    def forget_client(self, client_id: str) -> None:
-        self._clients.pop(client_id, None)
