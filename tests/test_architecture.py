@@ -1,4 +1,4 @@
-"""The dependency direction of ARCHITECTURE.md, checked by walking imports with ast."""
+"""The dependency direction of docs/architecture.md, checked by walking imports with ast."""
 
 import ast
 from pathlib import Path
