@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import SVC_SECRET, WEB_SECRET, InProcess
-from tests.support.flows import authorize_url
+from tests.support.flows import authorize_url, run_code_flow
 from valetkey.core import pkce
 from valetkey.core.errors import StorageUnavailable
 
@@ -62,7 +62,9 @@ AUTHORIZE = {
 Call = Callable[[httpx.Client], httpx.Response]
 PROTOCOL: dict[str, Call] = {
     "token (hot)": lambda h: h.post("/token", data=CC, auth=("svc", SVC_SECRET)),
-    "introspect (hot)": lambda h: h.post("/introspect", data={"token": "x"}, auth=("web", WEB_SECRET)),
+    "introspect (hot)": lambda h: h.post(
+        "/introspect", data={"token": "x"}, auth=("web", WEB_SECRET)
+    ),
     "revoke": lambda h: h.post("/revoke", data={"token": "x"}, auth=("web", WEB_SECRET)),
 }
 PAGES: dict[str, Call] = {
@@ -114,7 +116,10 @@ def test_an_outage_on_a_browser_page_is_a_503_error_page(
 def test_a_failed_write_of_new_tokens_is_a_503_and_stores_nothing(
     server: InProcess, failing: FailingStore
 ) -> None:
-    failing.error, failing.methods = StorageUnavailable("server closed the connection"), {"save_all"}
+    failing.error, failing.methods = (
+        StorageUnavailable("server closed the connection"),
+        {"save_all"},
+    )
     down = PROTOCOL["token (hot)"](server.http)
     assert_json(down, 503, "temporarily_unavailable")
     assert "access_token" not in down.text
@@ -138,3 +143,64 @@ def test_an_unexpected_error_is_never_plain_text(
     assert "secret detail" not in response.text
     failing.error = None
     assert call(server.http).status_code == 200
+
+
+class FailingAfterCommit(FailingStore):
+    """The outage begins just after a redemption or rotation commits: every later call fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        attr = super().__getattr__(name)
+        if name not in ("redeem_code", "rotate_refresh"):
+            return attr
+
+        def spend(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            if self.methods == {"after"}:
+                self.error, self.methods = StorageUnavailable("the server went away"), None
+            return result
+
+        return spend
+
+
+@pytest.mark.parametrize("grant", ["authorization_code", "refresh_token"])
+def test_an_outage_just_after_a_redemption_commits_loses_nothing(
+    server: InProcess, grant: str
+) -> None:
+    """Once a code or refresh token is spent, the answer needs no database: an outage starting at
+    that moment cannot turn the tokens it bought into a 503 (the client would retry, and find its
+    code used and its grant revoked)."""
+    verifier = pkce.new_verifier()
+    flow = run_code_flow(
+        server.http,
+        "",
+        scope="openid read:profile offline_access",
+        verifier=verifier,
+        client_id="cli",
+    )
+    redeem = {
+        "grant_type": "authorization_code",
+        "code": flow.params["code"],
+        "redirect_uri": "http://127.0.0.1:9999/callback",
+        "client_id": "cli",
+        "code_verifier": verifier,
+    }
+    store = FailingAfterCommit(server.state.store)
+    server.state.store = store  # type: ignore[assignment]
+    try:
+        if grant == "refresh_token":
+            tokens = server.http.post("/token", data=redeem).json()
+            redeem = {
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": "cli",
+            }
+        store.methods = {"after"}
+        answer = server.http.post("/token", data=redeem)
+        store.error = None
+        if answer.status_code != 200:  # refused without spending: the same request still works
+            assert_json(answer, 503, "temporarily_unavailable")
+            answer = server.http.post("/token", data=redeem)
+        assert answer.status_code == 200, answer.text
+        assert "id_token" in answer.json()
+    finally:
+        server.state.store = store.store

@@ -88,9 +88,16 @@ def _json_problems(answer: Answer) -> list[Problem]:
         return [Problem("json_shape", f"{answer.status}: JSON body is not an object")]
     if answer.status < 400:
         return []
-    if not isinstance(body.get("error"), str):
+    if not isinstance(body.get("error"), str) and not _bare_challenge(answer):
         return [Problem("json_shape", f"{answer.status}: JSON error without an error code")]
     return _protocol_strings(body, "body")
+
+
+def _bare_challenge(answer: Answer) -> bool:
+    """A 401 for a request without credentials: RFC 6750 §3.1 has no error code for it (a client
+    that sent nothing has made no error), so neither the challenge nor the body names one."""
+    challenge = answer.header("www-authenticate") or ""
+    return answer.status == 401 and bool(challenge) and "error=" not in challenge
 
 
 def _page_problems(answer: Answer) -> list[Problem]:

@@ -15,7 +15,7 @@ from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.grant_types import check_grant_type
-from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken
+from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken, User
 from valetkey.core.revocation import Refused, Revocation
 from valetkey.core.token import (
     ClientCredentialsContext,
@@ -141,6 +141,7 @@ async def authorization_code_grant(
         assert code is not None
         minted = mint_for_grant(state, client=client, grant=code.grant(), scope=code.scope, now=now)
         seen["minted"], seen["code"] = minted, code
+        seen["user"] = _id_token_user(state, code.scope, code.sub)
         return minted.issuance
 
     try:
@@ -155,7 +156,7 @@ async def authorization_code_grant(
     minted: Minted = seen["minted"]
     code: AuthorizationCode = seen["code"]
     body = token_response(state, minted, code.scope)
-    body.update(await _id_token(state, client, code, minted, now))
+    body.update(_id_token(state, client, code, seen["user"], minted, now))
     return Outcome(
         body,
         header_flow or code.flow_id,
@@ -168,16 +169,27 @@ async def authorization_code_grant(
     )
 
 
-async def _id_token(
-    state: ServerState, client: Client, code: AuthorizationCode, minted: Minted, now: float
+def _id_token_user(state: ServerState, scope: tuple[str, ...], sub: str | None) -> User | None:
+    """The user an ID token will speak of, read inside the redemption's transaction: once that
+    commits, nothing may touch the database, or an outage at that moment would answer 503 for a
+    code (or refresh token) already spent."""
+    if "openid" not in scope or not sub:
+        return None
+    return state.store.get_user(sub)
+
+
+def _id_token(
+    state: ServerState,
+    client: Client,
+    code: AuthorizationCode,
+    user: User | None,
+    minted: Minted,
+    now: float,
 ) -> dict[str, Any]:
-    if "openid" not in code.scope:
+    if user is None:
         return {}
     from valetkey.server.oidc import id_token_for
 
-    user = state.store.get_user(code.sub)
-    if user is None:
-        return {}
     return {
         "id_token": id_token_for(
             state, client, user, code.scope, code.auth_time, code.nonce, minted.access_token, now
@@ -201,6 +213,7 @@ async def refresh_token_grant(
             state, client=client, grant=grant, scope=ctx.scope, now=now, with_refresh=True
         )
         seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
+        seen["user"] = _id_token_user(state, ctx.scope, grant.sub)
         return minted.issuance
 
     try:
@@ -213,7 +226,7 @@ async def refresh_token_grant(
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     minted, grant, scope = seen["minted"], seen["grant"], seen["scope"]
     body = token_response(state, minted, scope)
-    body.update(_refreshed_id_token(state, client, grant, scope, minted, now))
+    body.update(_refreshed_id_token(state, client, grant, seen["user"], scope, minted, now))
     state.emit(
         "refresh_token.rotated",
         flow_id,
@@ -232,17 +245,15 @@ def _refreshed_id_token(
     state: ServerState,
     client: Client,
     grant: Grant,
+    user: User | None,
     scope: tuple[str, ...],
     minted: Minted,
     now: float,
 ) -> dict[str, Any]:
-    if "openid" not in scope or not grant.sub:
+    if user is None:
         return {}
     from valetkey.server.oidc import id_token_for
 
-    user = state.store.get_user(grant.sub)
-    if user is None:
-        return {}
     auth_time = grant.auth_time or now
     token = id_token_for(state, client, user, scope, auth_time, None, minted.access_token, now)
     return {"id_token": token}
