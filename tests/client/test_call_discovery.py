@@ -50,7 +50,7 @@ client_id = "cli"
 token_endpoint_auth_method = "none"
 redirect_uris = ["http://127.0.0.1/callback"]
 grant_types = ["authorization_code", "refresh_token"]
-scope = "read:profile read:files write:files"
+scope = "read:profile read:files write:files other:read"
 
 [[users]]
 username = "alice"
