@@ -27,6 +27,7 @@ from valetkey.server.metadata import (
     openid_configuration_endpoint,
 )
 from valetkey.server.origins import ClientOrigins
+from valetkey.server.registration import client_configuration_endpoint, registration_endpoint
 from valetkey.server.revoke import revocation_endpoint
 from valetkey.server.state import ServerState
 from valetkey.server.token import token_endpoint
@@ -43,6 +44,8 @@ ROUTES = (
     Route("/token", token_endpoint, POST, hot=POST, cors="clients"),
     Route("/introspect", introspection_endpoint, POST, hot=POST),
     Route("/revoke", revocation_endpoint, POST, cors="clients"),
+    Route("/register", registration_endpoint, POST),
+    Route("/register/{client_id}", client_configuration_endpoint, ("GET", "PUT", "DELETE")),
     Route("/userinfo", userinfo_endpoint, BOTH, cors="clients"),
     Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint, cors="public"),
     Route("/.well-known/openid-configuration", openid_configuration_endpoint, cors="public"),

@@ -121,6 +121,8 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
         "text": ("/srv/valetkey", "/srv/valetkey"),
         "alg": ("RS256", "RS256"),
         "keys": ("k" * 32 + " stored", ("k" * 32, "stored")),
+        "mode": ("open-native", "open-native"),
+        "tokens": ("t" * 32 + " " + "u" * 32, ("t" * 32, "u" * 32)),
         "origins": (
             "https://app.example, http://127.0.0.1:5173",
             ("https://app.example", "http://127.0.0.1:5173"),

@@ -17,7 +17,7 @@ from valetkey.cli.admin_common import (
     refuse_config_owned,
     table,
 )
-from valetkey.core.client_metadata import ClientMetadata, check_client_metadata
+from valetkey.core.client_metadata import check_client_metadata
 from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, Client
 from valetkey.core.secrets import new_token
 
@@ -104,33 +104,16 @@ def client_add(
             "the client was not added:\n  " + "\n  ".join(map(str, check.problems))
         )
     secret = None if method == "none" else new_token(32)
-    client = _client_record(client_id, name, method, secret, check.value)
+    from valetkey.server.passwords import digest_client_secret
+
+    digest = digest_client_secret(secret) if secret else None
+    client = check.value.client(client_id, digest, name)
     with admin_store(config_path) as admin:
         if not admin.store.add_client(client, source="admin"):
             raise click.ClickException(
                 f"a client with id {client_id!r} already exists; nothing changed"
             )
         _print_added(client, secret, as_json, _source(admin, client_id))
-
-
-def _client_record(
-    client_id: str, name: str | None, method: str, secret: str | None, v: ClientMetadata
-) -> Client:
-    from valetkey.server.passwords import digest_client_secret
-
-    return Client(
-        client_id=client_id,
-        client_name=name or client_id,
-        secret_digest=digest_client_secret(secret) if secret else None,
-        redirect_uris=v.redirect_uris,
-        grant_types=v.grant_types,
-        response_types=v.response_types,
-        token_endpoint_auth_method=method,
-        scope=v.scope,
-        require_pkce=v.require_pkce,
-        pkce_methods=v.pkce_methods,
-        post_logout_redirect_uris=v.post_logout_redirect_uris,
-    )
 
 
 def _print_added(client: Client, secret: str | None, as_json: bool, source: str) -> None:

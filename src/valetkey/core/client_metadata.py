@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from valetkey.core import scopes
 from valetkey.core.client_metadata_rules import METADATA_RULES, MetadataInput, MetadataRule
+from valetkey.core.models import Client
 
 FIELDS = (
     "redirect_uris",
@@ -52,6 +53,22 @@ class ClientMetadata:
     scope: tuple[str, ...]
     require_pkce: bool
     pkce_methods: tuple[str, ...]
+
+    def client(self, client_id: str, secret_digest: str | None, name: str | None = None) -> Client:
+        """The client record these accepted metadata describe."""
+        return Client(
+            client_id=client_id,
+            client_name=name or self.client_name or client_id,
+            secret_digest=secret_digest,
+            redirect_uris=self.redirect_uris,
+            grant_types=self.grant_types,
+            response_types=self.response_types,
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            scope=self.scope,
+            require_pkce=self.require_pkce,
+            pkce_methods=self.pkce_methods,
+            post_logout_redirect_uris=self.post_logout_redirect_uris,
+        )
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from valetkey.core.config_tables import (
 )
 from valetkey.core.cors import origin_problem
 
-Kind = Literal["seconds", "flag", "url", "text", "alg", "keys", "origins"]
+Kind = Literal["seconds", "flag", "url", "text", "alg", "keys", "origins", "mode", "tokens"]
 ENV_PREFIX = "VALETKEY_"
 TABLES = ("clients", "users", "resources", "demo")
 
@@ -99,6 +99,19 @@ class Settings:
         "origins",
         "Web origins (https://app.example.com) whose browser apps may call the token, revocation "
         "and userinfo endpoints, beyond those of the clients' redirect URIs (CORS)",
+    )
+    registration: str = setting(
+        "closed",
+        "mode",
+        'Dynamic client registration (RFC 7591) at /register: "closed" (only with an initial '
+        'access token) or "open-native" (also public native clients without one)',
+    )
+    registration_tokens: tuple[str, ...] = setting(
+        (),
+        "tokens",
+        "Initial access tokens that let a developer register any client (secrets, 32+ "
+        "characters each)",
+        secret=True,
     )
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
@@ -239,6 +252,27 @@ def _origins(raw: Any, option: Option, errs: Collector) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _mode(raw: Any, option: Option, errs: Collector) -> str:
+    from valetkey.core.registration import MODES
+
+    if raw not in MODES:
+        errs.add(option.name, f"must be one of {', '.join(MODES)}, got {raw!r}")
+        return str(option.default)
+    return str(raw)
+
+
+def _tokens(raw: Any, option: Option, errs: Collector) -> tuple[str, ...]:
+    if isinstance(raw, str):  # from the environment or a file: separated by spaces or commas
+        raw = raw.replace(",", " ").split()
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
+        errs.add(option.name, "must be a list of strings")
+        return ()
+    for i, value in enumerate(raw):
+        if len(value) < 32:
+            errs.add(f"{option.name}[{i}]", "must be at least 32 characters (a generated token)")
+    return tuple(raw)
+
+
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
     "flag": _flag,
@@ -247,6 +281,8 @@ READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "alg": _alg,
     "keys": _keys,
     "origins": _origins,
+    "mode": _mode,
+    "tokens": _tokens,
 }
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from valetkey.core.claims import SCOPE_CLAIMS
 from valetkey.server.http import json_response
+from valetkey.server.registration import registration_metadata
 from valetkey.server.state import ServerState
 
 
@@ -43,6 +44,7 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{iss}/",
         **lifecycle_metadata(state),
+        **registration_metadata(state),
     }
 
 

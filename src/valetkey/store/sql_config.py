@@ -17,6 +17,8 @@ from valetkey.store.engine import SADatabase
 from valetkey.store.rows import client_from_row, client_metadata, join, split, user_from_row
 from valetkey.store.text import check_storable, storable
 
+REGISTRATION_KEY = "registration_token_digest"  # in a registered client's metadata only
+
 
 def upsert(
     dialect: str,
@@ -51,7 +53,9 @@ class ConfigTables:
             rows = conn.execute(sa.select(t.clients).order_by(t.clients.c.client_id)).all()
         return [client_from_row(r) for r in rows]
 
-    def _write_client(self, client: Client, source: str, *, replace: bool) -> bool:
+    def _write_client(
+        self, client: Client, source: str, *, replace: bool, extra: Mapping[str, Any] = {}
+    ) -> bool:
         now = time.time()
         values: dict[str, Any] = {
             "client_id": client.client_id,
@@ -62,7 +66,7 @@ class ConfigTables:
             "updated_at": now,
         }
         check_storable(values)
-        values["metadata"] = client_metadata(client)
+        values["metadata"] = {**client_metadata(client), **extra}
         update = [k for k in values if k not in ("client_id", "created_at")] if replace else []
         stmt = upsert(self.dialect, t.clients, values, update).returning(t.clients.c.client_id)
         with self.db.connect(write=True) as conn:
@@ -74,6 +78,42 @@ class ConfigTables:
     def add_client(self, client: Client, *, source: str = "admin") -> bool:
         """False, and nothing changed, when the client_id is taken."""
         return self._write_client(client, source, replace=False)
+
+    # -- registered clients (RFC 7591, RFC 7592) -------------------------------------------------
+    def register_client(self, client: Client, token_digest: str) -> bool:
+        """A client registered over HTTP, with the digest of its registration access token;
+        False when the client_id is taken."""
+        extra = {REGISTRATION_KEY: token_digest}
+        return self._write_client(client, "registered", replace=False, extra=extra)
+
+    def get_registration(self, client_id: str) -> tuple[Client, str] | None:
+        """A registered client and its registration access token digest (None for others)."""
+        if not storable(client_id):
+            return None
+        query = sa.select(t.clients).where(
+            t.clients.c.client_id == client_id, t.clients.c.source == "registered"
+        )
+        with self.db.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        metadata = row.metadata if isinstance(row.metadata, dict) else json.loads(row.metadata)
+        return client_from_row(row), str(metadata.get(REGISTRATION_KEY, ""))
+
+    def replace_registration(self, client: Client, token_digest: str) -> bool:
+        """New metadata for a registered client (RFC 7592 section 2.2); False if it is gone."""
+        values = {
+            "client_name": client.client_name,
+            "metadata": {**client_metadata(client), REGISTRATION_KEY: token_digest},
+            "updated_at": time.time(),
+        }
+        query = (
+            sa.update(t.clients)
+            .where(t.clients.c.client_id == client.client_id, t.clients.c.source == "registered")
+            .values(**values)
+        )
+        with self.db.connect(write=True) as conn:
+            return bool(conn.execute(query).rowcount)
 
     def delete_client(self, client_id: str) -> bool:
         if not storable(client_id):
