@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from valetkey.core.errors import StorageUnavailable
+from valetkey.core.errors import Unavailable
 from valetkey.runtime.answers import (
     UNEXPECTED,
     Failure,
@@ -119,8 +119,14 @@ class Runtime:
             return json_answer(refused(exc))
         if isinstance(exc, ClientDisconnect):  # nobody to answer; the answer is not sent
             return Response(status_code=400)
-        if isinstance(exc, StorageUnavailable):
-            log.warning("storage unavailable on %s %s: %s", scope["method"], scope["path"], exc.detail)
+        if isinstance(exc, Unavailable):
+            log.warning(
+                "unavailable (%s) on %s %s: %s",
+                exc.rule,
+                scope["method"],
+                scope["path"],
+                exc.detail,
+            )
             return self.failure(page, request, unavailable(exc))
         log.error("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
         return self.failure(page, request, UNEXPECTED)
