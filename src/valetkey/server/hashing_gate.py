@@ -22,6 +22,18 @@ from valetkey.core.errors import HashingBusy
 
 T = TypeVar("T")
 
+# The threads that run Argon2, per size: one pool per process whatever the number of apps in it
+# (tests build many), made on first use.
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="argon2")
+        return _POOLS[workers]
+
 
 def cpu_count() -> int:
     """The CPUs this process may run on."""
@@ -39,17 +51,10 @@ class HashingGate:
         self.retry_after = max(1, math.ceil(max_wait))
         self._lock = threading.Lock()
         self._admitted = 0  # running or waiting
-        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def admitted(self) -> int:
         return self._admitted
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="argon2")
-            return self._pool
 
     def _admit(self) -> None:
         with self._lock:
@@ -68,7 +73,7 @@ class HashingGate:
         """``fn(*args)`` on one of the gate's threads, once one is free."""
         self._admit()
         try:
-            job: Future[T] = self._executor().submit(fn, *args)
+            job: Future[T] = _pool(self.workers).submit(fn, *args)
         except BaseException:
             self._leave()
             raise
@@ -85,9 +90,3 @@ class HashingGate:
                 retry_after=self.retry_after,
             )
         return await waiting  # it finished, or it started just in time: it ends within one run
-
-    def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)

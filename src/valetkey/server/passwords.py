@@ -60,7 +60,7 @@ class Passwords:
             parallelism=params.parallelism,
             type=Type.ID,
         )
-        self._dummy = self._hasher.hash("valetkey-timing-equalizer")
+        self.dummy = self._hasher.hash("valetkey-timing-equalizer")
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -68,7 +68,7 @@ class Passwords:
     def verify(self, password: str, password_hash: str | None) -> bool:
         """Constant work whether or not the user exists (``password_hash=None`` checks a dummy)."""
         try:
-            return bool(self._hasher.verify(password_hash or self._dummy, password)) and (
+            return bool(self._hasher.verify(password_hash or self.dummy, password)) and (
                 password_hash is not None
             )
         except (VerifyMismatchError, VerificationError, InvalidHashError):
