@@ -26,6 +26,7 @@ from valetkey.server.metadata import (
     oauth_metadata_endpoint,
     openid_configuration_endpoint,
 )
+from valetkey.server.origins import ClientOrigins
 from valetkey.server.revoke import revocation_endpoint
 from valetkey.server.state import ServerState
 from valetkey.server.token import token_endpoint
@@ -39,13 +40,13 @@ ROUTES = (
     Route("/login", login_endpoint, POST, hot=POST, page=True),
     Route("/consent", consent_endpoint, POST, hot=POST, page=True),
     Route("/logout", end_session_endpoint, BOTH, page=True),
-    Route("/token", token_endpoint, POST, hot=POST),
+    Route("/token", token_endpoint, POST, hot=POST, cors="clients"),
     Route("/introspect", introspection_endpoint, POST, hot=POST),
-    Route("/revoke", revocation_endpoint, POST),
-    Route("/userinfo", userinfo_endpoint, BOTH),
-    Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint),
-    Route("/.well-known/openid-configuration", openid_configuration_endpoint),
-    Route("/jwks.json", jwks_endpoint),
+    Route("/revoke", revocation_endpoint, POST, cors="clients"),
+    Route("/userinfo", userinfo_endpoint, BOTH, cors="clients"),
+    Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint, cors="public"),
+    Route("/.well-known/openid-configuration", openid_configuration_endpoint, cors="public"),
+    Route("/jwks.json", jwks_endpoint, cors="public"),
 )
 STATIC = Path(server_app.__file__).with_name("static")
 
@@ -64,4 +65,5 @@ def create_app(state: ServerState) -> Runtime:
         page=_page,
         state={"vk": state},
         mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        origins=ClientOrigins(state),
     )

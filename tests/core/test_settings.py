@@ -122,6 +122,10 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
         "text": ("/srv/valetkey", "/srv/valetkey"),
         "alg": ("RS256", "RS256"),
         "keys": ("k" * 32 + " stored", ("k" * 32, "stored")),
+        "origins": (
+            "https://app.example, http://127.0.0.1:5173",
+            ("https://app.example", "http://127.0.0.1:5173"),
+        ),
     }
     env = {o.env: sample[o.kind][0] for o in OPTIONS}
     env["VALETKEY_PASSWORD_MEMORY_KIB"] = "64"  # at least 8 KiB for each of the 7 lanes

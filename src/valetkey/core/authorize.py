@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from valetkey.core import pkce, redirect, scopes
+from valetkey.core import pkce, redirect, resource_indicators, scopes
 from valetkey.core.checks import Rule, run_rules
 from valetkey.core.errors import (
     InvalidRedirectTarget,
@@ -165,6 +165,15 @@ def check_scope(ctx: AuthorizeContext) -> None:
     ctx.audience = scopes.audience_for(ctx.scope, ctx.resources)
 
 
+def check_resource(ctx: AuthorizeContext) -> None:
+    """RFC 8707: the resources the token will be for (the scope's owners when none is named)."""
+    names = resource_indicators.requested(ctx.params)
+    given = bool(scopes.parse_or_empty(ctx.one("scope")))
+    ctx.scope, ctx.audience = resource_indicators.for_authorization(
+        names, ctx.scope, given, _client(ctx), ctx.resources
+    )
+
+
 def check_pkce(ctx: AuthorizeContext) -> None:
     client = _client(ctx)
     challenge = ctx.one("code_challenge")
@@ -250,6 +259,7 @@ AUTHORIZE_RULES: tuple[Rule[AuthorizeContext], ...] = (
     ),
     Rule("check_response_mode", "OAuth 2.0 Multiple Response Types §2", check_response_mode),
     Rule("check_scope", "RFC 6749 §3.3", check_scope),
+    Rule("check_resource", "RFC 8707 §2", check_resource),
     Rule("check_pkce", "RFC 7636 §4.4.1, RFC 9700 §2.1.1", check_pkce),
     Rule("check_nonce", "OIDC Core §3.2.2.1", check_nonce),
     Rule("check_prompt_and_max_age", "OIDC Core §3.1.2.1", check_prompt_and_max_age),

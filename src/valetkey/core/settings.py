@@ -35,8 +35,9 @@ from valetkey.core.config_tables import (
     read_tables,
     read_user,
 )
+from valetkey.core.cors import origin_problem
 
-Kind = Literal["seconds", "count", "flag", "url", "text", "alg", "keys"]
+Kind = Literal["seconds", "count", "flag", "url", "text", "alg", "keys", "origins"]
 ENV_PREFIX = "VALETKEY_"
 TABLES = ("clients", "users", "resources", "demo")
 
@@ -114,6 +115,12 @@ class Settings:
     password_hash_max_wait: int = setting(
         5, "seconds", "Longest wait for a hashing slot before a 503 with Retry-After"
     )
+    allowed_origins: tuple[str, ...] = setting(
+        (),
+        "origins",
+        "Web origins (https://app.example.com) whose browser apps may call the token, revocation "
+        "and userinfo endpoints, beyond those of the clients' redirect URIs (CORS)",
+    )
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()
@@ -143,6 +150,8 @@ class Option:
             return "unset"
         if isinstance(self.default, bool):
             return str(self.default).lower()
+        if isinstance(self.default, tuple):
+            return repr(list(self.default)).replace("'", '"')
         if self.kind == "seconds" and self.default >= 60:
             return f"{self.default} ({_in_words(self.default)})"
         return repr(self.default).replace("'", '"')
@@ -248,6 +257,19 @@ def _keys(raw: Any, option: Option, errs: Collector) -> tuple[str, ...] | None:
     return read_cookie_keys(raw, option.name, errs)
 
 
+def _origins(raw: Any, option: Option, errs: Collector) -> tuple[str, ...]:
+    if isinstance(raw, str):  # from the environment: separated by spaces or commas
+        raw = raw.replace(",", " ").split()
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
+        errs.add(option.name, "must be a list of origins")
+        return ()
+    for i, value in enumerate(raw):
+        problem = origin_problem(value)
+        if problem:
+            errs.add(f"{option.name}[{i}]", f"{value!r} {problem}")
+    return tuple(raw)
+
+
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
     "count": _count,
@@ -256,6 +278,7 @@ READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "text": _text,
     "alg": _alg,
     "keys": _keys,
+    "origins": _origins,
 }
 
 

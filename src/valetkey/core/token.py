@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from valetkey.core import pkce, scopes
+from valetkey.core import pkce, resource_indicators, scopes
 from valetkey.core.checks import Rule, run_rules
 from valetkey.core.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
 from valetkey.core.events import Check
-from valetkey.core.models import AuthorizationCode, Client, Grant, RefreshToken
+from valetkey.core.models import AuthorizationCode, Client, Grant, RefreshToken, Resource
 from valetkey.core.revocation import Replay, Reuse, Revocation, run_revoking_rules
 
 
@@ -50,6 +50,9 @@ class CodeContext:
     now: float
     replayed: bool = False  # the store's word: the code exists and was consumed before
     revoke: Revocation | None = None
+    resources: tuple[Resource, ...] = ()
+    scope: tuple[str, ...] = ()  # the access token's, once the rules ran
+    audience: tuple[str, ...] = ()
 
 
 def check_code_grant_allowed(ctx: CodeContext) -> None:
@@ -128,6 +131,13 @@ def check_code_verifier(ctx: CodeContext) -> None:
         )
 
 
+def check_code_resource(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    ctx.scope, ctx.audience = resource_indicators.for_token(
+        resource_indicators.requested(ctx.params), ctx.code.audience, ctx.code.scope, ctx.resources
+    )
+
+
 CODE_RULES: tuple[Rule[CodeContext], ...] = (
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_code_grant_allowed),
     Rule("check_code_known", "RFC 6749 §4.1.3", check_code_known),
@@ -139,6 +149,7 @@ CODE_RULES: tuple[Rule[CodeContext], ...] = (
     Rule("check_code_verifier", "RFC 7636 §4.6, RFC 9700 §2.1.1", check_code_verifier),
     Rule("check_code_unused", "RFC 6749 §4.1.2, RFC 9700 §4.2.4", check_code_unused),
     Rule("check_code_expiry", "RFC 6749 §4.1.2", check_code_expiry),
+    Rule("check_resource", "RFC 8707 §2.2", check_code_resource),
 )
 
 
@@ -156,6 +167,8 @@ class RefreshContext:
     reused: bool = False  # the store's word: the token exists and was rotated before
     scope: tuple[str, ...] = ()
     revoke: Revocation | None = None
+    resources: tuple[Resource, ...] = ()
+    audience: tuple[str, ...] = ()
 
 
 def check_refresh_grant_allowed(ctx: RefreshContext) -> None:
@@ -210,6 +223,13 @@ def check_refresh_scope(ctx: RefreshContext) -> None:
     ctx.scope = requested
 
 
+def check_refresh_resource(ctx: RefreshContext) -> None:
+    assert ctx.grant is not None
+    ctx.scope, ctx.audience = resource_indicators.for_token(
+        resource_indicators.requested(ctx.params), ctx.grant.audience, ctx.scope, ctx.resources
+    )
+
+
 REFRESH_RULES: tuple[Rule[RefreshContext], ...] = (
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_refresh_grant_allowed),
     Rule("check_refresh_known", "RFC 6749 §6", check_refresh_known),
@@ -217,6 +237,7 @@ REFRESH_RULES: tuple[Rule[RefreshContext], ...] = (
     Rule("check_refresh_not_reused", "RFC 9700 §4.14.2", check_refresh_not_reused),
     Rule("check_refresh_active", "RFC 6749 §6", check_refresh_active),
     Rule("check_refresh_scope", "RFC 6749 §6", check_refresh_scope),
+    Rule("check_resource", "RFC 8707 §2.2", check_refresh_resource),
 )
 
 
@@ -230,6 +251,8 @@ class ClientCredentialsContext:
     client: Client
     known_scopes: frozenset[str]
     scope: tuple[str, ...] = ()
+    resources: tuple[Resource, ...] = ()
+    audience: tuple[str, ...] = ()
 
 
 def check_cc_confidential(ctx: ClientCredentialsContext) -> None:
@@ -252,10 +275,18 @@ def check_cc_scope(ctx: ClientCredentialsContext) -> None:
     )
 
 
+def check_cc_resource(ctx: ClientCredentialsContext) -> None:
+    given = bool(scopes.parse_or_empty(one(ctx.params, "scope")))
+    ctx.scope, ctx.audience = resource_indicators.for_authorization(
+        resource_indicators.requested(ctx.params), ctx.scope, given, ctx.client, ctx.resources
+    )
+
+
 CLIENT_CREDENTIALS_RULES: tuple[Rule[ClientCredentialsContext], ...] = (
     Rule("check_confidential_client", "RFC 6749 §4.4", check_cc_confidential),
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_cc_grant_allowed),
     Rule("check_scope", "RFC 6749 §3.3", check_cc_scope),
+    Rule("check_resource", "RFC 8707 §2", check_cc_resource),
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +19,9 @@ from starlette.routing import BaseRoute, Mount
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from valetkey.core import cors
 from valetkey.core.errors import Unavailable
+from valetkey.core.text import public
 from valetkey.runtime.answers import (
     UNEXPECTED,
     Failure,
@@ -45,6 +47,14 @@ RowsOf = Callable[[Response], Sequence[Any]]  # the rows an endpoint's response 
 PageRenderer = Callable[[Request, Failure], Response]  # a browser page's error page
 
 
+class CorsOrigins(Protocol):
+    """The app's side of CORS: the origins of its clients, and what a refusal becomes (an event)."""
+
+    def policy(self) -> cors.OriginPolicy: ...
+
+    def refused(self, request: Request, reason: str) -> None: ...
+
+
 class Runtime:
     def __init__(
         self,
@@ -56,10 +66,12 @@ class Runtime:
         state: Mapping[str, Any],
         mounts: Sequence[BaseRoute] = (),
         limits: Limits = LIMITS,
+        origins: CorsOrigins | None = None,
     ) -> None:
         prefixes = [m.path + "/" for m in mounts if isinstance(m, Mount)]
         self.table = Table(routes, prefixes)
         self.write_rows, self.rows_of, self.page, self.limits = write_rows, rows_of, page, limits
+        self.origins = origins
         routed: list[BaseRoute] = [
             StarletteRoute(r.path, self._routed(r), methods=list(r.methods)) for r in routes
         ]
@@ -80,6 +92,11 @@ class Runtime:
             page = self.table.is_page(scope["path"])
             await self.failure(page, Request(scope), refused(refusal))(scope, receive, send)
             return
+        if scope["method"] == "OPTIONS":
+            route = self.table.by_path.get(scope["path"])
+            if route is not None and route.cors is not None:
+                await self._preflight(route, Request(scope))(scope, receive, send)
+                return
         receive = _counted(receive, BodyCounter(self.limits, form))
         route = self.table.hot.get((scope["method"], scope["path"]))
         if route is not None:
@@ -96,6 +113,8 @@ class Runtime:
             response = await route.endpoint(request)
         except Exception as exc:
             return self.failed(route.page, request, exc), ()
+        if route.cors is not None:
+            self._cors(route, request, response)
         return response, self.rows_of(response)
 
     def write(self, rows: Sequence[Any], page: bool, request: Request) -> Response | None:
@@ -114,6 +133,13 @@ class Runtime:
         return response
 
     def failed(self, page: bool, request: Request, exc: BaseException) -> Response:
+        response = self._failed(page, request, exc)
+        route = self.table.by_path.get(request.scope["path"])
+        if route is not None and route.cors is not None:
+            self._cors(route, request, response)
+        return response
+
+    def _failed(self, page: bool, request: Request, exc: BaseException) -> Response:
         scope = request.scope
         if isinstance(exc, Refused):
             return json_answer(refused(exc))
@@ -142,6 +168,49 @@ class Runtime:
         for name, value in failure.headers:
             response.headers[name] = value
         return response
+
+    # -- CORS (core.cors) ---------------------------------------------------------------------------
+    def _policy(self) -> cors.OriginPolicy:
+        """The app's origins; none while they cannot be read (the answer is then not readable
+        from a browser, but it is still sent)."""
+        if self.origins is None:
+            return cors.OriginPolicy()
+        try:
+            return self.origins.policy()
+        except Exception as exc:
+            log.warning("the allowed origins could not be read (%r): no CORS headers", exc)
+            return cors.OriginPolicy()
+
+    def _cors(self, route: Route, request: Request, response: Response) -> None:
+        assert route.cors is not None
+        origin = request.headers.get("origin")
+        if origin is None:
+            return
+        decision = cors.answer_headers(route.cors, origin, self._policy())
+        for name, value in decision.headers:
+            response.headers[name] = value
+        if decision.refused and self.origins is not None:
+            self.origins.refused(request, decision.refused)
+
+    def _preflight(self, route: Route, request: Request) -> Response:
+        """The answer to a CORS preflight: 204 with what may be sent, or 403 saying why not."""
+        assert route.cors is not None
+        headers = request.headers
+        decision = cors.preflight_headers(
+            route.cors,
+            headers.get("origin"),
+            headers.get("access-control-request-method"),
+            route.methods,
+            self._policy(),
+        )
+        if decision.refused is None:
+            return Response(status_code=204, headers=dict(decision.headers))
+        if self.origins is not None:
+            self.origins.refused(request, decision.refused)
+        failure = Failure(
+            403, "invalid_request", public(decision.refused), "Request refused", decision.headers
+        )
+        return json_answer(failure)
 
     # -- the ASGI path's parts ----------------------------------------------------------------------
     def _routed(self, route: Route) -> Endpoint:

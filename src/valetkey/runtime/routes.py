@@ -6,6 +6,9 @@
   run in place, and only continued on a task if it does wait.
 - ``page``: a browser page. Its failures answer with an HTML error page; any other route is a
   protocol endpoint and answers failures with a JSON error.
+- ``cors``: called from browser apps on other origins (``core.cors``): ``"public"``, any origin may
+  read the answers; ``"clients"``, only the origins of registered clients. The runtime answers the
+  ``OPTIONS`` preflight and adds the headers to every answer, failures included.
 
 An endpoint takes a Starlette ``Request`` and returns a ``Response``; the rows that must be durable
 before the response is sent travel with it (the app reads them with the ``rows_of`` it was given)
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from valetkey.core.cors import Access
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -31,6 +36,7 @@ class Route:
     methods: tuple[str, ...] = ("GET",)
     hot: tuple[str, ...] = ()
     page: bool = False
+    cors: Access | None = None
 
     def __post_init__(self) -> None:
         assert set(self.hot) <= set(self.methods), f"{self.path}: a hot method must be served"

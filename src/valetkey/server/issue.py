@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from valetkey.core import jose, scopes
+from valetkey.core import jose, resource_indicators, scopes
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken
 from valetkey.core.secrets import new_token, ordered_id
@@ -94,16 +94,19 @@ def mint_for_grant(
     now: float,
     new_grant: bool = False,
     with_refresh: bool | None = None,
+    audience: tuple[str, ...] | None = None,
 ) -> Minted:
-    """Access token (and refresh token where the client may refresh) for a user grant."""
+    """Access token (and refresh token where the client may refresh) for a user grant.
+    ``audience``: the access token's, when the request named resources (RFC 8707); else the
+    grant's resources that own one of ``scope``."""
+    if audience is None:
+        audience = resource_indicators.for_token((), grant.audience, scope, state.resources)[1]
     access, access_record = mint_access_token(
         state,
         client=client,
         sub=grant.sub,
         scope=scope,
-        audience=scopes.audience_for(scope, state.resources)
-        if scope != grant.scope
-        else grant.audience,
+        audience=audience,
         grant_id=grant.grant_id,
         auth_time=grant.auth_time,
         now=now,

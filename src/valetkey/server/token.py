@@ -134,12 +134,19 @@ async def authorization_code_grant(
     seen: dict[str, Any] = {}
 
     def decide(code: AuthorizationCode | None, replayed: bool) -> Issuance:
-        ctx = CodeContext(form, client, code, now, replayed)
+        ctx = CodeContext(form, client, code, now, replayed, resources=state.resources)
         seen["flow"] = code.flow_id if code else None
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
-        minted = mint_for_grant(state, client=client, grant=code.grant(), scope=code.scope, now=now)
-        seen["minted"], seen["code"] = minted, code
+        minted = mint_for_grant(
+            state,
+            client=client,
+            grant=code.grant(),
+            scope=ctx.scope,
+            audience=ctx.audience,
+            now=now,
+        )
+        seen["minted"], seen["code"], seen["scope"] = minted, code, ctx.scope
         seen["user"] = _id_token_user(state, code.scope, code.sub)
         return minted.issuance
 
@@ -154,7 +161,7 @@ async def authorization_code_grant(
         raise Failed(rejected.error, flow, rejected.checks) from None
     minted: Minted = seen["minted"]
     code: AuthorizationCode = seen["code"]
-    body = token_response(state, minted, code.scope)
+    body = token_response(state, minted, seen["scope"])
     body.update(_id_token(state, client, code, seen["user"], minted, now))
     return Outcome(
         body,
@@ -162,7 +169,7 @@ async def authorization_code_grant(
         seen["checks"],
         {
             "grant_type": "authorization_code",
-            "scope": list(code.scope),
+            "scope": list(seen["scope"]),
             "refresh": minted.refresh_token is not None,
         },
     )
@@ -205,11 +212,17 @@ async def refresh_token_grant(
     seen: dict[str, Any] = {}
 
     def decide(token: RefreshToken | None, grant: Grant | None, reused: bool) -> Issuance:
-        ctx = RefreshContext(form, client, token, grant, now, reused)
+        ctx = RefreshContext(form, client, token, grant, now, reused, resources=state.resources)
         seen["checks"] = decide_refresh(ctx)
         assert grant is not None
         minted = mint_for_grant(
-            state, client=client, grant=grant, scope=ctx.scope, now=now, with_refresh=True
+            state,
+            client=client,
+            grant=grant,
+            scope=ctx.scope,
+            audience=ctx.audience,
+            now=now,
+            with_refresh=True,
         )
         seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
         seen["user"] = _id_token_user(state, ctx.scope, grant.sub)
@@ -262,15 +275,13 @@ async def client_credentials_grant(
     state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
 ) -> Outcome:
     flow_id = header_flow
-    ctx = ClientCredentialsContext(form, client, state.known_scopes)
+    ctx = ClientCredentialsContext(form, client, state.known_scopes, resources=state.resources)
     try:
         checks = decide_client_credentials(ctx)
     except Rejected as rejected:
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     now = state.clock.now()
-    from valetkey.core import scopes
-
-    audience = scopes.audience_for(ctx.scope, state.resources)
+    audience = ctx.audience
     token, record = mint_access_token(
         state,
         client=client,
