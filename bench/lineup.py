@@ -31,6 +31,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def default_hasher() -> PasswordHasher:
+    """valetkey's default Argon2id parameters (OWASP's: 19 MiB, t=2, p=1)."""
+    from valetkey.server.passwords import HashParams
+
+    p = HashParams()
+    return PasswordHasher(time_cost=p.iterations, memory_cost=p.memory_kib, parallelism=p.parallelism)
+
+
+def hash_settings(hasher: PasswordHasher) -> dict[str, str]:
+    """valetkey configured with ``hasher``'s parameters, so that the stored hash is current and
+    is not redone at the first sign-in (W2p keeps its minimal-cost hash)."""
+    return {
+        "VALETKEY_PASSWORD_MEMORY_KIB": str(hasher.memory_cost),
+        "VALETKEY_PASSWORD_ITERATIONS": str(hasher.time_cost),
+        "VALETKEY_PASSWORD_PARALLELISM": str(hasher.parallelism),
+    }
+
+
 def valetkey(
     secrets: Secrets,
     rundir: Path,
@@ -43,9 +61,9 @@ def valetkey(
     port = free_port()
     db = rundir / db_name
     cfg = rundir / f"{db_name}.toml"
+    hasher = hasher or default_hasher()
     if not cfg.exists():
-        digest = (hasher or PasswordHasher()).hash(secrets.password)
-        cfg.write_text(valetkey_toml(secrets, db, digest))
+        cfg.write_text(valetkey_toml(secrets, db, hasher.hash(secrets.password)))
     return Server(
         name=name or f"valetkey {workers}w",
         argv=[
@@ -62,7 +80,7 @@ def valetkey(
         ],
         base=f"http://127.0.0.1:{port}",
         workers=workers,
-        env=env or {},
+        env={**hash_settings(hasher), **(env or {})},
     )
 
 
@@ -94,7 +112,7 @@ def granian(secrets: Secrets, rundir: Path, workers: int) -> Server:
     port = free_port()
     cfg = rundir / "granian.toml"
     if not cfg.exists():
-        cfg.write_text(valetkey_toml(secrets, rundir / "granian.db", PasswordHasher().hash(secrets.password)))
+        cfg.write_text(valetkey_toml(secrets, rundir / "granian.db", default_hasher().hash(secrets.password)))
     base = f"http://127.0.0.1:{port}"
     return Server(
         name=f"granian {workers}w",

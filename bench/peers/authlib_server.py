@@ -2,7 +2,7 @@
 
 Flask + Authlib (RFC 6749 grants, RFC 7636 PKCE required, RFC 9068 ES256 JWT access tokens,
 RFC 7662 introspection backed by the token table), SQLAlchemy on SQLite in WAL mode, Argon2id
-passwords with argon2-cffi's defaults (the same cost as valetkey), a login page, a consent page
+passwords at valetkey's default cost (OWASP's: 19 MiB, t=2, p=1), a login page, a consent page
 whose decision is remembered per user and client. Served by gunicorn (see bench/servers.py):
 
     BENCH_DB=... BENCH_ISSUER=... gunicorn -w 2 'authlib_server:create_app()'
@@ -38,7 +38,7 @@ from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 
 RESOURCE = "https://api.bench.test"
 REDIRECT = "https://client.bench.test/callback"
-hasher = PasswordHasher()
+hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)  # as valetkey
 
 
 class Base(DeclarativeBase):

@@ -116,6 +116,7 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
 
     sample = {
         "seconds": ("7", 7),
+        "count": ("7", 7),
         "flag": ("yes", True),
         "url": ("https://id.example/", "https://id.example"),
         "text": ("/srv/valetkey", "/srv/valetkey"),
@@ -129,9 +130,11 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
         ),
     }
     env = {o.env: sample[o.kind][0] for o in OPTIONS}
+    env["VALETKEY_PASSWORD_MEMORY_KIB"] = "64"  # at least 8 KiB for each of the 7 lanes
     settings = build_settings({}, env)
     for o in OPTIONS:
-        assert getattr(settings, o.name) == sample[o.kind][1], o.name
+        expected = 64 if o.name == "password_memory_kib" else sample[o.kind][1]
+        assert getattr(settings, o.name) == expected, o.name
 
 
 def test_readme_and_cli_help_show_the_declared_settings() -> None:

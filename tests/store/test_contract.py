@@ -114,6 +114,19 @@ def test_users_keep_their_sub_on_upsert(store: SQLStore) -> None:
     assert store.delete_user("alice") and store.get_user("sub-1") is None
 
 
+def test_a_password_hash_is_replaced_only_while_it_is_the_one_checked(store: SQLStore) -> None:
+    store.upsert_user(User("sub-1", "alice", "$argon2id$old", {"name": "Alice"}))
+    assert not store.update_password_hash("sub-1", "$argon2id$other", "$argon2id$new")
+    assert store.get_user("sub-1").password_hash == "$argon2id$old"  # type: ignore[union-attr]
+    assert store.update_password_hash("sub-1", "$argon2id$old", "$argon2id$new")
+    user = store.get_user_by_username("alice")
+    assert user is not None and user.password_hash == "$argon2id$new"
+    assert user.claims == {"name": "Alice"} and user.sub == "sub-1"
+    assert not store.update_password_hash("sub-1", "$argon2id$old", "$argon2id$newer")
+    assert not store.update_password_hash("nobody", "$argon2id$new", "$argon2id$newer")
+    assert not store.update_password_hash("sub-1\x00", "$argon2id$new", "$argon2id$newer")
+
+
 def test_resources_keys_secrets(store: SQLStore) -> None:
     store.upsert_resource(Resource("https://api", ("a", "b"), "API"))
     store.upsert_resource(Resource("https://api", ("a", "b", "c"), "API"))

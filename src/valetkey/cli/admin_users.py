@@ -68,7 +68,7 @@ def user_add(
     as_json: bool,
 ) -> None:
     """Add a user with a stable subject identifier (sub)."""
-    from valetkey.server.passwords import hash_password
+    from valetkey.server.passwords import passwords_for
 
     password = ask_password(password)
     if not username.strip() or len(username) > 255:
@@ -87,7 +87,7 @@ def user_add(
         if admin.store.get_user_by_username(username) is not None:
             raise click.ClickException(f"a user named {username!r} already exists; nothing changed")
         user = admin.store.upsert_user(
-            User(str(uuid.uuid4()), username, hash_password(password), claims)
+            User(str(uuid.uuid4()), username, passwords_for(admin.settings).hash(password), claims)
         )
         if as_json:
             emit_json(user_json(user, admin))
@@ -138,7 +138,7 @@ def user_passwd(
     username: str, password: str | None, force: bool, config_path: str | None, as_json: bool
 ) -> None:
     """Set a user's password."""
-    from valetkey.server.passwords import hash_password
+    from valetkey.server.passwords import passwords_for
 
     with admin_store(config_path) as admin:
         user = _user(admin, username)
@@ -149,7 +149,8 @@ def user_passwd(
             raise click.ClickException(
                 "the password must have at least 8 characters; nothing changed"
             )
-        admin.store.upsert_user(replace(user, password_hash=hash_password(password)))
+        password_hash = passwords_for(admin.settings).hash(password)
+        admin.store.upsert_user(replace(user, password_hash=password_hash))
         if as_json:
             emit_json({"username": username, "password_changed": True})
         else:

@@ -87,22 +87,45 @@ class TemporarilyUnavailable(OAuthError):
     status = 503
 
 
-class StorageUnavailable(TemporarilyUnavailable):
-    """The database failed, timed out or went away (RFC 9110 §15.6.4): an outage, not a defect.
+class Unavailable(TemporarilyUnavailable):
+    """The server cannot answer now but will shortly (RFC 9110 §15.6.4): not a refusal, not a
+    defect. Endpoints let it propagate; the HTTP runtime answers 503 with ``Retry-After:
+    retry_after`` on protocol endpoints and an error page on browser pages."""
 
-    Raised by the store for connection-level failures only (never for a constraint or a bug);
-    answered with 503 and ``Retry-After: retry_after`` on protocol endpoints and an error page on
-    browser pages. Nothing the failed transaction would have written was written.
+    def __init__(
+        self, description: str, *, rule: str, detail: str = "", retry_after: int = 5
+    ) -> None:
+        super().__init__(description, rule=rule, spec="RFC 9110 §15.6.4", detail=detail)
+        self.retry_after = retry_after
+
+
+class StorageUnavailable(Unavailable):
+    """The database failed, timed out or went away: an outage.
+
+    Raised by the store for connection-level failures only (never for a constraint or a bug).
+    Nothing the failed transaction would have written was written.
     """
 
     def __init__(self, detail: str = "", *, retry_after: int = 5) -> None:
         super().__init__(
             "the authorization server's storage is unavailable; try again shortly",
             rule="storage_available",
-            spec="RFC 9110 §15.6.4",
             detail=detail,
+            retry_after=retry_after,
         )
-        self.retry_after = retry_after
+
+
+class HashingBusy(Unavailable):
+    """Every password-hashing slot is taken and the wait for one is full or too long: a flood of
+    sign-ins waits its turn or is told to come back, instead of exhausting memory."""
+
+    def __init__(self, detail: str = "", *, retry_after: int = 5) -> None:
+        super().__init__(
+            "the authorization server is busy checking other passwords; try again shortly",
+            rule="hashing_capacity",
+            detail=detail,
+            retry_after=retry_after,
+        )
 
 
 class LoginRequired(OAuthError):

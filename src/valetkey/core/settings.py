@@ -37,7 +37,9 @@ from valetkey.core.config_tables import (
 )
 from valetkey.core.cors import origin_problem
 
-Kind = Literal["seconds", "flag", "url", "text", "alg", "keys", "origins", "mode", "tokens"]
+Kind = Literal[
+    "seconds", "count", "flag", "url", "text", "alg", "keys", "origins", "mode", "tokens"
+]
 ENV_PREFIX = "VALETKEY_"
 TABLES = ("clients", "users", "resources", "demo")
 
@@ -93,6 +95,27 @@ class Settings:
         "Keys signing session cookies and CSRF tokens, newest first (a secret): the first "
         'signs, all verify; "stored": the key generated in the database; unset: ["stored"]',
         secret=True,
+    )
+    password_memory_kib: int = setting(
+        19456,
+        "count",
+        "Argon2id memory per password hash in KiB (RFC 9106 m); the default and the next two "
+        "are OWASP's (19 MiB, t=2, p=1); a stored hash with other values is redone at sign-in",
+        minimum=8,
+    )
+    password_iterations: int = setting(2, "count", "Argon2id passes over the memory (t)")
+    password_parallelism: int = setting(1, "count", "Argon2id lanes (p); memory >= 8 KiB per lane")
+    password_hash_concurrency: int | None = setting(
+        None, "count", "Argon2id computations at once per process; unset: one per CPU"
+    )
+    password_hash_queue: int = setting(
+        256,
+        "count",
+        "Password checks that may wait for a hashing slot per process; beyond: 503 + Retry-After",
+        minimum=0,
+    )
+    password_hash_max_wait: int = setting(
+        5, "seconds", "Longest wait for a hashing slot before a 503 with Retry-After"
     )
     allowed_origins: tuple[str, ...] = setting(
         (),
@@ -186,19 +209,29 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
         if option.kind == "flag":
             out[option.name] = raw.strip().lower() in ("1", "true", "yes", "on")
         else:
-            out[option.name] = raw.strip() if option.kind == "seconds" else raw
+            out[option.name] = raw.strip() if option.kind in ("seconds", "count") else raw
     return out
 
 
 def _seconds(raw: Any, option: Option, errs: Collector) -> int:
+    return _whole(raw, option, errs, "a whole number of seconds")
+
+
+def _count(raw: Any, option: Option, errs: Collector) -> int | None:
+    if raw is None and option.default is None:
+        return None
+    return _whole(raw, option, errs, "a whole number")
+
+
+def _whole(raw: Any, option: Option, errs: Collector, what: str) -> int:
     key, minimum = option.name, option.minimum
     if isinstance(raw, bool):
-        errs.add(key, "must be a whole number of seconds, not true/false")
+        errs.add(key, f"must be {what}, not true/false")
         return 0
     if isinstance(raw, str) and raw.strip().isdigit():
         raw = int(raw.strip())
     if not isinstance(raw, int):
-        errs.add(key, f"must be a whole number of seconds, got {raw!r}")
+        errs.add(key, f"must be {what}, got {raw!r}")
         return 0
     if raw < minimum:
         errs.add(key, f"must be at least {minimum}, got {raw}")
@@ -275,6 +308,7 @@ def _tokens(raw: Any, option: Option, errs: Collector) -> tuple[str, ...]:
 
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
+    "count": _count,
     "flag": _flag,
     "url": _url,
     "text": _text,
@@ -318,6 +352,8 @@ def build_settings(
     for extra in sorted(set(merged) - known):
         errs.add(extra, f"unknown setting; known settings are {', '.join(sorted(known))}")
     values = {o.name: READERS[o.kind](merged.get(o.name, o.default), o, errs) for o in OPTIONS}
+    if values["password_memory_kib"] < 8 * values["password_parallelism"]:
+        errs.add("password_memory_kib", "must be at least 8 KiB per lane (RFC 9106 §3.1)")
     demo = merged.get("demo", {})
     insecure = isinstance(demo, dict) and demo.get("insecure") is True
     clients = read_clients(merged, errs, insecure)

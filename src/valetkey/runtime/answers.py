@@ -2,7 +2,8 @@
 
 - A request past a limit (``limits.Refused``): ``invalid_request`` with the limit's status, as JSON,
   and the connection closed.
-- The storage is down (``StorageUnavailable``, RFC 9110 §15.6.4): 503 with ``Retry-After``.
+- The server cannot answer now (``Unavailable``, RFC 9110 §15.6.4: the storage is down, every
+  password-hashing slot is busy): 503 with ``Retry-After``.
 - Anything else unexpected: 500 ``server_error``, no detail (the exception goes to the log).
 
 Protocol endpoints answer JSON; browser pages an HTML error page (``Failure`` is handed to the page
@@ -19,7 +20,7 @@ from html import escape
 
 from starlette.responses import Response
 
-from valetkey.core.errors import StorageUnavailable
+from valetkey.core.errors import Unavailable
 from valetkey.runtime.limits import Refused
 
 _compact = json.JSONEncoder(separators=(",", ":")).encode
@@ -45,7 +46,7 @@ UNEXPECTED = Failure(
 )
 
 
-def unavailable(exc: StorageUnavailable) -> Failure:
+def unavailable(exc: Unavailable) -> Failure:
     return Failure(
         503,
         exc.error,

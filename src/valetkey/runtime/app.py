@@ -20,7 +20,7 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core import cors
-from valetkey.core.errors import StorageUnavailable
+from valetkey.core.errors import Unavailable
 from valetkey.core.text import public
 from valetkey.runtime.answers import (
     UNEXPECTED,
@@ -145,9 +145,13 @@ class Runtime:
             return json_answer(refused(exc))
         if isinstance(exc, ClientDisconnect):  # nobody to answer; the answer is not sent
             return Response(status_code=400)
-        if isinstance(exc, StorageUnavailable):
+        if isinstance(exc, Unavailable):
             log.warning(
-                "storage unavailable on %s %s: %s", scope["method"], scope["path"], exc.detail
+                "unavailable (%s) on %s %s: %s",
+                exc.rule,
+                scope["method"],
+                scope["path"],
+                exc.detail,
             )
             return self.failure(page, request, unavailable(exc))
         log.error("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)

@@ -10,7 +10,7 @@ from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.events import EventSink, NullSink
 from valetkey.core.models import Client, Resource, User
 from valetkey.core.settings import ClientConfig, Settings, UserConfig
-from valetkey.server.passwords import digest_client_secret, hash_password, verify_password
+from valetkey.server.passwords import Passwords, default_passwords, passwords_for
 from valetkey.server.state import ServerState
 from valetkey.store.protocol import Store
 from valetkey.store.sql import normalize_url, open_store
@@ -107,18 +107,21 @@ def default_database(settings: Settings) -> str:
     return f"sqlite:///{data / 'valetkey.db'}"
 
 
-def client_record(c: ClientConfig, existing: Client | None = None) -> Client:
+def client_record(
+    c: ClientConfig, existing: Client | None = None, passwords: Passwords | None = None
+) -> Client:
+    passwords = passwords or default_passwords()
     secret_digest = None
     if c.client_secret:
         # Keep the stored digest when the secret did not change (Argon2 hashes are salted).
         if (
             existing
             and existing.secret_digest
-            and _same_secret(c.client_secret, existing.secret_digest)
+            and passwords.verify_client_secret(c.client_secret, existing.secret_digest)
         ):
             secret_digest = existing.secret_digest
         else:
-            secret_digest = digest_client_secret(c.client_secret)
+            secret_digest = passwords.digest_client_secret(c.client_secret)
     return Client(
         client_id=c.client_id,
         client_name=c.client_name,
@@ -134,30 +137,28 @@ def client_record(c: ClientConfig, existing: Client | None = None) -> Client:
     )
 
 
-def _same_secret(secret: str, stored: str) -> bool:
-    from valetkey.server.passwords import verify_client_secret
-
-    return verify_client_secret(secret, stored)
-
-
-def user_record(u: UserConfig, existing: User | None) -> User:
+def user_record(u: UserConfig, existing: User | None, passwords: Passwords | None = None) -> User:
+    """A configured password's stored hash is kept while the password is the same (a hash with
+    older parameters is redone at the user's next sign-in, like any other)."""
+    passwords = passwords or default_passwords()
     if u.password_hash:
         password_hash = u.password_hash
-    elif existing and u.password and verify_password(u.password, existing.password_hash):
+    elif existing and u.password and passwords.verify(u.password, existing.password_hash):
         password_hash = existing.password_hash
     else:
-        password_hash = hash_password(u.password or "")
+        password_hash = passwords.hash(u.password or "")
     sub = existing.sub if existing else (u.sub or str(uuid.uuid4()))
     return User(sub=sub, username=u.username, password_hash=password_hash, claims=dict(u.claims))
 
 
 def apply_config(settings: Settings, store: Store) -> None:
+    passwords = passwords_for(settings)
     for r in settings.resources:
         store.upsert_resource(Resource(r.identifier, r.scopes, r.name))
     for c in settings.clients:
-        store.upsert_client(client_record(c, store.get_client(c.client_id)))
+        store.upsert_client(client_record(c, store.get_client(c.client_id), passwords))
     for u in settings.users:
-        store.upsert_user(user_record(u, store.get_user_by_username(u.username)))
+        store.upsert_user(user_record(u, store.get_user_by_username(u.username), passwords))
 
 
 def build_state(

@@ -12,7 +12,7 @@ from urllib.parse import quote, unquote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from valetkey.core.errors import InvalidRequest, OAuthError, StorageUnavailable
+from valetkey.core.errors import InvalidRequest, OAuthError, Unavailable
 from valetkey.core.events import HttpExchange, redact
 from valetkey.core.models import NewRows
 
@@ -173,8 +173,8 @@ def rows_of(response: Response) -> tuple[NewRows, ...]:
 
 
 def oauth_error_response(exc: OAuthError, *, basic_attempted: bool = False) -> Response:
-    if isinstance(exc, StorageUnavailable):
-        raise exc  # an outage, not a refusal: the HTTP runtime answers it (503, Retry-After)
+    if isinstance(exc, Unavailable):
+        raise exc  # an outage or overload, not a refusal: the runtime answers it (503, Retry-After)
     headers: dict[str, str] = {}
     status = exc.status
     if exc.error == "invalid_client":

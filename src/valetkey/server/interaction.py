@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,7 +18,7 @@ from valetkey.server.authorize import (
     validate,
 )
 from valetkey.server.http import Params, exchange, parse_params, read_form
-from valetkey.server.passwords import verify_password
+from valetkey.server.password_check import check_password
 from valetkey.server.state import ServerState
 
 
@@ -62,7 +61,7 @@ async def login_endpoint(request: Request) -> Response:
     username = (form.get("username") or [""])[0]
     password = (form.get("password") or [""])[0]
     user = state.store.get_user_by_username(username) if username else None
-    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    ok = await check_password(state, user, password, v.flow_id)
     if not ok or user is None:
         return login_page(
             state, request, v, error="Wrong username or password.", username=username, status=401

@@ -5,7 +5,6 @@ RFC 9700 §2.4: the client sees the user's password; every use is marked depreca
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from valetkey.core import flows, scopes
@@ -17,7 +16,7 @@ from valetkey.core.secrets import ordered_id
 from valetkey.core.token import PasswordContext, decide_password, one
 from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
-from valetkey.server.passwords import verify_password
+from valetkey.server.password_check import check_password
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 
@@ -35,7 +34,7 @@ async def password_grant(
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     username, password = one(form, "username") or "", one(form, "password") or ""
     user = state.store.get_user_by_username(username)
-    ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    ok = await check_password(state, user, password, flow_id, channel="back", source="client")
     if not ok or user is None:
         failed = Check(
             "check_user_credentials", "fail", "RFC 6749 §4.3.2", "wrong username or password"

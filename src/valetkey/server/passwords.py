@@ -1,5 +1,10 @@
 """Human passwords with Argon2id; client secrets as SHA-256 digests when high-entropy.
 
+The Argon2id cost is a setting (``password_memory_kib``, ``password_iterations``,
+``password_parallelism``); the default is OWASP's recommendation (19 MiB, t=2, p=1; RFC 9106 §4
+lets the memory be traded for passes). A stored hash made with other parameters still verifies,
+and ``check`` says when it should be replaced by one with the current parameters.
+
 A client secret of 32 characters or more (a generated one is 43) is stored as ``sha256:<hex>``;
 a shorter, human-chosen one is hashed with Argon2id like a password, since a fast digest of a
 low-entropy value could be brute-forced from a stolen database.
@@ -7,44 +12,116 @@ low-entropy value could be brute-forced from a stolen database.
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+import functools
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from valetkey.core import secrets as vsecrets
+from valetkey.core.settings import Settings
 
 HIGH_ENTROPY_LENGTH = 32
-_hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile defaults (t=3, m=64 MiB, p=4)
-_dummy: list[str] = []  # computed on first use: an unknown user still costs one Argon2 verification
 
 
-def _dummy_hash() -> str:
-    if not _dummy:
-        _dummy.append(_hasher.hash("valetkey-timing-equalizer"))
-    return _dummy[0]
+@dataclass(frozen=True)
+class HashParams:
+    """Argon2id's cost: memory in KiB, passes over it, lanes (RFC 9106 §3.1: m, t, p)."""
+
+    memory_kib: int = 19 * 1024
+    iterations: int = 2
+    parallelism: int = 1
+
+    @classmethod
+    def of(cls, settings: Settings) -> HashParams:
+        """The parameters a ``Settings`` names."""
+        return cls(
+            settings.password_memory_kib,
+            settings.password_iterations,
+            settings.password_parallelism,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    upgraded: str | None = None  # a hash of the same password with the current parameters
+
+
+class Passwords:
+    """Hashes and checks with one set of parameters. An unknown user costs the same as a known
+    one: a dummy hash made with the same parameters is checked instead."""
+
+    def __init__(self, params: HashParams = HashParams()) -> None:
+        self.params = params
+        self._hasher = PasswordHasher(
+            time_cost=params.iterations,
+            memory_cost=params.memory_kib,
+            parallelism=params.parallelism,
+            type=Type.ID,
+        )
+        self.dummy = self._hasher.hash("valetkey-timing-equalizer")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password: str, password_hash: str | None) -> bool:
+        """Constant work whether or not the user exists (``password_hash=None`` checks a dummy)."""
+        try:
+            return bool(self._hasher.verify(password_hash or self.dummy, password)) and (
+                password_hash is not None
+            )
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except (InvalidHashError, ValueError):
+            return False  # not ours to replace (verify refuses it anyway)
+
+    def check(self, password: str, password_hash: str | None) -> Verdict:
+        """Verify; on success with a hash made with other parameters, also the replacement."""
+        if not self.verify(password, password_hash):
+            return Verdict(False)
+        if password_hash is not None and self.needs_rehash(password_hash):
+            return Verdict(True, self.hash(password))
+        return Verdict(True)
+
+    def digest_client_secret(self, secret: str) -> str:
+        if len(secret) >= HIGH_ENTROPY_LENGTH:
+            return "sha256:" + vsecrets.digest(secret)
+        return self.hash(secret)
+
+    def verify_client_secret(self, secret: str, stored: str) -> bool:
+        if stored.startswith("sha256:"):
+            return vsecrets.matches_digest(secret, stored[len("sha256:") :])
+        return self.verify(secret, stored)
+
+
+@functools.cache
+def default_passwords() -> Passwords:
+    """The default parameters' hasher, for code that has no settings at hand."""
+    return Passwords()
+
+
+def passwords_for(settings: Settings) -> Passwords:
+    """The hasher for the parameters ``settings`` names."""
+    params = HashParams.of(settings)
+    return default_passwords() if params == HashParams() else Passwords(params)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return default_passwords().hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    """Constant work whether or not the user exists (``password_hash=None`` checks a dummy)."""
-    try:
-        return (
-            bool(_hasher.verify(password_hash or _dummy_hash(), password))
-            and password_hash is not None
-        )
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    return default_passwords().verify(password, password_hash)
 
 
 def digest_client_secret(secret: str) -> str:
-    if len(secret) >= HIGH_ENTROPY_LENGTH:
-        return "sha256:" + vsecrets.digest(secret)
-    return _hasher.hash(secret)
+    return default_passwords().digest_client_secret(secret)
 
 
 def verify_client_secret(secret: str, stored: str) -> bool:
-    if stored.startswith("sha256:"):
-        return vsecrets.matches_digest(secret, stored[len("sha256:") :])
-    return verify_password(secret, stored)
+    return default_passwords().verify_client_secret(secret, stored)

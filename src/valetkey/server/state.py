@@ -14,10 +14,13 @@ from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 from valetkey.server.cookies import Signer, signing_keys
+from valetkey.server.hashing_gate import HashingGate
 from valetkey.server.keys import KeyRing, retire_after
+from valetkey.server.passwords import Passwords, default_passwords, passwords_for
 from valetkey.store.protocol import Store
 
 CLIENT_CACHE_SECONDS = 5.0
+
 
 @dataclass
 class ServerState:
@@ -30,6 +33,8 @@ class ServerState:
     issuer: str
     resources: tuple[Resource, ...] = ()
     known_scopes: frozenset[str] = frozenset()
+    passwords: Passwords = field(default_factory=default_passwords)
+    gate: HashingGate = field(default_factory=HashingGate)
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
     emit: Emitter = field(init=False)
 
@@ -53,7 +58,21 @@ class ServerState:
                 lambda: store.get_or_create_secret("cookie_signing", lambda: new_token(32)),
             )
         )
-        state = cls(settings, store, sink, clock, keys, signer, settings.issuer)
+        state = cls(
+            settings,
+            store,
+            sink,
+            clock,
+            keys,
+            signer,
+            settings.issuer,
+            passwords=passwords_for(settings),
+            gate=HashingGate(
+                settings.password_hash_concurrency,
+                settings.password_hash_queue,
+                settings.password_hash_max_wait,
+            ),
+        )
         state.reload_resources()
         return state
 

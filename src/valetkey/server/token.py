@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,7 +35,6 @@ from valetkey.server.http import (
     with_rows,
 )
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
-from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 
@@ -48,10 +46,11 @@ async def authenticate_client(state: ServerState, request: Request, form: Params
     client = state.client(presented.client_id)
     stored = client.secret_digest if client else None
     if stored is not None and not stored.startswith("sha256:"):
-        # A low-entropy secret is Argon2-hashed: verify it off the event loop.
-        ok = await run_in_threadpool(verify_client_secret, presented.secret or "", stored)
+        # A low-entropy secret is Argon2-hashed: verify it off the event loop, through the gate.
+        check = state.passwords.verify_client_secret
+        ok = await state.gate.run(check, presented.secret or "", stored)
         return client_auth.authenticate(presented, client, lambda _s, _d: ok)
-    return client_auth.authenticate(presented, client, verify_client_secret)
+    return client_auth.authenticate(presented, client, state.passwords.verify_client_secret)
 
 
 FLOW_HEADER = flows.FLOW_HEADER.encode("ascii")

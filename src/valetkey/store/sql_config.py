@@ -150,6 +150,22 @@ class ConfigTables:
             sub=sub, username=user.username, password_hash=user.password_hash, claims=user.claims
         )
 
+    def update_password_hash(self, sub: str, old: str, new: str) -> bool:
+        """Replace the user's password hash ``old`` by ``new`` (the same password, hashed with
+        other parameters); False, and nothing changed, when the stored hash is no longer ``old``
+        (the password was changed meanwhile) or the user is gone."""
+        if not storable(sub) or not storable(old):
+            return False
+        check_storable({"password_hash": new})
+        users = t.users.c
+        query = (
+            sa.update(t.users)
+            .where(users.sub == sub, users.password_hash == old)
+            .values(password_hash=new)
+        )
+        with self.db.connect(write=True) as conn:
+            return bool(conn.execute(query).rowcount)
+
     def delete_user(self, username: str) -> bool:
         if not storable(username):
             return False
