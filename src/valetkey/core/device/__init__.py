@@ -25,10 +25,10 @@ from valetkey.core.device.poll import (
     DEVICE_CODE_GRANT,
     POLL_RULES,
     SLOW_DOWN_STEP,
-    DeviceCode,
     PollContext,
     decide_device_poll,
 )
+from valetkey.core.models import DeviceCode
 
 __all__ = [
     "AUTHORIZATION_RULES",
