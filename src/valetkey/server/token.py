@@ -292,6 +292,8 @@ async def client_credentials_grant(
     )
 
 
+from valetkey.core.device import DEVICE_CODE_GRANT  # noqa: E402
+from valetkey.server.device_grant import device_code_grant  # noqa: E402
 from valetkey.server.password_grant import password_grant  # noqa: E402
 
 # One handler per grant type of the core's table (core/grant_types.py), which decides which are on.
@@ -300,6 +302,7 @@ GRANTS: dict[str, GrantHandler] = {
     "refresh_token": refresh_token_grant,
     "client_credentials": client_credentials_grant,
     "password": password_grant,
+    DEVICE_CODE_GRANT: device_code_grant,
 }
 
 

@@ -19,6 +19,7 @@ from valetkey.core.device.codes import (
     mint_device_code,
     new_user_code,
     normalize_user_code,
+    user_code_digest,
 )
 from valetkey.core.device.poll import (
     DEFAULT_INTERVAL,
@@ -51,5 +52,6 @@ __all__ = [
     "mint_device_code",
     "new_user_code",
     "normalize_user_code",
+    "user_code_digest",
     "verification_uri_complete",
 ]
