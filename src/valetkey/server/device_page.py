@@ -47,7 +47,8 @@ def _find(state: ServerState, typed: str) -> tuple[str, DeviceCode] | Refusal:
     try:
         code = normalize_user_code(typed)
     except UserCodeRejected as exc:
-        return Refusal("normalize_user_code", "RFC 8628 §6.1", str(exc).capitalize() + ".")
+        why = str(exc)
+        return Refusal("normalize_user_code", "RFC 8628 §6.1", why[:1].upper() + why[1:] + ".")
     record = state.store.get_device_code(user_code_digest(code))
     if record is None:
         return Refusal(
