@@ -12,7 +12,12 @@ from typing import Any
 from starlette.requests import Request
 
 from valetkey.core.checks import Rejected
-from valetkey.core.device import PollContext, decide_device_poll, device_code_digest
+from valetkey.core.device import (
+    DEVICE_CODE_GRANT,
+    PollContext,
+    decide_device_poll,
+    device_code_digest,
+)
 from valetkey.core.errors import AuthorizationPending, SlowDown
 from valetkey.core.models import Client, DeviceCode, Issuance, User
 from valetkey.core.token import one
@@ -66,7 +71,7 @@ async def device_code_grant(
         body,
         flow_id,
         seen["checks"],
-        {"grant_type": "device_code", "scope": list(record.scope), "spec": "RFC 8628 §3.5"},
+        {"grant_type": DEVICE_CODE_GRANT, "scope": list(record.scope), "spec": "RFC 8628 §3.5"},
     )
 
 
@@ -76,7 +81,8 @@ def emit_poll(state: ServerState, flow_id: str | None, rejected: Rejected) -> No
     if not flow_id or not isinstance(exc, AuthorizationPending | SlowDown):
         return  # the token endpoint's own event tells every other refusal
     slow = isinstance(exc, SlowDown)
-    data: dict[str, Any] = {"rule": exc.rule, "spec": exc.spec}
+    # Not an error in the flow: the answer a device expects until the user finishes.
+    data: dict[str, Any] = {"answer": exc.error, "rule": exc.rule, "spec": exc.spec}
     if isinstance(exc, SlowDown):
         data["interval"] = exc.interval
     state.emit(
@@ -88,8 +94,7 @@ def emit_poll(state: ServerState, flow_id: str | None, rejected: Rejected) -> No
         summary="The device polled too fast: its interval grows by 5 seconds"
         if slow
         else "The device polled; the user has not finished yet",
-        checks=rejected.checks,
-        error=exc.error,
+        checks=rejected.checks[:-1],  # the rules that passed; the deciding one is in data
         data=data,
     )
 
