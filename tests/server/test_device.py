@@ -280,3 +280,26 @@ def test_the_pages_cannot_be_framed_or_cached(env: InProcess) -> None:
     page = env.http.get("/device")
     assert page.headers["x-frame-options"] == "DENY" and "no-store" in page.headers["cache-control"]
     assert "form-action 'self'" in page.headers["content-security-policy"]
+
+
+# -- a storage outage at each step: 503 with Retry-After, and nothing half done --
+
+
+def test_an_outage_answers_503_at_each_step_and_the_flow_resumes(env: InProcess) -> None:
+    from tests.server.test_outage import FailingStore
+    from valetkey.core.errors import StorageUnavailable
+
+    body = start(env)
+    failing = FailingStore(env.state.store)
+    env.state.store = failing  # type: ignore[assignment]
+    failing.error = StorageUnavailable("the database is down")
+    down = env.http.post("/device_authorization", data={"client_id": "tv", "scope": "read:files"})
+    assert down.status_code == 503 and "retry-after" in down.headers
+    polled = poll(env, body["device_code"])
+    assert polled.status_code == 503 and "retry-after" in polled.headers
+    page = enter_code(env.http, body["user_code"])
+    assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+    failing.error = None
+    assert approve(env.http, body["user_code"]).status_code == 200
+    env.clock.advance(30)
+    assert poll(env, body["device_code"]).status_code == 200
