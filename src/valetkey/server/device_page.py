@@ -23,6 +23,9 @@ from valetkey.server.http import Params, exchange, read_form
 from valetkey.server.interaction import csrf_refusal, emit_signed_in, sign_in
 from valetkey.server.state import ServerState
 
+# Refused codes belong to no device's flow: the inspector shows them together, as one would see
+# a guessing attack.
+REFUSALS_FLOW = "device-user-code-refusals"
 MAX_TRACKED = 10_000  # addresses whose failures are counted at once; then the count starts over
 
 
@@ -119,7 +122,7 @@ def _refuse(
     response = views.entry_page(state, request, typed=typed, error=refusal.message, status=400)
     state.emit(
         "device.user_code_refused",
-        "device-" + (request.client.host if request.client else "unknown"),
+        REFUSALS_FLOW,
         channel="front",
         source="user",
         target="authorization_server",
