@@ -19,10 +19,10 @@ from valetkey.core.device import (
     device_code_digest,
 )
 from valetkey.core.errors import AuthorizationPending, SlowDown
-from valetkey.core.models import Client, DeviceCode, Issuance, User
+from valetkey.core.models import Client, DeviceCode, Issuance
 from valetkey.core.token import one
 from valetkey.server.http import Params
-from valetkey.server.issue import Minted, mint_for_grant, token_response
+from valetkey.server.issue import Minted, grant_id_token, mint_for_grant, token_response
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 
@@ -66,7 +66,9 @@ async def device_code_grant(
     minted: Minted = seen["minted"]
     record: DeviceCode = seen["record"]
     body = token_response(state, minted, record.scope)
-    body.update(_id_token(state, client, record, seen["user"], minted, now))
+    body.update(
+        grant_id_token(state, client, record.grant(), seen["user"], record.scope, minted, now)
+    )
     return Outcome(
         body,
         flow_id,
@@ -97,22 +99,3 @@ def emit_poll(state: ServerState, flow_id: str | None, rejected: Rejected) -> No
         checks=rejected.checks[:-1],  # the rules that passed; the deciding one is in data
         data=data,
     )
-
-
-def _id_token(
-    state: ServerState,
-    client: Client,
-    record: DeviceCode,
-    user: User | None,
-    minted: Minted,
-    now: float,
-) -> dict[str, Any]:
-    if user is None:
-        return {}
-    from valetkey.server.oidc import id_token_for
-
-    auth_time = record.auth_time or now
-    token = id_token_for(
-        state, client, user, record.scope, auth_time, None, minted.access_token, now
-    )
-    return {"id_token": token}

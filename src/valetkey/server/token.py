@@ -35,7 +35,13 @@ from valetkey.server.http import (
     read_form,
     with_rows,
 )
-from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
+from valetkey.server.issue import (
+    Minted,
+    grant_id_token,
+    mint_access_token,
+    mint_for_grant,
+    token_response,
+)
 from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
@@ -226,7 +232,7 @@ async def refresh_token_grant(
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     minted, grant, scope = seen["minted"], seen["grant"], seen["scope"]
     body = token_response(state, minted, scope)
-    body.update(_refreshed_id_token(state, client, grant, seen["user"], scope, minted, now))
+    body.update(grant_id_token(state, client, grant, seen["user"], scope, minted, now))
     state.emit(
         "refresh_token.rotated",
         flow_id,
@@ -239,24 +245,6 @@ async def refresh_token_grant(
     return Outcome(
         body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)}
     )
-
-
-def _refreshed_id_token(
-    state: ServerState,
-    client: Client,
-    grant: Grant,
-    user: User | None,
-    scope: tuple[str, ...],
-    minted: Minted,
-    now: float,
-) -> dict[str, Any]:
-    if user is None:
-        return {}
-    from valetkey.server.oidc import id_token_for
-
-    auth_time = grant.auth_time or now
-    token = id_token_for(state, client, user, scope, auth_time, None, minted.access_token, now)
-    return {"id_token": token}
 
 
 async def client_credentials_grant(
