@@ -7,18 +7,21 @@ client address (:func:`count_user_code_failure`) and refused with an event namin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core.device import UserCodeRejected, normalize_user_code, user_code_digest
+from valetkey.core.device import user_code_digest
 from valetkey.core.errors import OAuthError
 from valetkey.core.models import DeviceCode
 from valetkey.core.secrets import ordered_id
 from valetkey.server import device_views as views
 from valetkey.server import pages
 from valetkey.server.authorize import first_param
+from valetkey.server.device_entry import (
+    Refusal,
+    count_user_code_failure,
+    find_pending,
+)
 from valetkey.server.http import Params, exchange, read_form
 from valetkey.server.interaction import csrf_refusal, emit_signed_in, sign_in
 from valetkey.server.state import ServerState
@@ -26,52 +29,6 @@ from valetkey.server.state import ServerState
 # Refused codes belong to no device's flow: the inspector shows them together, as one would see
 # a guessing attack.
 REFUSALS_FLOW = "device-user-code-refusals"
-MAX_TRACKED = 10_000  # addresses whose failures are counted at once; then the count starts over
-
-
-@dataclass(frozen=True)
-class Refusal:
-    rule: str
-    spec: str
-    message: str  # for the person at the page
-
-
-def count_user_code_failure(state: ServerState, request: Request) -> int:
-    """One more wrong user code from this client address; the count so far (RFC 8628 §5.1)."""
-    failures = state.user_code_failures
-    if len(failures) >= MAX_TRACKED:
-        failures.clear()
-    address = request.client.host if request.client else "unknown"
-    failures[address] = failures.get(address, 0) + 1
-    return failures[address]
-
-
-def _find(state: ServerState, typed: str) -> tuple[str, DeviceCode] | Refusal:
-    try:
-        code = normalize_user_code(typed)
-    except UserCodeRejected as exc:
-        why = str(exc)
-        return Refusal("normalize_user_code", "RFC 8628 §6.1", why[:1].upper() + why[1:] + ".")
-    record = state.store.get_device_code(user_code_digest(code))
-    if record is None:
-        return Refusal(
-            "check_user_code_known",
-            "RFC 8628 §3.3, §5.1",
-            "That code is not valid. Check it against the code your device shows.",
-        )
-    if state.clock.now() >= record.expires_at:
-        return Refusal(
-            "check_user_code_expiry",
-            "RFC 8628 §3.5",
-            "That code has expired. Start again on your device.",
-        )
-    if record.status != "pending":
-        return Refusal(
-            "check_user_code_pending",
-            "RFC 8628 §3.3",
-            "That code was already used. Start again on your device.",
-        )
-    return code, record
 
 
 async def device_page(request: Request) -> Response:
@@ -89,10 +46,10 @@ async def device_page(request: Request) -> Response:
         return refused
     # The per-address throttle of RFC 8628 §5.1 belongs here, before the code is looked up.
     typed = first_param(form, "user_code") or ""
-    found = _find(state, typed)
+    found = find_pending(state, typed)
     if isinstance(found, Refusal):
         return _refuse(state, request, form, typed, found)
-    code, record = found
+    code, record = found.code, found.record
     step = first_param(form, "step")
     if step == "code":
         state.emit(
@@ -102,8 +59,9 @@ async def device_page(request: Request) -> Response:
             source="user",
             target="authorization_server",
             summary="The user entered the code their device shows",
+            checks=found.checks,
             http=exchange(request, form, None),
-            data={"rule": "check_user_code_known", "spec": "RFC 8628 §3.3"},
+            data={"spec": "RFC 8628 §3.3"},
         )
     if step == "login":
         return await _login(state, request, form, code, record)
@@ -169,7 +127,9 @@ def _decide(
         decided = state.store.deny_device_code(digest, now)
     if decided is None:  # decided meanwhile (another tab), or expired since the page was shown
         refusal = Refusal(
-            "check_user_code_pending", "RFC 8628 §3.3", "That code was already used or has expired."
+            "check_user_code_pending",
+            "RFC 8628 §3.3",
+            "That code was already used or has expired.",
         )
         return _refuse(state, request, form, "", refusal)
     state.emit(
