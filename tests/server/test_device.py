@@ -303,3 +303,16 @@ def test_an_outage_answers_503_at_each_step_and_the_flow_resumes(env: InProcess)
     assert approve(env.http, body["user_code"]).status_code == 200
     env.clock.advance(30)
     assert poll(env, body["device_code"]).status_code == 200
+
+
+def test_no_event_carries_either_code(env: InProcess) -> None:
+    body = start(env)
+    poll(env, body["device_code"])
+    approve(env.http, body["user_code"])
+    env.clock.advance(10)
+    got = poll(env, body["device_code"]).json()
+    seen = repr(env.sink.events)
+    assert env.sink.events and "device.approved" in seen
+    for secret in (body["device_code"], body["user_code"], got["access_token"]):
+        assert secret not in seen
+    assert body["user_code"].replace("-", "") not in seen
