@@ -12,10 +12,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.device import DEVICE_CONFIG, decide, sign_in
+from tests.conftest import BASE_CONFIG
+from tests.e2e.test_multi_instance import READY_SECONDS, race_code
+from tests.lifecycle.conftest import FAST_BASE
+from tests.support.device import DEVICE_CONFIG, approve, decide, sign_in
 from tests.support.forms import the_form
+from tests.support.serveproc import ServeProcess, start_together
 from tests.support.servers import auth_server, isolated_env
 from valetkey.core import jose
+from valetkey.core.device import DEVICE_CODE_GRANT
 
 # The device polls every second, so the test does not wait five.
 CONFIG = "device_poll_interval = 1\n" + DEVICE_CONFIG
@@ -79,3 +84,29 @@ def test_the_cli_stops_when_the_other_device_denies(tmp_path: Path) -> None:
         code, out, err = device_cli(base, tmp_path, "deny")
         assert code == 130, err  # the CLI's documented exit for a user who declined
         assert "access_denied" in out + err, (out, err)
+
+
+def test_two_instances_polled_at_once_issue_the_approved_code_once(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """One PostgreSQL database, two ``serve`` processes: the device asks one, the user approves
+    on the other, and the same poll sent to both at the same moment gets tokens from one only."""
+    device_clients = DEVICE_CONFIG.removeprefix(BASE_CONFIG)
+    config = f'issuer = "http://valetkey.test"\ndatabase = "{pg_url}"\n{FAST_BASE}{device_clients}'
+    servers = [ServeProcess(config, tmp_path) for _ in range(2)]
+    try:
+        start_together(servers, timeout=READY_SECONDS)
+        bases = [s.base for s in servers]
+        with httpx.Client(timeout=30) as http:
+            for _ in range(2):
+                started = http.post(
+                    f"{bases[0]}/device_authorization",
+                    data={"client_id": "tv", "scope": "read:files"},
+                ).json()
+                with httpx.Client(base_url=bases[1], timeout=30) as phone:
+                    assert approve(phone, started["user_code"]).status_code == 200
+                poll = {"grant_type": DEVICE_CODE_GRANT, "device_code": started["device_code"]}
+                assert race_code(http, bases, {**poll, "client_id": "tv"}) == [200, 400]
+    finally:
+        for server in servers:
+            server.stop()
