@@ -17,6 +17,8 @@ from starlette.staticfiles import StaticFiles
 from valetkey.runtime import Failure, Route, Runtime
 from valetkey.server import app as server_app
 from valetkey.server.authorize import authorize_endpoint
+from valetkey.server.device import device_authorization_endpoint
+from valetkey.server.device_page import device_page
 from valetkey.server.http import rows_of
 from valetkey.server.interaction import consent_endpoint, login_endpoint
 from valetkey.server.introspect import introspection_endpoint
@@ -42,6 +44,8 @@ ROUTES = (
     Route("/consent", consent_endpoint, POST, hot=POST, page=True),
     Route("/logout", end_session_endpoint, BOTH, page=True),
     Route("/token", token_endpoint, POST, hot=POST, cors="clients"),
+    Route("/device_authorization", device_authorization_endpoint, POST),
+    Route("/device", device_page, BOTH, page=True),
     Route("/introspect", introspection_endpoint, POST, hot=POST),
     Route("/revoke", revocation_endpoint, POST, cors="clients"),
     Route("/register", registration_endpoint, POST),

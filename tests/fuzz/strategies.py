@@ -30,6 +30,9 @@ class Endpoint:
 
 ENDPOINTS = (
     Endpoint("POST", "/token", "json"),
+    Endpoint("POST", "/device_authorization", "json"),
+    Endpoint("GET", "/device", "page"),
+    Endpoint("POST", "/device", "page"),
     Endpoint("POST", "/revoke", "json"),
     Endpoint("POST", "/introspect", "json"),
     Endpoint("GET", "/userinfo", "json"),
@@ -71,6 +74,9 @@ PARAM_NAMES = [
     "username",
     "password",
     "decision",
+    "device_code",
+    "user_code",
+    "step",
     "access_token",
     "id_token_hint",
     "post_logout_redirect_uri",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.store.test_contract import accept, code, grant, rotate_ok
+from tests.store.test_device_codes import device, issue_if_approved
 from valetkey.core.checks import Rejected
 from valetkey.core.models import Client, NewCode, Resource, User
 from valetkey.store.sql import SQLStore, open_store
@@ -40,7 +41,22 @@ def _configure(store: SQLStore, n: int) -> str:
     return f"{added} {user.sub} {secret}"
 
 
+def _poll_device(store: SQLStore, n: int) -> str:
+    seen: list[tuple[str | None, float | None, int]] = []
+    issued = store.poll_device_code("race-d", 200.0 + n, issue_if_approved(seen, 200.0 + n))
+    return "issued" if issued is not None else f"nothing ({seen[0][0]})"
+
+
+def _approve_device(store: SQLStore, n: int) -> str:
+    approved = store.approve_device_code(
+        "race-u", 150.0, sub=f"sub-{n}", grant_id=f"g-{n}", auth_time=140.0
+    )
+    return "approved" if approved is not None else "too late"
+
+
 TASKS: dict[str, Callable[[SQLStore, int], str]] = {
+    "poll_device": _poll_device,
+    "approve_device": _approve_device,
     "redeem": _redeem,
     "rotate": _rotate,
     "consent": _consent,
@@ -144,3 +160,25 @@ def test_instances_applying_one_configuration_at_once_all_succeed(
     assert [u.username for u in store.list_users()] == ["alice"]
     assert [c.client_id for c in store.list_clients()] == ["admin-added", "cli"]
     assert store.list_resources() == [Resource("https://api", ("a", "b"), "API")]
+
+
+def test_an_approved_device_code_polled_at_once_by_two_instances_issues_once(
+    store: SQLStore, store_url: str, racers: Racers
+) -> None:
+    """RFC 8628 §3.5 and RFC 6749 §4.1.2's one-time rule: two instances answering the same
+    device's polls (or a stolen device code) never both receive tokens."""
+    store.save_all([device("race-d", "race-u")])
+    store.approve_device_code("race-u", 150.0, sub="sub-1", grant_id="g-race", auth_time=140.0)
+    assert racers.race(store_url, "poll_device") == ["issued", "nothing (consumed)"]
+    issued = [store.get_access_token(f"j-{200.0 + n}") for n in range(2)]
+    assert len([i for i in issued if i is not None]) == 1
+
+
+def test_a_user_code_approved_at_once_in_three_processes_is_approved_once(
+    store: SQLStore, store_url: str, racers: Racers
+) -> None:
+    store.save_all([device("race-d", "race-u")])
+    outcomes = racers.race(store_url, "approve_device", processes=3)
+    assert outcomes == ["approved", "too late", "too late"]
+    found = store.get_device_code("race-u")
+    assert found is not None and found.status == "approved"

@@ -25,6 +25,9 @@ SECRET_NAMES = frozenset(
         "client_secret",
         "code",
         "code_verifier",
+        "device_code",  # RFC 8628 §5.2: polls for the user's tokens
+        "user_code",  # RFC 8628 §5.1: approves a device, if typed in time
+        "verification_uri_complete",  # carries the user code
         "refresh_token",
         "access_token",
         "id_token",

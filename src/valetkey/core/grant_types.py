@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from valetkey.core.checks import Rule
+from valetkey.core.device.poll import DEVICE_CODE_GRANT, POLL_RULES
 from valetkey.core.errors import InvalidRequest, UnsupportedGrantType
 from valetkey.core.text import shown
 from valetkey.core.token import (
@@ -41,6 +42,7 @@ GRANT_TYPES: Mapping[str, GrantType] = {
         GrantType("refresh_token", "RFC 6749 §6", REFRESH_RULES),
         GrantType("client_credentials", "RFC 6749 §4.4", CLIENT_CREDENTIALS_RULES),
         GrantType("password", "RFC 6749 §4.3", PASSWORD_RULES, deprecated_by="RFC 9700 §2.4"),
+        GrantType(DEVICE_CODE_GRANT, "RFC 8628 §3.4", POLL_RULES),
     )
 }
 

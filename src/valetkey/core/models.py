@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 PUBLIC_AUTH = "none"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -14,6 +14,7 @@ GRANT_TYPES = (
     "client_credentials",
     "implicit",
     "password",
+    "urn:ietf:params:oauth:grant-type:device_code",  # RFC 8628 §3.4
 )
 RESPONSE_TYPES = ("code", "token")
 
@@ -161,5 +162,59 @@ class NewCode:
     grant: Grant
 
 
+DeviceStatus = Literal["pending", "approved", "denied", "consumed"]
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    """A device authorization as the server keeps it (RFC 8628 §3.2); ``sub`` and ``grant_id``
+    are set when the user approves, ``denied_at`` when they refuse, ``consumed_at`` when tokens
+    were issued. ``user_code`` is what the server keeps of the user code: its digest."""
+
+    device_code_digest: str
+    user_code: str
+    client_id: str
+    scope: tuple[str, ...]
+    audience: tuple[str, ...]
+    issued_at: float
+    expires_at: float
+    flow_id: str = ""
+    sub: str | None = None
+    grant_id: str | None = None
+    auth_time: float | None = None
+    denied_at: float | None = None
+    consumed_at: float | None = None
+
+    @property
+    def status(self) -> DeviceStatus:
+        if self.consumed_at is not None:
+            return "consumed"
+        if self.denied_at is not None:
+            return "denied"
+        return "approved" if self.sub is not None else "pending"
+
+    def grant(self) -> Grant:
+        """The grant an approved device code's tokens carry."""
+        assert self.sub is not None and self.grant_id is not None, "approved codes only"
+        return Grant(
+            grant_id=self.grant_id,
+            client_id=self.client_id,
+            sub=self.sub,
+            scope=self.scope,
+            audience=self.audience,
+            created_at=self.issued_at,
+            flow_id=self.flow_id,
+            auth_time=self.auth_time,
+        )
+
+
+@dataclass(frozen=True)
+class NewDeviceCode:
+    """What a device authorization request writes: the pending code and its polling interval."""
+
+    code: DeviceCode
+    interval: int
+
+
 # The rows a request creates: written together, all or none (``Store.save_all``).
-NewRows = Issuance | NewCode
+NewRows = Issuance | NewCode | NewDeviceCode

@@ -74,6 +74,12 @@ class Settings:
     refresh_token_ttl: int = setting(30 * 24 * 3600, "seconds", "Lifetime of a refresh token")
     id_token_ttl: int = setting(3600, "seconds", "Lifetime of an ID token")
     session_ttl: int = setting(12 * 3600, "seconds", "Lifetime of the sign-in session cookie")
+    device_code_ttl: int = setting(
+        600, "seconds", "Lifetime of a device code and its user code (RFC 8628 §3.2 expires_in)"
+    )
+    device_poll_interval: int = setting(
+        5, "seconds", "Seconds a device waits between polls (RFC 8628 §3.2 interval)"
+    )
     allow_deprecated_grants: bool = setting(
         False,
         "flag",

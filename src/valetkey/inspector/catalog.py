@@ -7,11 +7,23 @@ from typing import Any
 
 from valetkey.inspector.catalog_attacks import ATTACKS
 from valetkey.inspector.catalog_code import CONFIDENTIAL, PKCE
+from valetkey.inspector.catalog_device import DEVICE
 from valetkey.inspector.catalog_more import CALL, CLIENT_CREDENTIALS, IMPLICIT, PASSWORD
 from valetkey.inspector.catalog_oidc import OIDC, REFRESH
 from valetkey.inspector.spec import FlowSpec, spec_json
 
-_ALL = (PKCE, CONFIDENTIAL, OIDC, REFRESH, CLIENT_CREDENTIALS, PASSWORD, IMPLICIT, CALL, *ATTACKS)
+_ALL = (
+    PKCE,
+    CONFIDENTIAL,
+    OIDC,
+    REFRESH,
+    CLIENT_CREDENTIALS,
+    DEVICE,
+    PASSWORD,
+    IMPLICIT,
+    CALL,
+    *ATTACKS,
+)
 CATALOG: dict[str, FlowSpec] = {s.id: s for s in _ALL}
 
 

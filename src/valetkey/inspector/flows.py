@@ -16,6 +16,7 @@ from valetkey.inspector.labels import EXPLAIN, TITLES
 from valetkey.inspector.mapping import META, Slot, assign, causal_order, complete, settle
 from valetkey.inspector.spec import FIVE_LANES, LANE_LABELS, FlowSpec
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 API_CALL = frozenset(
     {"resource_request.authenticated", "resource_request.rejected", "api.responded"}
 )
@@ -51,6 +52,8 @@ def flow_kind(events: Sequence[FlowEvent]) -> str:
             return hint
     for e in events:
         grant = e.data.get("grant_type")
+        if e.name.startswith("device_authorization.") or grant == DEVICE_GRANT:
+            return "device"
         if grant == "implicit":
             return "implicit"
         if e.deprecated:

@@ -44,6 +44,14 @@ TITLES: dict[str, str] = {
     "revocation.rejected": "Revocation refused",
     "introspection.rejected": "Introspection refused",
     "session.ended": "Signs out",
+    "device_authorization.issued": "POST /device_authorization: codes issued",
+    "device_authorization.rejected": "POST /device_authorization refused",
+    "device.poll_pending": "Poll: authorization_pending",
+    "device.slow_down": "Poll too fast: slow_down",
+    "device.user_code_entered": "Enters the code",
+    "device.user_code_refused": "Code refused",
+    "device.approved": "Allows the device",
+    "device.denied": "Denies the device",
 }
 
 EXPLAIN: dict[str, str] = {

@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from valetkey.core.errors import AccessDenied, OAuthError
 from valetkey.core.events import Check
+from valetkey.core.models import User
 from valetkey.server import pages
 from valetkey.server.authorize import (
     Validated,
@@ -20,6 +21,52 @@ from valetkey.server.authorize import (
 from valetkey.server.http import Params, exchange, parse_params, read_form
 from valetkey.server.password_check import check_password
 from valetkey.server.state import ServerState
+
+
+def csrf_refusal(
+    state: ServerState, request: Request, form: Params, purpose: str
+) -> Response | None:
+    """The error page for a form whose CSRF token this browser was not given for ``purpose``."""
+    token = first_param(form, "csrf_token")
+    if state.signer.check_csrf(pages.browser_id(request), purpose, token):
+        return None
+    return pages.error_page(
+        state,
+        request,
+        "This form has expired",
+        "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
+        "invalid_request",
+        status=403,
+    )
+
+
+async def sign_in(state: ServerState, username: str, password: str, flow_id: str) -> User | None:
+    """The user whose password this is (Argon2id, through the hashing gate), or None."""
+    user = state.store.get_user_by_username(username) if username else None
+    ok = await check_password(state, user, password, flow_id)
+    return user if ok and user is not None else None
+
+
+def emit_signed_in(
+    state: ServerState, request: Request, form: Params, flow_id: str, user: User
+) -> None:
+    state.emit(
+        "login.succeeded",
+        flow_id,
+        channel="front",
+        source="user",
+        target="authorization_server",
+        summary=f"{user.username} signed in",
+        http=exchange(request, form, None),
+        checks=(
+            Check(
+                "check_password",
+                "pass",
+                "RFC 6749 §3.1 (resource owner authentication)",
+                "Argon2id",
+            ),
+        ),
+    )
 
 
 async def _form_step(
@@ -36,20 +83,9 @@ async def _form_step(
                 state, request, "This request cannot continue", exc.description, exc.error
             ),
         )
-    token = first_param(form, "csrf_token")
-    if not state.signer.check_csrf(pages.browser_id(request), purpose, token):
-        return (
-            state,
-            form,
-            pages.error_page(
-                state,
-                request,
-                "This form has expired",
-                "The form could not be verified (missing or stale CSRF token). Go back to the application and start again.",
-                "invalid_request",
-                status=403,
-            ),
-        )
+    refused = csrf_refusal(state, request, form, purpose)
+    if refused is not None:
+        return state, form, refused
     original = parse_params((form.get("request") or [""])[0])
     return state, form, validate(state, request, original)
 
@@ -60,30 +96,13 @@ async def login_endpoint(request: Request) -> Response:
         return v
     username = (form.get("username") or [""])[0]
     password = (form.get("password") or [""])[0]
-    user = state.store.get_user_by_username(username) if username else None
-    ok = await check_password(state, user, password, v.flow_id)
-    if not ok or user is None:
+    user = await sign_in(state, username, password, v.flow_id)
+    if user is None:
         return login_page(
             state, request, v, error="Wrong username or password.", username=username, status=401
         )
     session_id, session = pages.new_session(state, user.sub)
-    state.emit(
-        "login.succeeded",
-        v.flow_id,
-        channel="front",
-        source="user",
-        target="authorization_server",
-        summary=f"{user.username} signed in",
-        http=exchange(request, form, None),
-        checks=(
-            Check(
-                "check_password",
-                "pass",
-                "RFC 6749 §3.1 (resource owner authentication)",
-                "Argon2id",
-            ),
-        ),
-    )
+    emit_signed_in(state, request, form, v.flow_id, user)
     # Continue here rather than redirect to /authorize: re-reading prompt=login or max_age=0 there
     # would ask the user to sign in again, forever.
     response = _onward(

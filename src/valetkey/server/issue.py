@@ -7,7 +7,7 @@ from typing import Any
 
 from valetkey.core import jose, resource_indicators, scopes
 from valetkey.core import secrets as vsecrets
-from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken
+from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken, User
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.core.token_format import AT_JWT_TYP
 from valetkey.server.state import ServerState
@@ -135,3 +135,32 @@ def token_response(state: ServerState, minted: Minted, scope: tuple[str, ...]) -
         body["refresh_token"] = minted.refresh_token
     body.update(minted.extra)
     return body
+
+
+def id_token_user(state: ServerState, scope: tuple[str, ...], sub: str | None) -> User | None:
+    """The user an ID token will speak of, read inside the redemption's transaction: once that
+    commits, nothing may touch the database, or an outage at that moment would answer 503 for a
+    code (or refresh token) already spent."""
+    if "openid" not in scope or not sub:
+        return None
+    return state.store.get_user(sub)
+
+
+def grant_id_token(
+    state: ServerState,
+    client: Client,
+    grant: Grant,
+    user: User | None,
+    scope: tuple[str, ...],
+    minted: Minted,
+    now: float,
+) -> dict[str, Any]:
+    """``{"id_token": ...}`` for the grant's user (read only when the scope has ``openid``), with
+    no nonce: a refresh (OIDC Core §12.2) or a device code (no authorization request to carry one)."""
+    if user is None:
+        return {}
+    from valetkey.server.oidc import id_token_for  # loaded on the first ID token, not at start
+
+    auth_time = grant.auth_time or now
+    token = id_token_for(state, client, user, scope, auth_time, None, minted.access_token, now)
+    return {"id_token": token}

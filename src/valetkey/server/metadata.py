@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valetkey.core.claims import SCOPE_CLAIMS
+from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.server.http import json_response
 from valetkey.server.registration import registration_metadata
 from valetkey.server.state import ServerState
@@ -16,7 +17,7 @@ from valetkey.server.state import ServerState
 def server_metadata(state: ServerState) -> dict[str, Any]:
     iss = state.issuer
     s = state.settings
-    grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+    grant_types = ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT]
     response_types = ["code"]
     if s.allow_deprecated_grants:
         grant_types += ["implicit", "password"]
@@ -28,6 +29,7 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "issuer": iss,
         "authorization_endpoint": f"{iss}/authorize",
         "token_endpoint": f"{iss}/token",
+        "device_authorization_endpoint": f"{iss}/device_authorization",  # RFC 8628 §4
         "jwks_uri": f"{iss}/jwks.json",
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment"]

@@ -36,6 +36,8 @@ class ServerState:
     passwords: Passwords = field(default_factory=default_passwords)
     gate: HashingGate = field(default_factory=HashingGate)
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+    # Wrong user codes typed at /device, per client address (RFC 8628 §5.1: a guessing target).
+    user_code_failures: dict[str, int] = field(default_factory=dict)
     emit: Emitter = field(init=False)
 
     def __post_init__(self) -> None:

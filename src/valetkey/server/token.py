@@ -34,7 +34,14 @@ from valetkey.server.http import (
     read_form,
     with_rows,
 )
-from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
+from valetkey.server.issue import (
+    Minted,
+    grant_id_token,
+    id_token_user,
+    mint_access_token,
+    mint_for_grant,
+    token_response,
+)
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 
@@ -147,7 +154,7 @@ async def authorization_code_grant(
             now=now,
         )
         seen["minted"], seen["code"], seen["scope"] = minted, code, ctx.scope
-        seen["user"] = _id_token_user(state, code.scope, code.sub)
+        seen["user"] = id_token_user(state, code.scope, code.sub)
         return minted.issuance
 
     try:
@@ -173,15 +180,6 @@ async def authorization_code_grant(
             "refresh": minted.refresh_token is not None,
         },
     )
-
-
-def _id_token_user(state: ServerState, scope: tuple[str, ...], sub: str | None) -> User | None:
-    """The user an ID token will speak of, read inside the redemption's transaction: once that
-    commits, nothing may touch the database, or an outage at that moment would answer 503 for a
-    code (or refresh token) already spent."""
-    if "openid" not in scope or not sub:
-        return None
-    return state.store.get_user(sub)
 
 
 def _id_token(
@@ -225,7 +223,7 @@ async def refresh_token_grant(
             with_refresh=True,
         )
         seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
-        seen["user"] = _id_token_user(state, ctx.scope, grant.sub)
+        seen["user"] = id_token_user(state, ctx.scope, grant.sub)
         return minted.issuance
 
     try:
@@ -238,7 +236,7 @@ async def refresh_token_grant(
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     minted, grant, scope = seen["minted"], seen["grant"], seen["scope"]
     body = token_response(state, minted, scope)
-    body.update(_refreshed_id_token(state, client, grant, seen["user"], scope, minted, now))
+    body.update(grant_id_token(state, client, grant, seen["user"], scope, minted, now))
     state.emit(
         "refresh_token.rotated",
         flow_id,
@@ -251,24 +249,6 @@ async def refresh_token_grant(
     return Outcome(
         body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)}
     )
-
-
-def _refreshed_id_token(
-    state: ServerState,
-    client: Client,
-    grant: Grant,
-    user: User | None,
-    scope: tuple[str, ...],
-    minted: Minted,
-    now: float,
-) -> dict[str, Any]:
-    if user is None:
-        return {}
-    from valetkey.server.oidc import id_token_for
-
-    auth_time = grant.auth_time or now
-    token = id_token_for(state, client, user, scope, auth_time, None, minted.access_token, now)
-    return {"id_token": token}
 
 
 async def client_credentials_grant(
@@ -302,6 +282,8 @@ async def client_credentials_grant(
     )
 
 
+from valetkey.core.device import DEVICE_CODE_GRANT  # noqa: E402
+from valetkey.server.device_grant import device_code_grant  # noqa: E402
 from valetkey.server.password_grant import password_grant  # noqa: E402
 
 # One handler per grant type of the core's table (core/grant_types.py), which decides which are on.
@@ -310,6 +292,7 @@ GRANTS: dict[str, GrantHandler] = {
     "refresh_token": refresh_token_grant,
     "client_credentials": client_credentials_grant,
     "password": password_grant,
+    DEVICE_CODE_GRANT: device_code_grant,
 }
 
 

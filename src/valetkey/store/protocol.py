@@ -15,6 +15,7 @@ from valetkey.core.models import (
     AccessTokenRecord,
     AuthorizationCode,
     Client,
+    DeviceCode,
     Grant,
     Issuance,
     LoginSession,
@@ -34,6 +35,12 @@ T = TypeVar("T", bound=Issuance)
 CodeDecision = Callable[[AuthorizationCode | None, bool], T]
 # decide(token, grant, reused) -> Issuance, raising to refuse.
 RefreshDecision = Callable[[RefreshToken | None, Grant | None, bool], T]
+# decide(code, last_poll, interval) -> (what to issue or None, (poll time, interval) to keep or
+# None); called inside the poll's transaction with the code's row locked. A refusal is a None to
+# issue, not an exception: the pace it keeps must be committed all the same.
+DevicePollDecision = Callable[
+    [DeviceCode | None, float | None, int], tuple[T | None, tuple[float, int] | None]
+]
 
 
 class Store(Protocol):
@@ -83,6 +90,22 @@ class Store(Protocol):
     def rotate_refresh(self, token_digest: str, now: float, decide: RefreshDecision[T]) -> T: ...
     def save_all(self, rows: Sequence[NewRows]) -> None:
         """New codes, grants and tokens, in one transaction: all of them or, on error, none."""
+        ...
+
+    # device authorizations (RFC 8628); new ones are written by ``save_all``
+    def get_device_code(self, user_code_digest: str) -> DeviceCode | None: ...
+    def approve_device_code(
+        self, user_code_digest: str, now: float, *, sub: str, grant_id: str, auth_time: float
+    ) -> DeviceCode | None:
+        """Approved by ``sub`` if still pending and unexpired (of two decisions, one wins);
+        None otherwise."""
+        ...
+
+    def deny_device_code(self, user_code_digest: str, now: float) -> DeviceCode | None: ...
+    def poll_device_code(
+        self, device_code_digest: str, now: float, decide: DevicePollDecision[T]
+    ) -> T | None:
+        """One poll: what ``decide`` issued (the code consumed with it, once), or None."""
         ...
 
     def get_grant(self, grant_id: str) -> Grant | None: ...

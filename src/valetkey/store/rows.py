@@ -9,7 +9,9 @@ from valetkey.core.models import (
     AccessTokenRecord,
     AuthorizationCode,
     Client,
+    DeviceCode,
     Grant,
+    NewDeviceCode,
     RefreshToken,
     User,
 )
@@ -122,6 +124,24 @@ def access_from_row(row: Any) -> AccessTokenRecord:
     )
 
 
+def device_from_row(row: Any) -> DeviceCode:
+    return DeviceCode(
+        device_code_digest=row.device_code_digest,
+        user_code=row.user_code_digest,
+        client_id=row.client_id,
+        scope=split(row.scope),
+        audience=split(row.audience),
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        flow_id=row.flow_id,
+        sub=row.sub,
+        grant_id=row.grant_id,
+        auth_time=row.auth_time,
+        denied_at=row.denied_at,
+        consumed_at=row.consumed_at,
+    )
+
+
 # Column values for the INSERTs (shared by the SQLAlchemy path and the raw SQLite path).
 def grant_values(g: Grant) -> dict[str, Any]:
     return {
@@ -178,4 +198,19 @@ def refresh_values(r: RefreshToken) -> dict[str, Any]:
         "scope": join(r.scope),
         "issued_at": r.issued_at,
         "expires_at": r.expires_at,
+    }
+
+
+def device_code_values(row: NewDeviceCode) -> dict[str, Any]:
+    c = row.code
+    return {
+        "device_code_digest": c.device_code_digest,
+        "user_code_digest": c.user_code,
+        "client_id": c.client_id,
+        "scope": join(c.scope),
+        "audience": join(c.audience),
+        "flow_id": c.flow_id,
+        "issued_at": c.issued_at,
+        "expires_at": c.expires_at,
+        "poll_interval": row.interval,
     }

@@ -148,3 +148,27 @@ access_tokens = sa.Table(
     ),
     sqlite_with_rowid=False,  # migration 0003
 )
+
+# RFC 8628: one row per device authorization; both codes kept only as digests (§5.1-5.2).
+# Pending until the user approves (sub, grant_id, auth_time set) or denies (denied_at); consumed
+# once when the device's poll receives tokens. last_poll_at and poll_interval pace the polling
+# (§3.5 slow_down).
+device_codes = sa.Table(
+    "device_codes",
+    metadata,
+    sa.Column("device_code_digest", sa.String(64), primary_key=True),
+    sa.Column("user_code_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("audience", sa.Text, nullable=False),
+    sa.Column("flow_id", sa.String(64), nullable=False),
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("poll_interval", sa.Integer, nullable=False),
+    sa.Column("last_poll_at", sa.Float),
+    sa.Column("sub", sa.String(255)),
+    sa.Column("grant_id", sa.String(64)),
+    sa.Column("auth_time", sa.Float),
+    sa.Column("denied_at", sa.Float),
+    sa.Column("consumed_at", sa.Float),
+)

@@ -11,37 +11,21 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from valetkey.core.models import AccessTokenRecord, Grant, NewCode, NewRows, RefreshToken
+from valetkey.core.models import AccessTokenRecord, Grant, NewRows, RefreshToken
 from valetkey.core.revocation import Refused, Revocation
 from valetkey.store import schema as t
 from valetkey.store import statements as q
 from valetkey.store.engine import SADatabase
+from valetkey.store.inserts import insert_rows
 from valetkey.store.protocol import CodeDecision, RefreshDecision, T
 from valetkey.store.rows import (
     access_from_row,
-    access_values,
     code_from_row,
-    code_values,
     grant_from_row,
-    grant_values,
     refresh_from_row,
-    refresh_values,
 )
 from valetkey.store.text import storable
-from valetkey.store.tx import Database, Tx
-
-
-def insert_rows(tx: Tx, row: NewRows) -> None:
-    if isinstance(row, NewCode):
-        tx.run(q.INSERT_GRANT, grant_values(row.grant))
-        tx.run(q.INSERT_CODE, code_values(row.code))
-        return
-    if row.grant is not None:
-        tx.run(q.INSERT_GRANT, grant_values(row.grant))
-    if row.access is not None:
-        tx.run(q.INSERT_ACCESS, access_values(row.access))
-    if row.refresh is not None:
-        tx.run(q.INSERT_REFRESH, refresh_values(row.refresh))
+from valetkey.store.tx import Database
 
 
 class TokenTables:

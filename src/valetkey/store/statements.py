@@ -159,3 +159,58 @@ REVOKE_ACCESS = Statement(
     .where(_key(t.access_tokens.c.jti, "token"), t.access_tokens.c.revoked_at.is_(None))
     .values(revoked_at=sa.bindparam("now"))
 )
+
+# The Device Authorization Grant (RFC 8628). The page finds a code by its user code; the user's
+# decision is one conditional UPDATE on a code still pending and unexpired (of two decisions at
+# once, exactly one changes the row); a poll reads its row under a row lock (FOR UPDATE on
+# PostgreSQL, BEGIN IMMEDIATE on SQLite), stores its pace, and consumes an approved code with one
+# conditional UPDATE: of two instances polling at once, exactly one gets tokens.
+INSERT_DEVICE_CODE = _insert(
+    t.device_codes, "last_poll_at", "sub", "grant_id", "auth_time", "denied_at", "consumed_at"
+)
+GET_DEVICE_BY_USER_CODE = Statement(
+    sa.select(t.device_codes).where(_key(t.device_codes.c.user_code_digest, "digest"))
+)
+GET_DEVICE_FOR_POLL = Statement(
+    sa.select(t.device_codes)
+    .where(_key(t.device_codes.c.device_code_digest, "digest"))
+    .with_for_update()
+)
+_device_pending = (
+    _key(t.device_codes.c.user_code_digest, "digest"),
+    t.device_codes.c.sub.is_(None),
+    t.device_codes.c.denied_at.is_(None),
+    t.device_codes.c.consumed_at.is_(None),
+    t.device_codes.c.expires_at > sa.bindparam("now"),
+)
+APPROVE_DEVICE_CODE = Statement(
+    sa.update(t.device_codes)
+    .where(*_device_pending)
+    .values(
+        sub=sa.bindparam("user"),
+        grant_id=sa.bindparam("grant"),
+        auth_time=sa.bindparam("authenticated"),
+    )
+    .returning(*t.device_codes.c)
+)
+DENY_DEVICE_CODE = Statement(
+    sa.update(t.device_codes)
+    .where(*_device_pending)
+    .values(denied_at=sa.bindparam("now"))
+    .returning(*t.device_codes.c)
+)
+RECORD_DEVICE_POLL = Statement(
+    sa.update(t.device_codes)
+    .where(_key(t.device_codes.c.device_code_digest, "digest"))
+    .values(last_poll_at=sa.bindparam("polled"), poll_interval=sa.bindparam("pace"))
+)
+CONSUME_DEVICE_CODE = Statement(
+    sa.update(t.device_codes)
+    .where(
+        _key(t.device_codes.c.device_code_digest, "digest"),
+        t.device_codes.c.sub.is_not(None),
+        t.device_codes.c.denied_at.is_(None),
+        t.device_codes.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=sa.bindparam("now"))
+)

@@ -19,37 +19,43 @@ from valetkey.core.device.codes import (
     mint_device_code,
     new_user_code,
     normalize_user_code,
+    user_code_digest,
 )
+from valetkey.core.device.entry import ENTRY_RULES, EntryContext, decide_user_code_entry
 from valetkey.core.device.poll import (
     DEFAULT_INTERVAL,
     DEVICE_CODE_GRANT,
     POLL_RULES,
     SLOW_DOWN_STEP,
-    DeviceCode,
     PollContext,
     decide_device_poll,
 )
+from valetkey.core.models import DeviceCode
 
 __all__ = [
     "AUTHORIZATION_RULES",
     "DEFAULT_INTERVAL",
     "DEVICE_CODE_GRANT",
+    "ENTRY_RULES",
     "POLL_RULES",
     "SLOW_DOWN_STEP",
     "USER_CODE_ALPHABET",
     "USER_CODE_LENGTH",
     "DeviceAuthorizationContext",
     "DeviceCode",
+    "EntryContext",
     "MintedDeviceCode",
     "PollContext",
     "UserCodeRejected",
     "decide_device_authorization",
     "decide_device_poll",
+    "decide_user_code_entry",
     "device_authorization_response",
     "device_code_digest",
     "display_user_code",
     "mint_device_code",
     "new_user_code",
     "normalize_user_code",
+    "user_code_digest",
     "verification_uri_complete",
 ]

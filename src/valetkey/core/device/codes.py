@@ -89,3 +89,9 @@ def mint_device_code(token: TokenSource = secrets.token_urlsafe) -> MintedDevice
 def device_code_digest(presented: str) -> str:
     """The key to look a presented device code up by (the same digest as every other secret)."""
     return digest(presented)
+
+
+def user_code_digest(code: str) -> str:
+    """What the server keeps of a user code in its stored form (``normalize_user_code``): a
+    digest, so a copy of the database shows no code a person could still type."""
+    return digest(code)

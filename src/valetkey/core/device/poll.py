@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from valetkey.core.checks import Rule, run_rules
 from valetkey.core.errors import (
@@ -24,42 +23,12 @@ from valetkey.core.errors import (
     SlowDown,
 )
 from valetkey.core.events import Check
-from valetkey.core.models import Client
+from valetkey.core.models import Client, DeviceCode
 from valetkey.core.token import client_may_use_grant, require
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: what a client waits when the server names no interval
 SLOW_DOWN_STEP = 5  # RFC 8628 §3.5: slow_down adds 5 seconds to the interval
-
-Status = Literal["pending", "approved", "denied", "consumed"]
-
-
-@dataclass(frozen=True)
-class DeviceCode:
-    """A device authorization as the server keeps it; ``sub`` and ``grant_id`` are set when the
-    user approves, ``denied_at`` when they refuse, ``consumed_at`` when tokens were issued."""
-
-    device_code_digest: str
-    user_code: str  # stored form: 8 letters, no dash
-    client_id: str
-    scope: tuple[str, ...]
-    audience: tuple[str, ...]
-    issued_at: float
-    expires_at: float
-    flow_id: str = ""
-    sub: str | None = None
-    grant_id: str | None = None
-    auth_time: float | None = None
-    denied_at: float | None = None
-    consumed_at: float | None = None
-
-    @property
-    def status(self) -> Status:
-        if self.consumed_at is not None:
-            return "consumed"
-        if self.denied_at is not None:
-            return "denied"
-        return "approved" if self.sub is not None else "pending"
 
 
 @dataclass

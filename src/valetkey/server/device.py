@@ -1,0 +1,131 @@
+"""The device authorization endpoint (RFC 8628 §3.1-3.2): a device asks for a device code and a
+user code; the user enters the code at ``/device`` (``server.device_page``) while the device polls
+the token endpoint (``server.device_grant``)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valetkey.core import flows, scopes
+from valetkey.core.checks import Rejected
+from valetkey.core.device import (
+    DeviceAuthorizationContext,
+    decide_device_authorization,
+    device_authorization_response,
+    mint_device_code,
+    new_user_code,
+    user_code_digest,
+)
+from valetkey.core.errors import OAuthError
+from valetkey.core.events import Check
+from valetkey.core.models import Client, DeviceCode, NewDeviceCode
+from valetkey.server.http import (
+    NO_STORE,
+    Params,
+    exchange,
+    header,
+    json_response,
+    oauth_error_response,
+    read_form,
+    with_rows,
+)
+from valetkey.server.state import ServerState
+from valetkey.server.token import FLOW_HEADER, authenticate_client
+
+VERIFICATION_PATH = "/device"
+AUTH_SPEC = "RFC 8628 §3.1, RFC 6749 §2.3.1"
+
+
+def verification_uri(state: ServerState) -> str:
+    return state.issuer + VERIFICATION_PATH
+
+
+async def _authorized(
+    state: ServerState, request: Request, form: Params
+) -> tuple[Client, DeviceAuthorizationContext, tuple[Check, ...]]:
+    """The authenticated client and the request's decision; raises Rejected on a refusal."""
+    try:
+        client = await authenticate_client(state, request, form)
+    except OAuthError as exc:
+        failed = Check(
+            "check_client_authentication", "fail", AUTH_SPEC, exc.detail or exc.description
+        )
+        raise Rejected(exc, (failed,)) from None
+    auth = Check(
+        "check_client_authentication", "pass", AUTH_SPEC, client.token_endpoint_auth_method
+    )
+    ctx = DeviceAuthorizationContext(form, client, state.known_scopes)
+    try:
+        checks = decide_device_authorization(ctx)
+    except Rejected as rejected:
+        raise Rejected(rejected.error, (auth, *rejected.checks)) from None
+    return client, ctx, (auth, *checks)
+
+
+async def device_authorization_endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.vk
+    flow_id = flows.accept_flow_header(header(request, FLOW_HEADER)) or flows.new_flow_id()
+    basic = (header(request, b"authorization") or "").lower().startswith("basic")
+    form: Params = {}
+    try:
+        form = await read_form(request)
+        client, ctx, checks = await _authorized(state, request, form)
+    except (OAuthError, Rejected) as failure:
+        exc, checks = (
+            (failure.error, failure.checks) if isinstance(failure, Rejected) else (failure, ())
+        )
+        response = oauth_error_response(exc, basic_attempted=basic)
+        state.emit(
+            "device_authorization.rejected",
+            flow_id,
+            channel="back",
+            source="client",
+            target="authorization_server",
+            summary=f"Device authorization request rejected: {exc.error}",
+            checks=checks,
+            http=exchange(request, form, response, exc.body()),
+            error=exc.error,
+            data={"rule": exc.rule, "spec": exc.spec or "RFC 8628 §3.2"},
+        )
+        return response
+    now = state.clock.now()
+    ttl, interval = state.settings.device_code_ttl, state.settings.device_poll_interval
+    device_code, user_code = mint_device_code(), new_user_code()
+    record = DeviceCode(
+        device_code_digest=device_code.digest,
+        user_code=user_code_digest(user_code),
+        client_id=client.client_id,
+        scope=ctx.scope,
+        audience=scopes.audience_for(ctx.scope, state.resources),
+        issued_at=now,
+        expires_at=now + ttl,
+        flow_id=flow_id,
+    )
+    body = device_authorization_response(
+        device_code=device_code.value,
+        user_code=user_code,
+        verification_uri=verification_uri(state),
+        expires_in=ttl,
+        interval=interval,
+    )
+    # RFC 8628 §3.2: the response carries the device code: never cached.
+    response = with_rows(json_response(body, headers=NO_STORE), NewDeviceCode(record, interval))
+    state.emit(
+        "device_authorization.issued",
+        flow_id,
+        channel="back",
+        source="client",
+        target="authorization_server",
+        summary="The device received a device code and a user code to show the user",
+        checks=checks,
+        http=exchange(request, form, response, body),
+        data={
+            "scope": list(ctx.scope),
+            "expires_in": ttl,
+            "interval": interval,
+            "verification_uri": body["verification_uri"],
+            "spec": "RFC 8628 §3.2",
+        },
+    )
+    return response
