@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from valetkey.runtime import Failure, Route, Runtime
 from valetkey.server import app as server_app
 from valetkey.server.authorize import authorize_endpoint
+from valetkey.server.health import liveness_endpoint, readiness_endpoint
 from valetkey.server.http import rows_of
 from valetkey.server.interaction import consent_endpoint, login_endpoint
 from valetkey.server.introspect import introspection_endpoint
@@ -46,6 +47,8 @@ ROUTES = (
     Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint),
     Route("/.well-known/openid-configuration", openid_configuration_endpoint),
     Route("/jwks.json", jwks_endpoint),
+    Route("/healthz", liveness_endpoint),
+    Route("/readyz", readiness_endpoint),
 )
 STATIC = Path(server_app.__file__).with_name("static")
 
