@@ -60,11 +60,28 @@ def _page(request: Request, failure: Failure) -> Response:
 
 
 def create_app(state: ServerState) -> Runtime:
+    """The server's app. With metrics on (``metrics_path`` or ``metrics_port``), the runtime counts
+    requests and the events are counted through the emitter's tap; ``metrics_path`` adds the
+    metrics route to the server's own port."""
+    settings, metrics = state.settings, None
+    routes: tuple[Route, ...] = ROUTES
+    if settings.metrics_path or settings.metrics_port:
+        from valetkey.runtime.metrics import Metrics
+
+        metrics = Metrics()
+        state.emit.tap = metrics.event
+        if settings.metrics_path:
+            routes = (
+                *ROUTES,
+                Route(settings.metrics_path, metrics.endpoint(settings.metrics_token)),
+            )
     return Runtime(
-        ROUTES,
+        routes,
         write_rows=lambda rows: state.store.save_all(rows),  # late-bound: the store may be swapped
         rows_of=rows_of,
         page=_page,
         state={"vk": state},
         mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        metrics=metrics,
+        request_ids=settings.log_format == "json",
     )

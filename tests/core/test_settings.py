@@ -121,6 +121,9 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
         "text": ("/srv/valetkey", "/srv/valetkey"),
         "alg": ("RS256", "RS256"),
         "keys": ("k" * 32 + " stored", ("k" * 32, "stored")),
+        "path": ("/metrics", "/metrics"),
+        "port": ("9100", 9100),
+        "format": ("json", "json"),
     }
     env = {o.env: sample[o.kind][0] for o in OPTIONS}
     settings = build_settings({}, env)

@@ -8,6 +8,7 @@ the HTTP protocol (``runtime.lean``) answers hot routes itself and hands everyth
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core.errors import StorageUnavailable
+from valetkey.core.events import REQUEST_ID
 from valetkey.runtime.answers import (
     UNEXPECTED,
     Failure,
@@ -36,6 +38,8 @@ from valetkey.runtime.limits import (
     Refused,
     check_head,
 )
+from valetkey.runtime.metrics import Metrics
+from valetkey.runtime.requestids import HEADER, request_id
 from valetkey.runtime.routes import Endpoint, Route, Table
 
 log = logging.getLogger("valetkey.runtime")
@@ -56,7 +60,11 @@ class Runtime:
         state: Mapping[str, Any],
         mounts: Sequence[BaseRoute] = (),
         limits: Limits = LIMITS,
+        metrics: Metrics | None = None,
+        request_ids: bool = False,
     ) -> None:
+        self.metrics, self.request_ids = metrics, request_ids
+        self.observing = metrics is not None or request_ids  # else no cost at all on any path
         prefixes = [m.path + "/" for m in mounts if isinstance(m, Mount)]
         self.table = Table(routes, prefixes)
         self.write_rows, self.rows_of, self.page, self.limits = write_rows, rows_of, page, limits
@@ -71,6 +79,36 @@ class Runtime:
             setattr(self.app.state, name, value)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.observing and scope["type"] == "http":
+            await self._observed(scope, receive, send)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request counted and timed (metrics), and its id set and returned (request ids)."""
+        started, status = time.perf_counter(), [500]
+        rid = request_id(scope["headers"]) if self.request_ids else None
+
+        async def observing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                if rid is not None:
+                    headers = [*message.get("headers", ()), (HEADER, rid.encode("ascii"))]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        token = REQUEST_ID.set(rid)
+        try:
+            await self._serve(scope, receive, observing)
+        finally:
+            REQUEST_ID.reset(token)
+            if self.metrics is not None:
+                label = self.table.label(scope["path"])
+                self.metrics.request(
+                    label, scope["method"], status[0], time.perf_counter() - started
+                )
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -120,7 +158,11 @@ class Runtime:
         if isinstance(exc, ClientDisconnect):  # nobody to answer; the answer is not sent
             return Response(status_code=400)
         if isinstance(exc, StorageUnavailable):
-            log.warning("storage unavailable on %s %s: %s", scope["method"], scope["path"], exc.detail)
+            if self.metrics is not None:
+                self.metrics.storage_unavailable()
+            log.warning(
+                "storage unavailable on %s %s: %s", scope["method"], scope["path"], exc.detail
+            )
             return self.failure(page, request, unavailable(exc))
         log.error("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
         return self.failure(page, request, UNEXPECTED)

@@ -1,0 +1,26 @@
+"""Request ids: one per request when JSON logs are on (``log_format = "json"``).
+
+The id is the incoming ``X-Request-Id`` when that is short, safe text (a proxy or a client may
+have set it to follow a request across systems), else a new random one. It is returned as
+``X-Request-Id``, set on every event emitted while the request is answered
+(``core.events.REQUEST_ID``) and written on every JSON log line of that request.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+
+HEADER = b"x-request-id"
+_SAFE = re.compile(rb"[A-Za-z0-9._:@+=-]{1,64}")
+
+
+def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The incoming id if it is 1 to 64 characters of letters, digits and ``._:@+=-``; else new."""
+    for name, value in headers:
+        if name == HEADER:
+            if _SAFE.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return secrets.token_hex(8)
