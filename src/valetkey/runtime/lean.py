@@ -24,6 +24,7 @@ import time
 import types
 import urllib.parse
 from collections.abc import Awaitable, Generator, Sequence
+from contextvars import Token
 from typing import Any
 
 from starlette.requests import Request
@@ -78,7 +79,7 @@ class LeanProtocol(BoundedProtocol):
         self.lean_body = bytearray()
         self.lean_keep_alive = True
         # Set per request only when the runtime observes requests (metrics, request ids):
-        self.lean_observed: tuple[str, str, float, bytes | None] | None = None
+        self.lean_observed: tuple[str, str, float, str | None] | None = None
 
     held = False  # an answer waits for the end of its event-loop step (``Step``)
 
@@ -177,25 +178,27 @@ class LeanProtocol(BoundedProtocol):
         rid = request_id(request.scope["headers"]) if runtime.request_ids else None
         started = time.perf_counter()
         method = request.scope["method"]
-        self.lean_observed = (route.path, method, started, rid.encode("ascii") if rid else None)
+        self.lean_observed = (route.path, method, started, rid)
         token = REQUEST_ID.set(rid)  # a task that continues the request copies it
         try:
             self._answer(route, request)
         finally:
             REQUEST_ID.reset(token)
 
-    def _observe(self, response: Response) -> None:
-        """Before an observed answer is sent: its id as a header, its count and latency."""
+    def _observe(self, response: Response) -> Token[str | None]:
+        """Before an observed answer is sent: its id as a header, its count and latency; the id
+        is set again for the lines logged while it is sent (the caller resets it)."""
         runtime, observed = self.runtime, self.lean_observed
         assert runtime is not None and observed is not None
         self.lean_observed = None
         path, method, started, rid = observed
         if rid is not None:
-            response.raw_headers.append((HEADER, rid))
+            response.raw_headers.append((HEADER, rid.encode("ascii")))
         if runtime.metrics is not None:
             runtime.metrics.request(
                 path, method, response.status_code, time.perf_counter() - started
             )
+        return REQUEST_ID.set(rid)
 
     def _answer(self, route: Route, request: Request) -> None:
         runtime, step = self.runtime, self.step
@@ -222,8 +225,16 @@ class LeanProtocol(BoundedProtocol):
             self._write(response)
 
     def _write(self, response: Response) -> None:
-        if self.lean_observed is not None:
-            self._observe(response)
+        if self.lean_observed is None:
+            self._write_out(response)
+            return
+        token = self._observe(response)
+        try:
+            self._write_out(response)
+        finally:
+            REQUEST_ID.reset(token)
+
+    def _write_out(self, response: Response) -> None:
         if self.access_log:  # the line uvicorn logs for every response
             scope: Any = self.scope
             self.access_logger.info(
@@ -255,7 +266,7 @@ class LeanProtocol(BoundedProtocol):
                 response = runtime.write(rows, route.page, request) or response
             if observed is not None:
                 self.lean_observed = observed
-                self._observe(response)
+                self._observe(response)  # in this task's own context: nothing to reset
             await runtime.guarded(response, scope, receive, send)
 
         cycle = RequestResponseCycle(
