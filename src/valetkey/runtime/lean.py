@@ -179,13 +179,16 @@ class LeanProtocol(BoundedProtocol):
         started = time.perf_counter()
         method = request.scope["method"]
         self.lean_observed = (route.path, method, started, rid)
+        if rid is None:
+            self._answer(route, request)
+            return
         token = REQUEST_ID.set(rid)  # a task that continues the request copies it
         try:
             self._answer(route, request)
         finally:
             REQUEST_ID.reset(token)
 
-    def _observe(self, response: Response) -> Token[str | None]:
+    def _observe(self, response: Response) -> Token[str | None] | None:
         """Before an observed answer is sent: its id as a header, its count and latency; the id
         is set again for the lines logged while it is sent (the caller resets it)."""
         runtime, observed = self.runtime, self.lean_observed
@@ -198,7 +201,7 @@ class LeanProtocol(BoundedProtocol):
             runtime.metrics.request(
                 path, method, response.status_code, time.perf_counter() - started
             )
-        return REQUEST_ID.set(rid)
+        return None if rid is None else REQUEST_ID.set(rid)
 
     def _answer(self, route: Route, request: Request) -> None:
         runtime, step = self.runtime, self.step
@@ -232,7 +235,8 @@ class LeanProtocol(BoundedProtocol):
         try:
             self._write_out(response)
         finally:
-            REQUEST_ID.reset(token)
+            if token is not None:
+                REQUEST_ID.reset(token)
 
     def _write_out(self, response: Response) -> None:
         if self.access_log:  # the line uvicorn logs for every response

@@ -87,7 +87,9 @@ class Metrics:
             "Requests answered 503 because the database was unavailable",
             registry=at,
         )
-        self._children: dict[tuple[Any, ...], Any] = {}
+        # Label values -> their samples, looked up once (prometheus-client's lookup takes a lock).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._grants: dict[Any, Any] = {}
         self._seen: set[str] = set()
 
     # -- what the runtime reports -----------------------------------------------------------------
@@ -111,7 +113,12 @@ class Metrics:
         self, name: str, data: Mapping[str, Any], error: str | None, checks: tuple[Check, ...]
     ) -> None:
         if name == "token.issued":
-            self.tokens.labels(self._bounded(str(data.get("grant_type") or "unknown"))).inc()
+            grant = data.get("grant_type")
+            counter = self._grants.get(grant)
+            if counter is None:
+                label = self._bounded(str(grant or "unknown"))
+                counter = self._grants[grant] = self.tokens.labels(label)
+            counter.inc()
         elif error is not None:
             rule = data.get("rule") or next((c.rule for c in checks if c.outcome == "fail"), "")
             self.refusals.labels(self._bounded(name), self._bounded(str(rule or "none"))).inc()
