@@ -59,6 +59,13 @@ def _page(request: Request, failure: Failure) -> Response:
     )
 
 
+def metrics_path_problem(path: str | None) -> str | None:
+    """Why ``metrics_path`` cannot be served (it is a route of the server's), if it cannot."""
+    if path is not None and (path in {r.path for r in ROUTES} or path.startswith("/static")):
+        return f"metrics_path {path} is a path the server already serves; choose another"
+    return None
+
+
 def create_app(state: ServerState) -> Runtime:
     """The server's app. With metrics on (``metrics_path`` or ``metrics_port``), the runtime counts
     requests and the events are counted through the emitter's tap; ``metrics_path`` adds the
@@ -70,6 +77,9 @@ def create_app(state: ServerState) -> Runtime:
 
         metrics = Metrics()
         state.emit.tap = metrics.event
+        problem = metrics_path_problem(settings.metrics_path)
+        if problem is not None:
+            raise ValueError(problem)
         if settings.metrics_path:
             routes = (
                 *ROUTES,

@@ -82,3 +82,30 @@ def test_json_log_lines_carry_the_request_id_of_the_answer(tmp_path: Path) -> No
         if line and not line.startswith(("{", "---", "valetkey authorization server", "  metadata"))
     ]
     assert plain == []  # nothing else is written unstructured
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_taken_metrics_port_is_one_line_naming_it(tmp_path: Path, workers: str) -> None:
+    from tests.e2e.test_startup import run, taken_port
+
+    path = tmp_path / "server.toml"
+    with taken_port() as port:
+        path.write_text(config(tmp_path, f"metrics_port = {port}\n"))
+        args = ["serve", "--config", str(path), "--port", str(free_port()), "--workers", workers]
+        code, output = run(args, tmp_path)
+    assert (code, output) == (
+        3,
+        f"valetkey: cannot listen on 127.0.0.1:{port}: address already in use (metrics_port)\n",
+    )
+
+
+def test_a_metrics_path_that_is_a_route_is_refused(tmp_path: Path) -> None:
+    from tests.e2e.test_startup import run
+
+    path = tmp_path / "server.toml"
+    path.write_text(config(tmp_path, 'metrics_path = "/token"\n'))
+    code, output = run(["serve", "--config", str(path), "--port", str(free_port())], tmp_path)
+    assert (code, output) == (
+        3,
+        "valetkey: metrics_path /token is a path the server already serves; choose another\n",
+    )

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-from valetkey.cli.startstop import CannotStart, address
+from valetkey.cli.startstop import CannotStart, bind_error
 from valetkey.core.settings import Settings
 from valetkey.runtime.metrics import MULTIPROC_ENV
 
@@ -50,8 +50,9 @@ def serve_metrics_port(settings: Settings, host: str, registry: Any) -> None:
     try:
         start_http_server(settings.metrics_port, addr=host, registry=registry)
     except OSError as exc:
-        where = address(host, settings.metrics_port)
-        raise CannotStart(f"cannot serve metrics on {where}: {exc.strerror or exc}") from None
+        raise CannotStart(
+            f"{bind_error(host, settings.metrics_port, exc)} (metrics_port)"
+        ) from None
 
 
 def log_settings(settings: Settings, level: str) -> dict[str, Any]:

@@ -47,6 +47,12 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     from valetkey.runtime.lean import LeanProtocol
 
     settings = load_settings(config_path)
+    from valetkey.asgi import metrics_path_problem
+    from valetkey.cli.startstop import CannotStart
+
+    problem = metrics_path_problem(settings.metrics_path)
+    if problem is not None:
+        raise CannotStart(problem)
     if settings.demo.get("insecure"):
         raise click.ClickException(
             "this configuration enables the demo's insecure switches ([demo] insecure = true); "
