@@ -77,3 +77,29 @@ def test_without_json_logs_there_are_no_request_ids(server: InProcess) -> None:
     assert "x-request-id" not in answer.headers
     (ok,) = server.sink.named("token.issued")
     assert "request_id" not in ok.data
+
+
+def test_a_log_line_and_an_event_of_one_request_share_its_id(logged: InProcess) -> None:
+    """Tokens decided (an event), then their rows cannot be written (a log line, 503): on the fast
+    path the write fails at the end of the event-loop step, after the request's own code ran."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("valetkey.runtime")
+    logger.addHandler(handler)
+    failing = FailingStore(logged.state.store)
+    failing.methods, failing.error = {"save_all"}, StorageUnavailable("connection refused")
+    logged.state.store = failing  # type: ignore[assignment]
+    try:
+        answer = logged.http.post(
+            "/token", data=CC, auth=("svc", SVC_SECRET), headers={"X-Request-Id": "one-id"}
+        )
+    finally:
+        logged.state.store = failing.store
+        logger.removeHandler(handler)
+    assert answer.status_code == 503 and answer.headers["x-request-id"] == "one-id"
+    (event,) = logged.sink.named("token.issued")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    about = [r for r in lines if "storage unavailable on POST /token" in r["message"]]
+    assert len(about) == 1
+    assert event.data["request_id"] == about[0]["request_id"] == "one-id"

@@ -39,7 +39,7 @@ from valetkey.runtime.limits import (
     check_head,
 )
 from valetkey.runtime.metrics import Metrics
-from valetkey.runtime.requestids import HEADER, request_id
+from valetkey.runtime.requestids import HEADER, SCOPE_KEY, logged_id, request_id
 from valetkey.runtime.routes import Endpoint, Route, Table
 
 log = logging.getLogger("valetkey.runtime")
@@ -97,6 +97,8 @@ class Runtime:
                     message = {**message, "headers": headers}
             await send(message)
 
+        if rid is not None:
+            scope[SCOPE_KEY] = rid
         token = REQUEST_ID.set(rid)
         try:
             await self._serve(scope, receive, observing)
@@ -161,10 +163,20 @@ class Runtime:
             if self.metrics is not None:
                 self.metrics.storage_unavailable()
             log.warning(
-                "storage unavailable on %s %s: %s", scope["method"], scope["path"], exc.detail
+                "storage unavailable on %s %s: %s",
+                scope["method"],
+                scope["path"],
+                exc.detail,
+                extra=logged_id(scope),
             )
             return self.failure(page, request, unavailable(exc))
-        log.error("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        log.error(
+            "unexpected error on %s %s",
+            scope["method"],
+            scope["path"],
+            exc_info=exc,
+            extra=logged_id(scope),
+        )
         return self.failure(page, request, UNEXPECTED)
 
     def failure(self, page: bool, request: Request, failure: Failure) -> Response:

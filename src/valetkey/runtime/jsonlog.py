@@ -1,7 +1,8 @@
 """JSON log lines (``log_format = "json"``): one object a line, for log collectors.
 
 Each line has ``time`` (UTC, ISO 8601 with milliseconds), ``level``, ``logger``, ``message`` and
-``request_id`` (the id of the request being answered when the line was written, else null), and
+``request_id`` (the id of the request the line is about, or being answered when the line was
+written, else null), and
 ``exception`` when there is one. uvicorn's own lines (start-up, access log) take the same form.
 """
 
@@ -24,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": REQUEST_ID.get(),
+            "request_id": getattr(record, "request_id", None) or REQUEST_ID.get(),
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

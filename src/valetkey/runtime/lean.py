@@ -37,7 +37,7 @@ from valetkey.core.events import REQUEST_ID
 from valetkey.runtime.commit import step_for
 from valetkey.runtime.connection import BoundedProtocol
 from valetkey.runtime.limits import body_too_large, too_many_params
-from valetkey.runtime.requestids import HEADER, request_id
+from valetkey.runtime.requestids import HEADER, SCOPE_KEY, request_id
 from valetkey.runtime.routes import Route
 from valetkey.runtime.transport import encode
 
@@ -182,6 +182,7 @@ class LeanProtocol(BoundedProtocol):
         if rid is None:
             self._answer(route, request)
             return
+        request.scope[SCOPE_KEY] = rid
         token = REQUEST_ID.set(rid)  # a task that continues the request copies it
         try:
             self._answer(route, request)

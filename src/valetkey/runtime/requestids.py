@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 HEADER = b"x-request-id"
+# The id is also kept in the request's scope: a failure answered later (a group commit that
+# failed, at the end of the event-loop step) still logs it.
+SCOPE_KEY = "valetkey.request_id"
 _SAFE = re.compile(rb"[A-Za-z0-9._:@+=-]{1,64}")
 
 
@@ -24,3 +28,9 @@ def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
                 return value.decode("ascii")
             break
     return secrets.token_hex(8)
+
+
+def logged_id(scope: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``extra`` for a log call about the request of ``scope``: its id, when it has one."""
+    rid = scope.get(SCOPE_KEY)
+    return None if rid is None else {"request_id": rid}
