@@ -7,6 +7,7 @@ error page instead of JSON), the store's ``save_all`` as the row writer, and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from valetkey.core import flows
 from valetkey.runtime import Failure, Route, Runtime
 from valetkey.server import app as server_app
 from valetkey.server.authorize import authorize_endpoint
@@ -59,6 +61,22 @@ def _page(request: Request, failure: Failure) -> Response:
     )
 
 
+def _metrics_refused(state: ServerState) -> Callable[[str], None]:
+    def refused(reason: str) -> None:
+        state.emit(
+            "metrics.rejected",
+            flows.new_flow_id(),
+            channel="back",
+            source="client",
+            target="authorization_server",
+            summary=f"Metrics request rejected: {reason}",
+            error="invalid_token",
+            data={"rule": "metrics_token", "spec": "RFC 6750 §3.1", "reason": reason},
+        )
+
+    return refused
+
+
 def metrics_path_problem(path: str | None) -> str | None:
     """Why ``metrics_path`` cannot be served (it is a route of the server's), if it cannot."""
     if path is not None and (path in {r.path for r in ROUTES} or path.startswith("/static")):
@@ -81,10 +99,8 @@ def create_app(state: ServerState) -> Runtime:
         if problem is not None:
             raise ValueError(problem)
         if settings.metrics_path:
-            routes = (
-                *ROUTES,
-                Route(settings.metrics_path, metrics.endpoint(settings.metrics_token)),
-            )
+            endpoint = metrics.endpoint(settings.metrics_token, _metrics_refused(state))
+            routes = (*ROUTES, Route(settings.metrics_path, endpoint))
     return Runtime(
         routes,
         write_rows=lambda rows: state.store.save_all(rows),  # late-bound: the store may be swapped

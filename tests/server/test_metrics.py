@@ -50,6 +50,9 @@ def test_the_metrics_path_needs_the_configured_bearer_token(metered: InProcess) 
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == 'Bearer realm="metrics"'
         assert response.json()["error"] == "invalid_token"
+    reasons = [e.data["reason"] for e in metered.sink.named("metrics.rejected")]
+    assert reasons == ["no bearer token"] + ["not the configured bearer token"] * 2
+    assert {e.data["rule"] for e in metered.sink.named("metrics.rejected")} == {"metrics_token"}
     assert (
         "valetkey_http_requests_total"
         in metered.http.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).text
@@ -77,6 +80,7 @@ def test_requests_tokens_and_refusals_are_counted(metered: InProcess) -> None:
     rule = rejected.data["rule"] or failed[0]  # the rule the event names as refusing
     assert rule == "check_client_authentication"
     assert moved("valetkey_refusals_total", event="token.rejected", rule=rule) == 1
+    assert value(after, "process_cpu_seconds_total") > 0  # the process's own, as usual
     # the scrape itself was counted too, under its own route
     assert moved("valetkey_http_requests_total", route="/metrics", method="GET", status="200") == 1
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -55,6 +55,10 @@ class Metrics:
 
         multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         own = CollectorRegistry()
+        if not multiprocess:  # the process's CPU, memory and file descriptors, as usual
+            from prometheus_client import ProcessCollector
+
+            ProcessCollector(registry=own)
         at = None if multiprocess else own  # multiprocess: samples go to files, not a registry
         self.registry = exposition_registry() if multiprocess else own
         self.requests = Counter(
@@ -140,15 +144,16 @@ class Metrics:
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def endpoint(self, token: str | None) -> Any:
+    def endpoint(self, token: str | None, refused: Callable[[str], None]) -> Any:
         """The metrics endpoint on the server's own port; with ``token``, only for a request that
-        presents it as a bearer credential."""
+        presents it as a bearer credential (else 401, and ``refused`` reports why)."""
         expected = f"Bearer {token}".encode() if token else None
 
         async def metrics_endpoint(request: Request) -> Response:
             if expected is not None:
                 given = request.headers.get("authorization", "").encode("utf-8", "replace")
                 if not hmac.compare_digest(given, expected):
+                    refused("no bearer token" if not given else "not the configured bearer token")
                     return Response(
                         '{"error":"invalid_token","error_description":"the metrics endpoint '
                         'needs the bearer token configured as metrics_token"}',
