@@ -7,6 +7,7 @@ error page instead of JSON), the store's ``save_all`` as the row writer, and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -14,11 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from valetkey.core import flows
 from valetkey.runtime import Failure, Route, Runtime
 from valetkey.server import app as server_app
 from valetkey.server.authorize import authorize_endpoint
 from valetkey.server.device import device_authorization_endpoint
 from valetkey.server.device_page import device_page
+from valetkey.server.health import liveness_endpoint, readiness_endpoint
 from valetkey.server.http import rows_of
 from valetkey.server.interaction import consent_endpoint, login_endpoint
 from valetkey.server.introspect import introspection_endpoint
@@ -54,6 +57,8 @@ ROUTES = (
     Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint, cors="public"),
     Route("/.well-known/openid-configuration", openid_configuration_endpoint, cors="public"),
     Route("/jwks.json", jwks_endpoint, cors="public"),
+    Route("/healthz", liveness_endpoint),
+    Route("/readyz", readiness_endpoint),
 )
 STATIC = Path(server_app.__file__).with_name("static")
 
@@ -64,13 +69,54 @@ def _page(request: Request, failure: Failure) -> Response:
     )
 
 
+def _metrics_refused(state: ServerState) -> Callable[[str], None]:
+    def refused(reason: str) -> None:
+        state.emit(
+            "metrics.rejected",
+            flows.new_flow_id(),
+            channel="back",
+            source="client",
+            target="authorization_server",
+            summary=f"Metrics request rejected: {reason}",
+            error="invalid_token",
+            data={"rule": "metrics_token", "spec": "RFC 6750 §3.1", "reason": reason},
+        )
+
+    return refused
+
+
+def metrics_path_problem(path: str | None) -> str | None:
+    """Why ``metrics_path`` cannot be served (it is a route of the server's), if it cannot."""
+    if path is not None and (path in {r.path for r in ROUTES} or path.startswith("/static")):
+        return f"metrics_path {path} is a path the server already serves; choose another"
+    return None
+
+
 def create_app(state: ServerState) -> Runtime:
+    """The server's app. With metrics on (``metrics_path`` or ``metrics_port``), the runtime counts
+    requests and the events are counted through the emitter's tap; ``metrics_path`` adds the
+    metrics route to the server's own port."""
+    settings, metrics = state.settings, None
+    routes: tuple[Route, ...] = ROUTES
+    if settings.metrics_path or settings.metrics_port:
+        from valetkey.runtime.metrics import Metrics
+
+        metrics = Metrics()
+        state.emit.tap = metrics.event
+        problem = metrics_path_problem(settings.metrics_path)
+        if problem is not None:
+            raise ValueError(problem)
+        if settings.metrics_path:
+            endpoint = metrics.endpoint(settings.metrics_token, _metrics_refused(state))
+            routes = (*ROUTES, Route(settings.metrics_path, endpoint))
     return Runtime(
-        ROUTES,
+        routes,
         write_rows=lambda rows: state.store.save_all(rows),  # late-bound: the store may be swapped
         rows_of=rows_of,
         page=_page,
         state={"vk": state},
         mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static")],
         origins=ClientOrigins(state),
+        metrics=metrics,
+        request_ids=settings.log_format == "json",
     )

@@ -128,6 +128,9 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
             "https://app.example, http://127.0.0.1:5173",
             ("https://app.example", "http://127.0.0.1:5173"),
         ),
+        "path": ("/metrics", "/metrics"),
+        "port": ("9100", 9100),
+        "format": ("json", "json"),
     }
     env = {o.env: sample[o.kind][0] for o in OPTIONS}
     env["VALETKEY_PASSWORD_MEMORY_KIB"] = "64"  # at least 8 KiB for each of the 7 lanes
@@ -164,3 +167,17 @@ def test_client_problems_keep_the_documented_shape() -> None:
         "clients[0].redirect_uris[1]: 'http://app.example/cb' plain http is allowed only for "
         "loopback hosts; use https (RFC 9700 §2.6)"
     ]
+
+
+def test_operations_settings_are_checked() -> None:
+    found = problems('metrics_path = "metrics"\nmetrics_port = 70000\nlog_format = "yaml"\n')
+    assert found == [
+        "metrics_path: must be a path beginning with /, got 'metrics'",
+        "metrics_port: must be a port number from 1 to 65535, got 70000",
+        "log_format: must be one of text, json, got 'yaml'",
+    ]
+    assert problems("", {"VALETKEY_METRICS_PORT": "nine"}) == [
+        "metrics_port: must be a port number from 1 to 65535, got 'nine'"
+    ]
+    off = build_settings({}, {})
+    assert (off.metrics_path, off.metrics_port, off.log_format) == (None, None, "text")

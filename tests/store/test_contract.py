@@ -73,6 +73,15 @@ def test_migrations_are_idempotent(store_url: str) -> None:
     open_store(store_url).close()
 
 
+def test_a_migrated_database_reports_the_head_revision(store: SQLStore) -> None:
+    from valetkey.store.migrate import HEAD
+
+    assert store.schema_revision() == HEAD
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    assert store.schema_revision() == "0001"  # read afresh, never cached: readiness relies on it
+
+
 def test_clients_round_trip_and_upsert(store: SQLStore) -> None:
     c = Client(
         "cli",

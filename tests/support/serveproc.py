@@ -18,8 +18,11 @@ from tests.support.servers import free_port, isolated_env, wait_until_ready
 
 
 class ServeProcess:
-    def __init__(self, config: str, workdir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, config: str, workdir: Path, *, port: int | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = port or free_port()
+        self.args = args  # more options for ``valetkey serve`` (``--workers 2``)
         self.workdir = workdir
         self.config_path = workdir / f"serve-{self.port}.toml"
         self.config_path.write_text(config)
@@ -39,7 +42,7 @@ class ServeProcess:
             out.flush()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "valetkey", "serve", "--config", str(self.config_path),
-                 "--port", str(self.port)],
+                 "--port", str(self.port), *self.args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **isolated_env(self.workdir)},

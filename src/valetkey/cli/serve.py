@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import socket
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,13 +43,16 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     from valetkey.cli.startstop import bind_socket, stop_quietly_on_sigterm
 
     stop_quietly_on_sigterm()
-    from valetkey.asgi import create_app
-    from valetkey.cli.stoppable import serve_on
-    from valetkey.cli.workers import run_workers, settle_heap
+    from valetkey.cli.observability import log_settings, multiprocess_metrics
     from valetkey.runtime.lean import LeanProtocol
-    from valetkey.server.bootstrap import build_state
 
     settings = load_settings(config_path)
+    from valetkey.asgi import metrics_path_problem
+    from valetkey.cli.startstop import CannotStart
+
+    problem = metrics_path_problem(settings.metrics_path)
+    if problem is not None:
+        raise CannotStart(problem)
     if settings.demo.get("insecure"):
         raise click.ClickException(
             "this configuration enables the demo's insecure switches ([demo] insecure = true); "
@@ -69,21 +74,45 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
         "http": LeanProtocol,  # bounded requests; hot endpoints without a task, one write each
         "server_header": False,
+        **log_settings(settings, log_level),
     }
+    with multiprocess_metrics(settings, workers):
+        status = _run(settings, state, common, workers, sock, ready)
+    if status:
+        raise SystemExit(status)
+
+
+def _run(
+    settings: Settings,
+    state: ServerState,
+    common: dict[str, Any],
+    workers: int,
+    sock: socket.socket,
+    ready: Callable[[], None],
+) -> int:
+    from valetkey.asgi import create_app
+    from valetkey.cli.observability import metrics_on, serve_metrics_port
+    from valetkey.cli.stoppable import serve_on
+    from valetkey.cli.workers import run_workers, settle_heap
+    from valetkey.server.bootstrap import build_state
+
     if workers > 1:
         # Workers are forked from this process, which has migrated the database and applied the
         # configuration: each opens its own store connections and skips doing that again.
         state.store.close()
+        if metrics_on(settings):  # the parent serves the port: every worker's samples, added up
+            from valetkey.runtime.metrics import exposition_registry
+
+            serve_metrics_port(settings, common["host"], exposition_registry())
         settle_heap()  # the workers inherit a settled heap: shared pages, out of the collector's way
-        status = run_workers(
+        return run_workers(
             lambda: create_app(build_state(settings, apply=False)), common, workers, sock, ready
         )
-    else:
-        app = create_app(state)
-        settle_heap()
-        status = serve_on(app, common, sock, ready)
-    if status:
-        raise SystemExit(status)
+    app = create_app(state)
+    if app.metrics is not None:
+        serve_metrics_port(settings, common["host"], app.metrics.registry)
+    settle_heap()
+    return serve_on(app, common, sock, ready)
 
 
 def _start(settings: Settings) -> ServerState:
@@ -102,6 +131,8 @@ def _start(settings: Settings) -> ServerState:
 
 def _announce(issuer: str, listening: str) -> None:
     """Said once the server (every worker) listens: a client can connect right away."""
-    click.echo(f"valetkey authorization server: issuer {issuer}, listening on {listening}", err=True)
+    click.echo(
+        f"valetkey authorization server: issuer {issuer}, listening on {listening}", err=True
+    )
     click.echo(f"  metadata: {issuer}/.well-known/oauth-authorization-server", err=True)
     sys.stderr.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -147,15 +148,33 @@ class RecordingSink:
         return [e for e in self.events if e.name == name]
 
 
-class Emitter:
-    """Builds and sends events with the time from a clock; builds nothing for a NullSink."""
+# The id of the request being answered, when request ids are on (the HTTP runtime sets it): every
+# event emitted while it is set carries it as ``data["request_id"]``, and JSON log lines as well.
+REQUEST_ID: ContextVar[str | None] = ContextVar("valetkey_request_id", default=None)
 
-    def __init__(self, sink: EventSink, clock: Clock | None = None) -> None:
+# Sees every event's name, data, error and checks, even when no sink wants the event (metrics).
+Tap = Callable[[str, Mapping[str, Any], "str | None", "tuple[Check, ...]"], None]
+
+
+class Emitter:
+    """Builds and sends events with the time from a clock; builds nothing for a NullSink.
+
+    A ``tap`` (metrics) sees the parts of every event without the event being built: callers
+    then still call the emitter (``observed``), but skip the costly parts (``detailed``)."""
+
+    def __init__(self, sink: EventSink, clock: Clock | None = None, tap: Tap | None = None) -> None:
         self.sink = sink
         self.clock: Clock = clock or SystemClock()
+        self.tap = tap
 
     @property
     def observed(self) -> bool:
+        """Someone wants to hear of events: a sink or a tap."""
+        return self.tap is not None or not isinstance(self.sink, NullSink)
+
+    @property
+    def detailed(self) -> bool:
+        """A sink wants whole events (their HTTP exchanges included)."""
         return not isinstance(self.sink, NullSink)
 
     def __call__(
@@ -173,8 +192,13 @@ class Emitter:
         error: str | None = None,
         deprecated: str | None = None,
     ) -> None:
-        if not self.observed:
+        if self.tap is not None:
+            self.tap(name, data or {}, error, checks)
+        if isinstance(self.sink, NullSink):
             return
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            data = {**(data or {}), "request_id": request_id}
         self.sink.emit(
             FlowEvent(
                 name=name,

@@ -38,8 +38,21 @@ from valetkey.core.config_tables import (
 from valetkey.core.cors import origin_problem
 
 Kind = Literal[
-    "seconds", "count", "flag", "url", "text", "alg", "keys", "origins", "mode", "tokens"
+    "seconds",
+    "count",
+    "flag",
+    "url",
+    "text",
+    "alg",
+    "keys",
+    "origins",
+    "mode",
+    "tokens",
+    "path",
+    "port",
+    "format",
 ]
+LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "VALETKEY_"
 TABLES = ("clients", "users", "resources", "demo")
 
@@ -141,6 +154,30 @@ class Settings:
         "Initial access tokens that let a developer register any client (secrets, 32+ "
         "characters each)",
         secret=True,
+    )
+    metrics_path: str | None = setting(
+        None,
+        "path",
+        "Serve Prometheus metrics at this path of the server's port (e.g. /metrics); unset: not "
+        "there (docs/operations.md)",
+    )
+    metrics_port: int | None = setting(
+        None,
+        "port",
+        "Serve Prometheus metrics at /metrics on this port of the server's host; unset: no "
+        "metrics port",
+    )
+    metrics_token: str | None = setting(
+        None,
+        "text",
+        "A bearer token that metrics_path requires (a secret); unset: metrics_path is open",
+        secret=True,
+    )
+    log_format: str = setting(
+        "text",
+        "format",
+        'Log lines as "text" or "json" (one object a line, with a request id also sent as '
+        "X-Request-Id and set on events)",
     )
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
@@ -268,6 +305,31 @@ def _text(raw: Any, option: Option, errs: Collector) -> str | None:
     return str(raw)
 
 
+def _path(raw: Any, option: Option, errs: Collector) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.startswith("/") or "?" in raw or "#" in raw:
+        errs.add(option.name, f"must be a path beginning with /, got {raw!r}")
+    return str(raw)
+
+
+def _port(raw: Any, option: Option, errs: Collector) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 65535:
+        errs.add(option.name, f"must be a port number from 1 to 65535, got {raw!r}")
+        return None
+    return raw
+
+
+def _format(raw: Any, option: Option, errs: Collector) -> str:
+    if raw not in LOG_FORMATS:
+        errs.add(option.name, f"must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+    return str(raw)
+
+
 def _alg(raw: Any, option: Option, errs: Collector) -> Any:
     if raw not in ("ES256", "RS256"):
         errs.add(option.name, f"must be ES256 or RS256, got {raw!r}")
@@ -323,6 +385,9 @@ READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "origins": _origins,
     "mode": _mode,
     "tokens": _tokens,
+    "path": _path,
+    "port": _port,
+    "format": _format,
 }
 
 

@@ -8,6 +8,7 @@ the HTTP protocol (``runtime.lean``) answers hot routes itself and hands everyth
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -20,7 +21,8 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core import cors
-from valetkey.core.errors import Unavailable
+from valetkey.core.errors import StorageUnavailable, Unavailable
+from valetkey.core.events import REQUEST_ID
 from valetkey.core.text import public
 from valetkey.runtime.answers import (
     UNEXPECTED,
@@ -38,6 +40,8 @@ from valetkey.runtime.limits import (
     Refused,
     check_head,
 )
+from valetkey.runtime.metrics import Metrics
+from valetkey.runtime.requestids import HEADER, SCOPE_KEY, logged_id, request_id
 from valetkey.runtime.routes import Endpoint, Route, Table
 
 log = logging.getLogger("valetkey.runtime")
@@ -67,7 +71,11 @@ class Runtime:
         mounts: Sequence[BaseRoute] = (),
         limits: Limits = LIMITS,
         origins: CorsOrigins | None = None,
+        metrics: Metrics | None = None,
+        request_ids: bool = False,
     ) -> None:
+        self.metrics, self.request_ids = metrics, request_ids
+        self.observing = metrics is not None or request_ids  # else no cost at all on any path
         prefixes = [m.path + "/" for m in mounts if isinstance(m, Mount)]
         self.table = Table(routes, prefixes)
         self.write_rows, self.rows_of, self.page, self.limits = write_rows, rows_of, page, limits
@@ -83,6 +91,38 @@ class Runtime:
             setattr(self.app.state, name, value)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.observing and scope["type"] == "http":
+            await self._observed(scope, receive, send)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request counted and timed (metrics), and its id set and returned (request ids)."""
+        started, status = time.perf_counter(), [500]
+        rid = request_id(scope["headers"]) if self.request_ids else None
+
+        async def observing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                if rid is not None:
+                    headers = [*message.get("headers", ()), (HEADER, rid.encode("ascii"))]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        if rid is not None:
+            scope[SCOPE_KEY] = rid
+        token = REQUEST_ID.set(rid)
+        try:
+            await self._serve(scope, receive, observing)
+        finally:
+            REQUEST_ID.reset(token)
+            if self.metrics is not None:
+                label = self.table.label(scope["path"])
+                self.metrics.request(
+                    label, scope["method"], status[0], time.perf_counter() - started
+                )
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -146,15 +186,24 @@ class Runtime:
         if isinstance(exc, ClientDisconnect):  # nobody to answer; the answer is not sent
             return Response(status_code=400)
         if isinstance(exc, Unavailable):
+            if self.metrics is not None and isinstance(exc, StorageUnavailable):
+                self.metrics.storage_unavailable()
             log.warning(
                 "unavailable (%s) on %s %s: %s",
                 exc.rule,
                 scope["method"],
                 scope["path"],
                 exc.detail,
+                extra=logged_id(scope),
             )
             return self.failure(page, request, unavailable(exc))
-        log.error("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        log.error(
+            "unexpected error on %s %s",
+            scope["method"],
+            scope["path"],
+            exc_info=exc,
+            extra=logged_id(scope),
+        )
         return self.failure(page, request, UNEXPECTED)
 
     def failure(self, page: bool, request: Request, failure: Failure) -> Response:

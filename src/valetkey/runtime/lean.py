@@ -20,9 +20,11 @@ runs on a task as uvicorn would run it, its rows written before its answer.
 from __future__ import annotations
 
 import asyncio
+import time
 import types
 import urllib.parse
 from collections.abc import Awaitable, Generator, Sequence
+from contextvars import Token
 from typing import Any
 
 from starlette.requests import Request
@@ -31,9 +33,11 @@ from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
+from valetkey.core.events import REQUEST_ID
 from valetkey.runtime.commit import step_for
 from valetkey.runtime.connection import BoundedProtocol
 from valetkey.runtime.limits import body_too_large, too_many_params
+from valetkey.runtime.requestids import HEADER, SCOPE_KEY, request_id
 from valetkey.runtime.routes import Route
 from valetkey.runtime.transport import encode
 
@@ -74,6 +78,8 @@ class LeanProtocol(BoundedProtocol):
         self.lean: Route | None = None  # the route of the request being read, when lean
         self.lean_body = bytearray()
         self.lean_keep_alive = True
+        # Set per request only when the runtime observes requests (metrics, request ids):
+        self.lean_observed: tuple[str, str, float, str | None] | None = None
 
     held = False  # an answer waits for the end of its event-loop step (``Step``)
 
@@ -154,12 +160,53 @@ class LeanProtocol(BoundedProtocol):
 
     # -- the answer -------------------------------------------------------------------------------
     def _run_lean(self, route: Route, body: bytes) -> None:
-        runtime, step = self.runtime, self.step
-        assert runtime is not None and step is not None
+        runtime = self.runtime
+        assert runtime is not None
         scope: Any = self.scope
         scope["app"] = runtime.app  # endpoints find their state at request.app.state
         request = Request(scope, _no_receive)
         request._body = body  # what ``await request.body()`` returns, without waiting
+        if runtime.observing:
+            self._run_observed(route, request)
+        else:
+            self._answer(route, request)
+
+    def _run_observed(self, route: Route, request: Request) -> None:
+        """``_answer``, counted and timed (metrics), with its request id (events, logs, header)."""
+        runtime = self.runtime
+        assert runtime is not None
+        rid = request_id(request.scope["headers"]) if runtime.request_ids else None
+        started = time.perf_counter()
+        method = request.scope["method"]
+        self.lean_observed = (route.path, method, started, rid)
+        if rid is None:
+            self._answer(route, request)
+            return
+        request.scope[SCOPE_KEY] = rid
+        token = REQUEST_ID.set(rid)  # a task that continues the request copies it
+        try:
+            self._answer(route, request)
+        finally:
+            REQUEST_ID.reset(token)
+
+    def _observe(self, response: Response) -> Token[str | None] | None:
+        """Before an observed answer is sent: its id as a header, its count and latency; the id
+        is set again for the lines logged while it is sent (the caller resets it)."""
+        runtime, observed = self.runtime, self.lean_observed
+        assert runtime is not None and observed is not None
+        self.lean_observed = None
+        path, method, started, rid = observed
+        if rid is not None:
+            response.raw_headers.append((HEADER, rid.encode("ascii")))
+        if runtime.metrics is not None:
+            runtime.metrics.request(
+                path, method, response.status_code, time.perf_counter() - started
+            )
+        return None if rid is None else REQUEST_ID.set(rid)
+
+    def _answer(self, route: Route, request: Request) -> None:
+        runtime, step = self.runtime, self.step
+        assert runtime is not None and step is not None
         coro: Any = runtime.answer(route, request)  # it answers the endpoint's failures itself
         try:
             waiting_on = coro.send(None)
@@ -182,6 +229,17 @@ class LeanProtocol(BoundedProtocol):
             self._write(response)
 
     def _write(self, response: Response) -> None:
+        if self.lean_observed is None:
+            self._write_out(response)
+            return
+        token = self._observe(response)
+        try:
+            self._write_out(response)
+        finally:
+            if token is not None:
+                REQUEST_ID.reset(token)
+
+    def _write_out(self, response: Response) -> None:
         if self.access_log:  # the line uvicorn logs for every response
             scope: Any = self.scope
             self.access_logger.info(
@@ -205,10 +263,15 @@ class LeanProtocol(BoundedProtocol):
         runtime = self.runtime
         assert runtime is not None
 
+        observed, self.lean_observed = self.lean_observed, None
+
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             response, rows = await pending
             if rows:
                 response = runtime.write(rows, route.page, request) or response
+            if observed is not None:
+                self.lean_observed = observed
+                self._observe(response)  # in this task's own context: nothing to reset
             await runtime.guarded(response, scope, receive, send)
 
         cycle = RequestResponseCycle(

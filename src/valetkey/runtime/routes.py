@@ -52,6 +52,15 @@ class Table:
         self.page_prefixes = tuple(page_prefixes)  # mounted apps that serve browsers (static files)
         assert len(self.by_path) == len(self.routes), "each path is declared once"
 
+    def label(self, path: str) -> str:
+        """The route a path is counted under (metrics): a declared path, a mount, or ``other``."""
+        if path in self.by_path:
+            return path
+        for prefix in self.page_prefixes:
+            if path.startswith(prefix):
+                return prefix.rstrip("/")
+        return "other"
+
     def is_page(self, path: str) -> bool:
         route = self.by_path.get(path)
         if route is not None:

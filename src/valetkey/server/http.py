@@ -199,8 +199,8 @@ def exchange(
 ) -> HttpExchange | None:
     """The redacted request/response for an event; None when the app's events go nowhere."""
     state = getattr(request.app.state, "vk", None) if "app" in request.scope else None
-    if state is not None and not state.observed:
-        return None  # lean path: nobody will read it, so it is not built
+    if state is not None and not state.emit.detailed:
+        return None  # lean path: nobody will read it (a tap counts without it), so it is not built
     req_headers = {
         k: v
         for k, v in request.headers.items()

@@ -47,6 +47,11 @@ class KeyRing:
             self._keys = keys
             self._loaded_at = now
 
+    def loaded(self, algs: tuple[str, ...]) -> bool:
+        """An active key for each of ``algs`` is held in memory (read nothing: readiness asks)."""
+        with self._lock:
+            return all(any(k.active and k.alg == alg for k in self._keys) for alg in algs)
+
     def _maybe_reload(self, now: float) -> None:
         if now - self._loaded_at >= self.reload_seconds:
             self.reload(now)

@@ -97,5 +97,6 @@ class ServerState:
 
     @property
     def observed(self) -> bool:
-        """False when events go to a NullSink: endpoints then skip building them."""
+        """False when nobody hears of events (a NullSink, no metrics tap): endpoints then skip
+        building them. With only a tap, ``exchange`` still skips the HTTP parts (``detailed``)."""
         return self.emit.observed

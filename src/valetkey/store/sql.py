@@ -43,6 +43,15 @@ class SQLStore(SessionTables, TokenTables, DeviceTables, ConfigTables):
             self.hot.close()
         self.db.close()
 
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None: never migrated); an outage raises
+        ``StorageUnavailable``. Readiness compares it with the code's head."""
+        with self.db.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            value = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            return None if value is None else str(value)
+
     @contextmanager
     def startup_lock(self) -> Iterator[None]:
         """Held while an instance migrates and applies its configuration, so that instances
