@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from valetkey.core import scopes
 from valetkey.core.clock import Clock
+from valetkey.core.dpop import DPoPNonces, DPoPPolicy
 from valetkey.core.events import (
     Emitter,
     EventSink,
@@ -19,6 +20,7 @@ from valetkey.store.protocol import Store
 
 CLIENT_CACHE_SECONDS = 5.0
 
+
 @dataclass
 class ServerState:
     settings: Settings
@@ -30,6 +32,8 @@ class ServerState:
     issuer: str
     resources: tuple[Resource, ...] = ()
     known_scopes: frozenset[str] = frozenset()
+    dpop_policy: DPoPPolicy = field(default_factory=DPoPPolicy)
+    dpop_nonces: DPoPNonces | None = None  # set when settings.dpop_nonce_required
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
     emit: Emitter = field(init=False)
 
@@ -54,6 +58,10 @@ class ServerState:
             )
         )
         state = cls(settings, store, sink, clock, keys, signer, settings.issuer)
+        state.dpop_policy = DPoPPolicy(max_age=float(settings.dpop_proof_max_age))
+        if settings.dpop_nonce_required:  # RFC 9449 §8: one secret, shared by every instance
+            secret = store.get_or_create_secret("dpop_nonce", lambda: new_token(32))
+            state.dpop_nonces = DPoPNonces(secret, context=settings.issuer)
         state.reload_resources()
         return state
 
