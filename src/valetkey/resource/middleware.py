@@ -9,9 +9,23 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core import flows
-from valetkey.core.bearer import NoCredentials, find_token, query_has_token
+from valetkey.core.bearer import (
+    Credentials,
+    NoCredentials,
+    Scheme,
+    find_credentials,
+    query_has_token,
+)
 from valetkey.core.checks import Rejected
 from valetkey.core.clock import Clock, SystemClock
+from valetkey.core.dpop import (
+    DPoPPolicy,
+    JtiRegistry,
+    MemoryJtiRegistry,
+    NonceSource,
+    Presentation,
+    check_presentation,
+)
 from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
 from valetkey.resource import metadata_endpoint
@@ -25,6 +39,7 @@ SCOPE_KEY = "valetkey.token"
 GUARD_KEY = "valetkey.guard"
 MISSING_KEY = "valetkey.missing"
 STATE_ATTR = "access_token"
+SCHEME_KEY = "valetkey.scheme"
 
 
 class BearerAuth:
@@ -37,6 +52,15 @@ class BearerAuth:
     With ``resource_metadata`` the RFC 9728 document is served at its well-known path (no token
     needed, GET and HEAD, cacheable for ``metadata_max_age`` seconds) and every challenge names
     it, so that a client can find the authorization server from a 401 alone.
+
+    DPoP (RFC 9449 §7): with ``dpop`` (a policy: ``DPoPPolicy()`` accepts ES256, PS256 and Ed25519
+    proofs) ``Authorization: DPoP <token>`` is accepted with a ``DPoP`` proof of this request,
+    signed by the key the token is bound to (``cnf.jkt``), and every challenge names both schemes.
+    A DPoP-bound token sent as Bearer is refused either way (§7.2). The proof's ``htu`` is checked against ``public_url`` (the origin clients
+    address, e.g. ``https://api.example``) + the request path; without it, against the request's own
+    scheme and ``Host``, which is right only when no proxy stands in front. Proofs are accepted once
+    (``jti_registry``: in memory by default; pass a shared one when several processes serve the
+    resource); ``dpop_nonces`` makes proofs carry this resource's nonce (§9).
     """
 
     def __init__(
@@ -51,8 +75,16 @@ class BearerAuth:
         metadata_max_age: int = 3600,
         sink: EventSink | None = None,
         clock: Clock | None = None,
+        dpop: DPoPPolicy | None = None,
+        public_url: str | None = None,
+        jti_registry: JtiRegistry | None = None,
+        dpop_nonces: NonceSource | None = None,
     ) -> None:
         self.app = app
+        self.dpop = dpop
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.jti_registry: JtiRegistry = jti_registry or MemoryJtiRegistry()
+        self.dpop_nonces = dpop_nonces
         self.validator = validator
         self.required = required
         self.public_paths = tuple(public_paths)
@@ -103,9 +135,10 @@ class BearerAuth:
 
     async def _authenticate(self, scope: Scope, flow_id: str) -> AccessToken | None:
         try:
-            raw = find_token(
+            credentials = find_credentials(
                 [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"],
                 in_query=query_has_token(scope.get("query_string", b"")),
+                dpop=self.dpop is not None,
             )
         except NoCredentials as missing:
             if not self.required:
@@ -117,16 +150,18 @@ class BearerAuth:
             check = Check(bad.rule, "fail", bad.spec, bad.description)
             self._rejected(flow_id, scope, bad, bad.description, (check,))
             raise self.refusal(bad) from None
+        scope[SCHEME_KEY] = credentials.scheme
         try:
-            token = await self.validator.validate(raw, flow_id)
+            token = await self.validator.validate(credentials.token, flow_id)
+            token = self._check_binding(scope, credentials, token)
         except Rejected as rejected:
             error = rejected.error
             self._rejected(flow_id, scope, error, error.description, rejected.checks)
-            raise self.refusal(error) from None
+            raise self.refusal(error, scheme=credentials.scheme) from None
         except Exception as exc:  # a bug or an unforeseen input: a plain server_error, no trace
             error = ServerError("the access token could not be checked", detail=repr(exc)[:200])
             self._rejected(flow_id, scope, error, error.description, ())
-            raise self.refusal(error) from None
+            raise self.refusal(error, scheme=credentials.scheme) from None
         if not self.observed:
             return token
         emit(
@@ -144,6 +179,33 @@ class BearerAuth:
             },
         )
         return token
+
+    def _check_binding(
+        self, scope: Scope, credentials: Credentials, token: AccessToken
+    ) -> AccessToken:
+        """RFC 9449 §7: the scheme matches the token's binding; a DPoP token's proof is good."""
+        presented = Presentation(
+            credentials=credentials,
+            proofs=[v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"dpop"],
+            method=scope.get("method", "GET"),
+            url=self.request_url(scope),
+            now=self.clock.now(),
+        )
+        policy = self.dpop or DPoPPolicy()
+        checks = check_presentation(
+            presented, token.claims, policy, self.jti_registry, self.dpop_nonces
+        )
+        return replace(token, checks=(*token.checks, *checks))
+
+    def request_url(self, scope: Scope) -> str:
+        """The URL the client addressed: the configured public origin, else the request's own."""
+        path = str(scope.get("root_path", "")) + str(scope["path"])
+        if self.public_url:
+            return self.public_url + path
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        raw = str(scope.get("scheme") or "http")
+        scheme = {"ws": "http", "wss": "https"}.get(raw, raw)
+        return f"{scheme}://{host or 'localhost'}{path}"
 
     async def _call_app(
         self, scope: Scope, receive: Receive, send: Send, token: AccessToken | None, flow_id: str
@@ -171,11 +233,19 @@ class BearerAuth:
         check = Check(exc.rule, "fail", exc.spec, refused.description)
         flow_id = scope.get("valetkey.flow_id", "")
         self._rejected(flow_id, scope, error, refused.description, (check,))
-        return self.refusal(refused, exc.scopes if error else ())
+        return self.refusal(refused, exc.scopes if error else (), scheme=scope.get(SCHEME_KEY))
 
-    def refusal(self, refused: OAuthError | NoCredentials, scope: Sequence[str] = ()) -> Refusal:
-        """Every challenge names the realm and, when published, the metadata (RFC 9728 §5.1)."""
-        return Refusal(refused, self.realm, scope, self._metadata_url)
+    def refusal(
+        self,
+        refused: OAuthError | NoCredentials,
+        scope: Sequence[str] = (),
+        *,
+        scheme: Scheme | None = None,
+    ) -> Refusal:
+        """Every challenge names the realm and, when published, the metadata (RFC 9728 §5.1);
+        with DPoP accepted, both schemes (RFC 9449 §7.1)."""
+        algs = self.dpop.algs if self.dpop else ()
+        return Refusal(refused, self.realm, scope, self._metadata_url, algs, scheme or "bearer")
 
     async def _serve_metadata(self, scope: Scope, send: Send) -> None:
         assert self._served is not None and self.resource_metadata is not None

@@ -18,6 +18,7 @@ from valetkey.core.dpop.proof import (
     verify_proof,
 )
 from valetkey.core.dpop.replay import JtiRegistry, MemoryJtiRegistry, check_not_replayed
+from valetkey.core.dpop.resource import Presentation, bound_jkt, check_presentation
 
 __all__ = [
     "DEFAULT_ALGS",
@@ -29,10 +30,13 @@ __all__ = [
     "Location",
     "MemoryJtiRegistry",
     "NonceSource",
+    "Presentation",
     "ProofRequest",
     "VerifiedProof",
+    "bound_jkt",
     "challenge",
     "check_not_replayed",
+    "check_presentation",
     "normalize_htu",
     "refusal",
     "replay_key",
