@@ -4,6 +4,7 @@ with a DPoP challenge naming the accepted algorithms."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,12 @@ from tests.conftest import ISSUER, SVC_SECRET, InProcess, make_in_process
 from tests.server.test_token_errors import CB, code_for
 from tests.support.asgi import SyncASGITransport
 from valetkey.asgi import create_app
-from valetkey.client.dpop import DPoPKey
+from valetkey.client.auth import TokenAuth
+from valetkey.client.dpop import DPoPKey, DPoPSession
+from valetkey.client.tokens import TokenSet
 from valetkey.core import jose
 from valetkey.core.challenge import parse_challenges
-from valetkey.core.dpop import DPoPPolicy
+from valetkey.core.dpop import DPoPPolicy, FixedNonce
 from valetkey.resource import BearerAuth, JWTValidator
 
 AUDIENCE = "https://api.valetkey.test"
@@ -56,13 +59,16 @@ class Env:
         return key.proof(method, url or f"{API}/files", now=now, access_token=token)
 
 
-def _api(server: InProcess, as_http: httpx.AsyncClient, **kw: Any) -> httpx.Client:
+def _app(server: InProcess, as_http: httpx.AsyncClient, **kw: Any) -> Starlette:
     validator = JWTValidator(ISSUER, AUDIENCE, http=as_http, clock=server.clock)
-    app = Starlette(
+    return Starlette(
         routes=[Route("/files", files, methods=["GET", "POST"])],
         middleware=[Middleware(BearerAuth, validator=validator, **kw)],
     )
-    return httpx.Client(transport=SyncASGITransport(app), base_url=API)
+
+
+def _api(server: InProcess, as_http: httpx.AsyncClient, **kw: Any) -> httpx.Client:
+    return httpx.Client(transport=SyncASGITransport(_app(server, as_http, **kw)), base_url=API)
 
 
 @pytest.fixture
@@ -227,3 +233,64 @@ def test_userinfo_takes_a_dpop_token_with_its_proof(env: Env) -> None:
     )
     refused(thief, "invalid_token", "another DPoP key")
     assert jose.decode_compact(token)[1]["cnf"] == {"jkt": key.jkt}
+
+
+def test_token_auth_sends_proofs_and_answers_a_nonce_challenge(env: Env) -> None:
+    """RFC 9449 §9: a resource that wants its nonce answers 401 use_dpop_nonce with DPoP-Nonce;
+    TokenAuth(dpop=...) sends the request once more with it, and keeps it for the next ones."""
+    as_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(env.server.state)), base_url=ISSUER
+    )
+    api = _api(
+        env.server, as_http, dpop=DPoPPolicy(), public_url=API, dpop_nonces=FixedNonce("n-1")
+    )
+    key = DPoPKey.generate()
+    session = DPoPSession(key, clock=env.server.clock.now)
+    auth = TokenAuth(TokenSet(env.dpop_token(key), token_type="DPoP"), dpop=session)
+    seen: list[int] = []
+    with api:
+        api.event_hooks["response"] = [lambda r: seen.append(r.status_code)]
+        first = api.get("/files", auth=auth)
+        second = api.get("/files", auth=auth)
+    assert (first.status_code, second.status_code) == (200, 200), first.text
+    assert seen == [401, 200, 200]  # one challenge, then the remembered nonce
+
+
+def test_token_auth_without_the_nonce_twice_passes_the_refusal_on(env: Env) -> None:
+    key = DPoPKey.generate()
+    session = DPoPSession(DPoPKey.generate(), clock=env.server.clock.now)  # not the token's key
+    auth = TokenAuth(TokenSet(env.dpop_token(key), token_type="DPoP"), dpop=session)
+    r = env.api.get("/files", auth=auth)
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+
+
+def test_async_token_auth_sends_proofs_and_answers_a_nonce_challenge(env: Env) -> None:
+    key = DPoPKey.generate()
+    token = env.dpop_token(key)
+    session = DPoPSession(key, clock=env.server.clock.now)
+    auth = TokenAuth(TokenSet(token, token_type="DPoP"), dpop=session)
+
+    async def call() -> list[int]:
+        as_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(env.server.state)), base_url=ISSUER
+        )
+        app = _app(
+            env.server, as_http, dpop=DPoPPolicy(), public_url=API, dpop_nonces=FixedNonce("n")
+        )
+        seen: list[int] = []
+
+        async def hook(r: httpx.Response) -> None:
+            seen.append(r.status_code)
+
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            as_http,
+            httpx.AsyncClient(
+                transport=transport, base_url=API, event_hooks={"response": [hook]}
+            ) as http,
+        ):
+            r = await http.get("/files", auth=auth)
+            assert r.status_code == 200, r.text
+        return seen
+
+    assert asyncio.run(call()) == [401, 200]
