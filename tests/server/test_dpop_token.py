@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import SVC_SECRET, WEB_SECRET, InProcess, make_in_process
 from tests.core import dpop_proofs as p
 from tests.server.test_token_errors import CB, basic, code_for, redeem
+from tests.support.flows import redirect_params
 from valetkey.client.dpop import DPoPKey
 from valetkey.core import jose
 
@@ -215,3 +216,47 @@ def test_the_nonce_round_trip(nonce_server: InProcess) -> None:
     assert r.json()["error"] == "use_dpop_nonce" and r.headers["DPoP-Nonce"] == nonce
     r = client_credentials(server, proof(server, key, nonce=nonce))
     assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+
+
+def exchange_code(server: InProcess, code: str, verifier: str | None, headers: Any) -> Any:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CB,
+        "client_id": "cli",
+        "code_verifier": verifier or "",
+    }
+    return server.http.post("/token", data=data, headers=headers)
+
+
+def test_dpop_jkt_binds_the_code_to_the_key(server: InProcess) -> None:
+    """RFC 9449 §10: a code stolen from the redirect is useless without the key dpop_jkt named."""
+    key = DPoPKey.generate()
+    code, verifier = code_for(server, extra={"dpop_jkt": key.jkt})
+    r = exchange_code(server, code, verifier, {})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert "bound to a DPoP key" in r.json()["error_description"]
+    r = exchange_code(server, code, verifier, proof(server, DPoPKey.generate()))
+    assert r.status_code == 400 and "another DPoP key" in r.json()["error_description"]
+    event = [e for e in server.sink.events if e.name == "token.rejected"][-1]
+    assert event.checks[-1].rule == "check_code_dpop_binding"
+    assert event.checks[-1].spec == "RFC 9449 §10"
+    # The refusals neither spent the code nor revoked anything: the key holder redeems it.
+    r = exchange_code(server, code, verifier, proof(server, key))
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+
+
+@pytest.mark.parametrize("jkt", ["short", "a" * 42 + "=", "a" * 44])
+def test_a_malformed_dpop_jkt_is_refused(server: InProcess, jkt: str) -> None:
+    params = {
+        "response_type": "code",
+        "client_id": "cli",
+        "redirect_uri": CB,
+        "scope": "read:profile",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "dpop_jkt": jkt,
+    }
+    r = server.http.get("/authorize", params=params)
+    answer = redirect_params(r.headers["location"])
+    assert answer["error"] == "invalid_request" and "43-character" in answer["error_description"]
