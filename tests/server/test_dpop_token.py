@@ -260,3 +260,30 @@ def test_a_malformed_dpop_jkt_is_refused(server: InProcess, jkt: str) -> None:
     r = server.http.get("/authorize", params=params)
     answer = redirect_params(r.headers["location"])
     assert answer["error"] == "invalid_request" and "43-character" in answer["error_description"]
+
+
+BOUND_CLIENT = f"""
+[[clients]]
+client_id = "bound-svc"
+client_secret = "{SVC_SECRET}"
+grant_types = ["client_credentials"]
+scope = "read:files"
+dpop_bound_access_tokens = true
+"""
+
+
+def test_a_client_registered_dpop_bound_needs_a_proof(http_path: str) -> None:
+    """RFC 9449 §5.2: dpop_bound_access_tokens makes every token request need a proof."""
+    from tests.conftest import BASE_CONFIG
+
+    server = make_in_process(BASE_CONFIG + BOUND_CLIENT, http_path=http_path)
+    with server.http:
+        data = {"grant_type": "client_credentials"}
+        r = server.http.post("/token", data=data, headers=basic("bound-svc", SVC_SECRET))
+        assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof"
+        assert "needs a DPoP proof" in r.json()["error_description"]
+        headers = {**basic("bound-svc", SVC_SECRET), **proof(server, DPoPKey.generate())}
+        r = server.http.post("/token", data=data, headers=headers)
+        assert r.status_code == 200 and r.json()["token_type"] == "DPoP"
+    server.store.close()
+
