@@ -294,3 +294,37 @@ def test_async_token_auth_sends_proofs_and_answers_a_nonce_challenge(env: Env) -
         return seen
 
     assert asyncio.run(call()) == [401, 200]
+
+
+def test_an_introspecting_resource_reads_the_binding_from_cnf(env: Env) -> None:
+    """RFC 9449 §6.2: introspection returns cnf.jkt, which the resource checks the proof against."""
+    from tests.conftest import WEB_SECRET
+    from valetkey.resource import IntrospectionValidator
+
+    as_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(env.server.state)), base_url=ISSUER
+    )
+    validator = IntrospectionValidator(
+        ISSUER,
+        AUDIENCE,
+        client_id="web",
+        client_secret=WEB_SECRET,
+        endpoint=f"{ISSUER}/introspect",
+        http=as_http,
+        clock=env.server.clock,
+    )
+    app = Starlette(
+        routes=[Route("/files", files)],
+        middleware=[Middleware(BearerAuth, validator=validator, dpop=DPoPPolicy(), public_url=API)],
+    )
+    key = DPoPKey.generate()
+    token = env.dpop_token(key)
+    with httpx.Client(transport=SyncASGITransport(app), base_url=API) as api:
+        ok = api.get(
+            "/files", headers={"Authorization": f"DPoP {token}", "DPoP": env.proof(key, token)}
+        )
+        assert ok.status_code == 200, ok.text
+        bearer = api.get("/files", headers={"Authorization": f"Bearer {token}"})
+        assert bearer.status_code == 401 and bearer.json()["error"] == "invalid_token"
+        thief = {"Authorization": f"DPoP {token}", "DPoP": env.proof(DPoPKey.generate(), token)}
+        refused(api.get("/files", headers=thief), "invalid_token", "another DPoP key")
