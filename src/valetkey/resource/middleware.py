@@ -25,6 +25,7 @@ from valetkey.core.dpop import (
     NonceSource,
     Presentation,
     check_presentation,
+    header_values,
 )
 from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
@@ -186,7 +187,7 @@ class BearerAuth:
         """RFC 9449 §7: the scheme matches the token's binding; a DPoP token's proof is good."""
         presented = Presentation(
             credentials=credentials,
-            proofs=[v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"dpop"],
+            proofs=header_values(scope["headers"]),
             method=scope.get("method", "GET"),
             url=self.request_url(scope),
             now=self.clock.now(),

@@ -11,6 +11,7 @@ from valetkey.core.dpop import (
     ProofRequest,
     VerifiedProof,
     check_not_replayed,
+    header_values,
     refusal,
     verify_proof,
 )
@@ -18,8 +19,6 @@ from valetkey.core.errors import InvalidDPoPProof, OAuthError, UseDPoPNonce
 from valetkey.core.events import Check
 from valetkey.core.models import Client
 from valetkey.server.state import ServerState
-
-DPOP_HEADER = b"dpop"
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,6 @@ class TokenProof:
 NO_PROOF = TokenProof(None)
 
 
-def proof_headers(request: Request) -> list[str]:
-    return [v.decode("latin-1") for k, v in request.scope["headers"] if k == DPOP_HEADER]
-
-
 def token_endpoint_url(state: ServerState) -> str:
     return f"{state.issuer}/token"  # as published in the metadata: never the request's Host
 
@@ -48,7 +43,7 @@ def token_endpoint_url(state: ServerState) -> str:
 def token_request_proof(state: ServerState, request: Request, client: Client) -> TokenProof:
     """Verify the request's DPoP proof, if it sent one or its client must (RFC 9449 §5.2's
     ``dpop_bound_access_tokens``); raises Rejected with the checks that ran."""
-    headers = proof_headers(request)
+    headers = header_values(request.scope["headers"])
     if not headers and not client.dpop_bound_access_tokens:
         return NO_PROOF
     now = state.clock.now()

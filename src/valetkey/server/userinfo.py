@@ -19,7 +19,7 @@ from valetkey.core.bearer import (
 )
 from valetkey.core.checks import Rejected
 from valetkey.core.claims import claims_for_scopes
-from valetkey.core.dpop import Presentation, check_presentation
+from valetkey.core.dpop import Presentation, check_presentation, header_values
 from valetkey.core.errors import InsufficientScope, InvalidToken, OAuthError
 from valetkey.server.http import header, json_response, read_form
 from valetkey.server.state import ServerState
@@ -97,7 +97,7 @@ def claims_for(state: ServerState, request: Request, credentials: Credentials) -
         raise InvalidToken("the access token is invalid, expired or revoked", spec=SPEC)
     presented = Presentation(
         credentials=credentials,
-        proofs=[v.decode("latin-1") for k, v in request.scope["headers"] if k == b"dpop"],
+        proofs=header_values(request.scope["headers"]),
         method=request.method,
         url=f"{state.issuer}/userinfo",  # as published in the metadata: never the request's Host
         now=now,

@@ -14,6 +14,7 @@ from valetkey.core.dpop.proof import (
     Location,
     ProofRequest,
     VerifiedProof,
+    header_values,
     replay_key,
     verify_proof,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "challenge",
     "check_not_replayed",
     "check_presentation",
+    "header_values",
     "normalize_htu",
     "refusal",
     "replay_key",
