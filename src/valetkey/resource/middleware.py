@@ -10,7 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core import flows
 from valetkey.core.bearer import (
-    Credentials,
     NoCredentials,
     Scheme,
     find_credentials,
@@ -23,13 +22,11 @@ from valetkey.core.dpop import (
     JtiRegistry,
     MemoryJtiRegistry,
     NonceSource,
-    Presentation,
-    check_presentation,
-    header_values,
 )
 from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
 from valetkey.resource import metadata_endpoint
+from valetkey.resource.dpop import TokenBinding
 from valetkey.resource.events import emit
 from valetkey.resource.metadata import MetadataResponse, ResourceMetadata
 from valetkey.resource.refusal import Refusal
@@ -83,9 +80,9 @@ class BearerAuth:
     ) -> None:
         self.app = app
         self.dpop = dpop
-        self.public_url = public_url.rstrip("/") if public_url else None
-        self.jti_registry: JtiRegistry = jti_registry or MemoryJtiRegistry()
-        self.dpop_nonces = dpop_nonces
+        self.binding = TokenBinding(
+            dpop or DPoPPolicy(), public_url, jti_registry or MemoryJtiRegistry(), dpop_nonces
+        )
         self.validator = validator
         self.required = required
         self.public_paths = tuple(public_paths)
@@ -154,7 +151,7 @@ class BearerAuth:
         scope[SCHEME_KEY] = credentials.scheme
         try:
             token = await self.validator.validate(credentials.token, flow_id)
-            token = self._check_binding(scope, credentials, token)
+            token = self.binding.check(scope, credentials, token, self.clock.now())
         except Rejected as rejected:
             error = rejected.error
             self._rejected(flow_id, scope, error, error.description, rejected.checks)
@@ -180,33 +177,6 @@ class BearerAuth:
             },
         )
         return token
-
-    def _check_binding(
-        self, scope: Scope, credentials: Credentials, token: AccessToken
-    ) -> AccessToken:
-        """RFC 9449 §7: the scheme matches the token's binding; a DPoP token's proof is good."""
-        presented = Presentation(
-            credentials=credentials,
-            proofs=header_values(scope["headers"]),
-            method=scope.get("method", "GET"),
-            url=self.request_url(scope),
-            now=self.clock.now(),
-        )
-        policy = self.dpop or DPoPPolicy()
-        checks = check_presentation(
-            presented, token.claims, policy, self.jti_registry, self.dpop_nonces
-        )
-        return replace(token, checks=(*token.checks, *checks))
-
-    def request_url(self, scope: Scope) -> str:
-        """The URL the client addressed: the configured public origin, else the request's own."""
-        path = str(scope.get("root_path", "")) + str(scope["path"])
-        if self.public_url:
-            return self.public_url + path
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-        raw = str(scope.get("scheme") or "http")
-        scheme = {"ws": "http", "wss": "https"}.get(raw, raw)
-        return f"{scheme}://{host or 'localhost'}{path}"
 
     async def _call_app(
         self, scope: Scope, receive: Receive, send: Send, token: AccessToken | None, flow_id: str
