@@ -287,3 +287,30 @@ def test_a_client_registered_dpop_bound_needs_a_proof(http_path: str) -> None:
         assert r.status_code == 200 and r.json()["token_type"] == "DPoP"
     server.store.close()
 
+
+HOSTILE = [
+    b"",
+    b"\xff\xfe",
+    b"a.b.c",
+    b"e30.e30.",
+    b"x" * 9000,
+    p.forged(p.header(jwk={"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"})).encode(),
+    p.b64('{"typ":"dpop+jwt","alg":"ES256","alg":"none"}').encode() + b".e30.AA",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_odd_proofs_are_refusals_never_failures(server: InProcess, value: bytes) -> None:
+    """Whatever bytes come in a DPoP header: 400 invalid_dpop_proof at /token, 401 at /userinfo."""
+    r = server.http.post(
+        "/token",
+        data={"grant_type": "client_credentials"},
+        headers=[*basic("svc", SVC_SECRET).items(), ("DPoP", value)],  # type: ignore[list-item]
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof", r.text
+    token = client_credentials(server, proof(server, DPoPKey.generate())).json()["access_token"]
+    r = server.http.get(
+        "/userinfo",
+        headers=[("Authorization", f"DPoP {token}"), ("DPoP", value)],  # type: ignore[list-item]
+    )
+    assert r.status_code == 401 and r.json()["error"] == "invalid_dpop_proof", r.text
