@@ -100,6 +100,16 @@ def found(metadata: dict[str, Any], **kwargs: Any) -> list[tuple[str, str]]:
         ({**CONFIDENTIAL, "pkce_methods": []}, [("pkce_methods", "check_pkce_methods")]),
         # Scope syntax (RFC 6749 §3.3).
         ({**CONFIDENTIAL, "scope": 'read "quoted"'}, [("scope", "check_scope")]),
+        # DPoP (RFC 9449 §5.2): tokens from the authorization endpoint carry no proof.
+        (
+            {**PUBLIC, "grant_types": ["implicit"], "dpop_bound_access_tokens": True},
+            [("dpop_bound_access_tokens", "check_dpop_bound_grants")],
+        ),
+        ({**PUBLIC, "dpop_bound_access_tokens": True}, []),
+        (
+            {**PUBLIC, "dpop_bound_access_tokens": "yes"},
+            [("dpop_bound_access_tokens", "check_field_types")],
+        ),
         # Types (RFC 7591 §2): each wrong type is named, and reads as absent for the other rules.
         (
             {**CONFIDENTIAL, "redirect_uris": "https://app.example/cb"},

@@ -216,3 +216,23 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "cannot open the database" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_client_added_dpop_bound_needs_proofs(admin: Admin) -> None:
+    """`client add --dpop-bound`: RFC 9449 §5.2's dpop_bound_access_tokens, enforced at /token."""
+    from valetkey.client.dpop import DPoPKey
+
+    added = admin.json(
+        "client", "add", "bound", "--grant-type", "client_credentials", "--dpop-bound"
+    )
+    assert added["dpop_bound_access_tokens"] is True
+    secret = added["client_secret"]
+    assert admin.client_credentials("bound", secret) == 400
+    proof = DPoPKey.generate().proof("POST", f"{admin.env.base}/token", now=admin.env.clock.now())
+    r = admin.env.http.post(
+        "/token",
+        data={"grant_type": "client_credentials"},
+        auth=("bound", secret),
+        headers={"DPoP": proof},
+    )
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP"

@@ -30,8 +30,13 @@ def get(api: str, path: str, token: str | None = None, **kwargs: object) -> http
 
 
 def challenge_params(response: httpx.Response) -> dict[str, str]:
-    [(scheme, params)] = parse_challenges(response.headers.get_list("www-authenticate"))
-    assert scheme == "bearer"
+    """The Bearer challenge's parameters; the demo API also accepts DPoP (RFC 9449 §7.1), whose
+    challenge follows, bare, naming the proof algorithms."""
+    [(scheme, params), (other, dpop)] = parse_challenges(
+        response.headers.get_list("www-authenticate")
+    )
+    assert (scheme, other) == ("bearer", "dpop")
+    assert "error" not in dpop and dpop["algs"] == "ES256 PS256 Ed25519 EdDSA"
     return params
 
 

@@ -22,10 +22,13 @@ from tests.conftest import ISSUER, SVC_SECRET, InProcess, make_in_process
 from tests.support.asgi import SyncASGITransport
 from valetkey.asgi import create_app
 from valetkey.core.challenge import parse_challenges
+from valetkey.core.dpop import DPoPPolicy
 from valetkey.core.text import is_safe
 from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
 
 AUDIENCE = "https://api.valetkey.test"
+# Both accept DPoP (RFC 9449 §7.1): every challenge names both schemes.
+DPOP = 'DPoP realm="userinfo", algs="ES256 PS256 Ed25519 EdDSA"'
 
 
 @requires_scopes("openid")
@@ -55,7 +58,9 @@ def both() -> Iterator[Both]:
     validator = JWTValidator(ISSUER, AUDIENCE, http=as_http, clock=server.clock)
     app = Starlette(
         routes=[Route("/me", me)],
-        middleware=[Middleware(BearerAuth, validator=validator, realm="userinfo")],
+        middleware=[
+            Middleware(BearerAuth, validator=validator, realm="userinfo", dpop=DPoPPolicy())
+        ],
     )
     api = httpx.Client(transport=SyncASGITransport(app), base_url="http://rs.test")
     with server.http, api:
@@ -99,7 +104,7 @@ def test_no_credentials_alike_401_bare_challenge(
     userinfo, api = both.ask(headers, query)
     assert answer(userinfo) == answer(api), case
     status, challenge, body = answer(userinfo)
-    assert (status, challenge) == (401, 'Bearer realm="userinfo"')  # RFC 6750 §3.1
+    assert (status, challenge) == (401, f'Bearer realm="userinfo", {DPOP}')  # RFC 6750 §3.1
     assert isinstance(body, dict) and "error" not in body
 
 
@@ -119,7 +124,8 @@ def test_malformed_alike_400_invalid_request(
                 "error": "invalid_request",
                 "error_description": body["error_description"],
             },
-        )
+        ),
+        ("dpop", {"realm": "userinfo", "algs": "ES256 PS256 Ed25519 EdDSA"}),
     ]
 
 

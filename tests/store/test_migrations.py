@@ -166,8 +166,8 @@ def test_0003_rebuilds_the_token_tables_without_rowid_and_keeps_their_rows(
             }
 
     kept = contents()
-    migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.HEAD
+    migrate.upgrade(engine, "0003")  # later revisions add columns (0006_dpop: tested below)
+    assert migrate.current_revision(engine) == "0003"
     assert _without_rowid(engine) == dict.fromkeys(TOKEN_TABLES, True)
     assert contents() == kept
     after = _schema(engine)
@@ -187,4 +187,32 @@ def test_0003_rebuilds_the_token_tables_without_rowid_and_keeps_their_rows(
     assert _without_rowid(engine) == dict.fromkeys(TOKEN_TABLES, False)
     assert contents() == kept
     assert _schema(engine) == before
+    engine.dispose()
+
+
+def test_0006_binds_codes_and_refresh_tokens_and_keeps_their_rows(tmp_path: Path) -> None:
+    """Migration 0006_dpop adds dpop_jkt (NULL for the rows already there: not bound) and the
+    dpop_jti table, and goes back down."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO refresh_tokens (token_digest, grant_id, client_id, scope,"
+                " issued_at, expires_at) VALUES ('r1', 'g1', 'c', 'read', 1, 2)"
+            )
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT token_digest, dpop_jkt FROM refresh_tokens")).one()
+        assert tuple(row) == ("r1", None)
+        conn.execute(sa.text("SELECT key, expires_at FROM dpop_jti")).all()
+    from alembic import command
+
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0003")
+        conn.commit()
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("refresh_tokens")}
+    assert "dpop_jkt" not in columns
+    assert "dpop_jti" not in sa.inspect(engine).get_table_names()
     engine.dispose()

@@ -35,6 +35,7 @@ def client_json(c: Client, source: str) -> dict[str, Any]:
         "scope": " ".join(c.scope),
         "require_pkce": c.require_pkce,
         "pkce_methods": list(c.pkce_methods),
+        "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "source": source,
     }
 
@@ -69,6 +70,11 @@ def client_group() -> None:
 @click.option("--public", is_flag=True, help="Same as --auth-method none.")
 @click.option("--scope", default="", help='Space-separated scopes, e.g. "openid read:files".')
 @click.option("--no-pkce", is_flag=True, help="Confidential clients only: do not require PKCE.")
+@click.option(
+    "--dpop-bound",
+    is_flag=True,
+    help="Every token request needs a DPoP proof: tokens are always key-bound (RFC 9449 §5.2).",
+)
 @config_option
 @json_option
 def client_add(
@@ -81,6 +87,7 @@ def client_add(
     public: bool,
     scope: str,
     no_pkce: bool,
+    dpop_bound: bool,
     config_path: str | None,
     as_json: bool,
 ) -> None:
@@ -97,6 +104,7 @@ def client_add(
             "token_endpoint_auth_method": method,
             "scope": scope,
             "require_pkce": not no_pkce,
+            "dpop_bound_access_tokens": dpop_bound,
         }
     )
     if check.value is None:

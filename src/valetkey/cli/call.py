@@ -25,6 +25,7 @@ from valetkey.cli.client_setup import observer
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
 from valetkey.client.config import check_url
+from valetkey.client.dpop import DPoPKey, DPoPSession
 from valetkey.client.errors import OAuthServerError
 from valetkey.client.resource_discovery import resource_metadata_url
 from valetkey.client.tokenstore import TokenStore
@@ -246,6 +247,7 @@ def saved_auth(
         token_type="id" if token_type == "id" else "access",
         on_refresh=lambda tokens: store.update_tokens(name, tokens),
         clock=time.time,
+        dpop=DPoPSession(DPoPKey(saved.config.dpop_key)) if saved.config.dpop_key else None,
     )
 
 

@@ -24,6 +24,7 @@ from valetkey.client.config import (
     check_url,
 )
 from valetkey.client.discovery import discover
+from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession
 
 Observer = Callable[[httpx.Request, httpx.Response], None]
 
@@ -46,8 +47,10 @@ def observer(verbose: bool) -> Observer | None:
     return show_exchange if verbose else None
 
 
-def http_client() -> httpx.Client:
-    return httpx.Client(timeout=30.0, follow_redirects=False)
+def http_client(dpop_key: Mapping[str, Any] | None = None) -> httpx.Client:
+    """With a DPoP key (RFC 9449), every request carries a proof and nonce challenges are met."""
+    auth = DPoPAuth(DPoPSession(DPoPKey(dpop_key))) if dpop_key else None
+    return httpx.Client(timeout=30.0, follow_redirects=False, auth=auth)
 
 
 def endpoints(values: Mapping[str, Any], http: httpx.Client, watch: Observer | None) -> Endpoints:

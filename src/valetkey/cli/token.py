@@ -42,7 +42,7 @@ def refresh_saved(name: str, verbose: bool, only_if_due: bool = False) -> SavedT
             tokens.refresh_token and tokens.expires_within(LEEWAY, time.time())
         ):
             return saved
-        with http_client() as http:
+        with http_client(saved.config.dpop_key) as http:  # a bound refresh needs a proof
             fresh = io.run(
                 grants.refresh(saved.config, tokens, time.time()), http, observer(verbose)
             )

@@ -16,6 +16,7 @@ import httpx
 
 from valetkey.client import grants
 from valetkey.client.config import ClientConfig
+from valetkey.client.dpop import DPoPAuth, DPoPSession, with_dpop
 from valetkey.client.errors import ConfigError
 from valetkey.client.tokens import TokenSet
 from valetkey.core.challenge import bearer_error
@@ -26,16 +27,21 @@ Flow = Generator[httpx.Request, httpx.Response, None]
 
 
 def invalid_token_challenge(response: httpx.Response) -> bool:
-    """RFC 6750 §3.1: a 401 whose WWW-Authenticate says error="invalid_token"."""
+    """RFC 6750 §3.1: a 401 whose WWW-Authenticate says error="invalid_token" (in the Bearer
+    challenge, or the DPoP one for a DPoP token: RFC 9449 §7.1)."""
     if response.status_code != 401:
         return False
-    return bearer_error(response.headers.get_list("www-authenticate")) == "invalid_token"
+    values = response.headers.get_list("www-authenticate")
+    return "invalid_token" in (bearer_error(values), bearer_error(values, "dpop"))
 
 
 class TokenAuth(httpx.Auth):
     """Attach ``tokens``; refresh ``leeway`` seconds before expiry and once on a 401 invalid_token.
 
     ``on_refresh`` receives every new :class:`TokenSet` (with a rotated refresh token) to save it.
+    With ``dpop`` (RFC 9449) the token goes as ``Authorization: DPoP``, every request (refreshes
+    included) carries a proof of the session's key, and a ``use_dpop_nonce`` challenge is answered
+    by sending the request once more with the server's nonce.
     """
 
     requires_response_body = True
@@ -52,7 +58,11 @@ class TokenAuth(httpx.Auth):
         leeway: float = 30.0,
         on_refresh: Callable[[TokenSet], None] | None = None,
         clock: Callable[[], float] = time.time,
+        dpop: DPoPSession | None = None,
     ) -> None:
+        self.dpop = dpop
+        if dpop is not None and header_prefix.lower() == "bearer":
+            header_prefix = "DPoP"  # RFC 9449 §7.1
         self.tokens = tokens
         self.config = config
         self.placement = placement
@@ -83,6 +93,7 @@ class TokenAuth(httpx.Auth):
 
     def refresh_flow(self) -> Flow:
         assert self.config is not None
+        # Inside an httpx auth flow, the refresh requests get their proofs from the outer wrapper.
         new = yield from grants.refresh(self.config, self.tokens, self.clock())
         self.tokens = new
         self.refreshes += 1
@@ -124,9 +135,28 @@ class TokenAuth(httpx.Auth):
     def sync_auth_flow(self, request: httpx.Request) -> Flow:
         # Requests sharing this auth refresh once: a second use of a rotating refresh token
         # would look like theft to the server (RFC 9700 §4.14.2) and revoke the grant.
-        yield from _drive(self._attempts(request, self._lock))
+        flow = _drive(self._attempts(request, self._lock))
+        yield from DPoPAuth(self.dpop).wrap_sync(flow) if self.dpop else flow
 
     async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self._async_attempts(request)
+        if self.dpop:
+            flow = DPoPAuth(self.dpop).wrap_async(flow)
+        try:
+            step = await flow.__anext__()
+            while True:
+                response = yield step
+                step = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+
+    def proofs(self, flow: Flow) -> Flow:
+        """``flow`` with DPoP proofs (for callers driving :meth:`refresh_flow` themselves)."""
+        return with_dpop(flow, self.dpop) if self.dpop else flow
+
+    async def _async_attempts(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         original_url, sent_with = request.url, None

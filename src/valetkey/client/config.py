@@ -149,6 +149,8 @@ class ClientConfig:
     private_key: str | None = None
     assertion_alg: str | None = None
     assertion_audience: str | None = None
+    # RFC 9449: the private JWK of the DPoP key the tokens are bound to (kept with them, 0600).
+    dpop_key: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def method(self) -> AuthMethod:
@@ -185,6 +187,7 @@ class ClientConfig:
             "private_key": self.private_key,
             "assertion_alg": self.assertion_alg,
             "assertion_audience": self.assertion_audience,
+            "dpop_key": dict(self.dpop_key) if self.dpop_key else None,
         }
 
     @classmethod
@@ -202,6 +205,7 @@ class ClientConfig:
             private_key=data.get("private_key"),
             assertion_alg=data.get("assertion_alg"),
             assertion_audience=data.get("assertion_audience"),
+            dpop_key=data.get("dpop_key") or None,
         )
 
 

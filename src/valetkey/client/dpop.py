@@ -202,7 +202,24 @@ class DPoPAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        inner = self.inner.sync_auth_flow(request)
+        yield from self.wrap_sync(self.inner.sync_auth_flow(request))
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.wrap_async(self.inner.async_auth_flow(request))
+        try:
+            step = await flow.__anext__()
+            while True:
+                response = yield step
+                step = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+
+    def wrap_sync(
+        self, inner: Generator[httpx.Request, httpx.Response, None]
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Every request of ``inner`` (an auth flow) sent with a proof and nonce retries."""
         try:
             outgoing = next(inner)
             while True:
@@ -219,10 +236,10 @@ class DPoPAuth(httpx.Auth):
         except StopIteration:
             return
 
-    async def async_auth_flow(
-        self, request: httpx.Request
+    async def wrap_async(
+        self, inner: AsyncGenerator[httpx.Request, httpx.Response]
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        inner = self.inner.async_auth_flow(request)
+        """:meth:`wrap_sync` for an async auth flow. The values sent in come through ``asend``."""
         try:
             outgoing = await inner.__anext__()
             while True:

@@ -8,6 +8,7 @@ Whether a rejection may be redirected is decided by the error's ``allow_redirect
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ SINGLE_VALUED = (
     "prompt",
     "max_age",
     "response_mode",
+    "dpop_jkt",
 )
 
 
@@ -52,6 +54,7 @@ class AuthorizationRequest:
     nonce: str | None
     prompt: tuple[str, ...]
     max_age: int | None
+    dpop_jkt: str | None = None  # RFC 9449 §10: the key the code exchange must prove
 
     @property
     def uses_fragment(self) -> bool:
@@ -219,6 +222,22 @@ def check_nonce(ctx: AuthorizeContext) -> None:
         raise InvalidRequest("nonce is required for the implicit flow with openid")
 
 
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")  # BASE64URL of a SHA-256 thumbprint (RFC 7638)
+
+
+def check_dpop_jkt(ctx: AuthorizeContext) -> None:
+    jkt = ctx.one("dpop_jkt")
+    if jkt is None:
+        return
+    if ctx.response_type != "code":
+        raise InvalidRequest("dpop_jkt binds an authorization code: use it with response_type=code")
+    if not _JKT.fullmatch(jkt):
+        raise InvalidRequest(
+            "dpop_jkt must be the 43-character BASE64URL SHA-256 JWK thumbprint (RFC 7638) of "
+            "the DPoP key"
+        )
+
+
 def check_prompt_and_max_age(ctx: AuthorizeContext) -> None:
     prompt = tuple((ctx.one("prompt") or "").split())
     unknown = [p for p in prompt if p not in ("none", "login", "consent", "select_account")]
@@ -262,6 +281,7 @@ AUTHORIZE_RULES: tuple[Rule[AuthorizeContext], ...] = (
     Rule("check_resource", "RFC 8707 §2", check_resource),
     Rule("check_pkce", "RFC 7636 §4.4.1, RFC 9700 §2.1.1", check_pkce),
     Rule("check_nonce", "OIDC Core §3.2.2.1", check_nonce),
+    Rule("check_dpop_jkt", "RFC 9449 §10", check_dpop_jkt),
     Rule("check_prompt_and_max_age", "OIDC Core §3.1.2.1", check_prompt_and_max_age),
 )
 
@@ -284,5 +304,6 @@ def validate_authorization_request(
         nonce=ctx.one("nonce"),
         prompt=ctx.prompt,
         max_age=ctx.max_age,
+        dpop_jkt=ctx.one("dpop_jkt"),
     )
     return request, checks

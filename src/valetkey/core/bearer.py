@@ -1,10 +1,12 @@
-"""Bearer credentials (RFC 6750): finding the access token in a request, and the answer when it is
-missing or malformed or bad.
+"""Bearer and DPoP credentials (RFC 6750, RFC 9449 §7): finding the access token in a request, and
+the answer when it is missing or malformed or bad.
 
 The resource server's middleware and the authorization server's /userinfo both call these, so the
 same request gets the same status, challenge and body from either. Decisions, RFC 6750 §3.1:
 no credentials (or another scheme's) -> 401 with a bare challenge; malformed -> 400 invalid_request;
 a token that does not validate -> 401 invalid_token; too few scopes -> 403 insufficient_scope.
+Where DPoP is accepted, ``Authorization: DPoP <token>`` is read too and every challenge names both
+schemes (RFC 9449 §7.1, §7.2): the error goes in the challenge of the scheme the request used.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from valetkey.core.challenge import bearer_challenge
-from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.challenge import challenges
+from valetkey.core.errors import InvalidRequest, OAuthError, UseDPoPNonce
 from valetkey.core.text import safe, shown
 from valetkey.core.token_format import MAX_TOKEN_LENGTH
 
@@ -23,6 +26,17 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # RFC 6750 §2.1, the method every resource server must support (and OIDC Core §5.3.1 recommends).
 HOW_TO_SEND = "send it in the Authorization header (Authorization: Bearer <token>)"
 TOKEN_REQUIRED = f"an access token is required: {HOW_TO_SEND}"
+Scheme = Literal["bearer", "dpop"]
+# RFC 9449 §7.1: a resource answers a refused proof with 401 and a DPoP challenge.
+_UNAUTHORIZED = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The access token a request presented, and the scheme it used."""
+
+    token: str
+    scheme: Scheme = "bearer"
 
 
 class NoCredentials(Exception):
@@ -46,8 +60,20 @@ def find_token(
     in_query: bool = False,
     in_body: Sequence[str] = (),
 ) -> str:
-    """The access token from the ``Authorization`` header values (RFC 6750 §2.1) or the form
-    body's ``access_token`` values (§2.2; only an endpoint that reads form bodies passes them).
+    """The Bearer access token (:func:`find_credentials` without DPoP)."""
+    return find_credentials(authorization, in_query=in_query, in_body=in_body).token
+
+
+def find_credentials(
+    authorization: Sequence[str],
+    *,
+    in_query: bool = False,
+    in_body: Sequence[str] = (),
+    dpop: bool = False,
+) -> Credentials:
+    """The access token from the ``Authorization`` header values (RFC 6750 §2.1; with ``dpop``
+    also RFC 9449 §7.1's ``DPoP`` scheme) or the form body's ``access_token`` values (§2.2; only
+    an endpoint that reads form bodies passes them).
 
     Raises NoCredentials, or InvalidRequest for a request RFC 6750 §3.1 calls malformed.
     """
@@ -74,16 +100,20 @@ def find_token(
                 rule="one_method",
                 spec="RFC 6750 §2",
             )
-        return _checked(body, "the access_token in the body")
+        return Credentials(_checked(body, "the access_token in the body"))
     if not authorization:
         raise NoCredentials(TOKEN_REQUIRED)
     scheme, _, token = authorization[0].strip().partition(" ")
-    if scheme.lower() != "bearer":  # RFC 9110 §11.1: the scheme is case-insensitive
+    name = scheme.lower()  # RFC 9110 §11.1: the scheme is case-insensitive
+    if name == "dpop" and dpop:
+        return Credentials(_checked(token.strip(), "the DPoP token"), "dpop")
+    if name != "bearer":
+        accepted = "a Bearer (or DPoP) access token" if dpop else "a Bearer access token"
         raise NoCredentials(
             f"the Authorization header uses the {shown(scheme, 20)} scheme; "
-            f"a Bearer access token is required: {HOW_TO_SEND}"
+            f"{accepted} is required: {HOW_TO_SEND}"
         )
-    return _checked(token.strip(), "the Bearer token")
+    return Credentials(_checked(token.strip(), "the Bearer token"))
 
 
 def _one_body_token(values: Sequence[str]) -> str | None:
@@ -127,15 +157,27 @@ def refusal(
     realm: str | None = None,
     scope: Sequence[str] = (),
     resource_metadata: str | None = None,
+    dpop_algs: Sequence[str] = (),
+    scheme: Scheme = "bearer",
 ) -> BearerRefusal:
-    """The answer for a request without credentials (NoCredentials) or with refused ones."""
+    """The answer for a request without credentials (NoCredentials) or with refused ones; with
+    ``dpop_algs`` (DPoP accepted) the challenges name both schemes, the error in ``scheme``'s."""
     error = refused if isinstance(refused, OAuthError) else None
     status = 401 if error is None else error.status
+    if error is not None and dpop_algs and error.error in _UNAUTHORIZED:
+        status = 401
     headers: dict[str, str] = {}
     if status in (401, 403) or isinstance(error, InvalidRequest):  # RFC 6750 §3
-        headers["WWW-Authenticate"] = bearer_challenge(
-            error, realm=realm, scope=scope, resource_metadata=resource_metadata
+        headers["WWW-Authenticate"] = challenges(
+            error,
+            scheme=scheme,
+            realm=realm,
+            scope=scope,
+            resource_metadata=resource_metadata,
+            dpop_algs=dpop_algs,
         )
+    if isinstance(error, UseDPoPNonce):  # RFC 9449 §9
+        headers["DPoP-Nonce"] = error.nonce
     if status == 503:  # RFC 9110 §10.2.3: when to ask again
         headers["Retry-After"] = str(getattr(error, "retry_after", 5))
     body = {"error": error.error} if error is not None else {}

@@ -37,6 +37,50 @@ def bearer_challenge(
     return "Bearer " + ", ".join(f'{name}="{safe(value)}"' for name, value in params)
 
 
+def challenges(
+    error: OAuthError | None,
+    *,
+    scheme: str = "bearer",
+    realm: str | None = None,
+    scope: Sequence[str] = (),
+    resource_metadata: str | None = None,
+    dpop_algs: Sequence[str] = (),
+) -> str:
+    """Every challenge of a resource: Bearer's, and DPoP's where DPoP is accepted (RFC 9449 §7.1,
+    §7.2, Figures 17-19); the error goes in the challenge of ``scheme``, the one the request
+    used, and the other is bare. DPoP's carries ``algs``, the proof algorithms accepted."""
+    dpop = scheme == "dpop" and bool(dpop_algs)
+    bearer = bearer_challenge(
+        None if dpop else error,
+        realm=realm,
+        scope=scope,
+        resource_metadata=resource_metadata,
+    )
+    if not dpop_algs:
+        return bearer
+    if not dpop:
+        return f"{bearer}, {dpop_challenge(dpop_algs, realm=realm)}"
+    return f"{bearer}, {dpop_challenge(dpop_algs, error, realm=realm, scope=scope)}"
+
+
+def dpop_challenge(
+    algs: Sequence[str],
+    error: OAuthError | None = None,
+    *,
+    realm: str | None = None,
+    scope: Sequence[str] = (),
+) -> str:
+    """The ``WWW-Authenticate`` value of the DPoP scheme (RFC 9449 §7.1), written as Bearer's;
+    without ``error`` the bare challenge for a request that sent no DPoP credentials."""
+    params: list[tuple[str, str]] = [("realm", realm)] if realm else []
+    if error is not None:
+        params += [("error", error.error), ("error_description", error.description)]
+    if scope:
+        params.append(("scope", " ".join(scope)))
+    params.append(("algs", " ".join(algs)))
+    return "DPoP " + ", ".join(f'{name}="{safe(value)}"' for name, value in params)
+
+
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # RFC 9110 §5.6.2
 _SCHEME = re.compile(rf"[\s,]*({_TOKEN})(?=\s|,|$)\s*")
 _PARAM = re.compile(rf'({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|{_TOKEN})\s*(?:,\s*|$)')
@@ -62,9 +106,10 @@ def parse_challenges(values: Iterable[str]) -> list[tuple[str, dict[str, str]]]:
     return found
 
 
-def bearer_error(values: Iterable[str]) -> str | None:
-    """The ``error`` of the first Bearer challenge that names one (RFC 6750 §3.1)."""
-    for scheme, params in parse_challenges(values):
-        if scheme == "bearer" and "error" in params:
+def bearer_error(values: Iterable[str], scheme: str = "bearer") -> str | None:
+    """The ``error`` of the first challenge of ``scheme`` that names one (RFC 6750 §3.1; DPoP's
+    challenges carry theirs the same way, RFC 9449 §7.1)."""
+    for name, params in parse_challenges(values):
+        if name == scheme and "error" in params:
             return params["error"]
     return None

@@ -26,6 +26,7 @@ FIELDS = (
     "scope",
     "require_pkce",
     "pkce_methods",
+    "dpop_bound_access_tokens",
 )
 
 
@@ -53,6 +54,7 @@ class ClientMetadata:
     scope: tuple[str, ...]
     require_pkce: bool
     pkce_methods: tuple[str, ...]
+    dpop_bound_access_tokens: bool = False
 
     def client(self, client_id: str, secret_digest: str | None, name: str | None = None) -> Client:
         """The client record these accepted metadata describe."""
@@ -146,6 +148,7 @@ def read_client_metadata(
         scope=read.scope(),
         require_pkce=read.flag("require_pkce", defaults.require_pkce),
         pkce_methods=defaults.pkce_methods if pkce_methods is None else pkce_methods,
+        dpop_bound_access_tokens=read.flag("dpop_bound_access_tokens", False),
         insecure_demo=insecure_demo,
     )
     return value, read.problems
@@ -170,6 +173,7 @@ def check_client_metadata(
         scope=scopes.parse(m.scope),
         require_pkce=m.require_pkce,
         pkce_methods=m.pkce_methods,
+        dpop_bound_access_tokens=m.dpop_bound_access_tokens,
     )
     return MetadataResult(accepted, ())
 

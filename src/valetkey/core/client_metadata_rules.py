@@ -29,6 +29,7 @@ class MetadataInput:
     scope: str = ""
     require_pkce: bool = True
     pkce_methods: tuple[str, ...] = ("S256",)
+    dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: every token request needs a proof
     insecure_demo: bool = False  # the attack demo's public clients without PKCE (never served)
 
     @property
@@ -122,6 +123,15 @@ def check_pkce_methods(m: MetadataInput) -> Found:
         yield "pkce_methods", 'must list at least one method, normally ["S256"]'
 
 
+def check_dpop_bound_grants(m: MetadataInput) -> Found:
+    if m.dpop_bound_access_tokens and "implicit" in m.grant_types:
+        yield (
+            "dpop_bound_access_tokens",
+            "the implicit grant issues tokens at the authorization endpoint, where no DPoP proof "
+            "is sent; remove implicit from grant_types",
+        )
+
+
 def check_scope(m: MetadataInput) -> Found:
     try:
         scopes.parse(m.scope)
@@ -174,4 +184,5 @@ METADATA_RULES: tuple[MetadataRule, ...] = (
     ),
     MetadataRule("check_pkce_methods", "RFC 7636 §4.2, §4.3", check_pkce_methods),
     MetadataRule("check_scope", "RFC 7591 §2, RFC 6749 §3.3", check_scope),
+    MetadataRule("check_dpop_bound_grants", "RFC 9449 §5.2", check_dpop_bound_grants),
 )

@@ -51,6 +51,7 @@ class ClientConfig:
     require_pkce: bool
     pkce_methods: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...] = ()
+    dpop_bound_access_tokens: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def read_client(raw: Any, key: str, errs: Collector, insecure: bool = False) -> 
         require_pkce=v.require_pkce,
         pkce_methods=v.pkce_methods,
         post_logout_redirect_uris=v.post_logout_redirect_uris,
+        dpop_bound_access_tokens=v.dpop_bound_access_tokens,
     )
 
 

@@ -32,6 +32,7 @@ class Client:
     require_pkce: bool = True
     pkce_methods: tuple[str, ...] = ("S256",)
     post_logout_redirect_uris: tuple[str, ...] = ()
+    dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: every token request needs a proof
 
     @property
     def is_public(self) -> bool:
@@ -71,6 +72,7 @@ class AuthorizationCode:
     nonce: str | None = None
     redirect_uri_given: bool = True
     consumed_at: float | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §10: the key the code exchange must prove
 
     def grant(self) -> Grant:
         """The grant the code was issued for, as its tokens carry it."""
@@ -112,6 +114,7 @@ class RefreshToken:
     expires_at: float
     used_at: float | None = None
     revoked_at: float | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §5: a public client's refresh needs a proof by this key
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,15 @@ class Settings:
         "How long an instance may serve a stale copy of the signing keys; 0: every request",
         minimum=0,
     )
+    dpop_nonce_required: bool = setting(
+        False,
+        "flag",
+        "Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 §8): a proof "
+        "without one is answered use_dpop_nonce with the nonce in DPoP-Nonce",
+    )
+    dpop_proof_max_age: int = setting(
+        60, "seconds", "How long after its iat a DPoP proof is accepted (RFC 9449 §11.1)"
+    )
     cookie_keys: tuple[str, ...] | None = setting(
         None,
         "keys",

@@ -17,6 +17,7 @@ from valetkey.core.errors import InvalidGrant, InvalidRequest, InvalidScope, Una
 from valetkey.core.events import Check
 from valetkey.core.models import AuthorizationCode, Client, Grant, RefreshToken, Resource
 from valetkey.core.revocation import Replay, Reuse, Revocation, run_revoking_rules
+from valetkey.core.secrets import equal
 
 
 def one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -53,6 +54,7 @@ class CodeContext:
     resources: tuple[Resource, ...] = ()
     scope: tuple[str, ...] = ()  # the access token's, once the rules ran
     audience: tuple[str, ...] = ()
+    dpop_jkt: str | None = None  # the thumbprint of the key of this request's verified DPoP proof
 
 
 def check_code_grant_allowed(ctx: CodeContext) -> None:
@@ -138,6 +140,28 @@ def check_code_resource(ctx: CodeContext) -> None:
     )
 
 
+def bound_key_proven(bound: str | None, proven: str | None, what: str) -> None:
+    """RFC 9449 §5, §10: a code or refresh token bound to a DPoP key is redeemed only with a proof
+    signed by that key (the proof itself was checked before: ``core.dpop.verify_proof``)."""
+    if bound is None:
+        return
+    if proven is None:
+        raise InvalidGrant(
+            f"the {what} is bound to a DPoP key: send a DPoP proof signed by that key",
+            detail="no DPoP proof",
+        )
+    if not equal(bound, proven):
+        raise InvalidGrant(
+            f"the {what} is bound to another DPoP key than the one that signed this proof",
+            detail=f"bound to {bound[:12]}…, proof key {proven[:12]}…",
+        )
+
+
+def check_code_dpop_binding(ctx: CodeContext) -> None:
+    assert ctx.code is not None
+    bound_key_proven(ctx.code.dpop_jkt, ctx.dpop_jkt, "authorization code")
+
+
 CODE_RULES: tuple[Rule[CodeContext], ...] = (
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_code_grant_allowed),
     Rule("check_code_known", "RFC 6749 §4.1.3", check_code_known),
@@ -147,6 +171,7 @@ CODE_RULES: tuple[Rule[CodeContext], ...] = (
     Rule("check_code_client", "RFC 6749 §4.1.3", check_code_client),
     Rule("check_code_redirect_uri", "RFC 6749 §4.1.3", check_code_redirect_uri),
     Rule("check_code_verifier", "RFC 7636 §4.6, RFC 9700 §2.1.1", check_code_verifier),
+    Rule("check_code_dpop_binding", "RFC 9449 §10", check_code_dpop_binding),
     Rule("check_code_unused", "RFC 6749 §4.1.2, RFC 9700 §4.2.4", check_code_unused),
     Rule("check_code_expiry", "RFC 6749 §4.1.2", check_code_expiry),
     Rule("check_resource", "RFC 8707 §2.2", check_code_resource),
@@ -169,6 +194,7 @@ class RefreshContext:
     revoke: Revocation | None = None
     resources: tuple[Resource, ...] = ()
     audience: tuple[str, ...] = ()
+    dpop_jkt: str | None = None  # the thumbprint of the key of this request's verified DPoP proof
 
 
 def check_refresh_grant_allowed(ctx: RefreshContext) -> None:
@@ -185,6 +211,11 @@ def check_refresh_client(ctx: RefreshContext) -> None:
     assert ctx.token is not None
     if ctx.token.client_id != ctx.client.client_id:
         raise InvalidGrant("the refresh token was issued to another client")
+
+
+def check_refresh_dpop_binding(ctx: RefreshContext) -> None:
+    assert ctx.token is not None
+    bound_key_proven(ctx.token.dpop_jkt, ctx.dpop_jkt, "refresh token")
 
 
 def check_refresh_not_reused(ctx: RefreshContext) -> None:
@@ -234,6 +265,8 @@ REFRESH_RULES: tuple[Rule[RefreshContext], ...] = (
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_refresh_grant_allowed),
     Rule("check_refresh_known", "RFC 6749 §6", check_refresh_known),
     Rule("check_refresh_client", "RFC 6749 §6", check_refresh_client),
+    # Before reuse: a stolen bound refresh token without its key neither refreshes nor revokes.
+    Rule("check_refresh_dpop_binding", "RFC 9449 §5", check_refresh_dpop_binding),
     Rule("check_refresh_not_reused", "RFC 9700 §4.14.2", check_refresh_not_reused),
     Rule("check_refresh_active", "RFC 6749 §6", check_refresh_active),
     Rule("check_refresh_scope", "RFC 6749 §6", check_refresh_scope),

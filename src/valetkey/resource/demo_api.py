@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.discovery import openid_configuration_url, same_issuer
+from valetkey.core.dpop import DPoPPolicy
 from valetkey.resource.discovery import Discovery, get_json
 from valetkey.resource.files import FileStore
 from valetkey.resource.metadata import ResourceMetadata, metadata_url
@@ -180,8 +181,9 @@ def _middleware(
                 CORSMiddleware,
                 allow_origins=list(cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow"],
-                expose_headers=["WWW-Authenticate"],  # browsers may read the RFC 6750 challenge
+                allow_headers=["Authorization", "Content-Type", "X-Valetkey-Flow", "DPoP"],
+                # Browsers may read the RFC 6750 / RFC 9449 §7.1 challenge and the nonce (§9).
+                expose_headers=["WWW-Authenticate", "DPoP-Nonce"],
                 max_age=600,
             )
         )
@@ -197,6 +199,7 @@ def _middleware(
         realm=audience,
         public_paths=("/",),
         resource_metadata=metadata,
+        dpop=DPoPPolicy(),  # RFC 9449 §7: DPoP tokens too (htu from the request: no proxy)
     )
     return [*middleware, guard]
 

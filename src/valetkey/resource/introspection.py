@@ -33,7 +33,8 @@ def check_active(a: _Answer) -> None:
 
 def check_token_type(a: _Answer) -> None:
     kind = a.body.get("token_type")
-    if kind is not None and str(kind).lower() not in ("bearer", "access_token"):
+    # RFC 9449 §6.2: a DPoP-bound access token is introspected as token_type DPoP.
+    if kind is not None and str(kind).lower() not in ("bearer", "dpop", "access_token"):
         raise InvalidToken("the token is not an access token", detail=f"token_type={kind!r}")
 
 

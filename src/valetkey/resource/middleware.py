@@ -9,12 +9,24 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from valetkey.core import flows
-from valetkey.core.bearer import NoCredentials, find_token, query_has_token
+from valetkey.core.bearer import (
+    NoCredentials,
+    Scheme,
+    find_credentials,
+    query_has_token,
+)
 from valetkey.core.checks import Rejected
 from valetkey.core.clock import Clock, SystemClock
+from valetkey.core.dpop import (
+    DPoPPolicy,
+    JtiRegistry,
+    MemoryJtiRegistry,
+    NonceSource,
+)
 from valetkey.core.errors import InvalidRequest, OAuthError, ServerError
 from valetkey.core.events import Check, EventSink, NullSink
 from valetkey.resource import metadata_endpoint
+from valetkey.resource.dpop import TokenBinding
 from valetkey.resource.events import emit
 from valetkey.resource.metadata import MetadataResponse, ResourceMetadata
 from valetkey.resource.refusal import Refusal
@@ -25,6 +37,7 @@ SCOPE_KEY = "valetkey.token"
 GUARD_KEY = "valetkey.guard"
 MISSING_KEY = "valetkey.missing"
 STATE_ATTR = "access_token"
+SCHEME_KEY = "valetkey.scheme"
 
 
 class BearerAuth:
@@ -37,6 +50,15 @@ class BearerAuth:
     With ``resource_metadata`` the RFC 9728 document is served at its well-known path (no token
     needed, GET and HEAD, cacheable for ``metadata_max_age`` seconds) and every challenge names
     it, so that a client can find the authorization server from a 401 alone.
+
+    DPoP (RFC 9449 §7): with ``dpop`` (a policy: ``DPoPPolicy()`` accepts ES256, PS256 and Ed25519
+    proofs) ``Authorization: DPoP <token>`` is accepted with a ``DPoP`` proof of this request,
+    signed by the key the token is bound to (``cnf.jkt``), and every challenge names both schemes.
+    A DPoP-bound token sent as Bearer is refused either way (§7.2). The proof's ``htu`` is checked against ``public_url`` (the origin clients
+    address, e.g. ``https://api.example``) + the request path; without it, against the request's own
+    scheme and ``Host``, which is right only when no proxy stands in front. Proofs are accepted once
+    (``jti_registry``: in memory by default; pass a shared one when several processes serve the
+    resource); ``dpop_nonces`` makes proofs carry this resource's nonce (§9).
     """
 
     def __init__(
@@ -51,8 +73,16 @@ class BearerAuth:
         metadata_max_age: int = 3600,
         sink: EventSink | None = None,
         clock: Clock | None = None,
+        dpop: DPoPPolicy | None = None,
+        public_url: str | None = None,
+        jti_registry: JtiRegistry | None = None,
+        dpop_nonces: NonceSource | None = None,
     ) -> None:
         self.app = app
+        self.dpop = dpop
+        self.binding = TokenBinding(
+            dpop or DPoPPolicy(), public_url, jti_registry or MemoryJtiRegistry(), dpop_nonces
+        )
         self.validator = validator
         self.required = required
         self.public_paths = tuple(public_paths)
@@ -103,9 +133,10 @@ class BearerAuth:
 
     async def _authenticate(self, scope: Scope, flow_id: str) -> AccessToken | None:
         try:
-            raw = find_token(
+            credentials = find_credentials(
                 [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"],
                 in_query=query_has_token(scope.get("query_string", b"")),
+                dpop=self.dpop is not None,
             )
         except NoCredentials as missing:
             if not self.required:
@@ -117,16 +148,18 @@ class BearerAuth:
             check = Check(bad.rule, "fail", bad.spec, bad.description)
             self._rejected(flow_id, scope, bad, bad.description, (check,))
             raise self.refusal(bad) from None
+        scope[SCHEME_KEY] = credentials.scheme
         try:
-            token = await self.validator.validate(raw, flow_id)
+            token = await self.validator.validate(credentials.token, flow_id)
+            token = self.binding.check(scope, credentials, token, self.clock.now())
         except Rejected as rejected:
             error = rejected.error
             self._rejected(flow_id, scope, error, error.description, rejected.checks)
-            raise self.refusal(error) from None
+            raise self.refusal(error, scheme=credentials.scheme) from None
         except Exception as exc:  # a bug or an unforeseen input: a plain server_error, no trace
             error = ServerError("the access token could not be checked", detail=repr(exc)[:200])
             self._rejected(flow_id, scope, error, error.description, ())
-            raise self.refusal(error) from None
+            raise self.refusal(error, scheme=credentials.scheme) from None
         if not self.observed:
             return token
         emit(
@@ -171,11 +204,19 @@ class BearerAuth:
         check = Check(exc.rule, "fail", exc.spec, refused.description)
         flow_id = scope.get("valetkey.flow_id", "")
         self._rejected(flow_id, scope, error, refused.description, (check,))
-        return self.refusal(refused, exc.scopes if error else ())
+        return self.refusal(refused, exc.scopes if error else (), scheme=scope.get(SCHEME_KEY))
 
-    def refusal(self, refused: OAuthError | NoCredentials, scope: Sequence[str] = ()) -> Refusal:
-        """Every challenge names the realm and, when published, the metadata (RFC 9728 §5.1)."""
-        return Refusal(refused, self.realm, scope, self._metadata_url)
+    def refusal(
+        self,
+        refused: OAuthError | NoCredentials,
+        scope: Sequence[str] = (),
+        *,
+        scheme: Scheme | None = None,
+    ) -> Refusal:
+        """Every challenge names the realm and, when published, the metadata (RFC 9728 §5.1);
+        with DPoP accepted, both schemes (RFC 9449 §7.1)."""
+        algs = self.dpop.algs if self.dpop else ()
+        return Refusal(refused, self.realm, scope, self._metadata_url, algs, scheme or "bearer")
 
     async def _serve_metadata(self, scope: Scope, send: Send) -> None:
         assert self._served is not None and self.resource_metadata is not None

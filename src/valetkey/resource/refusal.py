@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from starlette.types import Send
 
-from valetkey.core.bearer import NoCredentials, refusal
+from valetkey.core.bearer import NoCredentials, Scheme, refusal
 from valetkey.core.errors import OAuthError
 
 
@@ -20,10 +20,13 @@ class Refusal(Exception):
         realm: str | None,
         scope: Sequence[str] = (),
         resource_metadata: str | None = None,
+        dpop_algs: Sequence[str] = (),
+        scheme: Scheme = "bearer",
     ) -> None:
         super().__init__(refused.description)
         self.refused, self.realm, self.scope = refused, realm, tuple(scope)
         self.resource_metadata = resource_metadata  # RFC 9728 §5.1: named in the challenge
+        self.dpop_algs, self.scheme = tuple(dpop_algs), scheme  # RFC 9449 §7.1
 
     @property
     def error(self) -> OAuthError | None:
@@ -39,6 +42,8 @@ class Refusal(Exception):
             realm=self.realm,
             scope=self.scope,
             resource_metadata=self.resource_metadata,
+            dpop_algs=self.dpop_algs,
+            scheme=self.scheme,
         )
         body = json.dumps(answer.body, separators=(",", ":")).encode("utf-8")
         headers = [

@@ -337,6 +337,7 @@ def issue_response(
         auth_time=session.auth_time,
         nonce=authz.nonce,
         redirect_uri_given=authz.redirect_uri_given,
+        dpop_jkt=authz.dpop_jkt,
     )
     params = {"code": code_value}
     if authz.state is not None:

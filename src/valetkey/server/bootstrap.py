@@ -134,6 +134,7 @@ def client_record(
         require_pkce=c.require_pkce,
         pkce_methods=c.pkce_methods,
         post_logout_redirect_uris=c.post_logout_redirect_uris,
+        dpop_bound_access_tokens=c.dpop_bound_access_tokens,
     )
 
 

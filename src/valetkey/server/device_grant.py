@@ -29,12 +29,18 @@ from valetkey.server.issue import (
     mint_for_grant,
     token_response,
 )
+from valetkey.server.dpop import TokenProof
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 
 
 async def device_code_grant(
-    state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
 ) -> Outcome:
     value = one(form, "device_code") or ""
     now = state.clock.now()
@@ -53,7 +59,13 @@ async def device_code_grant(
             return None, ctx.poll_state()
         assert record is not None
         minted = mint_for_grant(
-            state, client=client, grant=record.grant(), scope=record.scope, now=now, new_grant=True
+            state,
+            client=client,
+            grant=record.grant(),
+            scope=record.scope,
+            now=now,
+            new_grant=True,
+            jkt=dpop.jkt,
         )
         seen["minted"], seen["record"] = minted, record
         # Read inside the transaction: once the code is spent, nothing may touch the database.

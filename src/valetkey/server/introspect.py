@@ -92,7 +92,12 @@ def access_claims(found: FoundAccess) -> dict[str, Any]:
     for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"):
         if name in c:
             body[name] = c[name]
-    body["token_type"] = "Bearer"
+    cnf = c.get("cnf")
+    if isinstance(cnf, dict) and isinstance(cnf.get("jkt"), str):
+        body["cnf"] = {"jkt": cnf["jkt"]}  # RFC 9449 §6.2: the resource checks the proof's key
+        body["token_type"] = "DPoP"
+    else:
+        body["token_type"] = "Bearer"
     return body
 
 
@@ -112,4 +117,6 @@ def refresh_claims(state: ServerState, found: FoundRefresh) -> dict[str, Any]:
         body["sub"] = g.sub
     if g.audience:
         body["aud"] = list(g.audience)
+    if r.dpop_jkt:
+        body["cnf"] = {"jkt": r.dpop_jkt}
     return body

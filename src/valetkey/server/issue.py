@@ -21,6 +21,7 @@ class Minted:
     access_token: str | None
     refresh_token: str | None
     extra: dict[str, Any]
+    token_type: str = "Bearer"  # "DPoP" when the access token is bound to a key (RFC 9449 §5)
 
 
 def audience_claim(state: ServerState, audience: tuple[str, ...]) -> str | list[str]:
@@ -39,6 +40,7 @@ def mint_access_token(
     grant_id: str | None,
     auth_time: float | None,
     now: float,
+    jkt: str | None = None,
 ) -> tuple[str, AccessTokenRecord]:
     jti = ordered_id()
     ttl = state.settings.access_token_ttl
@@ -55,6 +57,8 @@ def mint_access_token(
     }
     if auth_time is not None:
         claims["auth_time"] = int(auth_time)
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1: bound to the key of the request's proof
     key = state.keys.active(state.settings.access_token_alg, now)
     token = jose.sign(claims, key, typ=AT_JWT_TYP)  # RFC 9068 §2.1
     record = AccessTokenRecord(
@@ -71,7 +75,13 @@ def mint_access_token(
 
 
 def mint_refresh_token(
-    state: ServerState, *, client: Client, grant_id: str, scope: tuple[str, ...], now: float
+    state: ServerState,
+    *,
+    client: Client,
+    grant_id: str,
+    scope: tuple[str, ...],
+    now: float,
+    jkt: str | None = None,
 ) -> tuple[str, RefreshToken]:
     value = new_token(32)
     record = RefreshToken(
@@ -81,6 +91,7 @@ def mint_refresh_token(
         scope=scope,
         issued_at=now,
         expires_at=now + state.settings.refresh_token_ttl,
+        dpop_jkt=jkt,
     )
     return value, record
 
@@ -95,10 +106,13 @@ def mint_for_grant(
     new_grant: bool = False,
     with_refresh: bool | None = None,
     audience: tuple[str, ...] | None = None,
+    jkt: str | None = None,
 ) -> Minted:
     """Access token (and refresh token where the client may refresh) for a user grant.
     ``audience``: the access token's, when the request named resources (RFC 8707); else the
-    grant's resources that own one of ``scope``."""
+    grant's resources that own one of ``scope``. With ``jkt`` (a DPoP proof's key) the access
+    token is bound to it, and a public client's refresh token too (RFC 9449 §5: a confidential
+    client's is bound to its authentication already)."""
     if audience is None:
         audience = resource_indicators.for_token((), grant.audience, scope, state.resources)[1]
     access, access_record = mint_access_token(
@@ -110,24 +124,30 @@ def mint_for_grant(
         grant_id=grant.grant_id,
         auth_time=grant.auth_time,
         now=now,
+        jkt=jkt,
     )
     refresh = refresh_record = None
     if with_refresh is None:
         with_refresh = "refresh_token" in client.grant_types
     if with_refresh:
         refresh, refresh_record = mint_refresh_token(
-            state, client=client, grant_id=grant.grant_id, scope=grant.scope, now=now
+            state,
+            client=client,
+            grant_id=grant.grant_id,
+            scope=grant.scope,
+            now=now,
+            jkt=jkt if client.is_public else None,
         )
     issuance = Issuance(
         access=access_record, refresh=refresh_record, grant=grant if new_grant else None
     )
-    return Minted(issuance, access, refresh, {})
+    return Minted(issuance, access, refresh, {}, "DPoP" if jkt else "Bearer")
 
 
 def token_response(state: ServerState, minted: Minted, scope: tuple[str, ...]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "access_token": minted.access_token,
-        "token_type": "Bearer",
+        "token_type": minted.token_type,
         "expires_in": state.settings.access_token_ttl,
         "scope": scopes.render(scope),
     }

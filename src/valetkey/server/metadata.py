@@ -44,6 +44,7 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "code_challenge_methods_supported": methods,
         "scopes_supported": sorted(state.known_scopes),
         "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": list(state.dpop_policy.algs),  # RFC 9449 §5.1
         "service_documentation": f"{iss}/",
         **lifecycle_metadata(state),
         **registration_metadata(state),

@@ -14,6 +14,7 @@ from valetkey.core.events import Check
 from valetkey.core.models import Client, Grant
 from valetkey.core.secrets import ordered_id
 from valetkey.core.token import PasswordContext, decide_password, one
+from valetkey.server.dpop import TokenProof
 from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
 from valetkey.server.password_check import check_password
@@ -24,7 +25,12 @@ DEPRECATION = "password grant: the client handles the user's password (RFC 9700 
 
 
 async def password_grant(
-    state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
 ) -> Outcome:
     flow_id = header_flow or flows.new_flow_id()
     ctx = PasswordContext(form, client, state.known_scopes)
@@ -53,7 +59,7 @@ async def password_grant(
         auth_time=now,
     )
     minted = mint_for_grant(
-        state, client=client, grant=grant, scope=ctx.scope, now=now, new_grant=True
+        state, client=client, grant=grant, scope=ctx.scope, now=now, new_grant=True, jkt=dpop.jkt
     )
     body = token_response(state, minted, ctx.scope)
     if "openid" in ctx.scope:

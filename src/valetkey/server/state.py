@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from valetkey.core import scopes
 from valetkey.core.clock import Clock
+from valetkey.core.dpop import DPoPNonces, DPoPPolicy
 from valetkey.core.events import (
     Emitter,
     EventSink,
@@ -35,6 +36,8 @@ class ServerState:
     known_scopes: frozenset[str] = frozenset()
     passwords: Passwords = field(default_factory=default_passwords)
     gate: HashingGate = field(default_factory=HashingGate)
+    dpop_policy: DPoPPolicy = field(default_factory=DPoPPolicy)
+    dpop_nonces: DPoPNonces | None = None  # set when settings.dpop_nonce_required
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
     # Wrong user codes typed at /device, per client address (RFC 8628 §5.1: a guessing target).
     user_code_failures: dict[str, int] = field(default_factory=dict)
@@ -75,6 +78,10 @@ class ServerState:
                 settings.password_hash_max_wait,
             ),
         )
+        state.dpop_policy = DPoPPolicy(max_age=float(settings.dpop_proof_max_age))
+        if settings.dpop_nonce_required:  # RFC 9449 §8: one secret, shared by every instance
+            secret = store.get_or_create_secret("dpop_nonce", lambda: new_token(32))
+            state.dpop_nonces = DPoPNonces(secret, context=settings.issuer)
         state.reload_resources()
         return state
 

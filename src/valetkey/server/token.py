@@ -25,6 +25,12 @@ from valetkey.core.token import (
     decide_refresh,
     one,
 )
+from valetkey.server.dpop import (
+    TokenProof,
+    refusal_headers,
+    success_headers,
+    token_request_proof,
+)
 from valetkey.server.http import (
     Params,
     exchange,
@@ -45,7 +51,9 @@ from valetkey.server.issue import (
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 
-GrantHandler = Callable[[ServerState, Request, Params, Client, str | None], Awaitable[Outcome]]
+GrantHandler = Callable[
+    [ServerState, Request, Params, Client, str | None, TokenProof], Awaitable[Outcome]
+]
 
 
 async def authenticate_client(state: ServerState, request: Request, form: Params) -> Client:
@@ -91,14 +99,20 @@ async def token_endpoint(request: Request) -> Response:
             "RFC 6749 §2.3.1, §3.2.1",
             client.token_endpoint_auth_method,
         )
+        try:
+            dpop = token_request_proof(state, request, client)
+        except Rejected as rejected:  # RFC 9449 §5: before the grant is looked at
+            checks = (auth_check, *rejected.checks)
+            raise rejected.error from None
         state.keys.refresh(state.clock.now())  # outside the store transaction the grant opens
         try:
-            outcome = await handler(state, request, form, client, header_flow)
+            outcome = await handler(state, request, form, client, header_flow, dpop)
         except Failed as failed:
-            flow_id, checks = failed.flow_id, (auth_check, *failed.checks)
+            flow_id, checks = failed.flow_id, (auth_check, *dpop.checks, *failed.checks)
             raise failed.error from None
     except OAuthError as exc:
         response = oauth_error_response(exc, basic_attempted=basic)
+        response.headers.update(refusal_headers(state, exc))
         state.emit(
             "token.rejected",
             flow_id or flows.new_flow_id(),
@@ -116,7 +130,7 @@ async def token_endpoint(request: Request) -> Response:
             },
         )
         return response
-    response = with_rows(json_response(outcome.body), *outcome.rows)
+    response = with_rows(json_response(outcome.body, headers=success_headers(dpop)), *outcome.rows)
     if state.observed:  # with a NullSink, the event's parts are not even built
         state.emit(
             "token.issued",
@@ -125,7 +139,7 @@ async def token_endpoint(request: Request) -> Response:
             source="client",
             target="authorization_server",
             summary=f"Tokens issued ({form['grant_type'][0]})",
-            checks=(auth_check, *outcome.checks),
+            checks=(auth_check, *dpop.checks, *outcome.checks),
             http=exchange(request, form, response, outcome.body),
             data=outcome.data,
             deprecated=outcome.data.get("deprecated"),
@@ -134,14 +148,21 @@ async def token_endpoint(request: Request) -> Response:
 
 
 async def authorization_code_grant(
-    state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
 ) -> Outcome:
     code_value = one(form, "code") or ""
     now = state.clock.now()
     seen: dict[str, Any] = {}
 
     def decide(code: AuthorizationCode | None, replayed: bool) -> Issuance:
-        ctx = CodeContext(form, client, code, now, replayed, resources=state.resources)
+        ctx = CodeContext(
+            form, client, code, now, replayed, resources=state.resources, dpop_jkt=dpop.jkt
+        )
         seen["flow"] = code.flow_id if code else None
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
@@ -152,6 +173,7 @@ async def authorization_code_grant(
             scope=ctx.scope,
             audience=ctx.audience,
             now=now,
+            jkt=dpop.jkt,
         )
         seen["minted"], seen["code"], seen["scope"] = minted, code, ctx.scope
         seen["user"] = id_token_user(state, code.scope, code.sub)
@@ -202,7 +224,12 @@ def _id_token(
 
 
 async def refresh_token_grant(
-    state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
 ) -> Outcome:
     value = one(form, "refresh_token") or ""
     now = state.clock.now()
@@ -210,7 +237,9 @@ async def refresh_token_grant(
     seen: dict[str, Any] = {}
 
     def decide(token: RefreshToken | None, grant: Grant | None, reused: bool) -> Issuance:
-        ctx = RefreshContext(form, client, token, grant, now, reused, resources=state.resources)
+        ctx = RefreshContext(
+            form, client, token, grant, now, reused, resources=state.resources, dpop_jkt=dpop.jkt
+        )
         seen["checks"] = decide_refresh(ctx)
         assert grant is not None
         minted = mint_for_grant(
@@ -221,6 +250,7 @@ async def refresh_token_grant(
             audience=ctx.audience,
             now=now,
             with_refresh=True,
+            jkt=dpop.jkt,
         )
         seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
         seen["user"] = id_token_user(state, ctx.scope, grant.sub)
@@ -252,7 +282,12 @@ async def refresh_token_grant(
 
 
 async def client_credentials_grant(
-    state: ServerState, request: Request, form: Params, client: Client, header_flow: str | None
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
 ) -> Outcome:
     flow_id = header_flow
     ctx = ClientCredentialsContext(form, client, state.known_scopes, resources=state.resources)
@@ -271,8 +306,9 @@ async def client_credentials_grant(
         grant_id=None,
         auth_time=None,
         now=now,
+        jkt=dpop.jkt,
     )
-    minted = Minted(Issuance(access=record), token, None, {})
+    minted = Minted(Issuance(access=record), token, None, {}, "DPoP" if dpop.jkt else "Bearer")
     return Outcome(
         token_response(state, minted, ctx.scope),
         flow_id,

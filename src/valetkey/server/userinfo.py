@@ -10,8 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valetkey.core import flows
-from valetkey.core.bearer import NoCredentials, find_token, query_has_token, refusal
+from valetkey.core.bearer import (
+    Credentials,
+    NoCredentials,
+    find_credentials,
+    query_has_token,
+    refusal,
+)
+from valetkey.core.checks import Rejected
 from valetkey.core.claims import claims_for_scopes
+from valetkey.core.dpop import Presentation, check_presentation, header_values
 from valetkey.core.errors import InsufficientScope, InvalidToken, OAuthError
 from valetkey.server.http import header, json_response, read_form
 from valetkey.server.state import ServerState
@@ -21,25 +29,28 @@ SPEC = "OIDC Core §5.3, RFC 6750 §2-3"
 REALM = "userinfo"
 
 
-async def bearer_token(request: Request) -> str:
-    """RFC 6750 §2.1 (header) or §2.2 (form body on POST), never both: core.bearer decides, as it
-    does for the resource server."""
+async def bearer_token(request: Request) -> Credentials:
+    """RFC 6750 §2.1 (header; or RFC 9449 §7.1's DPoP scheme) or §2.2 (form body on POST), never
+    both: core.bearer decides, as it does for the resource server."""
     in_body: list[str] = []
     ctype = (header(request, b"content-type") or "").split(";")[0].strip().lower()
     if request.method == "POST" and ctype == "application/x-www-form-urlencoded":
         in_body = (await read_form(request)).get("access_token") or []
-    return find_token(
+    return find_credentials(
         [v.decode("latin-1") for k, v in request.scope["headers"] if k == b"authorization"],
         in_query=query_has_token(request.scope.get("query_string", b"")),
         in_body=in_body,
+        dpop=True,
     )
 
 
 async def userinfo_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    credentials = Credentials("")
     try:
-        body = claims_for(state, await bearer_token(request))
+        credentials = await bearer_token(request)
+        body = claims_for(state, request, credentials)
     except (OAuthError, NoCredentials) as exc:
         error = exc if isinstance(exc, OAuthError) else None
         code = error.error if error else "no_credentials"
@@ -59,7 +70,13 @@ async def userinfo_endpoint(request: Request) -> Response:
         )
         # RFC 6750 §3: "openid" is the scope a token needs here (OIDC Core §5.3).
         scope = ("openid",) if isinstance(exc, InsufficientScope) else ()
-        answer = refusal(exc, realm=REALM, scope=scope)
+        answer = refusal(
+            exc,
+            realm=REALM,
+            scope=scope,
+            dpop_algs=state.dpop_policy.algs,
+            scheme=credentials.scheme,
+        )
         return json_response(answer.body, status=answer.status, headers=answer.headers)
     state.emit(
         "userinfo.returned",
@@ -73,10 +90,22 @@ async def userinfo_endpoint(request: Request) -> Response:
     return json_response(body)
 
 
-def claims_for(state: ServerState, token: str) -> dict[str, object]:
-    found = find_access_token(state, token)
-    if found is None or not access_active(found, state.clock.now()):
+def claims_for(state: ServerState, request: Request, credentials: Credentials) -> dict[str, object]:
+    found = find_access_token(state, credentials.token)
+    now = state.clock.now()
+    if found is None or not access_active(found, now):
         raise InvalidToken("the access token is invalid, expired or revoked", spec=SPEC)
+    presented = Presentation(
+        credentials=credentials,
+        proofs=header_values(request.scope["headers"]),
+        method=request.method,
+        url=f"{state.issuer}/userinfo",  # as published in the metadata: never the request's Host
+        now=now,
+    )
+    try:  # RFC 9449 §7: the store remembers proofs for every instance
+        check_presentation(presented, found.claims, state.dpop_policy, state.store)
+    except Rejected as rejected:
+        raise rejected.error from None
     if "openid" not in found.record.scope or found.record.sub is None:
         raise InsufficientScope(
             "userinfo needs an access token granted with the openid scope", spec="OIDC Core §5.3"

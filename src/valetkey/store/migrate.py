@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x76616C6574  # "valet"
 # The newest revision in migrations/versions (tests/store/test_migrations.py keeps this in step):
 # a database already there starts without loading Alembic at all.
-HEAD = "0005_device_codes"
+HEAD = "0006_dpop"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -74,7 +74,9 @@ def _create_fresh(engine: Engine) -> bool:
     from valetkey.store.schema import metadata
 
     with engine.connect() as conn:
-        conn.info["write"] = True  # BEGIN IMMEDIATE: one process creates, the others wait, then see it
+        conn.info["write"] = (
+            True  # BEGIN IMMEDIATE: one process creates, the others wait, then see it
+        )
         try:
             with conn.begin():
                 if sa.inspect(conn).get_table_names():

@@ -39,6 +39,7 @@ def client_from_row(row: Any) -> Client:
         require_pkce=bool(m.get("require_pkce", True)),
         pkce_methods=tuple(m.get("pkce_methods", ("S256",))),
         post_logout_redirect_uris=tuple(m.get("post_logout_redirect_uris", ())),
+        dpop_bound_access_tokens=bool(m.get("dpop_bound_access_tokens", False)),
     )
 
 
@@ -52,6 +53,7 @@ def client_metadata(c: Client) -> dict[str, Any]:
         "require_pkce": c.require_pkce,
         "pkce_methods": list(c.pkce_methods),
         "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
+        "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
     }
 
 
@@ -78,6 +80,7 @@ def code_from_row(row: Any) -> AuthorizationCode:
         nonce=row.nonce,
         redirect_uri_given=bool(row.redirect_uri_given),
         consumed_at=row.consumed_at,
+        dpop_jkt=row.dpop_jkt,
     )
 
 
@@ -107,6 +110,7 @@ def refresh_from_row(row: Any) -> RefreshToken:
         expires_at=row.expires_at,
         used_at=row.used_at,
         revoked_at=row.revoked_at,
+        dpop_jkt=row.dpop_jkt,
     )
 
 
@@ -174,6 +178,7 @@ def code_values(c: AuthorizationCode) -> dict[str, Any]:
         "expires_at": c.expires_at,
         "auth_time": c.auth_time,
         "nonce": c.nonce,
+        "dpop_jkt": c.dpop_jkt,
     }
 
 
@@ -198,6 +203,7 @@ def refresh_values(r: RefreshToken) -> dict[str, Any]:
         "scope": join(r.scope),
         "issued_at": r.issued_at,
         "expires_at": r.expires_at,
+        "dpop_jkt": r.dpop_jkt,
     }
 
 

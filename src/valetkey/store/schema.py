@@ -108,6 +108,7 @@ authorization_codes = sa.Table(
     sa.Column("auth_time", sa.Float, nullable=False),
     sa.Column("nonce", sa.String(512)),
     sa.Column("consumed_at", sa.Float),
+    sa.Column("dpop_jkt", sa.String(64)),  # migration 0006_dpop
     sqlite_with_rowid=False,  # migration 0003
 )
 
@@ -122,6 +123,7 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("used_at", sa.Float),
     sa.Column("revoked_at", sa.Float),
+    sa.Column("dpop_jkt", sa.String(64)),  # migration 0006_dpop
     sqlite_with_rowid=False,  # migration 0003
 )
 
@@ -171,4 +173,14 @@ device_codes = sa.Table(
     sa.Column("auth_time", sa.Float),
     sa.Column("denied_at", sa.Float),
     sa.Column("consumed_at", sa.Float),
+)
+
+
+# RFC 9449 §11.1: the DPoP proofs seen, by replay key (SHA-256 of key, URI and jti), until they
+# expire; every instance shares it (migration 0006_dpop).
+dpop_jti = sa.Table(
+    "dpop_jti",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
 )

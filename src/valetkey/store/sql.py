@@ -18,6 +18,7 @@ from valetkey.store.engine import SADatabase, make_engine, normalize_url
 from valetkey.store.migrate import upgrade
 from valetkey.store.sql_config import ConfigTables
 from valetkey.store.sql_device import DeviceTables
+from valetkey.store.sql_dpop import DPoPJtiTable
 from valetkey.store.sql_sessions import SessionTables
 from valetkey.store.sql_tokens import TokenTables
 from valetkey.store.sqlite_fast import RawDatabase
@@ -28,7 +29,7 @@ __all__ = ["SQLStore", "make_engine", "normalize_url", "open_store"]
 STARTUP_LOCK_ID = 0x76616C6B73  # "valks": distinct from the migrations' lock
 
 
-class SQLStore(SessionTables, TokenTables, DeviceTables, ConfigTables):
+class SQLStore(SessionTables, TokenTables, DeviceTables, ConfigTables, DPoPJtiTable):
     """``db`` runs the queries built per call (SQLAlchemy); ``hot`` the statements of the request
     path (``statements``): the same SQLAlchemy database, or the raw driver on an SQLite file."""
 

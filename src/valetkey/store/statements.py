@@ -214,3 +214,16 @@ CONSUME_DEVICE_CODE = Statement(
     )
     .values(consumed_at=sa.bindparam("now"))
 )
+# RFC 9449 §11.1: one statement records a DPoP proof's replay key; a row comes back when the key
+# was new or its old row had expired (then replaced), none when it is still remembered. Of two
+# instances racing with one key, exactly one gets the row.
+RECORD_DPOP_JTI = Statement(
+    sa.text(
+        f"INSERT INTO {t.dpop_jti.name} (key, expires_at) VALUES (:key, :expires_at)"  # noqa: S608
+        f" ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at"
+        f" WHERE {t.dpop_jti.name}.expires_at <= :now RETURNING key"
+    )
+)
+PURGE_DPOP_JTI = Statement(
+    sa.delete(t.dpop_jti).where(t.dpop_jti.c.expires_at <= sa.bindparam("now"))
+)

@@ -14,10 +14,12 @@ from valetkey.core.dpop.proof import (
     Location,
     ProofRequest,
     VerifiedProof,
+    header_values,
     replay_key,
     verify_proof,
 )
 from valetkey.core.dpop.replay import JtiRegistry, MemoryJtiRegistry, check_not_replayed
+from valetkey.core.dpop.resource import Presentation, bound_jkt, check_presentation
 
 __all__ = [
     "DEFAULT_ALGS",
@@ -29,10 +31,14 @@ __all__ = [
     "Location",
     "MemoryJtiRegistry",
     "NonceSource",
+    "Presentation",
     "ProofRequest",
     "VerifiedProof",
+    "bound_jkt",
     "challenge",
     "check_not_replayed",
+    "check_presentation",
+    "header_values",
     "normalize_htu",
     "refusal",
     "replay_key",

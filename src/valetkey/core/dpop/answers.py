@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from valetkey.core.challenge import dpop_challenge
 from valetkey.core.dpop.proof import Location
 from valetkey.core.errors import OAuthError, UseDPoPNonce
-from valetkey.core.text import safe
 
 # RFC 9449 §7.1 / RFC 6750 §3.1: the errors a resource answers with 401 and a challenge.
 _CHALLENGED = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
@@ -24,16 +24,9 @@ def challenge(
     realm: str | None = None,
     scope: Sequence[str] = (),
 ) -> str:
-    """The ``WWW-Authenticate`` value of the DPoP scheme (RFC 9449 §7.1), written as
-    :func:`~valetkey.core.challenge.bearer_challenge` writes Bearer's; without ``error`` the bare
-    challenge for a request that sent no credentials (RFC 6750 §3.1)."""
-    params: list[tuple[str, str]] = [("realm", realm)] if realm else []
-    if error is not None:
-        params += [("error", error.error), ("error_description", error.description)]
-    if scope:
-        params.append(("scope", " ".join(scope)))
-    params.append(("algs", " ".join(algs)))
-    return "DPoP " + ", ".join(f'{name}="{safe(value)}"' for name, value in params)
+    """The ``WWW-Authenticate`` value of the DPoP scheme (RFC 9449 §7.1): written where Bearer's
+    is, :func:`valetkey.core.challenge.dpop_challenge`."""
+    return dpop_challenge(algs, error, realm=realm, scope=scope)
 
 
 def refusal(

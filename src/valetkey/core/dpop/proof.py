@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -279,6 +279,11 @@ def verify_proof(request: ProofRequest, policy: DPoPPolicy = DPoPPolicy()) -> Ve
         next_nonce=ctx.next_nonce,
         checks=checks,
     )
+
+
+def header_values(raw: Iterable[tuple[bytes, bytes]]) -> list[str]:
+    """Every ``DPoP`` header value of a request's raw (ASGI, lower-case) headers, in order."""
+    return [value.decode("latin-1") for name, value in raw if name.lower() == b"dpop"]
 
 
 def replay_key(jkt: str, htu: str, jti: str) -> str:
