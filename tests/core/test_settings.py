@@ -116,6 +116,7 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
 
     sample = {
         "seconds": ("7", 7),
+        "count": ("7", 7),
         "flag": ("yes", True),
         "url": ("https://id.example/", "https://id.example"),
         "text": ("/srv/valetkey", "/srv/valetkey"),

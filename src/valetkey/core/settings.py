@@ -36,7 +36,7 @@ from valetkey.core.config_tables import (
     read_user,
 )
 
-Kind = Literal["seconds", "flag", "url", "text", "alg", "keys"]
+Kind = Literal["seconds", "count", "flag", "url", "text", "alg", "keys"]
 ENV_PREFIX = "VALETKEY_"
 TABLES = ("clients", "users", "resources", "demo")
 
@@ -91,6 +91,35 @@ class Settings:
         "keys",
         "Keys signing session cookies and CSRF tokens, newest first (a secret): the first "
         'signs, all verify; "stored": the key generated in the database; unset: ["stored"]',
+        secret=True,
+    )
+    # Guessing defences (core/throttle.py, docs/throttling.md): growing delays, never a lockout.
+    throttle_free_failures: int = setting(
+        5,
+        "count",
+        "Failed sign-ins or client authentications allowed per account, client or address before "
+        "delays begin (RFC 6749 §10.10, NIST SP 800-63B §5.2.2)",
+    )
+    throttle_first_delay: int = setting(
+        1, "seconds", "The first delay after the free failures; each further failure doubles it"
+    )
+    throttle_account_cap: int = setting(
+        60,
+        "seconds",
+        "Longest delay for one account or client: an attacker can slow its owner, never lock "
+        "them out",
+    )
+    throttle_address_cap: int = setting(
+        900, "seconds", "Longest delay for one client IP address (and its user-code entries)"
+    )
+    throttle_forget: int = setting(
+        3600, "seconds", "Failures are forgotten this long after their delay ends"
+    )
+    throttle_redis_url: str | None = setting(
+        None,
+        "text",
+        "redis://host:port/db (a secret): keep the throttle counts in Redis; unset: in the "
+        "database, shared by every instance on it",
         secret=True,
     )
     clients: tuple[ClientConfig, ...] = ()
@@ -164,7 +193,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
         if option.kind == "flag":
             out[option.name] = raw.strip().lower() in ("1", "true", "yes", "on")
         else:
-            out[option.name] = raw.strip() if option.kind == "seconds" else raw
+            out[option.name] = raw.strip() if option.kind in ("seconds", "count") else raw
     return out
 
 
@@ -181,6 +210,18 @@ def _seconds(raw: Any, option: Option, errs: Collector) -> int:
     if raw < minimum:
         errs.add(key, f"must be at least {minimum}, got {raw}")
     return raw
+
+
+def _count(raw: Any, option: Option, errs: Collector) -> int:
+    if isinstance(raw, bool) or not (
+        isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit())
+    ):
+        errs.add(option.name, f"must be a whole number, got {raw!r}")
+        return 0
+    value = int(raw)
+    if value < option.minimum:
+        errs.add(option.name, f"must be at least {option.minimum}, got {value}")
+    return value
 
 
 def _flag(raw: Any, option: Option, errs: Collector) -> bool:
@@ -219,6 +260,7 @@ def _keys(raw: Any, option: Option, errs: Collector) -> tuple[str, ...] | None:
 
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
+    "count": _count,
     "flag": _flag,
     "url": _url,
     "text": _text,
