@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from valetkey.core.errors import AccessDenied, OAuthError
 from valetkey.core.events import Check
+from valetkey.core.throttle import Decision
 from valetkey.server import pages
 from valetkey.server.authorize import (
     Validated,
@@ -21,6 +22,14 @@ from valetkey.server.authorize import (
 from valetkey.server.http import Params, exchange, parse_params, read_form
 from valetkey.server.passwords import verify_password
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import (
+    Key,
+    client_address,
+    emit_counted,
+    emit_refused,
+    refused_check,
+    with_retry_after,
+)
 
 
 async def _form_step(
@@ -61,12 +70,19 @@ async def login_endpoint(request: Request) -> Response:
         return v
     username = (form.get("username") or [""])[0]
     password = (form.get("password") or [""])[0]
+    keys: tuple[Key, Key] = (("account", username), ("address", client_address(request)))
+    decision = state.throttle.check(*keys)
+    if not decision.allowed:  # refused before any Argon2 work (RFC 6749 §10.10)
+        return _throttled(state, request, v, username, decision)
     user = state.store.get_user_by_username(username) if username else None
     ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if not ok or user is None:
+        emit_counted(state.emit, v.flow_id, state.throttle.failed(*keys))
         return login_page(
             state, request, v, error="Wrong username or password.", username=username, status=401
         )
+    if decision.failures:  # a success forgets the account's failures, never the address's
+        state.throttle.succeeded(keys[0])
     session_id, session = pages.new_session(state, user.sub)
     state.emit(
         "login.succeeded",
@@ -92,6 +108,24 @@ async def login_endpoint(request: Request) -> Response:
     )
     pages.set_session_cookie(state, response, session_id)
     return response
+
+
+def _throttled(
+    state: ServerState, request: Request, v: Validated, username: str, decision: Decision
+) -> Response:
+    """The sign-in form again, with 429 and Retry-After (RFC 6585 §4), the password unchecked."""
+    emit_refused(state.emit, v.flow_id, decision, "Sign-in")
+    page = login_page(
+        state,
+        request,
+        v,
+        error=f"Too many attempts: try again in {decision.wait} seconds.",
+        username=username,
+        status=429,
+        checks=(refused_check(decision),),
+        why={"rule": decision.rule, "spec": decision.spec},
+    )
+    return with_retry_after(page, decision)
 
 
 def _onward(state: ServerState, request: Request, v: Validated, response: Response) -> Response:

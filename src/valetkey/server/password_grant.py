@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from valetkey.core import flows, scopes
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import InvalidGrant
+from valetkey.core.errors import InvalidGrant, ThrottledGrant
 from valetkey.core.events import Check
 from valetkey.core.models import Client, Grant
 from valetkey.core.secrets import ordered_id
@@ -19,6 +19,7 @@ from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
 from valetkey.server.passwords import verify_password
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import Key, client_address, emit_counted, emit_refused, refused_check
 from valetkey.server.token_types import Failed, Outcome
 
 DEPRECATION = "password grant: the client handles the user's password (RFC 9700 §2.4)"
@@ -34,13 +35,24 @@ async def password_grant(
     except Rejected as rejected:
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     username, password = one(form, "username") or "", one(form, "password") or ""
+    keys: tuple[Key, Key] = (("account", username), ("address", client_address(request)))
+    decision = state.throttle.check(*keys)
+    if not decision.allowed:  # refused before any Argon2 work (RFC 6749 §10.10)
+        emit_refused(state.emit, flow_id, decision, "Password grant")
+        throttled = ThrottledGrant(
+            decision.description, retry_after=decision.wait, rule=decision.rule, spec=decision.spec
+        )
+        raise Failed(throttled, flow_id, (*checks, refused_check(decision)))
     user = state.store.get_user_by_username(username)
     ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if not ok or user is None:
+        emit_counted(state.emit, flow_id, state.throttle.failed(*keys))
         failed = Check(
             "check_user_credentials", "fail", "RFC 6749 §4.3.2", "wrong username or password"
         )
         raise Failed(InvalidGrant("the username or password is wrong"), flow_id, (*checks, failed))
+    if decision.failures:
+        state.throttle.succeeded(keys[0])
     checks = (*checks, Check("check_user_credentials", "pass", "RFC 6749 §4.3.2", "Argon2id"))
     now = state.clock.now()
     grant = Grant(

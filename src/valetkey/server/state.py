@@ -15,6 +15,7 @@ from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 from valetkey.server.cookies import Signer, signing_keys
 from valetkey.server.keys import KeyRing, retire_after
+from valetkey.server.throttle import Throttle, counts_for
 from valetkey.store.protocol import Store
 
 CLIENT_CACHE_SECONDS = 5.0
@@ -31,6 +32,7 @@ class ServerState:
     resources: tuple[Resource, ...] = ()
     known_scopes: frozenset[str] = frozenset()
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+    _throttle: Throttle | None = None
     emit: Emitter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +75,15 @@ class ServerState:
             self._clients.clear()
         self._clients[client_id] = (now, client)
         return client
+
+    @property
+    def throttle(self) -> Throttle:
+        """The guessing defences (server/throttle.py), built on first use."""
+        if self._throttle is None:
+            salt = self.store.get_or_create_secret("throttle_key", lambda: new_token(32))
+            counts = counts_for(self.settings, self.store)
+            self._throttle = Throttle(self.settings, counts, self.clock, salt)
+        return self._throttle
 
     @property
     def observed(self) -> bool:

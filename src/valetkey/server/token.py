@@ -12,7 +12,7 @@ from starlette.responses import Response
 from valetkey.core import client_auth, flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import OAuthError
+from valetkey.core.errors import InvalidClient, OAuthError, ThrottledClient
 from valetkey.core.events import Check
 from valetkey.core.grant_types import check_grant_type
 from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken, User
@@ -38,13 +38,39 @@ from valetkey.server.http import (
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
 from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import Key, client_address, emit_counted, emit_refused
 from valetkey.server.token_types import Failed, Outcome
 
 GrantHandler = Callable[[ServerState, Request, Params, Client, str | None], Awaitable[Outcome]]
 
 
-async def authenticate_client(state: ServerState, request: Request, form: Params) -> Client:
+async def authenticate_client(
+    state: ServerState, request: Request, form: Params, flow_id: str | None = None
+) -> Client:
+    """The client, authenticated (token, introspection and revocation endpoints). A client secret
+    is checked only while neither the client nor the caller's address is throttled (RFC 6749
+    §10.10: core/throttle.py); a wrong one is counted against both."""
     presented = client_auth.presented_credentials(header(request, b"authorization"), form)
+    if presented.secret is None:  # none, or an assertion: no secret to guess here
+        return await _authenticate(state, presented)
+    keys: tuple[Key, Key] = (("client", presented.client_id), ("address", client_address(request)))
+    decision = state.throttle.check(*keys)
+    if not decision.allowed:
+        emit_refused(state.emit, flow_id or flows.new_flow_id(), decision, "Client authentication")
+        raise ThrottledClient(
+            decision.description, retry_after=decision.wait, rule=decision.rule, spec=decision.spec
+        )
+    try:
+        client = await _authenticate(state, presented)
+    except InvalidClient:
+        emit_counted(state.emit, flow_id or flows.new_flow_id(), state.throttle.failed(*keys))
+        raise
+    if decision.failures:  # the client's own count (an address's is never forgotten early)
+        state.throttle.succeeded(keys[0])
+    return client
+
+
+async def _authenticate(state: ServerState, presented: client_auth.PresentedCredentials) -> Client:
     client = state.client(presented.client_id)
     stored = client.secret_digest if client else None
     if stored is not None and not stored.startswith("sha256:"):
@@ -68,7 +94,7 @@ async def token_endpoint(request: Request) -> Response:
         form = await read_form(request)
         handler = grant_handler(state, form)
         try:
-            client = await authenticate_client(state, request, form)
+            client = await authenticate_client(state, request, form, header_flow)
         except OAuthError as exc:
             checks = (
                 Check(
