@@ -19,7 +19,7 @@ from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
 from valetkey.server.passwords import verify_password
 from valetkey.server.state import ServerState
-from valetkey.server.throttle import Key, client_address, emit_counted, emit_refused, refused_check
+from valetkey.server.throttle import Key, emit_counted, emit_refused, refused_check
 from valetkey.server.token_types import Failed, Outcome
 
 DEPRECATION = "password grant: the client handles the user's password (RFC 9700 §2.4)"
@@ -35,8 +35,10 @@ async def password_grant(
     except Rejected as rejected:
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     username, password = one(form, "username") or "", one(form, "password") or ""
-    keys: tuple[Key, Key] = (("account", username), ("address", client_address(request)))
-    decision = state.throttle.check(*keys)
+    # Only the account is counted: the caller's address is the client's server, shared by all its
+    # users, and the client itself is authenticated already.
+    key: Key = ("account", username)
+    decision = state.throttle.check(key)
     if not decision.allowed:  # refused before any Argon2 work (RFC 6749 §10.10)
         emit_refused(state.emit, flow_id, decision, "Password grant")
         throttled = ThrottledGrant(
@@ -46,13 +48,13 @@ async def password_grant(
     user = state.store.get_user_by_username(username)
     ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if not ok or user is None:
-        emit_counted(state.emit, flow_id, state.throttle.failed(*keys))
+        emit_counted(state.emit, flow_id, state.throttle.failed(key))
         failed = Check(
             "check_user_credentials", "fail", "RFC 6749 §4.3.2", "wrong username or password"
         )
         raise Failed(InvalidGrant("the username or password is wrong"), flow_id, (*checks, failed))
     if decision.failures:
-        state.throttle.succeeded(keys[0])
+        state.throttle.succeeded(key)
     checks = (*checks, Check("check_user_credentials", "pass", "RFC 6749 §4.3.2", "Argon2id"))
     now = state.clock.now()
     grant = Grant(

@@ -1,0 +1,251 @@
+"""Guessing defences (RFC 6749 §10.10, NIST SP 800-63B §5.2.2; core/throttle.py): failed sign-ins
+per account and per address, failed client authentications per client, with growing delays, 429
+and Retry-After, no Argon2 work while refused, and no lockout an attacker can hold on a user."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from tests.conftest import ISSUER, SVC_SECRET, InProcess, make_in_process
+from tests.lifecycle.conftest import FAST_BASE
+from tests.support.asgi import SyncASGITransport
+from tests.support.forms import the_form
+from valetkey.asgi import create_app
+from valetkey.core import pkce
+from valetkey.core.client_auth import basic_credentials
+
+# Two free failures, then 1, 2, 4 s...; accounts and clients capped at 8 s, addresses at 64 s.
+THROTTLE = {
+    "throttle_free_failures": 2,
+    "throttle_first_delay": 1,
+    "throttle_account_cap": 8,
+    "throttle_address_cap": 64,
+}
+
+
+@pytest.fixture
+def env(http_path: str) -> Iterator[InProcess]:
+    server = make_in_process(FAST_BASE, http_path=http_path, **THROTTLE)
+    with server.http:
+        yield server
+    server.store.close()
+
+
+@pytest.fixture
+def asgi_env() -> Iterator[InProcess]:
+    """On the ASGI path only, where a test chooses the caller's address."""
+    server = make_in_process(FAST_BASE, **THROTTLE)
+    with server.http:
+        yield server
+    server.store.close()
+
+
+def _browser(env: InProcess, address: str) -> httpx.Client:
+    """A browser at another IP address, on the same server (ASGI path: the address is chosen)."""
+    transport = SyncASGITransport(create_app(env.state), client=(address, 40000))
+    return httpx.Client(transport=transport, base_url=ISSUER, follow_redirects=False)
+
+
+def _login_form(http: httpx.Client) -> dict[str, str]:
+    query = {
+        "response_type": "code",
+        "client_id": "cli",
+        "redirect_uri": "http://127.0.0.1/callback",
+        "scope": "read:profile",
+        "state": "s",
+        "code_challenge": pkce.s256(pkce.new_verifier()),
+        "code_challenge_method": "S256",
+    }
+    page = http.get("/authorize?" + urlencode(query))
+    return the_form(page.text, str(page.url)).fields
+
+
+def _sign_in(http: httpx.Client, form: dict[str, str], user: str, password: str) -> httpx.Response:
+    return http.post("/login", data=dict(form, username=user, password=password))
+
+
+def test_sign_in_delays_grow_and_a_success_resets_the_account(
+    env: InProcess,
+) -> None:
+    form = _login_form(env.http)
+    assert [_sign_in(env.http, form, "alice", "nope").status_code for _ in range(2)] == [401, 401]
+    waits = []
+    for _ in range(6):
+        r = _sign_in(env.http, form, "alice", "nope")  # counted: opens the next window
+        assert r.status_code == 401
+        refused = _sign_in(env.http, form, "alice", "nope")
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["retry-after"]))
+        assert f"Too many attempts: try again in {waits[-1]} seconds" in refused.text
+        assert the_form(refused.text, str(refused.url)).fields["csrf_token"]  # can try again later
+        env.clock.advance(waits[-1])
+    # One address: its delay (capped at 64 s) outgrows the account's (capped at 8 s).
+    assert waits == [1, 2, 4, 8, 16, 32]
+    assert _sign_in(env.http, form, "alice", "wonderland").status_code in (302, 303, 200)
+    # The success forgot the account's failures, not the address's.
+    env.clock.advance(64)
+    assert _sign_in(env.http, form, "alice", "nope").status_code == 401
+    last = {e.data["kind"]: e.data["failures"] for e in env.sink.named("throttle.failure_counted")}
+    assert last == {"account": 1, "address": 9}
+
+
+def test_while_refused_the_password_is_not_checked_even_the_right_one(
+    env: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from valetkey.server import interaction
+
+    checked: list[str] = []
+    real = interaction.verify_password
+
+    def counting(password: str, stored: str | None) -> bool:
+        checked.append(password)
+        return real(password, stored)
+
+    monkeypatch.setattr(interaction, "verify_password", counting)
+    form = _login_form(env.http)
+    for _ in range(3):
+        _sign_in(env.http, form, "alice", "nope")
+    assert len(checked) == 3
+    r = _sign_in(env.http, form, "alice", "wonderland")
+    assert r.status_code == 429 and "vk_session" not in r.headers.get("set-cookie", "")
+    assert len(checked) == 3  # no Argon2 work spent on a refused attempt
+    assert not env.sink.named("login.succeeded")
+
+
+def test_events_name_the_rule_and_section_and_carry_no_password(env: InProcess) -> None:
+    form = _login_form(env.http)
+    for _ in range(4):
+        _sign_in(env.http, form, "alice", "secret-guess-123")
+    counted = env.sink.named("throttle.failure_counted")
+    assert [(e.data["kind"], e.data["failures"]) for e in counted[:2]] == [
+        ("account", 1),
+        ("address", 1),
+    ]
+    refused = env.sink.named("throttle.refused")
+    assert len(refused) == 1
+    event = refused[0]
+    assert event.data["rule"] == "throttle_account" and event.data["wait"] == 1
+    assert event.checks[0].rule == "throttle_account"
+    assert "NIST SP 800-63B §5.2.2" in event.checks[0].spec
+    for e in (*counted, *refused):
+        text = json.dumps(asdict(e), default=str)
+        assert "secret-guess-123" not in text and "alice" not in json.dumps(e.data)
+
+
+def test_an_attacker_cannot_lock_the_user_out(asgi_env: InProcess) -> None:
+    """The rule: an account's delay never exceeds ``throttle_account_cap`` however many guesses,
+    and refused attempts do not count; the guessing address is capped far longer. So the user,
+    from their own address, signs in within the account cap of the attacker's last counted guess,
+    while the attacker's address is still refused."""
+    env = asgi_env
+    with _browser(env, "203.0.113.66") as attacker, _browser(env, "198.51.100.7") as user:
+        _lockout(env, attacker, user)
+
+
+def _lockout(env: InProcess, attacker: httpx.Client, user: httpx.Client) -> None:
+    form = _login_form(attacker)
+    counted = 0
+    while counted < 12:  # every guess the throttle lets through, and refused ones in between
+        if _sign_in(attacker, form, "alice", "guess").status_code == 429:
+            env.clock.advance(8)
+        else:
+            counted += 1
+    last = _sign_in(attacker, form, "alice", "guess")  # right after the 12th counted guess
+    assert last.status_code == 429
+    assert int(last.headers["retry-after"]) > 8  # the address: longer than any account's delay
+    user_form = _login_form(user)
+    blocked = _sign_in(user, user_form, "alice", "wonderland")
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) <= 8
+    env.clock.advance(8)
+    assert _sign_in(user, user_form, "alice", "wonderland").status_code in (302, 303, 200)
+    assert _sign_in(attacker, form, "alice", "wonderland").status_code == 429  # still refused
+
+
+def test_one_address_guessing_many_accounts_is_throttled_per_address(asgi_env: InProcess) -> None:
+    env = asgi_env
+    with _browser(env, "203.0.113.9") as guesser, _browser(env, "192.0.2.1") as other:
+        form = _login_form(guesser)
+        statuses = [_sign_in(guesser, form, f"user{i}", "pw").status_code for i in range(4)]
+        assert statuses == [401, 401, 401, 429]  # four different accounts, one address
+        assert env.sink.named("throttle.refused")[-1].data["kind"] == "address"
+        assert _sign_in(other, _login_form(other), "user9", "pw").status_code == 401
+
+
+def _token(http: httpx.Client, secret: str, how: str) -> httpx.Response:
+    """A client-credentials request by svc (client_secret_basic) or legacy-web (client_secret_post,
+    which may not use this grant: authenticated, then refused with unauthorized_client)."""
+    data = {"grant_type": "client_credentials"}
+    if how == "basic":
+        return http.post(
+            "/token", data=data, headers={"Authorization": basic_credentials("svc", secret)}
+        )
+    return http.post("/token", data=dict(data, client_id="legacy-web", client_secret=secret))
+
+
+RIGHT = {"basic": (SVC_SECRET, 200), "post": ("short-secret", 400)}
+
+
+@pytest.mark.parametrize("how", ["basic", "post"])
+def test_client_authentication_is_throttled_per_client(env: InProcess, how: str) -> None:
+    secret, authenticated = RIGHT[how]
+    assert [_token(env.http, "wrong", how).status_code for _ in range(3)] == [401, 401, 401]
+    r = _token(env.http, secret, how)  # the right secret, unchecked while throttled
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert r.json() == {
+        "error": "invalid_client",
+        "error_description": "too many failed client authentications: try again in 1 seconds",
+    }
+    assert "www-authenticate" not in r.headers
+    env.clock.advance(1)
+    assert _token(env.http, "wrong", how).status_code == 401
+    assert _token(env.http, "wrong", how).headers["retry-after"] == "2"
+    env.clock.advance(2)
+    assert _token(env.http, secret, how).status_code == authenticated
+    # The success forgot the client's failures, not the address's.
+    env.clock.advance(64)
+    assert _token(env.http, "wrong", how).status_code == 401
+    last = {e.data["kind"]: e.data["failures"] for e in env.sink.named("throttle.failure_counted")}
+    assert last == {"client": 1, "address": 5}
+    assert env.sink.named("throttle.refused")[0].data["rule"] == "throttle_client"
+
+
+def test_introspection_and_revocation_share_the_client_throttle(env: InProcess) -> None:
+    for _ in range(3):
+        _token(env.http, "wrong", "basic")
+    auth = {"Authorization": basic_credentials("svc", SVC_SECRET)}
+    for path in ("/introspect", "/revoke"):
+        r = env.http.post(path, data={"token": "x"}, headers=auth)
+        assert r.status_code == 429 and r.json()["error"] == "invalid_client", path
+        assert int(r.headers["retry-after"]) >= 1
+
+
+def test_the_password_grant_is_throttled_per_account(http_path: str) -> None:
+    from tests.lifecycle.test_legacy_grants import LEGACY_CLIENTS, PW_SECRET
+
+    env = make_in_process(
+        FAST_BASE + LEGACY_CLIENTS, http_path=http_path, allow_deprecated_grants=True, **THROTTLE
+    )
+
+    def guess(password: str) -> httpx.Response:
+        form = {"grant_type": "password", "username": "bob", "password": password}
+        return env.http.post("/token", data=form, auth=("pw-app", PW_SECRET))
+
+    with env.http:
+        assert [guess("nope").status_code for _ in range(3)] == [400, 400, 400]
+        r = guess("builder-bob")  # the right password, unchecked while throttled
+        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        assert r.json() == {
+            "error": "invalid_grant",
+            "error_description": "too many failed sign-ins for this account: try again in 1 seconds",
+        }
+        env.clock.advance(1)
+        assert guess("builder-bob").status_code == 200
+        rejected = env.sink.named("token.rejected")[-1]
+        assert rejected.checks[-1].rule == "throttle_account"
+    env.store.close()
