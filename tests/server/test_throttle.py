@@ -167,6 +167,31 @@ def _lockout(env: InProcess, attacker: httpx.Client, user: httpx.Client) -> None
     assert _sign_in(attacker, form, "alice", "wonderland").status_code == 429  # still refused
 
 
+def test_a_browser_that_signed_in_before_skips_the_account_delay(asgi_env: InProcess) -> None:
+    """The second half of the rule: a browser that signed in to the account before (a signed
+    cookie) is not held by the account's delay at all, only by its own address's."""
+    env = asgi_env
+    with _browser(env, "203.0.113.66") as attacker, _browser(env, "198.51.100.7") as user:
+        signed_in = _sign_in(user, _login_form(user), "alice", "wonderland")
+        assert signed_in.status_code in (302, 303, 200) and "vk_known" in user.cookies
+        user.cookies.delete("vk_session")  # signed out; the browser is still known
+        form = _login_form(attacker)
+        while _sign_in(attacker, form, "alice", "guess").status_code != 429:
+            pass
+        assert _sign_in(attacker, form, "alice", "wonderland").status_code == 429
+        user_form = _login_form(user)
+        assert _sign_in(user, user_form, "alice", "wonderland").status_code in (302, 303, 200)
+        # The cookie names one account: it does not let its holder skip another's delay.
+        with _browser(env, "203.0.113.67") as second:
+            second_form = _login_form(second)
+            while _sign_in(second, second_form, "bob", "guess").status_code != 429:
+                pass
+        user.cookies.delete("vk_session")
+        refused = _sign_in(user, _login_form(user), "bob", "guess")
+        assert refused.status_code == 429
+        assert env.sink.named("throttle.refused")[-1].data["kind"] == "account"
+
+
 def test_one_address_guessing_many_accounts_is_throttled_per_address(asgi_env: InProcess) -> None:
     env = asgi_env
     with _browser(env, "203.0.113.9") as guesser, _browser(env, "192.0.2.1") as other:

@@ -27,8 +27,11 @@ from valetkey.server.throttle import (
     client_address,
     emit_counted,
     emit_refused,
+    known_browser,
     refused_check,
+    remember_browser,
     with_retry_after,
+    worst,
 )
 
 
@@ -71,18 +74,22 @@ async def login_endpoint(request: Request) -> Response:
     username = (form.get("username") or [""])[0]
     password = (form.get("password") or [""])[0]
     keys: tuple[Key, Key] = (("account", username), ("address", client_address(request)))
-    decision = state.throttle.check(*keys)
+    account, address = state.throttle.decide(*keys)
+    # A browser that signed in to this account before skips the account's delay (not the
+    # address's): an attacker throttling the account cannot keep its owner out.
+    known = not account.allowed and known_browser(state.signer, request, username)
+    decision = address if known else worst((account, address))
     if not decision.allowed:  # refused before any Argon2 work (RFC 6749 §10.10)
         return _throttled(state, request, v, username, decision)
     user = state.store.get_user_by_username(username) if username else None
     ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if not ok or user is None:
-        emit_counted(state.emit, v.flow_id, state.throttle.failed(*keys))
+        emit_counted(state.emit, v.flow_id, state.throttle.record_failure(*keys))
         return login_page(
             state, request, v, error="Wrong username or password.", username=username, status=401
         )
-    if decision.failures:  # a success forgets the account's failures, never the address's
-        state.throttle.succeeded(keys[0])
+    if account.failures:  # a success forgets the account's failures, never the address's
+        state.throttle.record_success(keys[0])
     session_id, session = pages.new_session(state, user.sub)
     state.emit(
         "login.succeeded",
@@ -107,6 +114,7 @@ async def login_endpoint(request: Request) -> Response:
         state, request, v, await continue_flow(state, request, v, session, fresh_login=True)
     )
     pages.set_session_cookie(state, response, session_id)
+    remember_browser(state.signer, response, username, state.issuer.startswith("https://"))
     return response
 
 

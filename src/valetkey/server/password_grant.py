@@ -48,13 +48,13 @@ async def password_grant(
     user = state.store.get_user_by_username(username)
     ok = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
     if not ok or user is None:
-        emit_counted(state.emit, flow_id, state.throttle.failed(key))
+        emit_counted(state.emit, flow_id, state.throttle.record_failure(key))
         failed = Check(
             "check_user_credentials", "fail", "RFC 6749 §4.3.2", "wrong username or password"
         )
         raise Failed(InvalidGrant("the username or password is wrong"), flow_id, (*checks, failed))
     if decision.failures:
-        state.throttle.succeeded(key)
+        state.throttle.record_success(key)
     checks = (*checks, Check("check_user_credentials", "pass", "RFC 6749 §4.3.2", "Argon2id"))
     now = state.clock.now()
     grant = Grant(

@@ -2,12 +2,13 @@
 ``throttle_redis_url`` is set, shared by every instance; every decision is an event.
 
 Endpoints call :meth:`Throttle.check` before a password or secret is verified (a refused attempt
-costs no Argon2 work), :meth:`Throttle.failed` after a wrong one and :meth:`Throttle.succeeded`
+costs no Argon2 work), :meth:`Throttle.record_failure` after a wrong one and :meth:`Throttle.record_success`
 after a right one. The device flow calls the same three with the kind ``user_code``.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import partial
 from typing import Protocol
@@ -21,6 +22,7 @@ from valetkey.core.events import Check, Emitter
 from valetkey.core.secrets import digest
 from valetkey.core.settings import Settings
 from valetkey.core.throttle import Count, Decision, Kind
+from valetkey.server.cookies import Signer
 from valetkey.store.protocol import Store
 
 Key = tuple[Kind, str]  # (kind, value): a username, a client IP address, a client_id, ...
@@ -63,17 +65,18 @@ class Throttle:
 
     def check(self, *keys: Key) -> Decision:
         """Allowed, or the refusal of the key with the longest wait (one or two keys, one read)."""
-        now = self.clock.now()
-        first, second = keys[0], keys[-1]
-        counts = self.counts.get_throttle(self._digest(first), self._digest(second))
-        decisions = [
-            throttle.check(key[0], count, now, throttle.policy(key[0], self.settings))
-            for key, count in zip((first, second), counts, strict=True)
-        ]
-        refused = [d for d in decisions if not d.allowed]
-        return max(refused, key=lambda d: d.wait) if refused else decisions[0]
+        return worst(self.decide(*keys))
 
-    def failed(self, *keys: Key) -> tuple[Decision, ...]:
+    def decide(self, *keys: Key) -> tuple[Decision, ...]:
+        """Each key's decision (one or two keys, one read)."""
+        now = self.clock.now()
+        counts = self.counts.get_throttle(self._digest(keys[0]), self._digest(keys[-1]))
+        return tuple(
+            throttle.check(key[0], count, now, throttle.policy(key[0], self.settings))
+            for key, count in zip(keys, counts[: len(keys)], strict=True)
+        )
+
+    def record_failure(self, *keys: Key) -> tuple[Decision, ...]:
         """Count one failure for each key; the decisions right after."""
         now = self.clock.now()
         out = []
@@ -88,9 +91,43 @@ class Throttle:
             out.append(throttle.counted(kind, count.failures, now, p))
         return tuple(out)
 
-    def succeeded(self, key: Key) -> None:
+    def record_success(self, key: Key) -> None:
         """A success forgets the key's failures (an account's or a client's; never an address's)."""
         self.counts.clear_throttle(self._digest(key))
+
+
+def worst(decisions: tuple[Decision, ...]) -> Decision:
+    """The refusal with the longest wait, or the first decision when all allow."""
+    refused = [d for d in decisions if not d.allowed]
+    return max(refused, key=lambda d: d.wait) if refused else decisions[0]
+
+
+KNOWN_COOKIE = "vk_known"
+KNOWN_SECONDS = 90 * 24 * 3600
+
+
+def _known_marker(username: str) -> str:
+    return digest("known-account\x00" + username)[:32]
+
+
+def known_browser(signer: Signer, request: Request, username: str) -> bool:
+    """Whether this browser signed in to ``username`` before (a signed cookie, OWASP's "device
+    cookie"): its sign-ins skip the account's delay, so that an attacker throttling the account
+    does not keep its owner out; the address's delay still applies."""
+    marker = signer.unsign("known", request.cookies.get(KNOWN_COOKIE))
+    return marker is not None and hmac.compare_digest(marker, _known_marker(username))
+
+
+def remember_browser(signer: Signer, response: Response, username: str, secure: bool) -> None:
+    response.set_cookie(
+        KNOWN_COOKIE,
+        signer.sign("known", _known_marker(username)),
+        max_age=KNOWN_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
 
 
 def refused_check(decision: Decision) -> Check:

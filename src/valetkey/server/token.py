@@ -63,10 +63,12 @@ async def authenticate_client(
     try:
         client = await _authenticate(state, presented)
     except InvalidClient:
-        emit_counted(state.emit, flow_id or flows.new_flow_id(), state.throttle.failed(*keys))
+        emit_counted(
+            state.emit, flow_id or flows.new_flow_id(), state.throttle.record_failure(*keys)
+        )
         raise
     if decision.failures:  # the client's own count (an address's is never forgotten early)
-        state.throttle.succeeded(keys[0])
+        state.throttle.record_success(keys[0])
     return client
 
 
