@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ISSUER, SVC_SECRET, InProcess, make_in_process
 from tests.lifecycle.conftest import FAST_BASE
+from tests.store.test_throttle_redis import REDIS_URL, own_prefix
 from tests.support.asgi import SyncASGITransport
 from tests.support.forms import the_form
 from valetkey.asgi import create_app
@@ -273,4 +274,28 @@ def test_the_password_grant_is_throttled_per_account(http_path: str) -> None:
         assert guess("builder-bob").status_code == 200
         rejected = env.sink.named("token.rejected")[-1]
         assert rejected.checks[-1].rule == "throttle_account"
+    env.store.close()
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    yield from own_prefix()
+
+
+def test_with_redis_configured_the_counts_live_in_redis(prefix: str) -> None:
+    import redis
+    import sqlalchemy as sa
+
+    env = make_in_process(FAST_BASE, throttle_redis_url=f"{REDIS_URL}?prefix={prefix}", **THROTTLE)
+    with env.http:
+        assert [_token(env.http, "wrong", "basic").status_code for _ in range(3)] == [401] * 3
+        refused = _token(env.http, SVC_SECRET, "basic")
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    with env.store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM throttle")).scalar() == 0
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    client.close()
+    assert len(keys) == 2  # the client and the address, as digests: no client_id in clear
+    assert all(b"svc" not in key and b"127.0.0.1" not in key for key in keys)
     env.store.close()

@@ -23,15 +23,19 @@ TIMEOUT_SECONDS = 2.0
 _COUNT = """
 local f = tonumber(redis.call('HGET', KEYS[1], 'f'))
 local u = tonumber(redis.call('HGET', KEYS[1], 'u'))
-if (not f) or (not u) or u <= tonumber(ARGV[2]) then f = 1 else f = f + 1 end
-redis.call('HSET', KEYS[1], 'f', f, 'u', ARGV[1])
-return f
+if (not f) or (not u) or u <= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'f', 1, 'u', ARGV[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'f', f + 1)
+return f + 1
 """
-# KEYS[1]; ARGV: window end, expiry (unix seconds). A later window set meanwhile is kept.
+# KEYS[1]; ARGV: window end, seconds to live. A later window set meanwhile is kept. The time to
+# live is relative: the server's clock decides, whatever Redis's says.
 _WINDOW = """
 local u = tonumber(redis.call('HGET', KEYS[1], 'u')) or 0
 redis.call('HSET', KEYS[1], 'u', tostring(math.max(u, tonumber(ARGV[1]))))
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
@@ -79,8 +83,8 @@ class RedisThrottle:
         name = self.prefix + key
         failures = int(self._call(lambda: self._count(keys=[name], args=[repr(now), now - forget])))
         ends = window_end(failures)
-        expiry = math.ceil(ends + forget)
-        self._call(lambda: self._window(keys=[name], args=[repr(ends), expiry]))
+        ttl = max(1, math.ceil(ends + forget - now))
+        self._call(lambda: self._window(keys=[name], args=[repr(ends), ttl]))
         return Count(failures, ends)
 
     def clear_throttle(self, key: str) -> None:
