@@ -51,19 +51,21 @@ def test_failures_spread_over_two_instances_count_together(tmp_path: Path, pg_ur
             server.start()
         a, b = (s.base for s in servers)
         with _from("127.0.0.2") as http:
-            # Client authentication: one failure on A, one on B, one on A; B then refuses even
-            # the right secret, unchecked. Alone, neither instance saw more than two.
+            # Client authentication: one failure on A, one on B, one on A; then B refuses the next
+            # guess, unchecked. Alone, neither instance saw more than two.
             wrong, right = ("svc", "wrong"), ("svc", SVC_SECRET)
             data = {"grant_type": "client_credentials"}
             statuses = [
                 http.post(f"{base}/token", data=data, auth=wrong).status_code for base in (a, b, a)
             ]
             assert statuses == [401, 401, 401]
-            refused = http.post(f"{b}/token", data=data, auth=right)
+            refused = http.post(f"{b}/token", data=data, auth=wrong)
             assert refused.status_code == 429, refused.text
             assert 0 < int(refused.headers["retry-after"]) <= 60
             assert refused.json()["error"] == "invalid_client"
-            assert http.post(f"{a}/token", data=data, auth=right).status_code == 429
+            assert http.post(f"{a}/token", data=data, auth=wrong).status_code == 429
+            # svc's secret is too long to guess: the right one is never refused.
+            assert http.post(f"{a}/token", data=data, auth=right).status_code == 200
 
         with _from("127.0.0.3") as http:  # another address: its own count
             # Sign-in: the same across the two instances' forms.

@@ -30,9 +30,20 @@ THROTTLE = {
 }
 
 
+# A client_secret_basic client with a short secret, stored with Argon2id like a password.
+SHORT_BASIC = """
+[[clients]]
+client_id = "short-basic"
+client_secret = "short-basic-secret"
+grant_types = ["client_credentials"]
+scope = "read:files"
+"""
+CONFIG = FAST_BASE + SHORT_BASIC
+
+
 @pytest.fixture
 def env(http_path: str) -> Iterator[InProcess]:
-    server = make_in_process(FAST_BASE, http_path=http_path, **THROTTLE)
+    server = make_in_process(CONFIG, http_path=http_path, **THROTTLE)
     with server.http:
         yield server
     server.store.close()
@@ -41,7 +52,7 @@ def env(http_path: str) -> Iterator[InProcess]:
 @pytest.fixture
 def asgi_env() -> Iterator[InProcess]:
     """On the ASGI path only, where a test chooses the caller's address."""
-    server = make_in_process(FAST_BASE, **THROTTLE)
+    server = make_in_process(CONFIG, **THROTTLE)
     with server.http:
         yield server
     server.store.close()
@@ -203,23 +214,29 @@ def test_one_address_guessing_many_accounts_is_throttled_per_address(asgi_env: I
         assert _sign_in(other, _login_form(other), "user9", "pw").status_code == 401
 
 
+CLIENTS = {
+    "basic": ("short-basic", "short-basic-secret", 200),
+    "post": (
+        "legacy-web",
+        "short-secret",
+        400,
+    ),  # may not use this grant: refused once authenticated
+    "unguessable": ("svc", SVC_SECRET, 200),  # client_secret_basic, stored as a SHA-256 digest
+}
+
+
 def _token(http: httpx.Client, secret: str, how: str) -> httpx.Response:
-    """A client-credentials request by svc (client_secret_basic) or legacy-web (client_secret_post,
-    which may not use this grant: authenticated, then refused with unauthorized_client)."""
+    client_id = CLIENTS[how][0]
     data = {"grant_type": "client_credentials"}
-    if how == "basic":
-        return http.post(
-            "/token", data=data, headers={"Authorization": basic_credentials("svc", secret)}
-        )
-    return http.post("/token", data=dict(data, client_id="legacy-web", client_secret=secret))
-
-
-RIGHT = {"basic": (SVC_SECRET, 200), "post": ("short-secret", 400)}
+    if how == "post":
+        return http.post("/token", data=dict(data, client_id=client_id, client_secret=secret))
+    auth = {"Authorization": basic_credentials(client_id, secret)}
+    return http.post("/token", data=data, headers=auth)
 
 
 @pytest.mark.parametrize("how", ["basic", "post"])
 def test_client_authentication_is_throttled_per_client(env: InProcess, how: str) -> None:
-    secret, authenticated = RIGHT[how]
+    _, secret, authenticated = CLIENTS[how]
     assert [_token(env.http, "wrong", how).status_code for _ in range(3)] == [401, 401, 401]
     r = _token(env.http, secret, how)  # the right secret, unchecked while throttled
     assert r.status_code == 429 and r.headers["retry-after"] == "1"
@@ -241,10 +258,33 @@ def test_client_authentication_is_throttled_per_client(env: InProcess, how: str)
     assert env.sink.named("throttle.refused")[0].data["rule"] == "throttle_client"
 
 
+def test_a_secret_too_long_to_guess_is_never_refused_but_guesses_are(
+    env: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A high-entropy secret: the right one always works (no one can keep the client out by
+    failing on purpose) and costs no read of the counts; wrong ones are counted and refused."""
+    assert [_token(env.http, "wrong", "unguessable").status_code for _ in range(3)] == [401] * 3
+    refused = _token(env.http, "wrong", "unguessable")
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["error"] == "invalid_client"
+    reads: list[str] = []
+    real = env.store.get_throttle
+
+    def counting(first: str, second: str) -> object:
+        reads.append(first)
+        return real(first, second)
+
+    monkeypatch.setattr(env.store, "get_throttle", counting)
+    assert _token(env.http, SVC_SECRET, "unguessable").status_code == 200
+    assert reads == []
+    assert _token(env.http, "wrong", "unguessable").status_code == 429
+    assert len(reads) == 1
+
+
 def test_introspection_and_revocation_share_the_client_throttle(env: InProcess) -> None:
     for _ in range(3):
         _token(env.http, "wrong", "basic")
-    auth = {"Authorization": basic_credentials("svc", SVC_SECRET)}
+    auth = {"Authorization": basic_credentials("short-basic", "short-basic-secret")}
     for path in ("/introspect", "/revoke"):
         r = env.http.post(path, data={"token": "x"}, headers=auth)
         assert r.status_code == 429 and r.json()["error"] == "invalid_client", path
@@ -286,10 +326,10 @@ def test_with_redis_configured_the_counts_live_in_redis(prefix: str) -> None:
     import redis
     import sqlalchemy as sa
 
-    env = make_in_process(FAST_BASE, throttle_redis_url=f"{REDIS_URL}?prefix={prefix}", **THROTTLE)
+    env = make_in_process(CONFIG, throttle_redis_url=f"{REDIS_URL}?prefix={prefix}", **THROTTLE)
     with env.http:
         assert [_token(env.http, "wrong", "basic").status_code for _ in range(3)] == [401] * 3
-        refused = _token(env.http, SVC_SECRET, "basic")
+        refused = _token(env.http, "short-basic-secret", "basic")
         assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
     with env.store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM throttle")).scalar() == 0
@@ -297,5 +337,5 @@ def test_with_redis_configured_the_counts_live_in_redis(prefix: str) -> None:
     keys = list(client.scan_iter(match=prefix + "*"))
     client.close()
     assert len(keys) == 2  # the client and the address, as digests: no client_id in clear
-    assert all(b"svc" not in key and b"127.0.0.1" not in key for key in keys)
+    assert all(b"short-basic" not in key and b"127.0.0.1" not in key for key in keys)
     env.store.close()

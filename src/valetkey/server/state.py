@@ -57,6 +57,7 @@ class ServerState:
         )
         state = cls(settings, store, sink, clock, keys, signer, settings.issuer)
         state.reload_resources()
+        _ = state.throttle  # its key is read (or made) now, not on a first request's hot path
         return state
 
     def reload_resources(self) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import client_auth, flows
+from valetkey.core import flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import InvalidClient, OAuthError, ThrottledClient
+from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.grant_types import check_grant_type
 from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken, User
@@ -26,6 +25,7 @@ from valetkey.core.token import (
     decide_refresh,
     one,
 )
+from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.http import (
     Params,
     exchange,
@@ -36,50 +36,10 @@ from valetkey.server.http import (
     with_rows,
 )
 from valetkey.server.issue import Minted, mint_access_token, mint_for_grant, token_response
-from valetkey.server.passwords import verify_client_secret
 from valetkey.server.state import ServerState
-from valetkey.server.throttle import Key, client_address, emit_counted, emit_refused
 from valetkey.server.token_types import Failed, Outcome
 
 GrantHandler = Callable[[ServerState, Request, Params, Client, str | None], Awaitable[Outcome]]
-
-
-async def authenticate_client(
-    state: ServerState, request: Request, form: Params, flow_id: str | None = None
-) -> Client:
-    """The client, authenticated (token, introspection and revocation endpoints). A client secret
-    is checked only while neither the client nor the caller's address is throttled (RFC 6749
-    §10.10: core/throttle.py); a wrong one is counted against both."""
-    presented = client_auth.presented_credentials(header(request, b"authorization"), form)
-    if presented.secret is None:  # none, or an assertion: no secret to guess here
-        return await _authenticate(state, presented)
-    keys: tuple[Key, Key] = (("client", presented.client_id), ("address", client_address(request)))
-    decision = state.throttle.check(*keys)
-    if not decision.allowed:
-        emit_refused(state.emit, flow_id or flows.new_flow_id(), decision, "Client authentication")
-        raise ThrottledClient(
-            decision.description, retry_after=decision.wait, rule=decision.rule, spec=decision.spec
-        )
-    try:
-        client = await _authenticate(state, presented)
-    except InvalidClient:
-        emit_counted(
-            state.emit, flow_id or flows.new_flow_id(), state.throttle.record_failure(*keys)
-        )
-        raise
-    if decision.failures:  # the client's own count (an address's is never forgotten early)
-        state.throttle.record_success(keys[0])
-    return client
-
-
-async def _authenticate(state: ServerState, presented: client_auth.PresentedCredentials) -> Client:
-    client = state.client(presented.client_id)
-    stored = client.secret_digest if client else None
-    if stored is not None and not stored.startswith("sha256:"):
-        # A low-entropy secret is Argon2-hashed: verify it off the event loop.
-        ok = await run_in_threadpool(verify_client_secret, presented.secret or "", stored)
-        return client_auth.authenticate(presented, client, lambda _s, _d: ok)
-    return client_auth.authenticate(presented, client, verify_client_secret)
 
 
 FLOW_HEADER = flows.FLOW_HEADER.encode("ascii")
