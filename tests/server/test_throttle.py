@@ -339,3 +339,15 @@ def test_with_redis_configured_the_counts_live_in_redis(prefix: str) -> None:
     assert len(keys) == 2  # the client and the address, as digests: no client_id in clear
     assert all(b"short-basic" not in key and b"127.0.0.1" not in key for key in keys)
     env.store.close()
+
+
+def test_counts_out_of_reach_are_an_outage_never_an_open_door() -> None:
+    """Redis unreachable: 503 with Retry-After, and no password or secret is checked."""
+    env = make_in_process(CONFIG, throttle_redis_url="redis://127.0.0.1:1/0", **THROTTLE)
+    with env.http:
+        r = _token(env.http, "short-basic-secret", "basic")
+        assert r.status_code == 503 and r.headers["retry-after"].isdigit()
+        form = _login_form(env.http)
+        page = _sign_in(env.http, form, "alice", "wonderland")
+        assert page.status_code == 503 and "vk_session" not in page.headers.get("set-cookie", "")
+    env.store.close()
