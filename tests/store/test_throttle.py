@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from valetkey.core.throttle import Count
 from valetkey.store.sql import SQLStore, open_store
@@ -42,25 +44,31 @@ def test_a_key_no_row_can_hold_finds_nothing(store: SQLStore) -> None:
     assert store.get_throttle("nul\x00", B) == (None, None)
 
 
+def count_together(backends: Sequence[Any], each: int) -> list[Any]:
+    """``each`` failures of key A counted by every backend at once, from a thread each; the
+    errors raised (reported, not lost in the threads)."""
+    errors: list[Any] = []
+
+    def hammer(backend: Any) -> None:
+        try:
+            for _ in range(each):
+                backend.count_throttle_failure(A, 1000.0, 60, _window)
+        except BaseException as exc:
+            errors.append(getattr(exc, "detail", exc))
+
+    threads = [threading.Thread(target=hammer, args=(b,)) for b in backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 def test_failures_counted_at_once_by_two_instances_all_count(pg_url: str) -> None:
     """Two stores on one PostgreSQL database (two instances): no failure is lost to a race."""
     stores = [open_store(pg_url), open_store(pg_url)]
     try:
-        errors: list[BaseException] = []
-
-        def hammer(store: SQLStore) -> None:
-            try:
-                for _ in range(20):
-                    store.count_throttle_failure(A, 1000.0, 60, _window)
-            except BaseException as exc:  # reported below, not lost in the thread
-                errors.append(exc)
-
-        threads = [threading.Thread(target=hammer, args=(s,)) for s in stores]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert [getattr(e, "detail", e) for e in errors] == []
+        assert count_together(stores, 20) == []
         assert stores[0].get_throttle(A, B)[0] == Count(40, _window(40))
     finally:
         for s in stores:
