@@ -27,6 +27,13 @@ def test_inside_the_window_the_attempt_is_refused_with_the_seconds_left() -> Non
     )
 
 
+def test_the_wait_is_said_in_words() -> None:
+    assert throttle.check("client", Count(9, 101.0), 100.0, P).description == (
+        "too many failed client authentications: try again in 1 second"
+    )
+    assert throttle.check("address", Count(9, 102.0), 100.0, P).in_words == "2 seconds"
+
+
 def test_after_the_window_the_next_attempt_is_allowed_and_the_failures_still_count() -> None:
     decision = throttle.check("client", Count(5, 104.0), 104.0, P)
     assert (decision.allowed, decision.wait, decision.failures) == (True, 0, 5)

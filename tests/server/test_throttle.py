@@ -94,7 +94,8 @@ def test_sign_in_delays_grow_and_a_success_resets_the_account(
         refused = _sign_in(env.http, form, "alice", "nope")
         assert refused.status_code == 429
         waits.append(int(refused.headers["retry-after"]))
-        assert f"Too many attempts: try again in {waits[-1]} seconds" in refused.text
+        words = "1 second" if waits[-1] == 1 else f"{waits[-1]} seconds"
+        assert f"Too many attempts: try again in {words}." in refused.text
         assert the_form(refused.text, str(refused.url)).fields["csrf_token"]  # can try again later
         env.clock.advance(waits[-1])
     # One address: its delay (capped at 64 s) outgrows the account's (capped at 8 s).
@@ -242,7 +243,7 @@ def test_client_authentication_is_throttled_per_client(env: InProcess, how: str)
     assert r.status_code == 429 and r.headers["retry-after"] == "1"
     assert r.json() == {
         "error": "invalid_client",
-        "error_description": "too many failed client authentications: try again in 1 seconds",
+        "error_description": "too many failed client authentications: try again in 1 second",
     }
     assert "www-authenticate" not in r.headers
     env.clock.advance(1)
@@ -308,7 +309,7 @@ def test_the_password_grant_is_throttled_per_account(http_path: str) -> None:
         assert r.status_code == 429 and r.headers["retry-after"] == "1"
         assert r.json() == {
             "error": "invalid_grant",
-            "error_description": "too many failed sign-ins for this account: try again in 1 seconds",
+            "error_description": "too many failed sign-ins for this account: try again in 1 second",
         }
         env.clock.advance(1)
         assert guess("builder-bob").status_code == 200

@@ -79,9 +79,14 @@ class Decision:
         return SPECS[self.kind]
 
     @property
+    def in_words(self) -> str:
+        """The wait: "1 second", "8 seconds"."""
+        return f"{self.wait} second" + ("" if self.wait == 1 else "s")
+
+    @property
     def description(self) -> str:
         """The refusal, for a client developer or a user (no ``§``: see core.text)."""
-        return f"too many failed {NOUNS[self.kind]}: try again in {self.wait} seconds"
+        return f"too many failed {NOUNS[self.kind]}: try again in {self.in_words}"
 
 
 def policy(kind: Kind, settings: Settings) -> Policy:

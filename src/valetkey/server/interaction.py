@@ -127,7 +127,7 @@ def _throttled(
         state,
         request,
         v,
-        error=f"Too many attempts: try again in {decision.wait} seconds.",
+        error=f"Too many attempts: try again in {decision.in_words}.",
         username=username,
         status=429,
         checks=(refused_check(decision),),

@@ -2,8 +2,9 @@
 ``throttle_redis_url`` is set, shared by every instance; every decision is an event.
 
 Endpoints call :meth:`Throttle.check` before a password or secret is verified (a refused attempt
-costs no Argon2 work), :meth:`Throttle.record_failure` after a wrong one and :meth:`Throttle.record_success`
-after a right one. The device flow calls the same three with the kind ``user_code``.
+costs no Argon2 work), :meth:`Throttle.record_failure` after a wrong one and
+:meth:`Throttle.record_success` after a right one. The device flow calls the same three with the
+kind ``user_code``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 three methods as the SQL store's (``sql_throttle``), atomic across instances by Lua scripts.
 
 Each key is a hash (``f``: failures, ``u``: the end of their window) that Redis deletes by itself
-once its failures are forgotten. The URL may end in ``?prefix=...`` (default ``valetkey:throttle:``):
-the prefix of every key, so that several deployments, or tests, share one Redis.
+once its failures are forgotten. The URL may end in ``?prefix=...`` (default
+``valetkey:throttle:``): the prefix of every key, so that several deployments, or tests, share one
+Redis.
 """
 
 from __future__ import annotations
