@@ -79,3 +79,18 @@ def test_counts_in_settings_refuse_what_is_not_a_whole_number() -> None:
     assert (
         build_settings({}, {"VALETKEY_THROTTLE_FREE_FAILURES": "12"}).throttle_free_failures == 12
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same machine's /64
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4 in an IPv6 socket: the IPv4 address
+        ("unknown", "unknown"),
+    ],
+)
+def test_an_address_is_counted_as_itself_or_its_ipv6_64(host: str, counted_as: str) -> None:
+    assert throttle.address_key(host) == counted_as

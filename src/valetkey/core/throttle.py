@@ -21,6 +21,7 @@ account must not wipe the count of their guesses at others).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -87,6 +88,23 @@ class Decision:
     def description(self) -> str:
         """The refusal, for a client developer or a user (no ``§``: see core.text)."""
         return f"too many failed {NOUNS[self.kind]}: try again in {self.in_words}"
+
+
+IPV6_PREFIX = 64  # one subscriber's usual allocation: a host there has 2**64 addresses to rotate
+
+
+def address_key(host: str) -> str:
+    """The value an ``address`` is counted under: an IPv4 address itself, an IPv6 address's /64
+    (a single machine can take any address of its /64), anything else as it came."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
+    return str(ip)
 
 
 def policy(kind: Kind, settings: Settings) -> Policy:

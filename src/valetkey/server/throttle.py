@@ -49,9 +49,10 @@ def counts_for(settings: Settings, store: Store) -> Store | ThrottleCounts:
 
 
 def client_address(request: Request) -> str:
-    """The client's IP address (behind a proxy, uvicorn's ``--forwarded-allow-ips`` decides
-    whether X-Forwarded-For is believed)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address as counted (``core.throttle.address_key``: an IPv6 address's /64).
+    Behind a proxy, uvicorn's ``--forwarded-allow-ips`` decides whether X-Forwarded-For is
+    believed."""
+    return throttle.address_key(request.client.host if request.client else "unknown")
 
 
 class Throttle:
