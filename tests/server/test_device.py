@@ -237,6 +237,24 @@ def test_wrong_codes_are_refused_and_counted(env: InProcess, typed: str, words: 
     )
 
 
+def test_guessing_user_codes_is_throttled_per_address_then_forgiven(env: InProcess) -> None:
+    """RFC 8628 §5.1: past the free failures (5), an address waits before any code is even looked
+    up; the wait grows, and ends: a right code then works."""
+    body = start(env)
+    for _ in range(5):
+        assert enter_code(env.http, "BCDF-GHJK").status_code == 400
+    counted = enter_code(env.http, "BCDF-GHJK")  # the sixth failure opens the first delay
+    assert counted.status_code == 400
+    refused = enter_code(env.http, body["user_code"])  # even the right code waits
+    assert refused.status_code == 429 and "Too many wrong codes" in refused.text
+    assert int(refused.headers["retry-after"]) >= 1
+    [throttled] = events(env, "throttle.refused")
+    assert throttled.data["kind"] == "user_code" and "8628" in throttled.checks[0].spec
+    env.clock.advance(int(refused.headers["retry-after"]))
+    page = enter_code(env.http, body["user_code"])
+    assert page.status_code == 200 and "password" in page.text
+
+
 def test_a_signed_in_user_goes_straight_to_the_consent_showing_the_code(env: InProcess) -> None:
     first, second = start(env), start(env)
     approve(env.http, first["user_code"])

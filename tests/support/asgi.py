@@ -10,8 +10,9 @@ from starlette.types import ASGIApp
 
 
 class SyncASGITransport(httpx.BaseTransport):
-    def __init__(self, app: ASGIApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
+        """``client``: the caller's address and port, as the app sees them."""
+        self._inner = httpx.ASGITransport(app=app, client=client)  # type: ignore[arg-type]
         self._loop = asyncio.new_event_loop()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -212,3 +212,26 @@ class DeviceAccessDenied(AccessDenied):
     RFC 6749 §5.2), where an ``access_denied`` elsewhere answers 403."""
 
     status = 400
+
+
+class ThrottledClient(InvalidClient):
+    """Client authentication refused unchecked after too many failures (RFC 6749 §10.10): 429
+    with ``Retry-After`` (RFC 6585 §4). The code stays ``invalid_client``: RFC 6749 has none for
+    this, and every client already treats it as "these credentials were not accepted"."""
+
+    status = 429
+
+    def __init__(self, description: str, *, retry_after: int, rule: str, spec: str) -> None:
+        super().__init__(description, rule=rule, spec=spec)
+        self.retry_after = retry_after
+
+
+class ThrottledGrant(InvalidGrant):
+    """The password grant refused unchecked after too many failed sign-ins for the account or the
+    address (NIST SP 800-63B §5.2.2): 429 with ``Retry-After``, the code ``invalid_grant``."""
+
+    status = 429
+
+    def __init__(self, description: str, *, retry_after: int, rule: str, spec: str) -> None:
+        super().__init__(description, rule=rule, spec=spec)
+        self.retry_after = retry_after

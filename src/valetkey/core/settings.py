@@ -188,6 +188,35 @@ class Settings:
         'Log lines as "text" or "json" (one object a line, with a request id also sent as '
         "X-Request-Id and set on events)",
     )
+    # Guessing defences (core/throttle.py, docs/throttling.md): growing delays, never a lockout.
+    throttle_free_failures: int = setting(
+        5,
+        "count",
+        "Failed sign-ins or client authentications allowed per account, client or address before "
+        "delays begin (RFC 6749 §10.10, NIST SP 800-63B §5.2.2)",
+    )
+    throttle_first_delay: int = setting(
+        1, "seconds", "The first delay after the free failures; each further failure doubles it"
+    )
+    throttle_account_cap: int = setting(
+        60,
+        "seconds",
+        "Longest delay for one account or client: an attacker can slow its owner, never lock "
+        "them out",
+    )
+    throttle_address_cap: int = setting(
+        900, "seconds", "Longest delay for one client IP address (and its user-code entries)"
+    )
+    throttle_forget: int = setting(
+        3600, "seconds", "Failures are forgotten this long after their delay ends"
+    )
+    throttle_redis_url: str | None = setting(
+        None,
+        "text",
+        "redis://host:port/db (a secret): keep the throttle counts in Redis; unset: in the "
+        "database, shared by every instance on it",
+        secret=True,
+    )
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()

@@ -16,6 +16,8 @@ TITLES: dict[str, str] = {
     "login.shown": "Sign-in page",
     "login.failed": "Sign-in failed",
     "login.succeeded": "Signs in",
+    "throttle.refused": "Refused: too many attempts",
+    "throttle.failure_counted": "Failure counted",
     "consent.shown": "Consent page",
     "consent.granted": "Approves",
     "consent.denied": "Denies",
@@ -82,6 +84,14 @@ EXPLAIN: dict[str, str] = {
     "login.succeeded": (
         "The server verified the password (Argon2id) and started a sign-in session in its own "
         "cookie."
+    ),
+    "throttle.refused": (
+        "Too many failed attempts for this account, client or address: the server refuses without "
+        "checking the password or secret, and says when to try again (429, Retry-After)."
+    ),
+    "throttle.failure_counted": (
+        "The server counted a failed attempt; past a few, each one makes the next wait longer "
+        "(RFC 6749 §10.10), never a lockout."
     ),
     "consent.shown": "The server asks the user to approve exactly the requested scopes.",
     "consent.granted": "The user approved; the server remembers the consent for this client.",

@@ -20,6 +20,7 @@ from valetkey.core.device import (
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.models import Client, DeviceCode, NewDeviceCode
+from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.http import (
     NO_STORE,
     Params,
@@ -31,7 +32,7 @@ from valetkey.server.http import (
     with_rows,
 )
 from valetkey.server.state import ServerState
-from valetkey.server.token import FLOW_HEADER, authenticate_client
+from valetkey.server.token import FLOW_HEADER
 
 VERIFICATION_PATH = "/device"
 AUTH_SPEC = "RFC 8628 §3.1, RFC 6749 §2.3.1"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import Request
-
 from valetkey.core.checks import Rejected
 from valetkey.core.device import (
     EntryContext,
@@ -18,8 +16,6 @@ from valetkey.core.device import (
 from valetkey.core.events import Check
 from valetkey.core.models import DeviceCode
 from valetkey.server.state import ServerState
-
-MAX_TRACKED = 10_000  # addresses whose failures are counted at once; then the count starts over
 
 
 @dataclass(frozen=True)
@@ -34,16 +30,6 @@ class Entered:
     code: str  # the stored form: 8 letters, no dash
     record: DeviceCode
     checks: tuple[Check, ...]
-
-
-def count_user_code_failure(state: ServerState, request: Request) -> int:
-    """One more wrong user code from this client address; the count so far (RFC 8628 §5.1)."""
-    failures = state.user_code_failures
-    if len(failures) >= MAX_TRACKED:
-        failures.clear()
-    address = request.client.host if request.client else "unknown"
-    failures[address] = failures.get(address, 0) + 1
-    return failures[address]
 
 
 def find_pending(state: ServerState, typed: str) -> Entered | Refusal:

@@ -21,6 +21,7 @@ from valetkey.core.device import (
 from valetkey.core.errors import AuthorizationPending, SlowDown
 from valetkey.core.models import Client, DeviceCode, Issuance
 from valetkey.core.token import one
+from valetkey.server.dpop import TokenProof
 from valetkey.server.http import Params
 from valetkey.server.issue import (
     Minted,
@@ -29,7 +30,6 @@ from valetkey.server.issue import (
     mint_for_grant,
     token_response,
 )
-from valetkey.server.dpop import TokenProof
 from valetkey.server.state import ServerState
 from valetkey.server.token_types import Failed, Outcome
 

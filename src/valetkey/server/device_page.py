@@ -2,7 +2,9 @@
 signs in (the same sign-in and session as ``/authorize``) and allows or denies the device.
 
 The user code is a guessing target (§5.1): every code that finds no pending device is counted per
-client address (:func:`count_user_code_failure`) and refused with an event naming the rule.
+client address by the guessing defences (``user_code`` throttle, shared by every instance) and
+refused with an event naming the rule; past the free failures, entries wait (429, Retry-After)
+before any code is looked up.
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ from valetkey.server import pages
 from valetkey.server.authorize import first_param
 from valetkey.server.device_entry import (
     Refusal,
-    count_user_code_failure,
     find_pending,
 )
 from valetkey.server.http import Params, exchange, read_form
 from valetkey.server.interaction import csrf_refusal, emit_signed_in, sign_in
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import (
+    Key,
+    client_address,
+    emit_counted,
+    emit_refused,
+    with_retry_after,
+)
 
 # Refused codes belong to no device's flow: the inspector shows them together, as one would see
 # a guessing attack.
@@ -44,8 +52,19 @@ async def device_page(request: Request) -> Response:
     refused = csrf_refusal(state, request, form, views.CSRF_PURPOSE)
     if refused is not None:
         return refused
-    # The per-address throttle of RFC 8628 §5.1 belongs here, before the code is looked up.
     typed = first_param(form, "user_code") or ""
+    key: Key = ("user_code", client_address(request))
+    decision = state.throttle.check(key)
+    if not decision.allowed:  # RFC 8628 §5.1: refused before the code is even looked up
+        emit_refused(state.emit, REFUSALS_FLOW, decision, "User code entry")
+        page = views.entry_page(
+            state,
+            request,
+            typed=typed,
+            error=f"Too many wrong codes: try again in {decision.in_words}.",
+            status=429,
+        )
+        return with_retry_after(page, decision)
     found = find_pending(state, typed)
     if isinstance(found, Refusal):
         return _refuse(state, request, form, typed, found)
@@ -76,7 +95,9 @@ async def device_page(request: Request) -> Response:
 def _refuse(
     state: ServerState, request: Request, form: Params, typed: str, refusal: Refusal
 ) -> Response:
-    failures = count_user_code_failure(state, request)
+    counted = state.throttle.record_failure(("user_code", client_address(request)))
+    emit_counted(state.emit, REFUSALS_FLOW, counted)
+    failures = counted[0].failures
     response = views.entry_page(state, request, typed=typed, error=refusal.message, status=400)
     state.emit(
         "device.user_code_refused",

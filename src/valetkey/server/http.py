@@ -12,7 +12,13 @@ from urllib.parse import quote, unquote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from valetkey.core.errors import InvalidRequest, OAuthError, Unavailable
+from valetkey.core.errors import (
+    InvalidRequest,
+    OAuthError,
+    ThrottledClient,
+    ThrottledGrant,
+    Unavailable,
+)
 from valetkey.core.events import HttpExchange, redact
 from valetkey.core.models import NewRows
 
@@ -177,6 +183,9 @@ def oauth_error_response(exc: OAuthError, *, basic_attempted: bool = False) -> R
         raise exc  # an outage or overload, not a refusal: the runtime answers it (503, Retry-After)
     headers: dict[str, str] = {}
     status = exc.status
+    if isinstance(exc, (ThrottledClient, ThrottledGrant)):
+        # RFC 6585 §4, RFC 9110 §10.2.3: too many failed attempts, and when to try again.
+        return json_response(exc.body(), status=429, headers={"Retry-After": str(exc.retry_after)})
     if exc.error == "invalid_client":
         if basic_attempted:
             # RFC 6749 §5.2: 401 with a challenge for the scheme the client used.

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from valetkey.core.errors import AccessDenied, OAuthError
 from valetkey.core.events import Check
 from valetkey.core.models import User
+from valetkey.core.throttle import Decision
 from valetkey.server import pages
 from valetkey.server.authorize import (
     Validated,
@@ -21,6 +22,17 @@ from valetkey.server.authorize import (
 from valetkey.server.http import Params, exchange, parse_params, read_form
 from valetkey.server.password_check import check_password
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import (
+    Key,
+    client_address,
+    emit_counted,
+    emit_refused,
+    known_browser,
+    refused_check,
+    remember_browser,
+    with_retry_after,
+    worst,
+)
 
 
 def csrf_refusal(
@@ -96,11 +108,22 @@ async def login_endpoint(request: Request) -> Response:
         return v
     username = (form.get("username") or [""])[0]
     password = (form.get("password") or [""])[0]
+    keys: tuple[Key, Key] = (("account", username), ("address", client_address(request)))
+    account, address = state.throttle.decide(*keys)
+    # A browser that signed in to this account before skips the account's delay (not the
+    # address's): an attacker throttling the account cannot keep its owner out.
+    known = not account.allowed and known_browser(state.signer, request, username)
+    decision = address if known else worst((account, address))
+    if not decision.allowed:  # refused before any Argon2 work (RFC 6749 §10.10)
+        return _throttled(state, request, v, username, decision)
     user = await sign_in(state, username, password, v.flow_id)
     if user is None:
+        emit_counted(state.emit, v.flow_id, state.throttle.record_failure(*keys))
         return login_page(
             state, request, v, error="Wrong username or password.", username=username, status=401
         )
+    if account.failures:  # a success forgets the account's failures, never the address's
+        state.throttle.record_success(keys[0])
     session_id, session = pages.new_session(state, user.sub)
     emit_signed_in(state, request, form, v.flow_id, user)
     # Continue here rather than redirect to /authorize: re-reading prompt=login or max_age=0 there
@@ -109,7 +132,26 @@ async def login_endpoint(request: Request) -> Response:
         state, request, v, await continue_flow(state, request, v, session, fresh_login=True)
     )
     pages.set_session_cookie(state, response, session_id)
+    remember_browser(state.signer, response, username, state.issuer.startswith("https://"))
     return response
+
+
+def _throttled(
+    state: ServerState, request: Request, v: Validated, username: str, decision: Decision
+) -> Response:
+    """The sign-in form again, with 429 and Retry-After (RFC 6585 §4), the password unchecked."""
+    emit_refused(state.emit, v.flow_id, decision, "Sign-in")
+    page = login_page(
+        state,
+        request,
+        v,
+        error=f"Too many attempts: try again in {decision.in_words}.",
+        username=username,
+        status=429,
+        checks=(refused_check(decision),),
+        why={"rule": decision.rule, "spec": decision.spec},
+    )
+    return with_retry_after(page, decision)
 
 
 def _onward(state: ServerState, request: Request, v: Validated, response: Response) -> Response:

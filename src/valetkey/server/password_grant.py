@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from valetkey.core import flows, scopes
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import InvalidGrant
+from valetkey.core.errors import InvalidGrant, ThrottledGrant
 from valetkey.core.events import Check
 from valetkey.core.models import Client, Grant
 from valetkey.core.secrets import ordered_id
@@ -19,6 +19,7 @@ from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
 from valetkey.server.password_check import check_password
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import Key, emit_counted, emit_refused, refused_check
 from valetkey.server.token_types import Failed, Outcome
 
 DEPRECATION = "password grant: the client handles the user's password (RFC 9700 §2.4)"
@@ -39,13 +40,26 @@ async def password_grant(
     except Rejected as rejected:
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     username, password = one(form, "username") or "", one(form, "password") or ""
+    # Only the account is counted: the caller's address is the client's server, shared by all its
+    # users, and the client itself is authenticated already.
+    key: Key = ("account", username)
+    decision = state.throttle.check(key)
+    if not decision.allowed:  # refused before any Argon2 work (RFC 6749 §10.10)
+        emit_refused(state.emit, flow_id, decision, "Password grant")
+        throttled = ThrottledGrant(
+            decision.description, retry_after=decision.wait, rule=decision.rule, spec=decision.spec
+        )
+        raise Failed(throttled, flow_id, (*checks, refused_check(decision)))
     user = state.store.get_user_by_username(username)
     ok = await check_password(state, user, password, flow_id, channel="back", source="client")
     if not ok or user is None:
+        emit_counted(state.emit, flow_id, state.throttle.record_failure(key))
         failed = Check(
             "check_user_credentials", "fail", "RFC 6749 §4.3.2", "wrong username or password"
         )
         raise Failed(InvalidGrant("the username or password is wrong"), flow_id, (*checks, failed))
+    if decision.failures:
+        state.throttle.record_success(key)
     checks = (*checks, Check("check_user_credentials", "pass", "RFC 6749 §4.3.2", "Argon2id"))
     now = state.clock.now()
     grant = Grant(

@@ -14,9 +14,9 @@ from valetkey.core.errors import InvalidGrant, InvalidRequest, OAuthError
 from valetkey.core.events import Check
 from valetkey.core.models import Client
 from valetkey.core.token import one
+from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
 from valetkey.server.state import ServerState
-from valetkey.server.token import authenticate_client
 from valetkey.server.token_status import FoundAccess, FoundRefresh, find_token
 
 AUTH_SPEC = "RFC 7009 §2.1, RFC 6749 §2.3.1"

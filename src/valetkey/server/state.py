@@ -18,6 +18,7 @@ from valetkey.server.cookies import Signer, signing_keys
 from valetkey.server.hashing_gate import HashingGate
 from valetkey.server.keys import KeyRing, retire_after
 from valetkey.server.passwords import Passwords, default_passwords, passwords_for
+from valetkey.server.throttle import Throttle, counts_for
 from valetkey.store.protocol import Store
 
 CLIENT_CACHE_SECONDS = 5.0
@@ -39,8 +40,7 @@ class ServerState:
     dpop_policy: DPoPPolicy = field(default_factory=DPoPPolicy)
     dpop_nonces: DPoPNonces | None = None  # set when settings.dpop_nonce_required
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
-    # Wrong user codes typed at /device, per client address (RFC 8628 §5.1: a guessing target).
-    user_code_failures: dict[str, int] = field(default_factory=dict)
+    _throttle: Throttle | None = None
     emit: Emitter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +83,7 @@ class ServerState:
             secret = store.get_or_create_secret("dpop_nonce", lambda: new_token(32))
             state.dpop_nonces = DPoPNonces(secret, context=settings.issuer)
         state.reload_resources()
+        _ = state.throttle  # its key is read (or made) now, not on a first request's hot path
         return state
 
     def reload_resources(self) -> None:
@@ -101,6 +102,15 @@ class ServerState:
             self._clients.clear()
         self._clients[client_id] = (now, client)
         return client
+
+    @property
+    def throttle(self) -> Throttle:
+        """The guessing defences (server/throttle.py), built on first use."""
+        if self._throttle is None:
+            salt = self.store.get_or_create_secret("throttle_key", lambda: new_token(32))
+            counts = counts_for(self.settings, self.store)
+            self._throttle = Throttle(self.settings, counts, self.clock, salt)
+        return self._throttle
 
     @property
     def observed(self) -> bool:

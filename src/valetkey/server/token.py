@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import client_auth, flows
+from valetkey.core import flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
@@ -25,6 +25,7 @@ from valetkey.core.token import (
     decide_refresh,
     one,
 )
+from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.dpop import (
     TokenProof,
     refusal_headers,
@@ -56,18 +57,6 @@ GrantHandler = Callable[
 ]
 
 
-async def authenticate_client(state: ServerState, request: Request, form: Params) -> Client:
-    presented = client_auth.presented_credentials(header(request, b"authorization"), form)
-    client = state.client(presented.client_id)
-    stored = client.secret_digest if client else None
-    if stored is not None and not stored.startswith("sha256:"):
-        # A low-entropy secret is Argon2-hashed: verify it off the event loop, through the gate.
-        check = state.passwords.verify_client_secret
-        ok = await state.gate.run(check, presented.secret or "", stored)
-        return client_auth.authenticate(presented, client, lambda _s, _d: ok)
-    return client_auth.authenticate(presented, client, state.passwords.verify_client_secret)
-
-
 FLOW_HEADER = flows.FLOW_HEADER.encode("ascii")
 
 
@@ -82,7 +71,7 @@ async def token_endpoint(request: Request) -> Response:
         form = await read_form(request)
         handler = grant_handler(state, form)
         try:
-            client = await authenticate_client(state, request, form)
+            client = await authenticate_client(state, request, form, header_flow)
         except OAuthError as exc:
             checks = (
                 Check(

@@ -25,6 +25,7 @@ from valetkey.core.models import (
     SigningKey,
     User,
 )
+from valetkey.core.throttle import Count
 
 T = TypeVar("T", bound=Issuance)
 
@@ -119,6 +120,13 @@ class Store(Protocol):
     # RFC 9449 §11.1: DPoP proofs seen (core.dpop.JtiRegistry), shared by every instance
     def seen_before(self, key: str, expires_at: float, now: float) -> bool: ...
     def purge_dpop_jti(self, now: float) -> int: ...
+    # guessing defences (core/throttle.py): counts per key digest, shared by every instance
+    def get_throttle(self, first: str, second: str) -> tuple[Count | None, Count | None]: ...
+    def count_throttle_failure(
+        self, key: str, now: float, forget: float, window_end: Callable[[int], float]
+    ) -> Count: ...
+    def clear_throttle(self, key: str) -> None: ...
+
     def startup_lock(self) -> AbstractContextManager[None]:
         """Held while an instance starts up: instances started together take turns."""
         ...

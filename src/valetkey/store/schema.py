@@ -184,3 +184,15 @@ dpop_jti = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
 )
+
+
+# Guessing defences (core/throttle.py; migration 0007_throttle): one row per throttled key, the
+# digest of its kind and value (never a username, address or client_id in clear).
+throttle = sa.Table(
+    "throttle",
+    metadata,
+    sa.Column("key_digest", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("blocked_until", sa.Float, nullable=False),
+    sqlite_with_rowid=False,
+)

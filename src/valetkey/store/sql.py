@@ -20,6 +20,7 @@ from valetkey.store.sql_config import ConfigTables
 from valetkey.store.sql_device import DeviceTables
 from valetkey.store.sql_dpop import DPoPJtiTable
 from valetkey.store.sql_sessions import SessionTables
+from valetkey.store.sql_throttle import ThrottleTables
 from valetkey.store.sql_tokens import TokenTables
 from valetkey.store.sqlite_fast import RawDatabase
 from valetkey.store.tx import Database
@@ -29,7 +30,9 @@ __all__ = ["SQLStore", "make_engine", "normalize_url", "open_store"]
 STARTUP_LOCK_ID = 0x76616C6B73  # "valks": distinct from the migrations' lock
 
 
-class SQLStore(SessionTables, TokenTables, DeviceTables, ConfigTables, DPoPJtiTable):
+class SQLStore(
+    SessionTables, TokenTables, DeviceTables, ConfigTables, DPoPJtiTable, ThrottleTables
+):
     """``db`` runs the queries built per call (SQLAlchemy); ``hot`` the statements of the request
     path (``statements``): the same SQLAlchemy database, or the raw driver on an SQLite file."""
 

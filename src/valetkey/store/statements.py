@@ -227,3 +227,38 @@ RECORD_DPOP_JTI = Statement(
 PURGE_DPOP_JTI = Statement(
     sa.delete(t.dpop_jti).where(t.dpop_jti.c.expires_at <= sa.bindparam("now"))
 )
+# Guessing defences (core/throttle.py). A failure is counted by one INSERT ... ON CONFLICT, atomic
+# across instances: a key whose failures are forgotten (``stale``: its window ended ``forget``
+# seconds ago) starts again at one. The same text on SQLite (3.35+) and PostgreSQL.
+
+
+def _throttle_of(key: str, column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+    return sa.select(column).where(_key(t.throttle.c.key_digest, key)).scalar_subquery()
+
+
+# Two keys in one read and always one row (NULLs for a key without failures).
+GET_THROTTLE = Statement(
+    sa.select(
+        _throttle_of("a", t.throttle.c.failures).label("a_failures"),
+        _throttle_of("a", t.throttle.c.blocked_until).label("a_until"),
+        _throttle_of("b", t.throttle.c.failures).label("b_failures"),
+        _throttle_of("b", t.throttle.c.blocked_until).label("b_until"),
+    )
+)
+COUNT_THROTTLE_FAILURE = Statement(
+    sa.text(
+        f"INSERT INTO {t.throttle.name} (key_digest, failures, blocked_until)"  # noqa: S608
+        " VALUES (:key, 1, :now) ON CONFLICT (key_digest) DO UPDATE SET failures ="
+        f" CASE WHEN {t.throttle.name}.blocked_until <= :stale THEN 1"
+        f" ELSE {t.throttle.name}.failures + 1 END RETURNING failures"
+    )
+)
+SET_THROTTLE_WINDOW = Statement(
+    sa.update(t.throttle)
+    .where(_key(t.throttle.c.key_digest, "key"))
+    .values(blocked_until=sa.bindparam("ends"))
+)
+CLEAR_THROTTLE = Statement(sa.delete(t.throttle).where(_key(t.throttle.c.key_digest, "key")))
+PRUNE_THROTTLE = Statement(
+    sa.delete(t.throttle).where(t.throttle.c.blocked_until <= sa.bindparam("stale"))
+)

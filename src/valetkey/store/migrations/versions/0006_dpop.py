@@ -6,7 +6,7 @@ thumbprint (43 characters). ``dpop_jti`` remembers each proof's replay key until
 (§11.1), for every instance sharing the database.
 
 Revision ID: 0006_dpop
-Revises: 0003
+Revises: 0005_device_codes
 """
 
 from __future__ import annotations
