@@ -33,15 +33,15 @@ from valetkey.store.tx import Database, Tx
 
 def insert_rows(tx: Tx, row: NewRows) -> None:
     if isinstance(row, NewCode):
-        tx.run(q.INSERT_GRANT, grant_values(row.grant))
-        tx.run(q.INSERT_CODE, code_values(row.code))
+        tx.add(q.INSERT_GRANT, grant_values(row.grant))
+        tx.add(q.INSERT_CODE, code_values(row.code))
         return
     if row.grant is not None:
-        tx.run(q.INSERT_GRANT, grant_values(row.grant))
+        tx.add(q.INSERT_GRANT, grant_values(row.grant))
     if row.access is not None:
-        tx.run(q.INSERT_ACCESS, access_values(row.access))
+        tx.add(q.INSERT_ACCESS, access_values(row.access))
     if row.refresh is not None:
-        tx.run(q.INSERT_REFRESH, refresh_values(row.refresh))
+        tx.add(q.INSERT_REFRESH, refresh_values(row.refresh))
 
 
 class TokenTables:

@@ -1,8 +1,8 @@
 """The statements of the store's hot path, each defined once (SQLAlchemy Core) and run two ways.
 
-SQLAlchemy executes ``construct`` (PostgreSQL, and SQLite where the driver-level path is not used);
-the raw ``sqlite3`` path of ``sqlite_fast`` executes ``sqlite``, the same construct compiled once
-for SQLite. Both take the same parameter dict and give rows whose columns are attributes. Values
+SQLAlchemy executes ``construct`` (SQLite where the driver-level path is not used); the raw
+``sqlite3`` path of ``sqlite_fast`` executes ``sqlite``, the same construct compiled once for
+SQLite, and the psycopg path of ``pg_fast`` executes ``postgres``, compiled once for PostgreSQL. Both take the same parameter dict and give rows whose columns are attributes. Values
 are always bound parameters.
 """
 
@@ -26,6 +26,11 @@ class SQLiteForm(NamedTuple):
     args: Args  # the parameter dict as that tuple, in placeholder order
 
 
+class PostgresForm(NamedTuple):
+    text: str  # with ``%s`` placeholders, bound from a tuple
+    args: Args
+
+
 def _args(names: tuple[str, ...]) -> Args:
     if len(names) == 1:
         name = names[0]
@@ -46,6 +51,15 @@ class Statement:
 
         compiled = self.construct.compile(dialect=sqlite.dialect())  # type: ignore[attr-defined]
         return SQLiteForm(str(compiled), _args(tuple(compiled.positiontup or ())))
+
+    @cached_property
+    def postgres(self) -> PostgresForm:
+        """The construct compiled for PostgreSQL (psycopg, positional), on first use."""
+        from sqlalchemy.dialects.postgresql import psycopg
+
+        dialect = psycopg.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
+        compiled = self.construct.compile(dialect=dialect)  # type: ignore[attr-defined]
+        return PostgresForm(str(compiled), _args(tuple(compiled.positiontup or ())))
 
 
 def _key(column: sa.Column[Any], name: str | None = None) -> sa.ColumnElement[bool]:
