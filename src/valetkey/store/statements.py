@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
+from itertools import count
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -27,8 +28,9 @@ class SQLiteForm(NamedTuple):
 
 
 class PostgresForm(NamedTuple):
-    text: str  # with ``%s`` placeholders, bound from a tuple
-    args: Args
+    name: bytes  # the prepared statement's name, the same on every connection
+    text: bytes  # with ``$n`` placeholders
+    args: Args  # the parameter dict as a tuple, in placeholder order
 
 
 def _args(names: tuple[str, ...]) -> Args:
@@ -38,6 +40,9 @@ def _args(names: tuple[str, ...]) -> Args:
     if not names:
         return lambda params: ()
     return itemgetter(*names)
+
+
+_numbers = count(1)
 
 
 class Statement:
@@ -54,12 +59,15 @@ class Statement:
 
     @cached_property
     def postgres(self) -> PostgresForm:
-        """The construct compiled for PostgreSQL (psycopg, positional), on first use."""
+        """The construct compiled for PostgreSQL (``$n`` placeholders), on first use."""
         from sqlalchemy.dialects.postgresql import psycopg
 
-        dialect = psycopg.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
+        dialect = psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
         compiled = self.construct.compile(dialect=dialect)  # type: ignore[attr-defined]
-        return PostgresForm(str(compiled), _args(tuple(compiled.positiontup or ())))
+        name = f"valetkey_{next(_numbers)}".encode("ascii")
+        return PostgresForm(
+            name, str(compiled).encode("utf-8"), _args(tuple(compiled.positiontup or ()))
+        )
 
 
 def _key(column: sa.Column[Any], name: str | None = None) -> sa.ColumnElement[bool]:
