@@ -4,9 +4,12 @@
 statements on connections kept in a small pool of its own, past SQLAlchemy's pool (its
 ``pool_pre_ping`` was a round trip before every call), transaction and compilation machinery, and
 past psycopg's cursors, whose Python layers cost more than the round trip itself. Each statement
-is prepared once per connection, then one ``PQexecPrepared`` call: values are sent as text, and the
-columns read back by their type (text, float8, bool, integers, json). Reads run in autocommit mode:
-one round trip each. Errors are psycopg's exception classes, so ``outage`` tells an outage from a
+is prepared once per connection: values are sent as text, and the columns read back by their type
+(text, float8, bool, integers, json). Reads run in autocommit mode: one round trip each. A write
+transaction is sent in libpq's pipeline mode: ``BEGIN`` leaves with the first statement, the
+statements whose result the block does not need (``Tx.add``: new rows) with the next one it does
+need or with ``COMMIT``, so the group commit of one event-loop step is one round trip, and a code's
+redemption two (the consuming UPDATE, whose row the decision needs, then the rest). Errors are psycopg's exception classes, so ``outage`` tells an outage from a
 defect the same way as on the SQLAlchemy path.
 
 A pooled connection that the server closed meanwhile (a restart, an administrator's
@@ -107,14 +110,24 @@ def _first_row(form: PostgresForm, result: pq.abc.PGresult) -> Any:
     return shape.first(result)
 
 
+# One step of a pipeline: a command's text, a statement to prepare (name, text), or a prepared
+# statement to run (name, values).
+Queued = tuple[int, bytes, Any]
+COMMAND, PREPARE, RUN = 0, 1, 2
+BEGIN: Queued = (COMMAND, b"BEGIN", None)
+COMMIT: Queued = (COMMAND, b"COMMIT", None)
+
+
 class PGConn:
-    """One connection: psycopg's, used through its libpq handle, and the names it has prepared."""
+    """One connection: psycopg's, used through its libpq handle (in blocking mode), and the
+    names it has prepared."""
 
     __slots__ = ("conn", "pgconn", "prepared")
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self.pgconn = conn.pgconn
+        self.pgconn.nonblocking = 0  # libpq waits for the server itself: no Python in between
         self.prepared: set[bytes] = set()
 
     def _check(self, result: pq.abc.PGresult | None) -> pq.abc.PGresult:
@@ -135,6 +148,44 @@ class PGConn:
             self.prepared.add(name)
         values: Any = [_param(v) for v in form.args(params)]  # None: NULL (typed as bytes only)
         return self._check(self.pgconn.exec_prepared(name, values))
+
+    def queue(self, steps: list[Queued], form: PostgresForm, params: Mapping[str, Any]) -> None:
+        """Add ``form`` with ``params`` to ``steps`` (its preparation first, on first use)."""
+        if form.name not in self.prepared and not any(
+            step[0] == PREPARE and step[1] == form.name for step in steps
+        ):
+            steps.append((PREPARE, form.name, form.text))
+        steps.append((RUN, form.name, [_param(v) for v in form.args(params)]))
+
+    def exchange(self, steps: list[Queued]) -> pq.abc.PGresult:
+        """Send ``steps`` in one pipeline, one round trip; the last one's result. The first
+        failure raises, once every result is read (those after it were skipped by the server)."""
+        pgconn = self.pgconn
+        results: list[pq.abc.PGresult | None] = []
+        pgconn.enter_pipeline_mode()
+        try:
+            for kind, first, second in steps:
+                if kind == RUN:
+                    pgconn.send_query_prepared(first, second)
+                elif kind == PREPARE:
+                    pgconn.send_prepare(first, second)
+                else:
+                    pgconn.send_query_params(first, None)
+            pgconn.pipeline_sync()
+            for _ in steps:
+                results.append(pgconn.get_result())
+                if results[-1] is None or pgconn.get_result() is not None:
+                    raise psycopg.OperationalError("the pipeline's results were cut short")
+            if pgconn.get_result() is None:  # the PIPELINE_SYNC result
+                raise psycopg.OperationalError("the pipeline ended without its sync")
+        finally:
+            if pgconn.status == pq.ConnStatus.OK:
+                pgconn.exit_pipeline_mode()
+        for (kind, first, _), result in zip(steps, results, strict=True):
+            self._check(result)
+            if kind == PREPARE:
+                self.prepared.add(first)
+        return results[-1]  # type: ignore[return-value]
 
     @property
     def idle(self) -> bool:
@@ -192,25 +243,38 @@ class PGConnections:
 
 
 class PGTx:
-    """One open write transaction."""
+    """One open write transaction. Statements whose result the block does not need (``add``)
+    wait, and leave with the next one that it does need, or with the commit; ``BEGIN`` leaves
+    with the first statement."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "steps")
 
     def __init__(self, conn: PGConn) -> None:
         self.conn = conn
+        self.steps: list[Queued] = [BEGIN]
+
+    def _now(self, stmt: Statement, params: Mapping[str, Any]) -> pq.abc.PGresult:
+        self.conn.queue(self.steps, stmt.postgres, params)
+        steps, self.steps = self.steps, []
+        return self.conn.exchange(steps)
 
     def one(self, stmt: Statement, params: Mapping[str, Any]) -> Any:
         if not findable(params):
             return None
-        form = stmt.postgres
-        return _first_row(form, self.conn.execute(form, params))
+        return _first_row(stmt.postgres, self._now(stmt, params))
 
     def run(self, stmt: Statement, params: Mapping[str, Any]) -> int:
         check_storable(params)
-        return self.conn.execute(stmt.postgres, params).command_tuples or 0
+        return self._now(stmt, params).command_tuples or 0
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
-        self.run(stmt, params)
+        check_storable(params)
+        self.conn.queue(self.steps, stmt.postgres, params)
+
+    def commit(self) -> None:
+        steps, self.steps = self.steps, []
+        if steps != [BEGIN]:  # nothing was sent: nothing to commit
+            self.conn.exchange([*steps, COMMIT])
 
 
 class PGDatabase:
@@ -247,9 +311,9 @@ class PGDatabase:
     def write(self) -> Iterator[PGTx]:
         conn = self._take()
         try:
-            conn.command(b"BEGIN")
-            yield PGTx(conn)
-            conn.command(b"COMMIT")
+            tx = PGTx(conn)
+            yield tx
+            tx.commit()
         except BaseException as exc:
             self._rollback(conn)
             if isinstance(exc, psycopg.Error):
