@@ -79,6 +79,11 @@ def _param(value: Any) -> bytes | None:
     raise TypeError(f"no PostgreSQL text form for {kind.__name__}")
 
 
+def _params(form: PostgresForm, params: Mapping[str, Any]) -> Any:
+    """The values in placeholder order, as text (None: NULL); text, the most common, inline."""
+    return [v.encode("utf-8") if v.__class__ is str else _param(v) for v in form.args(params)]
+
+
 class Shape:
     """How one statement's rows are read: its columns' names and types, found on its first row."""
 
@@ -91,11 +96,10 @@ class Shape:
 
     def first(self, result: pq.abc.PGresult) -> Any:
         get = result.get_value
-        values = []
-        for i, decode in enumerate(self.decoders):
-            raw = get(0, i)
-            values.append(None if raw is None else decode(raw))
-        return self.row_type(*values)
+        raw = [get(0, i) for i in range(len(self.decoders))]
+        return self.row_type(
+            *[None if v is None else f(v) for f, v in zip(self.decoders, raw, strict=True)]
+        )
 
 
 _SHAPES: dict[bytes, Shape] = {}
@@ -122,13 +126,15 @@ class PGConn:
     """One connection: psycopg's, used through its libpq handle (in blocking mode), and the
     names it has prepared."""
 
-    __slots__ = ("conn", "pgconn", "prepared")
+    __slots__ = ("conn", "pgconn", "poller", "prepared")
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self.pgconn = conn.pgconn
         self.pgconn.nonblocking = 0  # libpq waits for the server itself: no Python in between
         self.prepared: set[bytes] = set()
+        self.poller = select.poll()  # its socket, for ``closed_meanwhile``
+        self.poller.register(self.pgconn.socket, select.POLLIN)
 
     def _check(self, result: pq.abc.PGresult | None) -> pq.abc.PGresult:
         if result is not None and result.status in _OK:
@@ -146,8 +152,7 @@ class PGConn:
         if name not in self.prepared:
             self._check(self.pgconn.prepare(name, form.text))
             self.prepared.add(name)
-        values: Any = [_param(v) for v in form.args(params)]  # None: NULL (typed as bytes only)
-        return self._check(self.pgconn.exec_prepared(name, values))
+        return self._check(self.pgconn.exec_prepared(name, _params(form, params)))
 
     def queue(self, steps: list[Queued], form: PostgresForm, params: Mapping[str, Any]) -> None:
         """Add ``form`` with ``params`` to ``steps`` (its preparation first, on first use)."""
@@ -155,7 +160,7 @@ class PGConn:
             step[0] == PREPARE and step[1] == form.name for step in steps
         ):
             steps.append((PREPARE, form.name, form.text))
-        steps.append((RUN, form.name, [_param(v) for v in form.args(params)]))
+        steps.append((RUN, form.name, _params(form, params)))
 
     def exchange(self, steps: list[Queued]) -> pq.abc.PGresult:
         """Send ``steps`` in one pipeline, one round trip; the last one's result. The first
@@ -196,10 +201,8 @@ class PGConn:
         if self.pgconn.status != pq.ConnStatus.OK:
             return True
         try:
-            poller = select.poll()
-            poller.register(self.pgconn.socket, select.POLLIN)
-            return bool(poller.poll(0))
-        except (OSError, ValueError, psycopg.Error):
+            return bool(self.poller.poll(0))
+        except OSError:
             return True
 
     def close(self) -> None:
