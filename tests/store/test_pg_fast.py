@@ -40,9 +40,13 @@ def test_a_pooled_connection_the_server_closed_is_replaced_without_an_outage(
     pids = _backend_pids(pg_store)
     assert pids  # the read's connection went back to the pool
     admin = sa.create_engine(pg_store.engine.url, poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for pid in pids:
-            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # With a timeout, pg_terminate_backend returns once the backend has exited.
+            done = conn.execute(
+                sa.text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid}
+            ).scalar()
+            assert done
     admin.dispose()
     # Neither a read nor a write sees the dead connection: both run on a new one.
     assert pg_store.get_client("cli") == Client("cli")
@@ -81,3 +85,16 @@ def test_values_come_back_exactly(pg_store: SQLStore) -> None:
     assert issued == tokens("g1")
     assert pg_store.get_access_token("j1") == issued.access
     assert pg_store.get_refresh_token("r1") == issued.refresh
+
+
+@pytest.mark.parametrize(("query", "seconds"), [("?connect_timeout=2", "2"), ("", "5")])
+def test_the_urls_connect_timeout_is_kept_else_five_seconds(
+    pg_url: str, query: str, seconds: str
+) -> None:
+    store = open_store(pg_url + query)
+    try:
+        assert store.get_client("nobody") is None
+        conn = store.hot.pool._idle[0]  # type: ignore[attr-defined]
+        assert conn.conn.info.get_parameters()["connect_timeout"] == seconds
+    finally:
+        store.close()

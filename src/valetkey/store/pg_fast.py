@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 from psycopg import pq
 from psycopg.errors import error_from_result
 
@@ -38,7 +39,7 @@ from valetkey.store.text import check_storable, findable
 
 log = logging.getLogger("valetkey.store")
 
-CONNECT_TIMEOUT = 5  # seconds, as on the SQLAlchemy path
+CONNECT_TIMEOUT = 5  # seconds, as on the SQLAlchemy path (unless the URL gives its own)
 MAX_IDLE = 8  # connections kept for reuse; one per thread that uses the store at once
 
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
@@ -218,6 +219,10 @@ class PGConnections:
 
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
+        given = psycopg.conninfo.conninfo_to_dict(conninfo)
+        self.options: dict[str, Any] = (
+            {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT}
+        )
         self._idle: list[PGConn] = []
 
     def take(self) -> PGConn:
@@ -225,10 +230,7 @@ class PGConnections:
             try:
                 conn = self._idle.pop()
             except IndexError:
-                opened = psycopg.connect(
-                    self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
-                )
-                return PGConn(opened)
+                return PGConn(psycopg.connect(self.conninfo, autocommit=True, **self.options))
             if not conn.closed_meanwhile():
                 return conn
             conn.close()
