@@ -5,7 +5,11 @@ Options: ``--quick`` (short runs, to check the harness), ``--only vk,peers,w1,w2
 ``--no-write`` (leave bench/RESULTS.md alone), ``--before DIR`` (also run the valetkey checked out in
 DIR, e.g. ``git worktree add /tmp/base main``, side by side: a change's before/after ratios),
 ``--workers 1,2`` (the process counts to run), ``w2p`` in ``--only`` (W2p without W2), ``--granian`` (also valetkey's runtime on Granian's
-RSGI interface, ``bench/granian_app.py``; needs ``pip install granian``).
+RSGI interface, ``bench/granian_app.py``; needs ``pip install granian``). PostgreSQL: ``pg`` in
+``--only`` adds valetkey on PostgreSQL (127.0.0.1:5432, database ``valetkey_bench`` recreated per
+run) next to valetkey on SQLite, with PostgreSQL's CPU apart; ``haproxy`` adds two 1-worker
+instances on one PostgreSQL database behind HAProxy (W1), in the pass with the most workers; e.g.
+``--only vk,pg,haproxy,w1,w2s --no-write``.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from pathlib import Path
 
 import httpx
 
-from bench import install, lineup, report
+from bench import install, lineup, postgres, report
 from bench.config import OPAQUE_RESOURCE, SCOPE_CC, Secrets
 from bench.flows import Target
+from bench.haproxy import Balanced
 from bench.measure import Load, Result, Steps, flow_steps, interleave, wrk_steps
 from bench.procs import Server, rss_mb
-from bench.results_md import MINIMAL_HASHER, W2P, Context, argon2_cost, write_results
+from bench.results_md import MINIMAL_HASHER, W2P, Context, argon2_cost, targets, write_results
 from bench.seed import copy_database, seed_grants
 
 W1_BODY = f"grant_type=client_credentials&scope={SCOPE_CC}"
@@ -71,6 +76,7 @@ Factory = Callable[[], Steps]
 class Plan:
     def __init__(self, ctx: Context, sections: set[str]) -> None:
         self.ctx, self.sections, self.results = ctx, sections, ctx.results
+        self.haproxy_workers = 2  # the pass the HAProxy row runs in: the one with most workers
 
     def want(self, section: str) -> bool:
         return section in self.sections
@@ -78,9 +84,10 @@ class Plan:
     def record(self, result: Result) -> None:
         self.results.append(result)
         r = result
+        side = "".join(f", {n} {r.side_mean(n):.3f}" for n in r.side_names())
         install.say(
             f"  {r.workload} {r.server}: {r.mean('throughput'):,.0f} ops/s, "
-            f"{r.mean('cpu_ms_per_op'):.3f} CPU ms/op, errors {sum(x.errors for x in r.runs)}"
+            f"{r.mean('cpu_ms_per_op'):.3f} CPU ms/op{side}, errors {sum(x.errors for x in r.runs)}"
             + (f" ({r.note})" if r.note else "")
         )
 
@@ -191,6 +198,65 @@ def w2p_factory(plan: Plan, server: Server) -> Factory:
     )
 
 
+PG_DATABASE = "valetkey_bench"
+HA_DATABASE = "valetkey_bench_ha"
+
+
+def on_postgresql(plan: Plan, workers: int, stack: contextlib.ExitStack) -> Server | None:
+    """valetkey with ``workers`` on a fresh PostgreSQL database, its backends metered."""
+    try:
+        url = postgres.recreate(PG_DATABASE)
+    except Exception as exc:
+        plan.fail(f"valetkey {workers}w on PostgreSQL (no database at {postgres.ADMIN_URL})", exc)
+        return None
+    server = lineup.valetkey(
+        plan.ctx.secrets,
+        plan.ctx.rundir,
+        workers,
+        db_name=f"pg-{workers}w",
+        name=f"valetkey {workers}w on PostgreSQL",
+        database=url,
+    )
+    meter = postgres.BackendCPU(PG_DATABASE)
+    stack.callback(meter.close)
+    server.meters["PostgreSQL"] = meter
+    return server
+
+
+def behind_haproxy(plan: Plan, stack: contextlib.ExitStack, instances: int = 2) -> Server | None:
+    """``instances`` valetkey serve processes (1 worker each) on one PostgreSQL database, behind
+    HAProxy; None, said why, when HAProxy or PostgreSQL is not there."""
+    haproxy = install.ensure_haproxy()
+    if haproxy is None:
+        plan.fail("HAProxy row", RuntimeError("HAProxy not installed; row skipped"))
+        return None
+    try:
+        url = postgres.recreate(HA_DATABASE)
+    except Exception as exc:
+        plan.fail(f"HAProxy row (no database at {postgres.ADMIN_URL})", exc)
+        return None
+    ctx = plan.ctx
+    members = [
+        lineup.valetkey(
+            ctx.secrets, ctx.rundir, 1, db_name="ha", name=f"valetkey HA member {i}", database=url
+        )
+        for i in range(instances)
+    ]
+    port = lineup.free_port()
+    server = Balanced(
+        name=f"valetkey {instances}x1w via HAProxy on PostgreSQL",
+        argv=[],
+        base=f"http://127.0.0.1:{port}",
+        members=members,
+        haproxy=haproxy,
+        port=port,
+    )
+    meter = postgres.BackendCPU(HA_DATABASE)
+    stack.callback(meter.close)
+    server.meters["PostgreSQL"] = meter
+    return server
+
+
 def run_side_by_side(plan: Plan, workers: int) -> None:
     """valetkey and its peers with the same number of processes, all started, every workload
     measured on each in turn: valetkey N workers (and its W2p twin), oidc-provider (1 process or
@@ -225,6 +291,20 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
                 minimal = start(twin, count_startup=False)
                 if minimal is not None:
                     per_server.append((f"{minimal.name} (W2p)", {"w2": w2p_factory(plan, minimal)}))
+        if plan.want("pg"):
+            made = on_postgresql(plan, workers, stack)
+            pg = start(made) if made is not None else None
+            if pg is not None:
+                target = Target(pg.name, pg.base, "/authorize")
+                per_server.append(
+                    (pg.name, plan.workloads(pg, target, "/introspect", flows=("w2s",)))
+                )
+        if plan.want("haproxy") and workers == plan.haproxy_workers:
+            made = behind_haproxy(plan, stack)
+            ha = start(made) if made is not None else None
+            if ha is not None:
+                target = Target(ha.name, ha.base, "/authorize")
+                per_server.append((ha.name, plan.workloads(ha, target, None, flows=())))
         if ctx.granian:
             trial = start(lineup.granian(ctx.secrets, ctx.rundir, workers))
             if trial is not None:
@@ -346,12 +426,15 @@ def main(argv: list[str] | None = None) -> None:
     ctx.argon2 = argon2_cost()
     ctx.argon2_minimal = argon2_cost(rounds=256, hasher=MINIMAL_HASHER)
     plan = Plan(ctx, set(args.only.split(",")))
-    for workers in [int(w) for w in args.workers.split(",") if w]:
+    passes = [int(w) for w in args.workers.split(",") if w]
+    plan.haproxy_workers = max(passes, default=1)
+    for workers in passes:
         run_side_by_side(plan, workers)
     if plan.want("scale"):
         run_scale(plan, [int(x) for x in args.scale.split(",") if x])
     ctx.elapsed = time.perf_counter() - began
     print(report.table(ctx.results))
+    print(targets(ctx))
     (install.PEERS / "results.json").write_text(
         json.dumps([r.as_dict() for r in ctx.results], indent=1)
     )

@@ -32,10 +32,12 @@ class Secrets:
         )
 
 
-def valetkey_toml(s: Secrets, db: Path, password_hash: str) -> str:
-    """valetkey's configuration: the same three clients and one user as every peer."""
+def valetkey_toml(s: Secrets, db: Path | str, password_hash: str) -> str:
+    """valetkey's configuration: the same three clients and one user as every peer. ``db``: an
+    SQLite file, or a database URL (PostgreSQL)."""
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
     return f"""
-database = "sqlite:///{db}"
+database = "{url}"
 access_token_ttl = 600
 authorization_code_ttl = 60
 

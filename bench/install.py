@@ -26,30 +26,51 @@ def say(msg: str) -> None:
     print(f"[bench] {msg}", flush=True)
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
+def _apt_install(package: str) -> bool:
+    """``apt-get install`` a Debian package as root (waiting out another apt-get's lock); False
+    when not root or the install failed."""
     if os.geteuid() != 0:
-        raise SystemExit("wrk is missing: run `sudo apt-get install -y wrk`")
-    say("installing wrk (Debian package)")
+        return False
+    say(f"installing {package} (Debian package)")
     for _ in range(30):  # another apt-get may hold the lock for a while
         done = subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "wrk"],
+            ["apt-get", "install", "-y", "-qq", package],
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
             capture_output=True,
             text=True,
             check=False,
         )
         if done.returncode == 0:
-            break
+            return True
         if "lock" not in done.stderr:
             subprocess.run(["apt-get", "update", "-qq"], check=False)
         time.sleep(5)
+    return False
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: run `sudo apt-get install -y wrk`")
+    _apt_install("wrk")
     found = shutil.which("wrk")
     if not found:
         raise SystemExit("could not install wrk; run `apt-get install -y wrk`")
     return found
+
+
+def ensure_haproxy() -> str | None:
+    """HAProxy from Debian for the load-balanced row, installed when missing (as root); None, with
+    the reason said, when it is missing and cannot be installed: that row is then skipped."""
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
+    if found:
+        return found
+    if not _apt_install("haproxy"):
+        say("HAProxy is missing and could not be installed (`sudo apt-get install -y haproxy`)")
+        return None
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
 
 
 def ensure_oidc_provider() -> str:

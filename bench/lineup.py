@@ -57,9 +57,11 @@ def valetkey(
     name: str | None = None,
     hasher: PasswordHasher | None = None,
     env: dict[str, str] | None = None,
+    database: str | None = None,
 ) -> Server:
+    """``database``: a database URL (PostgreSQL) in place of the SQLite file ``db_name``."""
     port = free_port()
-    db = rundir / db_name
+    db: Path | str = database or rundir / db_name
     cfg = rundir / f"{db_name}.toml"
     hasher = hasher or default_hasher()
     if not cfg.exists():
@@ -112,7 +114,9 @@ def granian(secrets: Secrets, rundir: Path, workers: int) -> Server:
     port = free_port()
     cfg = rundir / "granian.toml"
     if not cfg.exists():
-        cfg.write_text(valetkey_toml(secrets, rundir / "granian.db", default_hasher().hash(secrets.password)))
+        cfg.write_text(
+            valetkey_toml(secrets, rundir / "granian.db", default_hasher().hash(secrets.password))
+        )
     base = f"http://127.0.0.1:{port}"
     return Server(
         name=f"granian {workers}w",

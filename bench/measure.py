@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import flows
@@ -43,6 +43,8 @@ class Run:
     cpu_ms_per_op: float
     errors: int
     peak_rss_mb: float
+    # CPU ms per operation spent elsewhere for this server (``Server.meters``): PostgreSQL, HAProxy
+    side_cpu_ms_per_op: dict[str, float] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -59,6 +61,13 @@ class Result:
     def mean(self, attr: str) -> float:
         values = [getattr(r, attr) for r in self.runs]
         return statistics.fmean(values) if values else float("nan")
+
+    def side_mean(self, name: str) -> float:
+        values = [r.side_cpu_ms_per_op[name] for r in self.runs if name in r.side_cpu_ms_per_op]
+        return statistics.fmean(values) if values else float("nan")
+
+    def side_names(self) -> list[str]:
+        return list(dict.fromkeys(n for r in self.runs for n in r.side_cpu_ms_per_op))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -99,6 +108,24 @@ def wrk_once(
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     return dict(json.loads(line[len("BENCH_JSON ") :]))
+
+
+class Side:
+    """The CPU a server's meters (``Server.meters``) count over a run's slices."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.seconds = dict.fromkeys(server.meters, 0.0)
+
+    def read(self) -> dict[str, float]:
+        return self.server.side_cpu()
+
+    def add(self, before: dict[str, float]) -> None:
+        for name, now in self.read().items():
+            self.seconds[name] += now - before[name]
+
+    def per_op(self, ops: int) -> dict[str, float]:
+        return {n: s * 1000 / ops if ops else float("nan") for n, s in self.seconds.items()}
 
 
 # A workload is a generator of steps: its first step warms the server up, each later step measures
@@ -142,12 +169,14 @@ def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> S
     runs = []
     for _ in range(load.runs):
         cpu = 0.0
+        side = Side(server)
         slices = []
         for _ in range(load.slices):
             yield
-            cpu0 = server.cpu()
+            cpu0, side0 = server.cpu(), side.read()
             slices.append(wrk_once(server, path, load.slice_seconds, load.connections, **req))
             cpu += server.cpu() - cpu0
+            side.add(side0)
         ops = sum(x["requests"] for x in slices)
 
         def weighted(key: str, slices: list[dict[str, int]] = slices, ops: int = ops) -> float:
@@ -162,6 +191,7 @@ def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> S
                 cpu_ms_per_op=cpu * 1000 / ops if ops else float("nan"),
                 errors=sum(x["socket_errors"] + x["status_errors"] for x in slices),
                 peak_rss_mb=peak_rss_mb(server.pids()),
+                side_cpu_ms_per_op=side.per_op(ops),
             )
         )
     return Result(server.name, name, runs)
@@ -183,11 +213,13 @@ def flow_steps(
         loop.run_until_complete(driver.run(load.warmup))
         for _ in range(load.runs):
             cpu, elapsed, stats = 0.0, 0.0, flows.FlowStats()
+            side = Side(server)
             for _ in range(load.slices):
                 yield
-                cpu0, began = server.cpu(), time.perf_counter()
+                cpu0, side0, began = server.cpu(), side.read(), time.perf_counter()
                 part = loop.run_until_complete(driver.run(load.slice_seconds))
                 cpu += server.cpu() - cpu0
+                side.add(side0)
                 elapsed += time.perf_counter() - began
                 stats.latencies += part.latencies
                 stats.errors += part.errors
@@ -203,6 +235,7 @@ def flow_steps(
                     cpu_ms_per_op=cpu * 1000 / ops if ops else float("nan"),
                     errors=stats.errors,
                     peak_rss_mb=peak_rss_mb(server.pids()),
+                    side_cpu_ms_per_op=side.per_op(ops),
                 )
             )
             note = stats.last_error or note

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,12 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     startup_s: float = 0.0
     log: Path | None = None
+    # CPU spent for this server outside its process tree, reported apart (name -> running total of
+    # CPU seconds): PostgreSQL's backends, a load balancer.
+    meters: dict[str, Callable[[], float]] = field(default_factory=dict)
+
+    def side_cpu(self) -> dict[str, float]:
+        return {name: meter() for name, meter in self.meters.items()}
 
     def start(self, logdir: Path, timeout: float = 60.0) -> Server:
         self.log = logdir / f"{self.name}.log"

@@ -25,6 +25,17 @@ def _vk_for(results: list[Result], r: Result) -> Result | None:
     return next((x for x in same if x.server.endswith(want)), same[0])
 
 
+ON_PG = " on PostgreSQL"
+
+
+def sqlite_twin(results: list[Result], r: Result) -> Result | None:
+    """For valetkey on PostgreSQL, valetkey on SQLite with the same workers in the same run."""
+    if not r.server.startswith("valetkey") or not r.server.endswith(ON_PG):
+        return None
+    name = r.server.removesuffix(ON_PG)
+    return next((x for x in results if x.workload == r.workload and x.server == name), None)
+
+
 def table(results: list[Result]) -> str:
     lines = [HEADER, "|" + "---|" * 10]
     for r in results:
@@ -33,12 +44,24 @@ def table(results: list[Result]) -> str:
         if vk is not None:
             cpu_ratio = f"{_f(vk.mean('cpu_ms_per_op') / r.mean('cpu_ms_per_op'))}x ({vk.server})"
             tput_ratio = f"{_f(vk.mean('throughput') / r.mean('throughput'))}x"
+        twin = sqlite_twin(results, r)
+        if twin is not None:  # the PostgreSQL row: its own cost over SQLite's
+            cpu_ratio = (
+                f"PG/SQLite {_f(r.mean('cpu_ms_per_op') / twin.mean('cpu_ms_per_op'))}x"
+                f" ({twin.server})"
+            )
+            tput_ratio = f"PG/SQLite {_f(r.mean('throughput') / twin.mean('throughput'))}x"
         errors = sum(run.errors for run in r.runs)
         lines.append(
             f"| {r.workload} | {r.server} | {_f(r.mean('throughput'), 0)} | {_f(r.mean('p50_ms'))} "
             f"| {_f(r.mean('p99_ms'))} | {_f(r.mean('cpu_ms_per_op'), 3)} "
             f"| {_f(max(run.peak_rss_mb for run in r.runs), 0)} | {errors} | {cpu_ratio} | {tput_ratio} |"
         )
+        for name in r.side_names():  # CPU spent for this row outside valetkey: apart
+            lines.append(
+                f"| {r.workload} | ↳ {name} for {r.server} | | | | {_f(r.side_mean(name), 3)} "
+                "| | | | |"
+            )
     return "\n".join(lines)
 
 
@@ -46,7 +69,9 @@ def runs_detail(results: list[Result]) -> str:
     out = []
     for r in results:
         parts = [
-            f"{run.throughput:,.0f} ops/s, {run.cpu_ms_per_op:.3f} CPU ms/op" for run in r.runs
+            f"{run.throughput:,.0f} ops/s, {run.cpu_ms_per_op:.3f} CPU ms/op"
+            + "".join(f" (+{n} {ms:.3f})" for n, ms in run.side_cpu_ms_per_op.items())
+            for run in r.runs
         ]
         note = f" (last error: {r.note})" if r.note else ""
         out.append(f"- {r.workload} / {r.server}: " + "; ".join(parts) + note)

@@ -42,13 +42,15 @@ class OutageRun:
     ledger: Ledger
     stopping: float  # pg_ctl stop began
     down: float  # the database is down from here
-    starting: float  # ... until here (it may accept connections before pg_ctl start returns)
+    starting: float  # ... until pg_ctl start began (it may accept connections before it returns)
     up: float  # ... and up again from here
     holdings: Holdings
     svc_rows: int  # client-credentials tokens in the database
     log: str
 
     def inside(self, op: str | None = None) -> list[Outcome]:
+        """Requests that began and ended while the database was surely down: ``pg_ctl start -w``
+        notices readiness on its next poll, so the database may serve a moment before ``up``."""
         return self.ledger.during(self.down, self.starting, op)
 
 
@@ -73,7 +75,9 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutageRun]:
             stop_load(stop, clients)
             svc_rows = count(url, "SELECT count(*) FROM access_tokens WHERE client_id = 'svc'")
             holdings = check_holdings(ledger, server.base)
-            yield OutageRun(ledger, stopping, down, starting, up, holdings, svc_rows, server.log_text())
+            yield OutageRun(
+                ledger, stopping, down, starting, up, holdings, svc_rows, server.log_text()
+            )
         finally:
             server.stop()
 

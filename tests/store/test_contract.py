@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -314,7 +315,8 @@ def test_save_all_writes_codes_grants_and_tokens_in_one_transaction(store: SQLSt
 def test_save_all_is_all_or_nothing(store: SQLStore) -> None:
     store.save_all([NewCode(code("c1", "g1"), grant("g1"))])
     fresh = Issuance(access=tokens("g9", "j9").access, grant=grant("g9"))
-    with pytest.raises((sqlite3.IntegrityError, sa.exc.IntegrityError)):  # SQLite's, psycopg's
+    # sqlite3's, SQLAlchemy's (SQLite with URL options), psycopg's (PostgreSQL)
+    with pytest.raises((sqlite3.IntegrityError, sa.exc.IntegrityError, psycopg.IntegrityError)):
         store.save_all([fresh, NewCode(code("c1", "g1"), grant("g1"))])  # c1/g1 exist already
     assert store.get_grant("g9") is None and store.get_access_token("j9") is None
     assert store.get_grant("g1") is not None

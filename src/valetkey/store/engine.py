@@ -99,6 +99,9 @@ class SATx:
         check_storable(params)
         return int(self.conn.execute(stmt.construct, params).rowcount)
 
+    def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
+        self.run(stmt, params)
+
 
 class SADatabase:
     def __init__(self, engine: Engine) -> None:

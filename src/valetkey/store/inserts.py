@@ -15,7 +15,7 @@ from valetkey.store.tx import Tx
 
 
 def insert_device_code(tx: Tx, row: NewDeviceCode) -> None:
-    tx.run(q.INSERT_DEVICE_CODE, device_code_values(row))
+    tx.add(q.INSERT_DEVICE_CODE, device_code_values(row))
 
 
 def insert_rows(tx: Tx, row: NewRows) -> None:
@@ -23,12 +23,12 @@ def insert_rows(tx: Tx, row: NewRows) -> None:
         insert_device_code(tx, row)
         return
     if isinstance(row, NewCode):
-        tx.run(q.INSERT_GRANT, grant_values(row.grant))
-        tx.run(q.INSERT_CODE, code_values(row.code))
+        tx.add(q.INSERT_GRANT, grant_values(row.grant))
+        tx.add(q.INSERT_CODE, code_values(row.code))
         return
     if row.grant is not None:
-        tx.run(q.INSERT_GRANT, grant_values(row.grant))
+        tx.add(q.INSERT_GRANT, grant_values(row.grant))
     if row.access is not None:
-        tx.run(q.INSERT_ACCESS, access_values(row.access))
+        tx.add(q.INSERT_ACCESS, access_values(row.access))
     if row.refresh is not None:
-        tx.run(q.INSERT_REFRESH, refresh_values(row.refresh))
+        tx.add(q.INSERT_REFRESH, refresh_values(row.refresh))

@@ -45,6 +45,11 @@ def _postgres_outage(orig: BaseException) -> bool:
     return sqlstate is None or sqlstate[:2] in POSTGRES_OUTAGE_CLASSES
 
 
+def postgres_outage(exc: BaseException) -> StorageUnavailable | None:
+    """For an error of the psycopg driver used directly (``pg_fast``)."""
+    return StorageUnavailable(_describe(exc)) if _postgres_outage(exc) else None
+
+
 def outage(exc: BaseException) -> StorageUnavailable | None:
     """The StorageUnavailable to raise for ``exc``, or None when ``exc`` is not an outage."""
     if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection came free in time

@@ -1,5 +1,6 @@
-"""The SQL store: SQLAlchemy 2 Core over SQLite (default) or PostgreSQL, and on SQLite files the
-statements of the request path on the sqlite3 driver (``sqlite_fast``).
+"""The SQL store: SQLAlchemy 2 Core over SQLite (default) or PostgreSQL, and the statements of the
+request path on the driver directly: sqlite3 on SQLite files (``sqlite_fast``), psycopg on
+PostgreSQL (``pg_fast``).
 
 Every method is written once (``sql_tokens``, ``sql_sessions``, ``sql_config``). Atomic steps are
 single conditional updates inside one transaction, so they hold across processes that share a
@@ -34,7 +35,8 @@ class SQLStore(
     SessionTables, TokenTables, DeviceTables, ConfigTables, DPoPJtiTable, ThrottleTables
 ):
     """``db`` runs the queries built per call (SQLAlchemy); ``hot`` the statements of the request
-    path (``statements``): the same SQLAlchemy database, or the raw driver on an SQLite file."""
+    path (``statements``): the driver directly (an SQLite file, PostgreSQL), or the same
+    SQLAlchemy database."""
 
     def __init__(self, engine: Engine, hot: Database | None = None) -> None:
         self.engine = engine
@@ -81,4 +83,14 @@ def open_store(url: str, *, migrate: bool = True) -> SQLStore:
         raw = RawDatabase(path)
         raw.share(engine)
         return SQLStore(engine, raw)
+    if engine.dialect.name == "postgresql":
+        return SQLStore(engine, postgres_hot(engine))
     return SQLStore(engine)
+
+
+def postgres_hot(engine: Engine) -> Database:
+    """The hot statements on psycopg directly (``pg_fast``), to the engine's database."""
+    from valetkey.store.pg_fast import PGDatabase
+
+    url = engine.url.set(drivername="postgresql")
+    return PGDatabase(url.render_as_string(hide_password=False))

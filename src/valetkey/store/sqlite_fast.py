@@ -246,6 +246,9 @@ class RawTx:
                 break
         return self.conn.execute(sql, values).rowcount
 
+    def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
+        self.run(stmt, params)
+
 
 class RawDatabase:
     """The ``tx.Database`` of an SQLite file: its statements on ``RawConnections``."""

@@ -1,8 +1,8 @@
 """The statements of the store's hot path, each defined once (SQLAlchemy Core) and run two ways.
 
-SQLAlchemy executes ``construct`` (PostgreSQL, and SQLite where the driver-level path is not used);
-the raw ``sqlite3`` path of ``sqlite_fast`` executes ``sqlite``, the same construct compiled once
-for SQLite. Both take the same parameter dict and give rows whose columns are attributes. Values
+SQLAlchemy executes ``construct`` (SQLite where the driver-level path is not used); the raw
+``sqlite3`` path of ``sqlite_fast`` executes ``sqlite``, the same construct compiled once for
+SQLite, and the psycopg path of ``pg_fast`` executes ``postgres``, compiled once for PostgreSQL. Both take the same parameter dict and give rows whose columns are attributes. Values
 are always bound parameters.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
+from itertools import count
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -26,6 +27,12 @@ class SQLiteForm(NamedTuple):
     args: Args  # the parameter dict as that tuple, in placeholder order
 
 
+class PostgresForm(NamedTuple):
+    name: bytes  # the prepared statement's name, the same on every connection
+    text: bytes  # with ``$n`` placeholders
+    args: Args  # the parameter dict as a tuple, in placeholder order
+
+
 def _args(names: tuple[str, ...]) -> Args:
     if len(names) == 1:
         name = names[0]
@@ -33,6 +40,9 @@ def _args(names: tuple[str, ...]) -> Args:
     if not names:
         return lambda params: ()
     return itemgetter(*names)
+
+
+_numbers = count(1)
 
 
 class Statement:
@@ -46,6 +56,18 @@ class Statement:
 
         compiled = self.construct.compile(dialect=sqlite.dialect())  # type: ignore[attr-defined]
         return SQLiteForm(str(compiled), _args(tuple(compiled.positiontup or ())))
+
+    @cached_property
+    def postgres(self) -> PostgresForm:
+        """The construct compiled for PostgreSQL (``$n`` placeholders), on first use."""
+        from sqlalchemy.dialects.postgresql import psycopg
+
+        dialect = psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+        compiled = self.construct.compile(dialect=dialect)  # type: ignore[attr-defined]
+        name = f"valetkey_{next(_numbers)}".encode("ascii")
+        return PostgresForm(
+            name, str(compiled).encode("utf-8"), _args(tuple(compiled.positiontup or ()))
+        )
 
 
 def _key(column: sa.Column[Any], name: str | None = None) -> sa.ColumnElement[bool]:

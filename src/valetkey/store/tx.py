@@ -1,7 +1,8 @@
 """What the store's methods run on: a database that executes the statements of ``statements``.
 
-Two implementations: ``engine.SADatabase`` (SQLAlchemy: PostgreSQL, and SQLite in memory) and
-``sqlite_fast.RawDatabase`` (the sqlite3 driver on SQLite files). Both raise ``StorageUnavailable``
+Three implementations: ``engine.SADatabase`` (SQLAlchemy: SQLite in memory or with URL options),
+``sqlite_fast.RawDatabase`` (the sqlite3 driver on SQLite files) and ``pg_fast.PGDatabase`` (the
+psycopg driver on PostgreSQL). Both raise ``StorageUnavailable``
 for an outage (``outage``), find nothing for a key no row can hold and refuse to write such text
 (``text``), and roll a write transaction back when its block raises.
 """
@@ -24,6 +25,11 @@ class Tx(Protocol):
 
     def run(self, stmt: Statement, params: Mapping[str, Any]) -> int:
         """Execute ``stmt``; for an UPDATE or DELETE, the number of rows it changed."""
+        ...
+
+    def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
+        """Execute ``stmt``, whose result the block does not need: it may leave with the commit
+        (PostgreSQL's pipeline), and its failure then fails the commit."""
         ...
 
 
