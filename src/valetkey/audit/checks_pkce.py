@@ -1,0 +1,53 @@
+"""PKCE (RFC 7636) as RFC 9700 section 2.1.1 and OAuth 2.1 section 4.1.1 want it enforced."""
+
+from __future__ import annotations
+
+from valetkey.audit.experiments import Attempt, attempt
+from valetkey.audit.model import Result, failed, passed
+from valetkey.audit.target import Target, summary
+from valetkey.core import pkce
+
+
+def _refused(a: Attempt, what: str) -> Result | None:
+    """pass when the server refused ``what`` at either endpoint; None when it accepted it."""
+    if a.redeemed is None:
+        return passed(f"{what}: no code issued ({a.landing.describe()})")
+    if a.redeemed.status_code != 200:
+        return passed(f"{what}: a code was issued, its exchange refused: {summary(a.redeemed)}")
+    return None
+
+
+def required(t: Target) -> Result:
+    a = attempt(t, None, send_verifier=False)
+    return _refused(a, "authorization request without code_challenge") or failed(
+        "a code issued without code_challenge was redeemed without code_verifier: "
+        f"{summary(a.redeemed) if a.redeemed else ''}; an intercepted code is usable as is"
+    )
+
+
+def plain_refused(t: Target) -> Result:
+    a = attempt(t, "plain")
+    return _refused(a, "code_challenge_method=plain") or failed(
+        "code_challenge_method=plain was accepted and its code redeemed: the challenge is the "
+        "verifier itself, so anyone who sees the request can redeem the code"
+    )
+
+
+def verifier_without_challenge(t: Target) -> Result:
+    a = attempt(t, None, send_verifier=True)
+    return _refused(a, "code asked without a challenge, redeemed with a code_verifier") or failed(
+        "a code asked for without code_challenge was redeemed with an invented code_verifier: "
+        "the PKCE downgrade attack of RFC 9700 section 4.8.2 works"
+    )
+
+
+def wrong_verifier(t: Target) -> Result:
+    seen = []
+    tries = (("a wrong code_verifier", pkce.new_verifier()), ("no code_verifier", None))
+    for label, verifier in tries:
+        grant = t.code()
+        response = t.exchange(grant, verifier=verifier)
+        if response.status_code == 200:
+            return failed(f"an S256 code redeemed with {label} was accepted: {summary(response)}")
+        seen.append(f"{label}: {summary(response)}")
+    return passed("; ".join(seen))
