@@ -6,7 +6,8 @@ severity, and its probe returns pass, fail or skip with the evidence seen on the
 """
 
 from valetkey.audit.catalogue import BY_ID, CHECKS
-from valetkey.audit.model import Check, Finding, Result
+from valetkey.audit.check import Check, Finding
+from valetkey.audit.model import Result
 from valetkey.audit.navigate import InBrowser, Landing, Scripted
 from valetkey.audit.runner import Report, audit
 from valetkey.audit.target import AuditConfig, Target

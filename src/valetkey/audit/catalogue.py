@@ -7,7 +7,7 @@ from valetkey.audit import checks_metadata as metadata
 from valetkey.audit import checks_pkce as pkce
 from valetkey.audit import checks_redirect as redirect
 from valetkey.audit import checks_response as response
-from valetkey.audit.model import Check
+from valetkey.audit.check import Check
 
 O21 = "OAuth 2.1 draft"
 CHECKS: tuple[Check, ...] = (

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import httpx
 
 from valetkey.audit.catalogue import CHECKS
-from valetkey.audit.model import Check, Finding, Result, Unavailable, skipped
+from valetkey.audit.check import Check, Finding
+from valetkey.audit.model import Result, Unavailable, skipped
 from valetkey.audit.target import Target
 from valetkey.client import ClientError
 

@@ -1,0 +1,118 @@
+"""Each audit check can fail: the audit against a deliberately lax server (tests/audit/lax_server.py)
+finds every missing defence, and the defences the server does have pass."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.audit.lax_server import REDIRECT, Lax
+from tests.support.servers import lean_uvicorn_in_thread
+from valetkey.audit import AuditConfig, Report, Scripted, Target, audit
+
+LOGIN = (("username", "alice"), ("password", "wonderland"))
+
+
+@contextmanager
+def lax_server(lax: Lax) -> Iterator[str]:
+    with lean_uvicorn_in_thread(lax.app(), lifespan="off") as port:
+        lax.issuer = f"http://127.0.0.1:{port}"
+        yield lax.issuer
+
+
+def run_audit(issuer: str, *, code_wait: float = 0.0) -> dict[str, str]:
+    config = AuditConfig(issuer, "lax-client", REDIRECT, code_wait=code_wait)
+    with httpx.Client(timeout=10) as http:
+        report: Report = audit(Target(config, http, Scripted(http, LOGIN)))
+    return {f.check.id: f.status for f in report.findings}
+
+
+def test_every_missing_defence_is_a_failure() -> None:
+    with lax_server(Lax()) as issuer:
+        found = run_audit(issuer, code_wait=0.1)
+    assert found == {
+        "setup.code_flow": "pass",  # the flow itself works
+        "pkce.required": "fail",
+        "pkce.plain_refused": "fail",
+        "pkce.verifier_without_challenge": "fail",
+        "pkce.verifier_checked": "fail",
+        "redirect.exact_path": "fail",
+        "redirect.exact_query": "fail",
+        "redirect.exact_port": "fail",
+        "redirect.never_foreign": "fail",
+        "code.single_use": "fail",
+        "code.replay_revokes": "skip",  # the replay itself worked: nothing to revoke
+        "code.short_lived": "fail",
+        "refresh.rotation": "fail",
+        "refresh.reuse_refused": "skip",  # no rotation, so no reuse to refuse
+        "refresh.reuse_revokes": "skip",
+        "response.iss": "fail",
+        "response.state": "fail",
+        "errors.authorization": "fail",
+        "errors.token": "fail",
+        "token.no_store": "fail",
+        "page.not_framable": "fail",
+        "grant.implicit_refused": "fail",
+        "metadata.consistent": "fail",
+    }
+
+
+def test_single_use_codes_without_revocation_and_rotation_without_reuse_detection() -> None:
+    with lax_server(Lax(single_use=True, rotate=True, refuse_old=True)) as issuer:
+        found = run_audit(issuer)
+    assert found["code.single_use"] == "pass"
+    assert found["code.replay_revokes"] == "fail"  # the first exchange's refresh token still works
+    assert found["refresh.rotation"] == "pass"
+    assert found["refresh.reuse_refused"] == "pass"
+    assert found["refresh.reuse_revokes"] == "fail"  # the newest token survives the replay
+    assert found["code.short_lived"] == "skip"  # no --code-wait: not run
+
+
+def test_a_rotated_out_refresh_token_that_still_works_fails() -> None:
+    with lax_server(Lax(single_use=True, rotate=True)) as issuer:
+        found = run_audit(issuer)
+    assert found["refresh.rotation"] == "pass"
+    assert found["refresh.reuse_refused"] == "fail"
+    assert found["refresh.reuse_revokes"] == "skip"
+
+
+def test_the_command_exits_non_zero_and_writes_junit_and_html(tmp_path: Path) -> None:
+    junit, page = tmp_path / "audit.xml", tmp_path / "audit.html"
+    with lax_server(Lax()) as issuer:
+        done = subprocess.run(
+            [sys.executable, "-m", "valetkey", "audit", issuer, "--client-id", "lax-client",
+             "--redirect-uri", REDIRECT, "--login-field", "username=alice",
+             "--login-field", "password=wonderland", "--junit", str(junit), "--html", str(page),
+             "--check", "pkce.required", "--check", "token.no_store", "--check", "code.short_lived"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "HIGH SEVERITY: pkce.required" in done.stderr
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert cases["pkce.required"].find("failure") is not None
+    assert cases["token.no_store"].find("failure") is not None
+    assert cases["code.short_lived"].find("skipped") is not None
+    html = page.read_text()
+    assert (
+        "pkce.required" in html
+        and "<script" not in html
+        and "http" + "s://" not in html.split("<table>")[0]
+    )
+
+
+@pytest.mark.parametrize("wrong", ["http://127.0.0.1:9/", "not a url"])
+def test_an_issuer_that_cannot_be_discovered_exits_2(wrong: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "valetkey", "audit", wrong, "--client-id", "x",
+         "--redirect-uri", REDIRECT],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "cannot audit" in done.stderr
