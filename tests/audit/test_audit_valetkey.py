@@ -69,7 +69,10 @@ def test_every_check_passes_for_a_public_client(server: ServeProcess, tmp_path: 
     code, report = audit(server, tmp_path, "--client-id", "audit-public", "--code-wait", "3")
     findings = {f["check"]: f for f in report["findings"]}  # type: ignore[attr-defined]
     assert list(findings) == [c.id for c in CHECKS]
-    assert {k: f["status"] for k, f in findings.items()} == {c.id: "pass" for c in CHECKS}
+    confidential_only = {"pkce.required_confidential"}
+    assert {k: f["status"] for k, f in findings.items()} == {
+        c.id: "skip" if c.id in confidential_only else "pass" for c in CHECKS
+    }
     assert code == 0
     assert "iss=" + server.base in findings["response.iss"]["evidence"]
     assert "X-Frame-Options: DENY" in findings["page.not_framable"]["evidence"]
@@ -82,5 +85,6 @@ def test_every_check_passes_for_a_public_client(server: ServeProcess, tmp_path: 
 def test_every_check_passes_for_a_confidential_client(server: ServeProcess, tmp_path: Path) -> None:
     code, report = audit(server, tmp_path, "--client-id", "audit-web", "--client-secret", SECRET)
     statuses = {f["check"]: f["status"] for f in report["findings"]}  # type: ignore[attr-defined]
-    assert statuses == {c.id: "skip" if c.id == "code.short_lived" else "pass" for c in CHECKS}
+    not_run = {"code.short_lived", "pkce.required"}  # no --code-wait; pkce.required: public only
+    assert statuses == {c.id: "skip" if c.id in not_run else "pass" for c in CHECKS}
     assert report["client_type"] == "confidential" and code == 0

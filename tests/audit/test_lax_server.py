@@ -27,8 +27,8 @@ def lax_server(lax: Lax) -> Iterator[str]:
         yield lax.issuer
 
 
-def run_audit(issuer: str, *, code_wait: float = 0.0) -> dict[str, str]:
-    config = AuditConfig(issuer, "lax-client", REDIRECT, code_wait=code_wait)
+def run_audit(issuer: str, *, code_wait: float = 0.0, secret: str | None = None) -> dict[str, str]:
+    config = AuditConfig(issuer, "lax-client", REDIRECT, secret, code_wait=code_wait)
     with httpx.Client(timeout=10) as http:
         report: Report = audit(Target(config, http, Scripted(http, LOGIN)))
     return {f.check.id: f.status for f in report.findings}
@@ -40,6 +40,7 @@ def test_every_missing_defence_is_a_failure() -> None:
     assert found == {
         "setup.code_flow": "pass",  # the flow itself works
         "pkce.required": "fail",
+        "pkce.required_confidential": "skip",  # the client is public
         "pkce.plain_refused": "fail",
         "pkce.verifier_without_challenge": "fail",
         "pkce.verifier_checked": "fail",
@@ -81,6 +82,14 @@ def test_a_rotated_out_refresh_token_that_still_works_fails() -> None:
     assert found["refresh.rotation"] == "pass"
     assert found["refresh.reuse_refused"] == "fail"
     assert found["refresh.reuse_revokes"] == "skip"
+
+
+def test_a_confidential_client_is_judged_by_the_confidential_rules() -> None:
+    with lax_server(Lax()) as issuer:
+        found = run_audit(issuer, secret="lax-secret")
+    assert found["pkce.required"] == "skip"
+    assert found["pkce.required_confidential"] == "fail"
+    assert found["refresh.rotation"] == "skip"  # RFC 9700 section 4.14.2 asks it of public clients
 
 
 def test_the_command_exits_non_zero_and_writes_junit_and_html(tmp_path: Path) -> None:

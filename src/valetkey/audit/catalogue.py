@@ -13,8 +13,12 @@ O21 = "OAuth 2.1 draft"
 CHECKS: tuple[Check, ...] = (
     Check("setup.code_flow", "an S256 authorization code flow completes",
           f"RFC 6749 section 4.1; {O21} section 4.1", "high", response.code_flow),
-    Check("pkce.required", "an authorization request without code_challenge is refused",
+    Check("pkce.required", "a public client's request without code_challenge is refused",
           f"RFC 9700 section 2.1.1; {O21} section 4.1.1", "high", pkce.required),
+    Check("pkce.required_confidential",
+          "a confidential client's request without code_challenge is refused",
+          f"{O21} section 4.1.1 (RFC 9700 section 2.1.1: or the OIDC nonce)", "low",
+          pkce.required_confidential),
     Check("pkce.plain_refused", "code_challenge_method=plain is refused",
           f"RFC 9700 section 2.1.1; {O21} section 4.1.1", "medium", pkce.plain_refused),
     Check("pkce.verifier_without_challenge",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from valetkey.audit.experiments import Attempt, attempt
-from valetkey.audit.model import Result, failed, passed
+from valetkey.audit.model import Result, failed, passed, skipped
 from valetkey.audit.target import Target, summary
 from valetkey.core import pkce
 
@@ -17,12 +17,26 @@ def _refused(a: Attempt, what: str) -> Result | None:
     return None
 
 
-def required(t: Target) -> Result:
+def _without_challenge(t: Target) -> Result:
     a = attempt(t, None, send_verifier=False)
     return _refused(a, "authorization request without code_challenge") or failed(
         "a code issued without code_challenge was redeemed without code_verifier: "
         f"{summary(a.redeemed) if a.redeemed else ''}; an intercepted code is usable as is"
     )
+
+
+def required(t: Target) -> Result:
+    if not t.config.public:
+        return skipped("the client is confidential: see pkce.required_confidential")
+    return _without_challenge(t)
+
+
+def required_confidential(t: Target) -> Result:
+    """OAuth 2.1 requires PKCE of confidential clients too; RFC 9700 section 2.1.1 lets them use
+    the OpenID Connect nonce instead, hence a check of its own, of lower severity."""
+    if t.config.public:
+        return skipped("the client is public: see pkce.required")
+    return _without_challenge(t)
 
 
 def plain_refused(t: Target) -> Result:
