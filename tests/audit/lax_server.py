@@ -27,6 +27,7 @@ class Lax:
     single_use: bool = False  # a code works once
     rotate: bool = False  # a refresh gives a new refresh token
     refuse_old: bool = False  # a rotated-out refresh token is refused
+    crash: bool = False  # a 500 for requests without a challenge or with another redirect_uri
     issuer: str = ""
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh_tokens: dict[str, bool] = field(default_factory=dict)  # token -> still valid
@@ -53,6 +54,8 @@ class Lax:
         if request.cookies.get("session") != "alice":  # no X-Frame-Options, no frame-ancestors
             return HTMLResponse(LOGIN.format(next=str(request.url).replace('"', "&quot;")))
         redirect, state = q.get("redirect_uri", REDIRECT), q.get("state", "")[:8]  # cut short
+        if self.crash and (redirect != REDIRECT or "code_challenge" not in q):
+            return HTMLResponse("<title>Internal error</title>", 500)
         if q.get("response_type") == "token":
             return RedirectResponse(f"{redirect}#access_token=lax&state={state}", 303)
         if q.get("response_type") != "code":

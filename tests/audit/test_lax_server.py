@@ -15,7 +15,8 @@ import pytest
 
 from tests.audit.lax_server import REDIRECT, Lax
 from tests.support.servers import lean_uvicorn_in_thread
-from valetkey.audit import AuditConfig, Report, Scripted, Target, audit
+from valetkey.audit import AuditConfig, InBrowser, Report, Scripted, Target, audit
+from valetkey.audit.navigate import Navigator
 
 LOGIN = (("username", "alice"), ("password", "wonderland"))
 
@@ -27,11 +28,28 @@ def lax_server(lax: Lax) -> Iterator[str]:
         yield lax.issuer
 
 
-def run_audit(issuer: str, *, code_wait: float = 0.0, secret: str | None = None) -> dict[str, str]:
+def run_audit(
+    issuer: str, *, code_wait: float = 0.0, secret: str | None = None, person: bool = False
+) -> dict[str, str]:
     config = AuditConfig(issuer, "lax-client", REDIRECT, secret, code_wait=code_wait)
-    with httpx.Client(timeout=10) as http:
-        report: Report = audit(Target(config, http, Scripted(http, LOGIN)))
+    with httpx.Client(timeout=10) as http, httpx.Client(timeout=10) as browser:
+        navigate: Navigator = Scripted(http, LOGIN)
+        if person:  # --browser: a person signs in; here another cookie jar plays them
+            navigate = in_browser(browser)
+        report: Report = audit(Target(config, http, navigate))
     return {f.check.id: f.status for f in report.findings}
+
+
+def in_browser(browser: httpx.Client) -> InBrowser:
+    """--browser's navigator, the person reading the URL shown and typing back where they ended."""
+    shown: list[str] = []
+
+    def ask(prompt: str) -> str:
+        url = shown[-1].rsplit("\n", 1)[-1]
+        landing = Scripted(browser, LOGIN)(url, REDIRECT)
+        return landing.location or ""
+
+    return InBrowser(ask, shown.append)
 
 
 def test_every_missing_defence_is_a_failure() -> None:
@@ -47,6 +65,7 @@ def test_every_missing_defence_is_a_failure() -> None:
         "redirect.exact_path": "fail",
         "redirect.exact_query": "fail",
         "redirect.exact_port": "fail",
+        "redirect.exact_scheme": "fail",
         "redirect.never_foreign": "fail",
         "code.single_use": "fail",
         "code.replay_revokes": "skip",  # the replay itself worked: nothing to revoke
@@ -90,6 +109,26 @@ def test_a_confidential_client_is_judged_by_the_confidential_rules() -> None:
     assert found["pkce.required"] == "skip"
     assert found["pkce.required_confidential"] == "fail"
     assert found["refresh.rotation"] == "skip"  # RFC 9700 section 4.14.2 asks it of public clients
+
+
+def test_a_server_that_crashes_has_not_refused() -> None:
+    with lax_server(Lax(crash=True)) as issuer:
+        found = run_audit(issuer)
+    for check in ("pkce.required", "pkce.verifier_without_challenge", "redirect.exact_path",
+                  "redirect.exact_query", "redirect.exact_port", "redirect.exact_scheme",
+                  "redirect.never_foreign"):  # fmt: skip
+        assert found[check] == "skip", check
+    assert found["pkce.plain_refused"] == "fail"  # has a challenge: no crash
+
+
+def test_in_a_browser_the_same_defects_are_found() -> None:
+    with lax_server(Lax()) as issuer:
+        found = run_audit(issuer, person=True)
+    assert found["setup.code_flow"] == "pass"
+    assert found["redirect.never_foreign"] == "fail"
+    assert found["pkce.required"] == "fail"
+    assert found["response.state"] == "fail"
+    assert found["errors.authorization"] == "fail"  # the person saw an error page, no redirect
 
 
 def test_the_command_exits_non_zero_and_writes_junit_and_html(tmp_path: Path) -> None:

@@ -33,6 +33,8 @@ CHECKS: tuple[Check, ...] = (
           f"RFC 9700 section 4.1.3; {O21} section 2.3.1", "high", redirect.query),
     Check("redirect.exact_port", "a redirect_uri on another port (non-loopback host) is refused",
           "RFC 9700 section 4.1.3; RFC 8252 section 7.3", "high", redirect.port),
+    Check("redirect.exact_scheme", "an https redirect_uri sent as http is refused",
+          f"RFC 9700 section 4.1.3; {O21} section 2.3.1", "high", redirect.scheme),
     Check("redirect.never_foreign", "an unregistered redirect_uri is never redirected to",
           "RFC 6749 section 4.1.2.1; RFC 9700 section 4.1", "high", redirect.foreign),
     Check("code.single_use", "a code redeemed twice is refused the second time",

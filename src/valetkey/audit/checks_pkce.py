@@ -9,7 +9,11 @@ from valetkey.core import pkce
 
 
 def _refused(a: Attempt, what: str) -> Result | None:
-    """pass when the server refused ``what`` at either endpoint; None when it accepted it."""
+    """pass when the server refused ``what`` at either endpoint; None when it accepted it; skip
+    when it failed instead (a 5xx is no refusal a client can rely on)."""
+    if a.landing.crashed or (a.redeemed is not None and a.redeemed.status_code >= 500):
+        shown = a.landing.describe() if a.redeemed is None else summary(a.redeemed)
+        return skipped(f"{what}: the server failed rather than refused: {shown}")
     if a.redeemed is None:
         return passed(f"{what}: no code issued ({a.landing.describe()})")
     if a.redeemed.status_code != 200:

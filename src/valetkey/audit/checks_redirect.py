@@ -22,6 +22,9 @@ def _try(t: Target, uri: str, **params: str) -> Landing:
 
 
 def _judge(landing: Landing, uri: str, what: str) -> Result:
+    if landing.crashed:
+        return skipped(f"{what} ({uri}): the server failed rather than refused: "
+                       f"{landing.describe()}")  # fmt: skip
     if landing.location is not None and (landing.went_to(uri) or landing.location.startswith(uri)):
         return failed(f"{what} ({uri}): the server redirected there: {landing.location}")
     return passed(f"{what} ({uri}): {landing.describe()}")
@@ -48,6 +51,11 @@ def _other_query(uri: str) -> str:
     return urlunsplit((p.scheme, p.netloc, p.path, query, ""))
 
 
+def _plain_http(uri: str) -> str | None:
+    p = urlsplit(uri)
+    return urlunsplit(("http", p.netloc, p.path, p.query, "")) if p.scheme == "https" else None
+
+
 def _other_port(uri: str) -> str | None:
     p = urlsplit(uri)
     if p.hostname is None or is_loopback_host(p.hostname):
@@ -60,6 +68,7 @@ def _other_port(uri: str) -> str | None:
 path = _variant(_longer_path, "the registered path with a segment appended")
 query = _variant(_other_query, "the registered URI with a query parameter added")
 port = _variant(_other_port, "the registered URI on another port")
+scheme = _variant(_plain_http, "the registered https URI as http")
 
 
 def foreign(t: Target) -> Result:
@@ -69,6 +78,8 @@ def foreign(t: Target) -> Result:
         _try(t, FOREIGN, response_type="audit_unknown"), FOREIGN,
         "an unregistered redirect_uri with an unsupported response_type",
     )  # fmt: skip
-    if "fail" in (first.status, second.status):
-        return failed("; ".join(r.evidence for r in (first, second) if r.status == "fail"))
+    for status in ("fail", "skip"):
+        if status in (first.status, second.status):
+            shown = "; ".join(r.evidence for r in (first, second) if r.status == status)
+            return failed(shown) if status == "fail" else skipped(shown)
     return passed(f"{first.evidence}; {second.evidence}")

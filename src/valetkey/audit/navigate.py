@@ -29,6 +29,11 @@ class Landing:
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
+    def crashed(self) -> bool:
+        """The server stopped on a 5xx page: a failure, which says nothing of a refusal."""
+        return self.location is None and self.status >= 500
+
+    @property
     def params(self) -> dict[str, str]:
         """The redirect's query and fragment parameters (the fragment's win)."""
         if self.location is None:
@@ -127,7 +132,8 @@ def _is_html(response: httpx.Response) -> bool:
 
 
 def _short(url: httpx.URL) -> str:
-    return url.path + ("?..." if url.query else "")
+    path = url.path if len(url.path) <= 32 else url.path[:28] + "..."
+    return path + ("?..." if url.query else "")
 
 
 def _stopped(response: httpx.Response, trail: list[str]) -> Landing:
