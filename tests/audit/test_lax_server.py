@@ -77,6 +77,7 @@ def test_every_missing_defence_is_a_failure() -> None:
         "response.state": "fail",
         "errors.authorization": "fail",
         "errors.token": "fail",
+        "errors.invalid_client": "fail",  # 400 invalid_request for an unknown client
         "token.no_store": "fail",
         "page.not_framable": "fail",
         "grant.implicit_refused": "fail",
@@ -109,6 +110,7 @@ def test_a_confidential_client_is_judged_by_the_confidential_rules() -> None:
     assert found["pkce.required"] == "skip"
     assert found["pkce.required_confidential"] == "fail"
     assert found["refresh.rotation"] == "skip"  # RFC 9700 section 4.14.2 asks it of public clients
+    assert found["errors.invalid_client"] == "fail"  # a wrong secret: 400, no WWW-Authenticate
 
 
 def test_a_server_that_crashes_has_not_refused() -> None:

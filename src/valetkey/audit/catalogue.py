@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from valetkey.audit import checks_code as code
+from valetkey.audit import checks_errors as errors
 from valetkey.audit import checks_metadata as metadata
 from valetkey.audit import checks_pkce as pkce
 from valetkey.audit import checks_redirect as redirect
@@ -54,9 +55,11 @@ CHECKS: tuple[Check, ...] = (
     Check("response.state", "state comes back intact on success and error",
           "RFC 6749 sections 4.1.2 and 4.1.2.1", "high", response.state),
     Check("errors.authorization", "an authorization error goes back to the client, well formed",
-          "RFC 6749 section 4.1.2.1", "low", response.authorization_error),
+          "RFC 6749 section 4.1.2.1", "low", errors.authorization_error),
     Check("errors.token", "token endpoint errors are 400 JSON with the right error code",
-          "RFC 6749 section 5.2", "low", response.token_errors),
+          "RFC 6749 section 5.2", "low", errors.token_errors),
+    Check("errors.invalid_client", "a failed client authentication is invalid_client (401 with "
+          "WWW-Authenticate for HTTP Basic)", "RFC 6749 section 5.2", "low", errors.invalid_client),
     Check("token.no_store", "token responses carry Cache-Control: no-store",
           f"RFC 6749 section 5.1; {O21} section 3.2.3", "medium", response.no_store),
     Check("page.not_framable", "the sign-in page refuses to be framed",

@@ -1,6 +1,6 @@
-"""What the responses look like: the baseline flow, iss (RFC 9207), state, error responses (RFC 6749
-sections 4.1.2.1 and 5.2), no-store (section 5.1), framing of the sign-in page (RFC 9700 section
-4.16), the implicit grant (RFC 9700 section 2.1.2)."""
+"""What the responses look like: the baseline flow, iss (RFC 9207), state, no-store (RFC 6749 section
+5.1), framing of the sign-in page (RFC 9700 section 4.16), the implicit grant (RFC 9700 section
+2.1.2)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,8 @@ import httpx
 from valetkey.audit.experiments import ODD_STATE, baseline, error_redirect
 from valetkey.audit.model import Result, Unavailable, failed, passed, skipped
 from valetkey.audit.navigate import Landing, origin
-from valetkey.audit.target import Target, body, summary
+from valetkey.audit.target import Target
 from valetkey.core import pkce
-
-AUTHZ_ERRORS = {"invalid_request", "unauthorized_client", "access_denied",
-                "unsupported_response_type", "invalid_scope", "server_error",
-                "temporarily_unavailable"}  # fmt: skip
-TOKEN_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-                "unsupported_grant_type", "invalid_scope"}  # fmt: skip
-DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # RFC 6749 section 5.2
 
 
 def code_flow(t: Target) -> Result:
@@ -61,54 +54,6 @@ def state(t: Target) -> Result:
     return passed(
         f"{ODD_STATE!r} came back byte for byte on the " + " and ".join(w for w, _ in got)
     )
-
-
-def authorization_error(t: Target) -> Result:
-    err = error_redirect(t)
-    if err.location is None:
-        return failed("an unsupported response_type with a valid client and redirect_uri was "
-                      f"not sent back to the client: {err.describe()}")  # fmt: skip
-    if not err.went_to(t.config.redirect_uri):
-        return failed(f"the error went elsewhere: {err.location}")
-    error = err.params.get("error")
-    if error not in AUTHZ_ERRORS or "code" in err.params:
-        return failed(f"error redirect without a registered error code: {err.location}")
-    return passed(f"redirected to the client with error={error}")
-
-
-def _token_error(response: httpx.Response, expected: str) -> str | None:
-    data = body(response)
-    problems = []
-    if response.status_code != 400:
-        problems.append(f"status {response.status_code}, not 400")
-    if "application/json" not in response.headers.get("content-type", ""):
-        problems.append(f"content-type {response.headers.get('content-type')!r}")
-    if data.get("error") != expected:
-        problems.append(f"error {data.get('error')!r}, not {expected}")
-    described = data.get("error_description")
-    if described is not None and not (
-        isinstance(described, str) and DESCRIPTION.fullmatch(described)
-    ):
-        problems.append("error_description outside %x20-21 / %x23-5B / %x5D-7E")
-    return "; ".join(problems) or None
-
-
-def token_errors(t: Target) -> Result:
-    probes = (
-        ("an unknown grant_type", {"grant_type": "urn:audit:unknown"}, "unsupported_grant_type"),
-        ("a code that was never issued", {"grant_type": "authorization_code",
-         "code": "audit-never-issued", "redirect_uri": t.config.redirect_uri,
-         "code_verifier": pkce.new_verifier()}, "invalid_grant"),
-        ("no grant_type", {"code": "audit"}, "invalid_request"),
-    )  # fmt: skip
-    seen, bad = [], []
-    for what, form, expected in probes:
-        response = t.token(form)
-        problem = _token_error(response, expected)
-        seen.append(f"{what}: {summary(response)}")
-        if problem:
-            bad.append(f"{what}: {problem}")
-    return failed("; ".join(bad)) if bad else passed("; ".join(seen))
 
 
 def no_store(t: Target) -> Result:

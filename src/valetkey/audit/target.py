@@ -113,18 +113,22 @@ class Target:
 
     # The back channel
 
-    def token(self, form: Mapping[str, str]) -> httpx.Response:
+    def token(
+        self, form: Mapping[str, str], *, as_client: tuple[str, str | None] | None = None
+    ) -> httpx.Response:
+        """POST ``form`` to the token endpoint, authenticated as the audit's client (or as
+        ``as_client``: an id and secret, sent the same way)."""
         url = self.endpoints.token_endpoint
         if not url:
             raise Unavailable("the metadata names no token_endpoint")
         data, headers = dict(form), {"Accept": "application/json"}
-        secret = self.config.client_secret
+        client_id, secret = as_client or (self.config.client_id, self.config.client_secret)
         if secret is None:
-            data["client_id"] = self.config.client_id
+            data["client_id"] = client_id
         elif self.config.client_auth == "post":
-            data |= {"client_id": self.config.client_id, "client_secret": secret}
+            data |= {"client_id": client_id, "client_secret": secret}
         else:
-            headers["Authorization"] = basic_credentials(self.config.client_id, secret)
+            headers["Authorization"] = basic_credentials(client_id, secret)
         return self.http.post(url, data=data, headers=headers)
 
     def exchange(self, grant: Grant, verifier: str | None = "") -> httpx.Response:
