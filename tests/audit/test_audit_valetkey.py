@@ -15,6 +15,8 @@ import pytest
 from tests.support.serveproc import ServeProcess
 from valetkey.audit import CHECKS
 
+pytestmark = pytest.mark.e2e  # real server processes on loopback ports
+
 SECRET = "audit-web-secret-0123456789abcdefghijklmnop"
 REDIRECT = "https://client.example/cb"  # not loopback: the port check runs too
 CONFIG = f"""

@@ -18,6 +18,8 @@ from tests.support.servers import lean_uvicorn_in_thread
 from valetkey.audit import AuditConfig, InBrowser, Report, Scripted, Target, audit
 from valetkey.audit.navigate import Navigator
 
+pytestmark = pytest.mark.e2e  # real server processes on loopback ports
+
 LOGIN = (("username", "alice"), ("password", "wonderland"))
 
 
