@@ -79,6 +79,19 @@ def test_the_lab_and_the_real_server_never_meet() -> None:
             assert not any(n.startswith("valetkey.lab") for n in imports_of(path)), path
 
 
+def test_the_audit_reaches_servers_only_over_http() -> None:
+    """``valetkey audit`` tests any server as an outsider: it builds on the client library and
+    core, never on valetkey's own server, store, runtime or lab, so a valetkey server gets no
+    inside help to pass."""
+    for path in package_files("audit"):
+        bad = [
+            n
+            for n in imports_of(path)
+            if n.startswith(tuple(f"valetkey.{p}" for p in ("server", "store", "runtime", "lab")))
+        ]
+        assert not bad, f"{path} imports {bad}"
+
+
 def test_in_the_server_only_the_outbound_fetcher_makes_http_requests() -> None:
     """Every fetch the server makes on a client's say-so goes through server/outbound*.py, where
     the SSRF rules live (docs/outbound.md)."""

@@ -41,6 +41,7 @@ COMMANDS = {
     "token": "valetkey.cli.token:token",
     "call": "valetkey.cli.call:call",
     "lab": "valetkey.cli.lab:lab",
+    "audit": "valetkey.cli.audit:audit_command",
 }
 
 
