@@ -32,6 +32,7 @@ from valetkey.server.metadata import (
     openid_configuration_endpoint,
 )
 from valetkey.server.origins import ClientOrigins
+from valetkey.server.par import par_endpoint
 from valetkey.server.registration import client_configuration_endpoint, registration_endpoint
 from valetkey.server.revoke import revocation_endpoint
 from valetkey.server.state import ServerState
@@ -51,6 +52,7 @@ ROUTES = (
     Route("/device", device_page, BOTH, page=True),
     Route("/introspect", introspection_endpoint, POST, hot=POST),
     Route("/revoke", revocation_endpoint, POST, cors="clients"),
+    Route("/par", par_endpoint, POST),
     Route("/register", registration_endpoint, POST),
     Route("/register/{client_id}", client_configuration_endpoint, ("GET", "PUT", "DELETE")),
     Route("/userinfo", userinfo_endpoint, BOTH, cors="clients"),

@@ -256,3 +256,24 @@ def test_a_resource_indicator_must_be_an_absolute_uri(fresh: Stack) -> None:
             "token", "get", "--issuer", fresh.issuer, "--client-id", "cli", "--resource", bad
         )
         assert result.exit_code == 2 and words in result.stderr
+
+
+def test_token_get_par_pushes_the_request_and_the_browser_sees_only_its_reference(
+    fresh: Stack, xdg: dict[str, str], browser_session: httpx.Client
+) -> None:
+    """RFC 9126 from the CLI: the authorization request goes to /par on the back channel; the URL
+    printed for the browser carries client_id and request_uri only; the callback is checked and
+    the code redeemed as usual."""
+    args = ["token", "get", "--no-browser", "--issuer", fresh.issuer, "--client-id", "cli"]
+    args += ["--scope", "read:profile", "--name", "pushed", "--par"]
+    auth_url, _out, _err = sign_in(args, xdg, browser_session)
+    query = parse_qs(urlsplit(auth_url).query)
+    assert set(query) == {"client_id", "request_uri"}, query
+    assert query["request_uri"][0].startswith("urn:ietf:params:oauth:request_uri:")
+    [pushed] = fresh.proxy.to("/par")
+    sent = dict(pushed.form)
+    assert sent["client_id"] == "cli" and sent["code_challenge_method"] == "S256"
+    assert "state" in sent and "redirect_uri" in sent
+    [exchange] = fresh.proxy.to("/token")
+    assert ("grant_type", "authorization_code") in exchange.form
+    assert TokenStore().get("pushed") is not None

@@ -31,6 +31,11 @@ class Endpoint:
 ENDPOINTS = (
     Endpoint("POST", "/token", "json"),
     Endpoint("POST", "/device_authorization", "json"),
+    Endpoint("POST", "/par", "json"),
+    Endpoint("POST", "/register", "json"),
+    Endpoint("GET", "/register/dyn-unknown", "json"),
+    Endpoint("PUT", "/register/dyn-unknown", "json"),
+    Endpoint("DELETE", "/register/dyn-unknown", "json"),
     Endpoint("GET", "/device", "page"),
     Endpoint("POST", "/device", "page"),
     Endpoint("POST", "/revoke", "json"),

@@ -54,7 +54,12 @@ def _approve_device(store: SQLStore, n: int) -> str:
     return "approved" if approved is not None else "too late"
 
 
+def _use_pushed(store: SQLStore, _n: int) -> str:
+    return "used" if store.use_pushed_request("race-par", 120.0) else "refused"
+
+
 TASKS: dict[str, Callable[[SQLStore, int], str]] = {
+    "use_pushed": _use_pushed,
     "poll_device": _poll_device,
     "approve_device": _approve_device,
     "redeem": _redeem,
@@ -182,3 +187,13 @@ def test_a_user_code_approved_at_once_in_three_processes_is_approved_once(
     assert outcomes == ["approved", "too late", "too late"]
     found = store.get_device_code("race-u")
     assert found is not None and found.status == "approved"
+
+
+def test_a_pushed_request_used_at_once_by_three_instances_is_used_once(
+    store: SQLStore, store_url: str, racers: Racers
+) -> None:
+    """RFC 9126 section 4: a request_uri is one-time; instances sharing a database agree."""
+    store.push_request("race-par", "cli", {"client_id": ["cli"]}, 160.0, 100.0)
+    outcomes = racers.race(store_url, "use_pushed", processes=3)
+    assert outcomes == ["refused", "refused", "used"]
+    assert store.get_pushed_request("race-par", 121.0) is None

@@ -16,7 +16,7 @@ from valetkey.cli.client_errors import EXIT_TIMEOUT, Exit, err
 from valetkey.cli.client_setup import Observer
 from valetkey.cli.client_verbose import show_front_channel
 from valetkey.client import grants, io
-from valetkey.client.authorize import start
+from valetkey.client.authorize import push, start
 from valetkey.client.config import ClientConfig
 from valetkey.client.errors import ClientError, OAuthServerError
 from valetkey.client.loopback import DEFAULT_REDIRECT, LoopbackReceiver, Outcome
@@ -75,6 +75,8 @@ def browser_grant(
             code_verifier=values.get("code_verifier"),
             state=values.get("state"),
         )
+        if values.get("par"):
+            pending = io.run(push(config, pending), http, watch)
         url = pending.url
         if pending.form is not None:  # parameters in the body: a local page POSTs them
             url = receiver.start_url(pending.url, pending.form)

@@ -77,6 +77,7 @@ def _options(func: Any) -> Any:
         click.option("--auth-param", "auth_params", multiple=True, help="Authorization request parameter (query only). " + PARAM_HELP),
         click.option("--token-param", "token_params", multiple=True, help="Token request parameter (default body). " + PARAM_HELP),
         click.option("--refresh-param", "refresh_params", multiple=True, help="Refresh request parameter (default body). " + PARAM_HELP),
+        click.option("--par/--no-par", default=None, help="Push the authorization request first (RFC 9126); the browser gets only client_id and request_uri."),
         click.option("--dpop/--no-dpop", default=None, help="Bind the token to a new DPoP key (RFC 9449), kept with the token for refresh and call."),
         click.option("--verbose", "-v", is_flag=True, help="Show each HTTP exchange (secrets redacted)."),
         click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON."),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from valetkey.client import checks
 from valetkey.client.checks import Skip
@@ -21,6 +21,8 @@ from valetkey.client.errors import (
     StateMismatch,
     UnexpectedResponse,
 )
+from valetkey.client.io import Flow
+from valetkey.client.messages import form_request, raise_for_error, read_json
 from valetkey.core import pkce
 from valetkey.core.events import Check
 
@@ -218,3 +220,38 @@ CALLBACK_RULES: tuple[tuple[str, CallbackRule], ...] = (
     ("state", _check_state),
     ("iss", _check_iss),
 )
+
+
+def push(config: ClientConfig, pending: PendingAuthorization) -> Flow[PendingAuthorization]:
+    """RFC 9126: push the authorization request to the server's pushed authorization request
+    endpoint (client authentication as at the token endpoint); the URL the browser then opens
+    carries only ``client_id`` and the one-time ``request_uri``. The state, nonce and verifier
+    stay what ``start`` made, so the callback is checked as usual."""
+    endpoint = config.endpoints.metadata.get("pushed_authorization_request_endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        raise ConfigError(
+            "the server advertises no pushed_authorization_request_endpoint (RFC 9126 section 5); "
+            "discover it with --issuer, or drop --par"
+        )
+    sent = pending.form if pending.form is not None else _query_pairs(pending.url)
+    fields = [(k, v) for k, v in sent if k != "client_id"]
+    response = yield form_request(endpoint, fields, config)
+    body = read_json(response)
+    if response.status_code not in (200, 201):
+        raise_for_error(body, response.status_code, endpoint)
+        raise UnexpectedResponse(
+            f"the pushed authorization request endpoint answered {response.status_code}",
+            status=response.status_code,
+        )
+    request_uri = body.get("request_uri")
+    if not isinstance(request_uri, str) or not request_uri:
+        raise UnexpectedResponse("the pushed request's answer has no request_uri (RFC 9126 §2.2)")
+    authorize_url = require(
+        config.endpoints.authorization_endpoint, "the authorization URL", "--auth-url"
+    )
+    url = _add_query(authorize_url, [("client_id", config.client_id), ("request_uri", request_uri)])
+    return replace(pending, url=url, form=None)
+
+
+def _query_pairs(url: str) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(url).query, keep_blank_values=True)

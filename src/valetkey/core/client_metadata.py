@@ -27,6 +27,7 @@ FIELDS = (
     "require_pkce",
     "pkce_methods",
     "dpop_bound_access_tokens",
+    "require_pushed_authorization_requests",
 )
 
 
@@ -55,6 +56,7 @@ class ClientMetadata:
     require_pkce: bool
     pkce_methods: tuple[str, ...]
     dpop_bound_access_tokens: bool = False
+    require_pushed_authorization_requests: bool = False
 
     def client(self, client_id: str, secret_digest: str | None, name: str | None = None) -> Client:
         """The client record these accepted metadata describe."""
@@ -70,6 +72,8 @@ class ClientMetadata:
             require_pkce=self.require_pkce,
             pkce_methods=self.pkce_methods,
             post_logout_redirect_uris=self.post_logout_redirect_uris,
+            dpop_bound_access_tokens=self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests=self.require_pushed_authorization_requests,
         )
 
 
@@ -149,6 +153,7 @@ def read_client_metadata(
         require_pkce=read.flag("require_pkce", defaults.require_pkce),
         pkce_methods=defaults.pkce_methods if pkce_methods is None else pkce_methods,
         dpop_bound_access_tokens=read.flag("dpop_bound_access_tokens", False),
+        require_pushed_authorization_requests=read.flag("require_pushed_authorization_requests", False),
         insecure_demo=insecure_demo,
     )
     return value, read.problems
@@ -174,6 +179,7 @@ def check_client_metadata(
         require_pkce=m.require_pkce,
         pkce_methods=m.pkce_methods,
         dpop_bound_access_tokens=m.dpop_bound_access_tokens,
+        require_pushed_authorization_requests=m.require_pushed_authorization_requests,
     )
     return MetadataResult(accepted, ())
 

@@ -30,6 +30,7 @@ class MetadataInput:
     require_pkce: bool = True
     pkce_methods: tuple[str, ...] = ("S256",)
     dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: every token request needs a proof
+    require_pushed_authorization_requests: bool = False  # RFC 9126 §6
     insecure_demo: bool = False  # the attack demo's public clients without PKCE (never served)
 
     @property

@@ -52,6 +52,7 @@ class ClientConfig:
     pkce_methods: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...] = ()
     dpop_bound_access_tokens: bool = False
+    require_pushed_authorization_requests: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ def read_client(raw: Any, key: str, errs: Collector, insecure: bool = False) -> 
         pkce_methods=v.pkce_methods,
         post_logout_redirect_uris=v.post_logout_redirect_uris,
         dpop_bound_access_tokens=v.dpop_bound_access_tokens,
+        require_pushed_authorization_requests=v.require_pushed_authorization_requests,
     )
 
 

@@ -33,6 +33,7 @@ class Client:
     pkce_methods: tuple[str, ...] = ("S256",)
     post_logout_redirect_uris: tuple[str, ...] = ()
     dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: every token request needs a proof
+    require_pushed_authorization_requests: bool = False  # RFC 9126 §6: only via /par
 
     @property
     def is_public(self) -> bool:

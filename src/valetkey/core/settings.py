@@ -87,6 +87,15 @@ class Settings:
     refresh_token_ttl: int = setting(30 * 24 * 3600, "seconds", "Lifetime of a refresh token")
     id_token_ttl: int = setting(3600, "seconds", "Lifetime of an ID token")
     session_ttl: int = setting(12 * 3600, "seconds", "Lifetime of the sign-in session cookie")
+    require_pushed_authorization_requests: bool = setting(
+        False,
+        "flag",
+        "Accept authorization requests only through /par (RFC 9126 section 5); a client's own "
+        "require_pushed_authorization_requests asks it for that client alone",
+    )
+    pushed_request_ttl: int = setting(
+        60, "seconds", "Lifetime of a pushed authorization request's request_uri (RFC 9126)"
+    )
     device_code_ttl: int = setting(
         600, "seconds", "Lifetime of a device code and its user code (RFC 8628 §3.2 expires_in)"
     )

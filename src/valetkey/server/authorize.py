@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import redirect
+from valetkey.core import flows, par, redirect
 from valetkey.core import secrets as vsecrets
 from valetkey.core.authorize import (
     AuthorizationRequest,
@@ -18,7 +18,7 @@ from valetkey.core.authorize import (
     validate_authorization_request,
 )
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import OAuthError
+from valetkey.core.errors import InvalidRequest, OAuthError
 from valetkey.core.events import Check
 from valetkey.core.flows import authorization_flow_id
 from valetkey.core.interaction import InteractionContext, decide_interaction
@@ -43,7 +43,8 @@ class Validated:
     client: Client
     checks: tuple[Check, ...]
     flow_id: str
-    params: Params
+    params: Params  # as sent: with a pushed request, only client_id and request_uri
+    pushed: str | None = None  # the digest of the pushed request's request_uri (RFC 9126)
 
     @property
     def query(self) -> str:
@@ -67,13 +68,31 @@ def _flow_id(params: Params) -> str:
 
 
 def validate(state: ServerState, request: Request, params: Params) -> Validated | Response:
-    """Validate the request; a rejection becomes an error page or an error redirect, with its event."""
+    """Validate the request; a rejection becomes an error page or an error redirect, with its event.
+    A request that names a pushed request (RFC 9126) is judged on the pushed parameters."""
+    sent, pushed = params, None
+    if "request_uri" in sent:
+        try:
+            params, pushed = resolve_pushed(state, sent)
+        except OAuthError as refusal:
+            return _refused_page(state, request, sent, refusal)
     client_id = first_param(params, "client_id")
     client = state.client(client_id) if client_id else None
     ctx = AuthorizeContext(params, client, state.resources, state.settings.allow_deprecated_grants)
     flow_id = _flow_id(params)
     try:
         authz, checks = validate_authorization_request(ctx)
+        if pushed is None and client is not None and must_push(state, client):
+            raise Rejected(
+                InvalidRequest(
+                    "this client must push its authorization requests to the pushed "
+                    "authorization request endpoint and send only client_id and request_uri "
+                    "here (RFC 9126 section 5)",
+                    rule="check_pushed_request_required",
+                    spec=par.REQUIRED_SPEC,
+                ),
+                checks,
+            )
     except Rejected as rejected:
         exc = rejected.error
         if exc.allow_redirect and ctx.redirect_uri:
@@ -106,7 +125,43 @@ def validate(state: ServerState, request: Request, params: Params) -> Validated 
         )
         return response
     assert client is not None
-    return Validated(authz, client, checks, flow_id, params)
+    return Validated(authz, client, checks, flow_id, sent, pushed)
+
+
+def must_push(state: ServerState, client: Client) -> bool:
+    return state.settings.require_pushed_authorization_requests or (
+        client.require_pushed_authorization_requests
+    )
+
+
+def resolve_pushed(state: ServerState, sent: Params) -> tuple[Params, str]:
+    """The parameters pushed for the request_uri ``sent`` names (RFC 9126 section 4)."""
+    uris = sent.get("request_uri") or []
+    digest = par.digest_of(uris[0]) if len(uris) == 1 else None
+    found = state.store.get_pushed_request(digest, state.clock.now()) if digest else None
+    digest, _ = par.check_front_channel(sent, found[0] if found else None)
+    assert found is not None
+    return found[1], digest
+
+
+def _refused_page(state: ServerState, request: Request, sent: Params, exc: OAuthError) -> Response:
+    """A request whose redirect URI cannot be trusted: an error page, never a redirect."""
+    response = pages.error_page(
+        state, request, "This request cannot continue", exc.description, exc.error
+    )
+    state.emit(
+        "authorization.rejected",
+        flows.new_flow_id(),
+        channel="front",
+        source="browser",
+        target="authorization_server",
+        summary=f"Authorization request rejected: {exc.error}",
+        checks=(Check("check_request_uri", "fail", par.SPEC, exc.description),),
+        http=exchange(request, sent, response),
+        error=exc.error,
+        data={"rule": "check_request_uri", "spec": par.SPEC, "redirected": False},
+    )
+    return response
 
 
 def error_redirect(
@@ -306,9 +361,15 @@ def issue_response(
     checks: tuple[Check, ...] = (),
 ) -> Response:
     authz = v.request
+    now = state.clock.now()
+    if v.pushed is not None and not state.store.use_pushed_request(v.pushed, now):
+        used = par.InvalidRequestUri(
+            "the request_uri was used already (or expired meanwhile): push the authorization "
+            "request again (RFC 9126 section 4)"
+        )
+        return _refused_page(state, request, v.params, used)
     if authz.response_type == "token":
         return issue_implicit(state, request, v.client, authz, v.flow_id, session, checks)
-    now = state.clock.now()
     code_value = new_token(32)
     grant = Grant(
         grant_id=ordered_id(),

@@ -135,6 +135,7 @@ def client_record(
         pkce_methods=c.pkce_methods,
         post_logout_redirect_uris=c.post_logout_redirect_uris,
         dpop_bound_access_tokens=c.dpop_bound_access_tokens,
+        require_pushed_authorization_requests=c.require_pushed_authorization_requests,
     )
 
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from valetkey.core.claims import SCOPE_CLAIMS
 from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.server.http import json_response
+from valetkey.server.par import par_metadata
 from valetkey.server.registration import registration_metadata
 from valetkey.server.state import ServerState
 
@@ -48,6 +49,7 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "service_documentation": f"{iss}/",
         **lifecycle_metadata(state),
         **registration_metadata(state),
+        **par_metadata(state),
     }
 
 

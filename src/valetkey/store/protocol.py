@@ -120,6 +120,20 @@ class Store(Protocol):
     # RFC 9449 §11.1: DPoP proofs seen (core.dpop.JtiRegistry), shared by every instance
     def seen_before(self, key: str, expires_at: float, now: float) -> bool: ...
     def purge_dpop_jti(self, now: float) -> int: ...
+    # RFC 9126: pushed authorization requests (client_id, params), used once
+    def push_request(
+        self,
+        digest: str,
+        client_id: str,
+        params: dict[str, list[str]],
+        expires_at: float,
+        now: float,
+    ) -> None: ...
+    def get_pushed_request(
+        self, digest: str, now: float
+    ) -> tuple[str, dict[str, list[str]]] | None: ...
+    def use_pushed_request(self, digest: str, now: float) -> bool: ...
+
     # guessing defences (core/throttle.py): counts per key digest, shared by every instance
     def get_throttle(self, first: str, second: str) -> tuple[Count | None, Count | None]: ...
     def count_throttle_failure(

@@ -40,6 +40,7 @@ def client_from_row(row: Any) -> Client:
         pkce_methods=tuple(m.get("pkce_methods", ("S256",))),
         post_logout_redirect_uris=tuple(m.get("post_logout_redirect_uris", ())),
         dpop_bound_access_tokens=bool(m.get("dpop_bound_access_tokens", False)),
+        require_pushed_authorization_requests=bool(m.get("require_pushed_authorization_requests", False)),
     )
 
 
@@ -54,6 +55,7 @@ def client_metadata(c: Client) -> dict[str, Any]:
         "pkce_methods": list(c.pkce_methods),
         "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
         "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
+        "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
     }
 
 

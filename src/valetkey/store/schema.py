@@ -196,3 +196,17 @@ throttle = sa.Table(
     sa.Column("blocked_until", sa.Float, nullable=False),
     sqlite_with_rowid=False,
 )
+
+
+# RFC 9126: pushed authorization requests, by the digest of their request_uri; used once, when the
+# code is issued (a reload of the sign-in or consent page before that still finds it).
+pushed_requests = sa.Table(
+    "pushed_requests",
+    metadata,
+    sa.Column("request_digest", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+    sa.Column("used_at", sa.Float),
+    sqlite_with_rowid=False,
+)

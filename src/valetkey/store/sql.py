@@ -20,6 +20,7 @@ from valetkey.store.migrate import upgrade
 from valetkey.store.sql_config import ConfigTables
 from valetkey.store.sql_device import DeviceTables
 from valetkey.store.sql_dpop import DPoPJtiTable
+from valetkey.store.sql_par import ParTables
 from valetkey.store.sql_sessions import SessionTables
 from valetkey.store.sql_throttle import ThrottleTables
 from valetkey.store.sql_tokens import TokenTables
@@ -32,7 +33,7 @@ STARTUP_LOCK_ID = 0x76616C6B73  # "valks": distinct from the migrations' lock
 
 
 class SQLStore(
-    SessionTables, TokenTables, DeviceTables, ConfigTables, DPoPJtiTable, ThrottleTables
+    SessionTables, TokenTables, DeviceTables, ConfigTables, DPoPJtiTable, ThrottleTables, ParTables
 ):
     """``db`` runs the queries built per call (SQLAlchemy); ``hot`` the statements of the request
     path (``statements``): the driver directly (an SQLite file, PostgreSQL), or the same

@@ -1,0 +1,99 @@
+"""The pushed authorization request endpoint (RFC 9126): the client authenticates as at the token
+endpoint and pushes its authorization request; the request is judged now, by the same rules as
+at /authorize (``core.authorize``), and stored for 60 s under a one-time ``request_uri``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from valetkey.core import flows, par
+from valetkey.core.authorize import AuthorizeContext, validate_authorization_request
+from valetkey.core.checks import Rejected
+from valetkey.core.errors import OAuthError
+from valetkey.core.events import Check
+from valetkey.server.client_authentication import authenticate_client
+from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
+from valetkey.server.state import ServerState
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The client's credentials are for this endpoint only: never stored with the request.
+CREDENTIALS = ("client_secret", "client_assertion", "client_assertion_type")
+
+
+async def par_endpoint(request: Request) -> Response:
+    state: ServerState = request.app.state.vk
+    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    basic = request.headers.get("authorization", "").lower().startswith("basic")
+    form: Params = {}
+    checks: tuple[Check, ...] = ()
+    try:
+        form = await read_form(request)
+        client = await authenticate_client(state, request, form, flow_id)
+        par.check_pushed_params(form, client.client_id)
+        pushed = {k: v for k, v in form.items() if k not in CREDENTIALS}
+        pushed["client_id"] = [client.client_id]
+        ctx = AuthorizeContext(
+            pushed, client, state.resources, state.settings.allow_deprecated_grants
+        )
+        _, checks = validate_authorization_request(ctx)
+    except Rejected as rejected:
+        return _refused(state, request, form, flow_id, rejected.error, rejected.checks, basic)
+    except OAuthError as exc:
+        check = Check(
+            exc.rule or "check_pushed_request", "fail", exc.spec or par.SPEC, exc.description
+        )
+        return _refused(state, request, form, flow_id, exc, (check,), basic)
+    now = state.clock.now()
+    ttl = state.settings.pushed_request_ttl
+    request_uri = par.new_request_uri()
+    digest = par.digest_of(request_uri)
+    assert digest is not None
+    state.store.push_request(digest, client.client_id, pushed, now + ttl, now)
+    body = {"request_uri": request_uri, "expires_in": ttl}
+    response = json_response(body, 201, NO_STORE)
+    state.emit(
+        "authorization_request.pushed",
+        flow_id,
+        channel="back",
+        source="client",
+        target="authorization_server",
+        summary="The client pushed its authorization request and got a one-time request_uri",
+        checks=checks,
+        http=exchange(request, form, response, {"expires_in": ttl}),
+        data={"client_id": client.client_id, "spec": "RFC 9126 section 2.2"},
+    )
+    return response
+
+
+def _refused(
+    state: ServerState,
+    request: Request,
+    form: Params,
+    flow_id: str,
+    exc: OAuthError,
+    checks: tuple[Check, ...],
+    basic: bool,
+) -> Response:
+    response = oauth_error_response(exc, basic_attempted=basic)
+    response.headers.update(NO_STORE)
+    state.emit(
+        "authorization_request.push_refused",
+        flow_id,
+        channel="back",
+        source="client",
+        target="authorization_server",
+        summary=f"Pushed authorization request refused: {exc.error}",
+        checks=checks,
+        http=exchange(request, form, response, exc.body()),
+        error=exc.error,
+    )
+    return response
+
+
+def par_metadata(state: ServerState) -> dict[str, object]:
+    """RFC 9126 section 5."""
+    return {
+        "pushed_authorization_request_endpoint": f"{state.issuer}/par",
+        "require_pushed_authorization_requests": state.settings.require_pushed_authorization_requests,
+    }
