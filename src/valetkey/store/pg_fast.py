@@ -179,10 +179,10 @@ class PGConn:
                     pgconn.send_query_params(first, None)
             pgconn.pipeline_sync()
             for _ in steps:
-                results.append(pgconn.get_result())
-                if results[-1] is None or pgconn.get_result() is not None:
+                results.append(self._result())
+                if results[-1] is None or self._result() is not None:
                     raise psycopg.OperationalError("the pipeline's results were cut short")
-            if pgconn.get_result() is None:  # the PIPELINE_SYNC result
+            if self._result() is None:  # the PIPELINE_SYNC result
                 raise psycopg.OperationalError("the pipeline ended without its sync")
         finally:
             if pgconn.status == pq.ConnStatus.OK:
@@ -192,6 +192,16 @@ class PGConn:
             if kind == PREPARE:
                 self.prepared.add(first)
         return results[-1]  # type: ignore[return-value]
+
+    def _result(self) -> pq.abc.PGresult | None:
+        """The next result, waited for with the GIL released: psycopg's binary ``get_result``
+        holds it while libpq blocks, so a thread waiting here for a row another thread of this
+        process has locked would stop that thread from ever committing."""
+        pgconn = self.pgconn
+        while pgconn.is_busy():
+            self.poller.poll()  # the socket is readable (or closed): releases the GIL meanwhile
+            pgconn.consume_input()
+        return pgconn.get_result()
 
     @property
     def idle(self) -> bool:
