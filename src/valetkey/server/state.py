@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from valetkey.core import scopes
+from valetkey.core.client_id_document import names_document
 from valetkey.core.clock import Clock
 from valetkey.core.events import (
     Emitter,
     EventSink,
 )
+from valetkey.core.flows import new_flow_id
 from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
+from valetkey.server.client_documents import ClientDocuments
 from valetkey.server.cookies import Signer, signing_keys
 from valetkey.server.hashing_gate import HashingGate
 from valetkey.server.keys import KeyRing, retire_after
+from valetkey.server.outbound import OutboundPolicy
 from valetkey.server.passwords import Passwords, default_passwords, passwords_for
 from valetkey.store.protocol import Store
 
@@ -36,6 +40,8 @@ class ServerState:
     passwords: Passwords = field(default_factory=default_passwords)
     gate: HashingGate = field(default_factory=HashingGate)
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
+    # Clients named by a metadata document URL (None: client_id_metadata_documents is off).
+    documents: ClientDocuments | None = None
     # Wrong user codes typed at /device, per client address (RFC 8628 §5.1: a guessing target).
     user_code_failures: dict[str, int] = field(default_factory=dict)
     emit: Emitter = field(init=False)
@@ -75,6 +81,9 @@ class ServerState:
                 settings.password_hash_max_wait,
             ),
         )
+        if settings.client_id_metadata_documents:
+            loopback = settings.development_allow_loopback_fetch
+            state.documents = ClientDocuments(OutboundPolicy(allow_loopback=loopback))
         state.reload_resources()
         return state
 
@@ -93,7 +102,26 @@ class ServerState:
         if len(self._clients) > 10_000:
             self._clients.clear()
         self._clients[client_id] = (now, client)
+        if client is None and self.documents is not None and names_document(client_id):
+            return self.documents.known(client_id)
         return client
+
+    async def load_client(self, client_id: str, flow_id: str | None = None) -> Client | None:
+        """``client`` for the endpoints that start a flow (/authorize, its forms, /token): a
+        client_id that is an https URL and no configured client is fetched as its metadata
+        document (from the HTTP cache while fresh). Raises InvalidClient when it is refused."""
+        client = self.client(client_id)
+        if self.documents is None or not names_document(client_id):
+            return client
+        if self.store_client(client_id) is not None:
+            return client
+        return await self.documents.load(
+            client_id, self.clock.now(), self.emit, flow_id or new_flow_id()
+        )
+
+    def store_client(self, client_id: str) -> Client | None:
+        hit = self._clients.get(client_id)
+        return hit[1] if hit else self.store.get_client(client_id)
 
     @property
     def observed(self) -> bool:

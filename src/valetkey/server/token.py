@@ -50,7 +50,7 @@ GrantHandler = Callable[[ServerState, Request, Params, Client, str | None], Awai
 
 async def authenticate_client(state: ServerState, request: Request, form: Params) -> Client:
     presented = client_auth.presented_credentials(header(request, b"authorization"), form)
-    client = state.client(presented.client_id)
+    client = await state.load_client(presented.client_id)
     stored = client.secret_digest if client else None
     if stored is not None and not stored.startswith("sha256:"):
         # A low-entropy secret is Argon2-hashed: verify it off the event loop, through the gate.
