@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import InProcess, make_in_process
+from tests.conftest import WEB_SECRET, InProcess, make_in_process
 from tests.support.docserver import DocumentServer, Reply, document
 from tests.support.flows import authorize_url, run_code_flow
 from tests.support.tls import Pki, make_pki
+from valetkey.server.client_documents import ClientDocuments
 from valetkey.server.outbound import OutboundPolicy
 
 CALLBACK = "http://127.0.0.1:9999/callback"
@@ -223,3 +224,29 @@ def test_the_token_endpoint_refuses_a_client_whose_document_went_bad(
     assert cimd.sink.named("client.document_refused")[-1].checks[0].rule == (
         "check_document_client_id"
     )
+
+
+def test_tokens_stand_where_the_document_was_not_read_yet(
+    cimd: InProcess, docs: DocumentServer
+) -> None:
+    """Another worker, or this one after a restart, has not fetched the document: introspection
+    still answers for the client's tokens; with documents turned off it does not."""
+    url = serve(docs, "/other-worker.json")
+    result = run_code_flow(cimd.http, cimd.base, client_id=url, redirect_uri=CALLBACK)
+    token = cimd.http.post("/token", data={
+        "grant_type": "authorization_code", "code": result.params["code"], "client_id": url,
+        "redirect_uri": CALLBACK, "code_verifier": result.verifier}).json()  # fmt: skip
+    assert cimd.state.documents is not None
+    cimd.state.documents = ClientDocuments(cimd.state.documents.policy)  # nothing read yet
+
+    def introspect() -> dict[str, object]:
+        r = cimd.http.post("/introspect", data={"token": token["access_token"]},
+                           auth=("web", WEB_SECRET))  # fmt: skip
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    answer = introspect()
+    assert answer["active"] is True and answer["client_id"] == url
+    assert docs.hits["/other-worker.json"] == 1  # introspection fetched nothing
+    cimd.state.documents = None  # client_id_metadata_documents = false
+    assert introspect()["active"] is False

@@ -119,6 +119,15 @@ class ServerState:
             client_id, self.clock.now(), self.emit, flow_id or new_flow_id()
         )
 
+    def has_client(self, client_id: str) -> bool:
+        """Whether the tokens of ``client_id`` still stand: its client is configured or registered,
+        or it is a metadata document client (its document was accepted when they were issued;
+        another worker, or this one after a restart, may not have read it yet). A document that
+        goes bad stops the client at its next /authorize or /token; its tokens then run out."""
+        if self.client(client_id) is not None:
+            return True
+        return self.documents is not None and names_document(client_id)
+
     def store_client(self, client_id: str) -> Client | None:
         hit = self._clients.get(client_id)
         return hit[1] if hit else self.store.get_client(client_id)
