@@ -250,3 +250,26 @@ def test_tokens_stand_where_the_document_was_not_read_yet(
     assert docs.hits["/other-worker.json"] == 1  # introspection fetched nothing
     cimd.state.documents = None  # client_id_metadata_documents = false
     assert introspect()["active"] is False
+
+
+def test_fetches_from_one_host_are_throttled(cimd: InProcess, docs: DocumentServer) -> None:
+    """Refusals are never cached, so anyone could make the server fetch again and again: one host
+    gets a bounded number of requests per window; cached documents do not count."""
+    assert cimd.state.documents is not None
+    cimd.state.documents.fetches_per_host = 2
+    good = serve(docs, "/throttle-good.json")
+    run_code_flow(cimd.http, cimd.base, client_id=good, redirect_uri=CALLBACK)  # fetch 1
+    missing = [docs.url(f"/throttle-missing-{n}.json") for n in range(3)]
+    for url in missing[:1]:  # fetch 2: a 404
+        cimd.sink.events.clear()
+        assert refused_at_authorize(cimd, url)[1] == "outbound_status_200"
+    cimd.sink.events.clear()
+    text, rule = refused_at_authorize(cimd, missing[1])
+    assert rule == "check_document_fetch_rate" and "try again later" in text
+    assert docs.hits.get("/throttle-missing-1.json") is None  # not requested
+    again = run_code_flow(cimd.http, cimd.base, client_id=good, redirect_uri=CALLBACK)
+    assert again.response.headers["location"].startswith(CALLBACK)  # from the cache: not counted
+    assert docs.hits["/throttle-good.json"] == 1
+    cimd.clock.advance(61)
+    cimd.sink.events.clear()
+    assert refused_at_authorize(cimd, missing[2])[1] == "outbound_status_200"

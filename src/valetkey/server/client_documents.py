@@ -10,10 +10,12 @@ Each fetch is an event: ``client.document_accepted`` with the rules that passed,
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from valetkey.core.client_id_document import (
+    CIMD,
     DOCUMENT_SPEC,
     DocumentRefused,
     check_document,
@@ -26,13 +28,19 @@ from valetkey.server.outbound import FetchCache, FetchRefused, OutboundPolicy, f
 
 PURPOSE = "client metadata document"
 KEEP = 1024  # accepted clients remembered for synchronous lookups
+HOSTS = 10_000  # hosts whose recent fetches are counted
 
 
 @dataclass
 class ClientDocuments:
     policy: OutboundPolicy = field(default_factory=OutboundPolicy)
     cache: FetchCache = field(default_factory=FetchCache)
+    # Anyone can make the server fetch a URL (refusals are never cached): at most this many
+    # requests to one host per window, so the server cannot be used to flood a site.
+    fetches_per_host: int = 30
+    window: float = 60.0
     _accepted: OrderedDict[str, Client] = field(default_factory=OrderedDict)
+    _fetches: dict[str, deque[float]] = field(default_factory=dict)
 
     def known(self, url: str) -> Client | None:
         """The client from the last document accepted for ``url`` (no fetch)."""
@@ -43,6 +51,7 @@ class ClientDocuments:
         InvalidClient (with its event) when the URL or the document is refused."""
         try:
             check_url(url)
+            self._admit(url, now)
             document = await fetch_json(
                 url, purpose=PURPOSE, policy=self.policy, cache=self.cache, now=now
             )
@@ -75,6 +84,26 @@ class ClientDocuments:
                 data={"client_id": url, "source": document.source, "address": document.address},
             )
         return client
+
+    def _admit(self, url: str, now: float) -> None:
+        """Count a fetch that will reach the network against its host's budget."""
+        cached = self.cache.get(url)
+        if cached is not None and now < cached.fresh_until:
+            return
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._fetches and len(self._fetches) >= HOSTS:
+            self._fetches.clear()
+        times = self._fetches.setdefault(host, deque())
+        while times and not 0 <= now - times[0] < self.window:
+            times.popleft()
+        if len(times) >= self.fetches_per_host:
+            raise DocumentRefused(
+                f"too many client metadata documents were fetched from {host[:100]} in the last "
+                f"{self.window:g} seconds; try again later",
+                "check_document_fetch_rate",
+                f"{CIMD} §4.3",
+            )
+        times.append(now)
 
 
 def _refused(emit: Emitter, flow_id: str, url: str, check: Check) -> None:
