@@ -35,6 +35,7 @@ from tests.support.flows import login_and_consent, redirect_params, run_code_flo
 from tests.support.serveproc import ServeProcess
 from tests.support.servers import free_port, wait_until_ready
 from tests.support.tls import Pki, make_pki
+from valetkey.core import jose
 
 pytestmark = pytest.mark.e2e
 
@@ -193,6 +194,9 @@ def run_sdk_client(mcp_url: str, client_metadata_url: str | None = None) -> Run:
         async with http, Client(streamable_http_client(mcp_url, http_client=http)) as client:
             run.results.append(await client.call_tool("add", {"a": 2, "b": 3}))
             run.results.append(await client.call_tool("whoami", {}))
+            provider.context.token_expiry_time = 1.0  # expired: the SDK refreshes before sending
+            run.exchanges.append("-- expired")
+            run.results.append(await client.call_tool("add", {"a": 4, "b": 5}))
 
     asyncio.run(main())
     return run
@@ -218,6 +222,13 @@ def assert_authorized(run: Run, stack: Stack) -> None:
     )
     assert any(e.startswith(f"POST {stack.auth.base}/token") and e.endswith("200")
                for e in run.exchanges)  # fmt: skip
+    assert run.storage.tokens is not None
+    _, claims = jose.unverified_parts(run.storage.tokens.access_token)
+    assert claims["aud"] == stack.mcp_url and "mcp:tools" in str(claims["scope"]).split()
+    # The refresh (refresh_token grant, with resource again) and the call after it.
+    after = run.exchanges[run.exchanges.index("-- expired") + 1 :]
+    assert after[0] == f"POST {stack.auth.base}/token -> 200", after
+    assert after[1] == f"POST {stack.mcp_url} -> 200" and text_of(run.results[2]) == "9"
 
 
 def test_the_sdk_registers_with_dcr_authorizes_and_calls_a_tool(stack: Stack) -> None:
