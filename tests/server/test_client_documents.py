@@ -273,3 +273,20 @@ def test_fetches_from_one_host_are_throttled(cimd: InProcess, docs: DocumentServ
     cimd.clock.advance(61)
     cimd.sink.events.clear()
     assert refused_at_authorize(cimd, missing[2])[1] == "outbound_status_200"
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    ["https://[abc/x.json", "https://", "https:///x.json", "https://exa mple.test/x.json",
+     "https://example.test:99999/x.json", "https://user@example.test/x.json",
+     "https://example.test/x.json#f", "https://example.test/x\x00.json", "HTTPS://%zz/x.json",
+     "https://" + "a" * 5000 + "/x.json"],
+)  # fmt: skip
+def test_odd_client_id_urls_are_refused_not_crashes(cimd: InProcess, client_id: str) -> None:
+    r = cimd.http.get("/authorize", params={"response_type": "code", "client_id": client_id,
+                                            "redirect_uri": CALLBACK})  # fmt: skip
+    assert r.status_code == 400 and "location" not in r.headers
+    token = cimd.http.post("/token", data={"grant_type": "authorization_code", "code": "x",
+                                           "client_id": client_id})  # fmt: skip
+    assert token.status_code in (400, 401) and token.json()["error"] in (
+        "invalid_client", "invalid_request")  # fmt: skip

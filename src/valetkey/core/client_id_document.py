@@ -41,7 +41,12 @@ def names_document(client_id: str) -> bool:
 def check_url(client_id: str) -> None:
     """CIMD section 3: a path other than ``/``, no dot segments. The fetcher judges the rest
     (https, no user name or password, no fragment, the host and port)."""
-    path = urlsplit(client_id).path
+    try:
+        path = urlsplit(client_id).path
+    except ValueError:  # an unclosed IPv6 bracket, say
+        raise DocumentRefused(
+            "the client_id is not a valid URL", "check_document_url_syntax", "RFC 3986 §3"
+        ) from None
     if path in ("", "/"):
         raise DocumentRefused(
             "a client_id metadata document URL needs a path (https://app.example/client.json), "
@@ -93,4 +98,9 @@ def check_document(url: str, document: Mapping[str, object]) -> ClientMetadata:
 
 def client_host(client_id: str) -> str | None:
     """The host a document client comes from, for the consent page (None: not a document)."""
-    return urlsplit(client_id).hostname if names_document(client_id) else None
+    if not names_document(client_id):
+        return None
+    try:
+        return urlsplit(client_id).hostname
+    except ValueError:
+        return None
