@@ -290,3 +290,20 @@ def test_odd_client_id_urls_are_refused_not_crashes(cimd: InProcess, client_id: 
                                            "client_id": client_id})  # fmt: skip
     assert token.status_code in (400, 401) and token.json()["error"] in (
         "invalid_client", "invalid_request")  # fmt: skip
+
+
+def test_logout_reads_the_document_for_its_post_logout_redirect_uris(
+    cimd: InProcess, docs: DocumentServer
+) -> None:
+    signed_out = "http://127.0.0.1:9999/signed-out"
+    url = serve(docs, "/logout.json", post_logout_redirect_uris=[signed_out])
+    query = {"client_id": url, "post_logout_redirect_uri": signed_out, "state": "s1"}
+    r = cimd.http.get("/logout", params=query)  # nobody signed in: straight back to the client
+    assert r.status_code in (302, 303) and r.headers["location"].startswith(signed_out)
+    r = cimd.http.get("/logout", params={**query, "post_logout_redirect_uri": CALLBACK})
+    assert r.status_code == 400 and "location" not in r.headers
+    cimd.sink.events.clear()
+    bad = serve(docs, "/logout-bad.json", client_id="https://127.0.0.1/impostor.json")
+    r = cimd.http.get("/logout", params={**query, "client_id": bad})
+    assert "location" not in r.headers and "must be exactly the URL" in r.text
+    assert cimd.sink.named("client.document_refused")
