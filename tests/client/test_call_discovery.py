@@ -184,18 +184,26 @@ def test_without_registration_the_cli_asks_for_a_client_id(fresh: Stack) -> None
     assert "--client-id" in result.stderr and fresh.proxy.to("/authorize") == []
 
 
+@pytest.mark.parametrize("advertised", [True, False])
 def test_a_client_id_metadata_document_url_is_sent_as_the_client_id(
-    fresh: Stack, xdg: dict[str, str]
+    fresh: Stack, xdg: dict[str, str], advertised: bool
 ) -> None:
+    if not advertised:  # a server without client_id_metadata_documents
+        fresh.proxy.transform = lambda path, body: (
+            {k: v for k, v in body.items() if k != "client_id_metadata_document_supported"}
+            if path == "/.well-known/oauth-authorization-server"
+            else body
+        )
     client_id = "https://client.example.test/valetkey.json"
     args = ["call", f"{fresh.api}/api/profile", "--client-id", client_id, "--no-browser"]
     with waiting_cli(args, xdg) as waiting:
         query = parse_qs(urlsplit(waiting.url).query)
         assert query["client_id"] == [client_id] and query["resource"] == [fresh.api]
-        waiting.proc.send_signal(signal.SIGINT)  # the server cannot accept it yet: stop here
+        waiting.proc.send_signal(signal.SIGINT)  # no document is served there: stop here
         code, _out, err = waiting.finish()
     assert code == 130
-    assert "does not advertise client_id_metadata_document_supported" in err
+    warned = "does not advertise client_id_metadata_document_supported" in err
+    assert warned is not advertised
 
 
 @contextmanager

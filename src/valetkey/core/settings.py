@@ -191,6 +191,19 @@ class Settings:
         "A bearer token that metrics_path requires (a secret); unset: metrics_path is open",
         secret=True,
     )
+    client_id_metadata_documents: bool = setting(
+        True,
+        "flag",
+        "Accept an https URL as client_id: the server fetches the Client ID Metadata Document "
+        "there (SSRF-safe: public addresses only, no redirects, size cap, docs/outbound.md) and "
+        "treats the client as public; the MCP authorization spec prefers it to registration",
+    )
+    development_allow_loopback_fetch: bool = setting(
+        False,
+        "flag",
+        "Development and tests only: let outbound fetches (client metadata documents) reach "
+        "loopback addresses, and there also plain http and any port",
+    )
     log_format: str = setting(
         "text",
         "format",

@@ -18,7 +18,8 @@ from valetkey.core.authorize import (
     validate_authorization_request,
 )
 from valetkey.core.checks import Rejected
-from valetkey.core.errors import InvalidRequest, OAuthError
+from valetkey.core.client_id_document import client_host
+from valetkey.core.errors import InvalidClient, InvalidRequest, OAuthError
 from valetkey.core.events import Check
 from valetkey.core.flows import authorization_flow_id
 from valetkey.core.interaction import InteractionContext, decide_interaction
@@ -67,9 +68,11 @@ def _flow_id(params: Params) -> str:
     )
 
 
-def validate(state: ServerState, request: Request, params: Params) -> Validated | Response:
+async def validate(state: ServerState, request: Request, params: Params) -> Validated | Response:
     """Validate the request; a rejection becomes an error page or an error redirect, with its event.
-    A request that names a pushed request (RFC 9126) is judged on the pushed parameters."""
+    A request that names a pushed request (RFC 9126) is judged on the pushed parameters. A
+    client_id that is a metadata document URL is fetched first (its refusal is an error page:
+    nothing from a refused document, its redirect URIs included, is trusted)."""
     sent, pushed = params, None
     if "request_uri" in sent:
         try:
@@ -77,9 +80,14 @@ def validate(state: ServerState, request: Request, params: Params) -> Validated 
         except OAuthError as refusal:
             return _refused_page(state, request, sent, refusal)
     client_id = first_param(params, "client_id")
-    client = state.client(client_id) if client_id else None
-    ctx = AuthorizeContext(params, client, state.resources, state.settings.allow_deprecated_grants)
     flow_id = _flow_id(params)
+    try:
+        client = await state.load_client(client_id, flow_id) if client_id else None
+    except InvalidClient as refused:
+        return pages.error_page(
+            state, request, "This application cannot be used", refused.description, refused.error
+        )
+    ctx = AuthorizeContext(params, client, state.resources, state.settings.allow_deprecated_grants)
     try:
         authz, checks = validate_authorization_request(ctx)
         if pushed is None and client is not None and must_push(state, client):
@@ -198,7 +206,7 @@ async def authorize_endpoint(request: Request) -> Response:
                 "The authorization request's query string is not valid UTF-8.",
                 "invalid_request",
             )
-    result = validate(state, request, params)
+    result = await validate(state, request, params)
     if isinstance(result, Response):
         return result
     session, granted = pages.session_and_consent(state, request, result.client.client_id)
@@ -332,6 +340,7 @@ def consent_page(
         redirect_to=v.request.redirect_uri,
         client_name=v.client.client_name or v.client.client_id,
         client_id=v.client.client_id,
+        client_host=client_host(v.client.client_id),
         scopes=[(s, pages.describe_scope(s)) for s in v.request.scope],
         username=user.username if user else session.sub,
         redirect_host=urlsplit(v.request.redirect_uri).netloc or v.request.redirect_uri,

@@ -32,7 +32,7 @@ async def authenticate_client(
     if presented.secret is None:  # none, or an assertion: no shared secret to guess here
         return await _authenticate(state, presented)
     keys: tuple[Key, Key] = (("client", presented.client_id), ("address", client_address(request)))
-    known = state.client(presented.client_id)
+    known = await state.load_client(presented.client_id, flow_id)
     unguessable = known is not None and (known.secret_digest or "").startswith(SHA256)
     decision = None if unguessable else _allowed(state, keys, flow_id)
     try:
@@ -62,7 +62,7 @@ def _flow(flow_id: str | None) -> str:
 
 
 async def _authenticate(state: ServerState, presented: client_auth.PresentedCredentials) -> Client:
-    client = state.client(presented.client_id)
+    client = await state.load_client(presented.client_id)
     stored = client.secret_digest if client else None
     if stored is not None and not stored.startswith(SHA256):
         # A low-entropy secret is Argon2-hashed: verify it off the event loop, through the gate.

@@ -99,7 +99,7 @@ async def _form_step(
     if refused is not None:
         return state, form, refused
     original = parse_params((form.get("request") or [""])[0])
-    return state, form, validate(state, request, original)
+    return state, form, await validate(state, request, original)
 
 
 async def login_endpoint(request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from valetkey.core import jose, redirect
-from valetkey.core.errors import OAuthError
+from valetkey.core.errors import InvalidClient, OAuthError
 from valetkey.core.flows import new_flow_id
 from valetkey.core.models import Client
 from valetkey.server import pages
@@ -54,7 +54,7 @@ def _hint_claims(state: ServerState, hint: str) -> dict[str, Any]:
     return claims
 
 
-def parse_logout(state: ServerState, params: Params) -> LogoutRequest:
+async def parse_logout(state: ServerState, params: Params) -> LogoutRequest:
     client_id, hint = _one(params, "client_id"), _one(params, "id_token_hint")
     hint_sub = None
     if hint:
@@ -67,7 +67,10 @@ def parse_logout(state: ServerState, params: Params) -> LogoutRequest:
             raise BadLogout("client_id does not match the audience of id_token_hint")
         client_id = client_id or hinted
         hint_sub = claims.get("sub") if isinstance(claims.get("sub"), str) else None
-    client = state.client(client_id) if client_id else None
+    try:  # a metadata document client is read here too (another worker may not know it yet)
+        client = await state.load_client(client_id) if client_id else None
+    except InvalidClient as refused:
+        raise BadLogout(f"client_id: {refused.description}") from None
     if client_id and client is None:
         raise BadLogout("client_id is not a registered client")
     target = _one(params, "post_logout_redirect_uri")
@@ -91,7 +94,7 @@ async def end_session_endpoint(request: Request) -> Response:
         return await _confirmed(state, request, form)
     try:
         params = parse_params(request.scope.get("query_string", b""))
-        lr = parse_logout(state, params)
+        lr = await parse_logout(state, params)
     except UnicodeDecodeError:
         return _signed_out_page(state, request, "the query string is not valid UTF-8", end=False)
     except BadLogout as exc:
@@ -129,7 +132,7 @@ async def _confirmed(state: ServerState, request: Request, form: Params) -> Resp
             status=403,
         )
     try:
-        lr = parse_logout(state, parse_params(_one(form, "request") or ""))
+        lr = await parse_logout(state, parse_params(_one(form, "request") or ""))
     except BadLogout as exc:
         return _signed_out_page(state, request, str(exc), end=True)
     if _one(form, "decision") != "logout":

@@ -50,6 +50,8 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         **lifecycle_metadata(state),
         **registration_metadata(state),
         **par_metadata(state),
+        # draft-ietf-oauth-client-id-metadata-document-01 §5: an https URL may be the client_id.
+        **({"client_id_metadata_document_supported": True} if state.documents else {}),
     }
 
 

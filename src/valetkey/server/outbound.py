@@ -49,8 +49,8 @@ __all__ = [
 class OutboundPolicy:
     """How the server fetches a URL a client named. The defaults are the production rules.
 
-    ``allow_loopback`` is the development switch (tests and local development only; later the
-    server setting ``development_allow_loopback_fetch``): it allows loopback addresses, and on
+    ``allow_loopback`` is the development switch (tests and local development only; the server
+    setting ``development_allow_loopback_fetch``): it allows loopback addresses, and on
     loopback plain http and any port. Private (RFC 1918), link-local (169.254.169.254 among
     them), unique-local, CGNAT and every other special-use range stay forbidden even then.
     ``verify`` is the TLS trust (a test CA, say); it must verify certificates and host names:

@@ -5,18 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from valetkey.core import scopes
+from valetkey.core.client_id_document import names_document
 from valetkey.core.clock import Clock
 from valetkey.core.dpop import DPoPNonces, DPoPPolicy
 from valetkey.core.events import (
     Emitter,
     EventSink,
 )
+from valetkey.core.flows import new_flow_id
 from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
+from valetkey.server.client_documents import ClientDocuments
 from valetkey.server.cookies import Signer, signing_keys
 from valetkey.server.hashing_gate import HashingGate
 from valetkey.server.keys import KeyRing, retire_after
+from valetkey.server.outbound import OutboundPolicy
 from valetkey.server.passwords import Passwords, default_passwords, passwords_for
 from valetkey.server.throttle import Throttle, counts_for
 from valetkey.store.protocol import Store
@@ -41,6 +45,8 @@ class ServerState:
     dpop_nonces: DPoPNonces | None = None  # set when settings.dpop_nonce_required
     _clients: dict[str, tuple[float, Client | None]] = field(default_factory=dict)
     _throttle: Throttle | None = None
+    # Clients named by a metadata document URL (None: client_id_metadata_documents is off).
+    documents: ClientDocuments | None = None
     emit: Emitter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +88,9 @@ class ServerState:
         if settings.dpop_nonce_required:  # RFC 9449 §8: one secret, shared by every instance
             secret = store.get_or_create_secret("dpop_nonce", lambda: new_token(32))
             state.dpop_nonces = DPoPNonces(secret, context=settings.issuer)
+        if settings.client_id_metadata_documents:
+            loopback = settings.development_allow_loopback_fetch
+            state.documents = ClientDocuments(OutboundPolicy(allow_loopback=loopback))
         state.reload_resources()
         _ = state.throttle  # its key is read (or made) now, not on a first request's hot path
         return state
@@ -101,7 +110,35 @@ class ServerState:
         if len(self._clients) > 10_000:
             self._clients.clear()
         self._clients[client_id] = (now, client)
+        if client is None and self.documents is not None and names_document(client_id):
+            return self.documents.known(client_id)
         return client
+
+    async def load_client(self, client_id: str, flow_id: str | None = None) -> Client | None:
+        """``client`` for the endpoints that start a flow (/authorize, its forms, /token): a
+        client_id that is an https URL and no configured client is fetched as its metadata
+        document (from the HTTP cache while fresh). Raises InvalidClient when it is refused."""
+        client = self.client(client_id)
+        if self.documents is None or not names_document(client_id):
+            return client
+        if self.store_client(client_id) is not None:
+            return client
+        return await self.documents.load(
+            client_id, self.clock.now(), self.emit, flow_id or new_flow_id()
+        )
+
+    def has_client(self, client_id: str) -> bool:
+        """Whether the tokens of ``client_id`` still stand: its client is configured or registered,
+        or it is a metadata document client (its document was accepted when they were issued;
+        another worker, or this one after a restart, may not have read it yet). A document that
+        goes bad stops the client at its next /authorize or /token; its tokens then run out."""
+        if self.client(client_id) is not None:
+            return True
+        return self.documents is not None and names_document(client_id)
+
+    def store_client(self, client_id: str) -> Client | None:
+        hit = self._clients.get(client_id)
+        return hit[1] if hit else self.store.get_client(client_id)
 
     @property
     def throttle(self) -> Throttle:

@@ -45,7 +45,7 @@ def find_access_token(state: ServerState, token: str) -> FoundAccess | None:
     if claims.get("iss") != state.issuer or not isinstance(jti, str):
         return None
     record = state.store.get_access_token(jti)
-    if record is None or state.client(record.client_id) is None:
+    if record is None or not state.has_client(record.client_id):
         return None  # unknown, purged, or its client was removed
     grant = state.store.get_grant(record.grant_id) if record.grant_id else None
     return FoundAccess(record, claims, grant)
@@ -55,7 +55,7 @@ def find_refresh_token(state: ServerState, token: str) -> FoundRefresh | None:
     if not within_length(token):
         return None
     record = state.store.get_refresh_token(vsecrets.digest(token))
-    if record is None or state.client(record.client_id) is None:
+    if record is None or not state.has_client(record.client_id):
         return None
     return FoundRefresh(record, state.store.get_grant(record.grant_id))
 
