@@ -7,12 +7,12 @@ error page instead of JSON), the store's ``save_all`` as the row writer, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from valetkey.core import flows
@@ -92,10 +92,10 @@ def metrics_path_problem(path: str | None) -> str | None:
     return None
 
 
-def create_app(state: ServerState) -> Runtime:
+def create_app(state: ServerState, mounts: Sequence[BaseRoute] = ()) -> Runtime:
     """The server's app. With metrics on (``metrics_path`` or ``metrics_port``), the runtime counts
     requests and the events are counted through the emitter's tap; ``metrics_path`` adds the
-    metrics route to the server's own port."""
+    metrics route to the server's own port. ``mounts``: more apps under a path (the inspector)."""
     settings, metrics = state.settings, None
     routes: tuple[Route, ...] = ROUTES
     if settings.metrics_path or settings.metrics_port:
@@ -115,7 +115,7 @@ def create_app(state: ServerState) -> Runtime:
         rows_of=rows_of,
         page=_page,
         state={"vk": state},
-        mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static"), *mounts],
         origins=ClientOrigins(state),
         metrics=metrics,
         request_ids=settings.log_format == "json",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,11 +15,34 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from valetkey.inspector.bus import CLOSE, EventBus
 from valetkey.inspector.catalog import catalog_json
+from valetkey.inspector.guard import CredentialGuard, Refused
 
 HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``?client_id=...&user=...`` on the flows and the stream: only the flows of that client
+    and/or of that user (who signed in during the flow)."""
+
+    client_id: str | None = None
+    user: str | None = None
+
+    @classmethod
+    def of(cls, request: Request) -> Filter:
+        q = request.query_params
+        return cls(q.get("client_id") or None, q.get("user") or None)
+
+    def keeps(self, view: Mapping[str, Any]) -> bool:
+        return (self.client_id is None or view.get("client_id") == self.client_id) and (
+            self.user is None or view.get("user") == self.user
+        )
+
+
 KEEPALIVE_SECONDS = 15.0
 HEADERS = {
     "Cache-Control": "no-store",
@@ -27,9 +52,15 @@ HEADERS = {
 
 
 def create_inspector_app(
-    bus: EventBus, links: Mapping[str, str] | None = None, insecure: bool = False
-) -> Starlette:
-    """``links`` names the other demo origins the page points to (client app, attacks, server)."""
+    bus: EventBus,
+    links: Mapping[str, str] | None = None,
+    insecure: bool = False,
+    credential: str | None = None,
+    refused: Refused | None = None,
+) -> ASGIApp:
+    """``links`` names the other demo origins the page points to (client app, attacks, server).
+    ``credential``: every request must present it (``guard.py``); ``refused`` hears each refusal.
+    """
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     async def index(request: Request) -> Response:
@@ -46,7 +77,8 @@ def create_inspector_app(
         return JSONResponse({"flows": catalog}, headers=HEADERS)
 
     async def flows(request: Request) -> Response:
-        return JSONResponse({"flows": bus.flows()}, headers=HEADERS)
+        wanted = Filter.of(request)
+        return JSONResponse({"flows": [v for v in bus.flows() if wanted.keeps(v)]}, headers=HEADERS)
 
     async def one_flow(request: Request) -> Response:
         view = bus.flow(request.path_params["flow_id"])
@@ -61,7 +93,7 @@ def create_inspector_app(
     async def events(request: Request) -> Response:
         queue = bus.subscribe()
         return StreamingResponse(
-            _stream(bus, queue, request),
+            _stream(bus, queue, request, Filter.of(request)),
             media_type="text/event-stream",
             headers={**HEADERS, "X-Accel-Buffering": "no"},
         )
@@ -74,11 +106,20 @@ def create_inspector_app(
         Route("/events", events),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+
+    async def own_urls(scope: Scope, receive: Receive, send: Send) -> None:
+        """Mounted in another app (``serve --inspector``), the page's ``url_for`` must name this
+        app's routes, not the outer app's (which has its own ``static``)."""
+        inner = {k: v for k, v in scope.items() if k != "router"}
+        inner["app_root_path"] = scope.get("root_path", "")
+        await app(inner, receive, send)
+
+    return own_urls if credential is None else CredentialGuard(own_urls, credential, refused)
 
 
 async def _stream(
-    bus: EventBus, queue: asyncio.Queue[str | None], request: Request
+    bus: EventBus, queue: asyncio.Queue[str | None], request: Request, wanted: Filter
 ) -> AsyncIterator[str]:
     """One ``flow`` message per changed flow; a burst of events for one flow is sent once."""
     try:
@@ -98,7 +139,7 @@ async def _stream(
                 return
             for flow_id in dict.fromkeys(changed):
                 view = bus.flow(flow_id) if flow_id else None
-                if view is not None:
+                if view is not None and wanted.keeps(view):
                     yield f"event: flow\ndata: {json.dumps(view, separators=(',', ':'))}\n\n"
     finally:
         bus.unsubscribe(queue)

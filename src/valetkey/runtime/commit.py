@@ -37,6 +37,7 @@ class Holder(Protocol):
 
     def write_held(self, response: Response) -> None: ...
 
+
 log = logging.getLogger("valetkey.runtime")
 
 
