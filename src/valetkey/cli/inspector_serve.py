@@ -1,22 +1,25 @@
 """``valetkey serve --inspector``: the flow inspector on a real server, at ``/inspector/``.
 
-Off by default. It needs the admin credential ``inspector_token`` (``inspector/guard.py``); the
-server's events reach it through a sink, as in the demo, and every event is redacted where it is
-built (``core.events.redact``).
+Off by default. It needs the admin credential ``inspector_token`` (``inspector/guard.py``). The
+server's events go to the database (``inspector_log.StoredSink``, redacted again on the way:
+``core.event_json``) and come back from it (``inspector_log.Follower``): every instance on one
+database writes there, so each inspector shows the flows of all of them, across restarts.
 """
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from starlette.routing import Mount
 
+from valetkey.cli.inspector_log import Follower, StoredSink
 from valetkey.core import flows
-from valetkey.core.events import RecordingSink
 from valetkey.core.settings import Settings
 from valetkey.inspector import EventBus, create_inspector_app
 from valetkey.server.state import ServerState
+from valetkey.store.sql import SQLStore
+from valetkey.store.sql_events import EventLog
 
 PATH = "/inspector"
 MIN_TOKEN = 16
@@ -35,20 +38,21 @@ def inspector_problem(settings: Settings) -> str | None:
     return None
 
 
-@dataclass
-class ServedInspector:
-    """One per serving process: the sink the server emits into, and the inspector's bus."""
-
-    settings: Settings
-    sink: RecordingSink = field(default_factory=RecordingSink)
-    bus: EventBus = field(default_factory=EventBus)
-
-    def mount(self, state: ServerState) -> Mount:
-        self.bus.attach(self.sink)
-        token = self.settings.inspector_token
-        assert token, "checked by inspector_problem before the server starts"
-        app = create_inspector_app(self.bus, credential=token, refused=_refused(state))
-        return Mount(PATH, app=app)
+def mount_inspector(state: ServerState) -> Mount:
+    """In one serving process: the server's events into the database, the database's events
+    into this process's inspector, and the inspector's app."""
+    settings, store = state.settings, state.store
+    if not isinstance(store, SQLStore):
+        raise TypeError("the inspector keeps its events in the SQL store")
+    events = EventLog(store.db)
+    sink = StoredSink(events, settings.inspector_keep_events, settings.inspector_keep_seconds)
+    atexit.register(sink.close)
+    state.sink = state.emit.sink = sink
+    bus = EventBus()
+    Follower(events, bus.publish).start()
+    token = settings.inspector_token
+    assert token, "checked by inspector_problem before the server starts"
+    return Mount(PATH, app=create_inspector_app(bus, credential=token, refused=_refused(state)))
 
 
 def _refused(state: ServerState) -> Callable[[str], None]:

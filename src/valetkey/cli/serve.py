@@ -140,12 +140,9 @@ def _app(state: ServerState, inspector: bool) -> Runtime:
 
     if not inspector:
         return create_app(state)
-    from valetkey.cli.inspector_serve import ServedInspector
+    from valetkey.cli.inspector_serve import mount_inspector
 
-    served = ServedInspector(state.settings)
-    state.sink = state.emit.sink = served.sink
-    app = create_app(state, [served.mount(state)])
-    return app
+    return create_app(state, [mount_inspector(state)])
 
 
 def _start(settings: Settings) -> ServerState:
