@@ -6,9 +6,9 @@ into one INSERT batch every ``FLUSH_SECONDS`` (or sooner when ``BATCH`` events w
 the table to the retention limits in the same transaction. If the database is down, the newest
 ``MAX_PENDING`` events wait and older ones are dropped: a request never waits for the inspector.
 
-``Follower`` reads the table by id every ``POLL_SECONDS`` and publishes each new event to the
-bus; ids skipped on PostgreSQL (a transaction that commits after a later one) are looked up again
-for ``GAP_SECONDS``.
+``Follower`` reads the table by id every ``POLL_SECONDS`` while someone watches the inspector and
+publishes each new event to the bus; ids skipped on PostgreSQL (a transaction that commits after a
+later one) are looked up again for ``GAP_SECONDS``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from valetkey.core.event_json import event_from_json, event_json
 from valetkey.core.events import FlowEvent
 from valetkey.store.sql_events import EventLog, NewEvent, StoredEvent
 
-FLUSH_SECONDS = 0.2
+FLUSH_SECONDS = 0.5
 POLL_SECONDS = 0.25
 GAP_SECONDS = 10.0
 BATCH = 500
 MAX_PENDING = 20_000
-BACKLOG = 5_000  # events read back at start: the newest flows of every instance
+BACKLOG = 5_000  # events read back at first sight: the newest flows of every instance
+IDLE_SECONDS = 60.0
 
 log = logging.getLogger("valetkey.inspector")
 
@@ -82,28 +83,42 @@ class StoredSink:
 
 
 class Follower:
+    """Reads only while someone watches (a request in the last ``IDLE_SECONDS``, or an open
+    stream): a server whose inspector nobody opens spends nothing on reading its events back."""
+
     def __init__(self, events: EventLog, publish: Callable[[FlowEvent], None]) -> None:
         self.events, self.publish = events, publish
         self.last = 0
+        self.watchers = 0  # open requests (the event streams stay open)
+        self._touched = -IDLE_SECONDS
+        self._loaded = False
+        self._lock = threading.Lock()
         self._gaps: dict[int, float] = {}  # a skipped id -> until when to look for it
         self._thread = threading.Thread(target=self._run, name="vk-event-follower", daemon=True)
 
     def start(self) -> None:
-        """Publish the newest stored events (in this thread: the page opens on them), then
-        follow the table."""
-        try:
-            self._take(self.events.newest(BACKLOG), backlog=True)
-        except Exception as exc:
-            log.warning("inspector: cannot read stored events (%s)", type(exc).__name__)
         self._thread.start()
+
+    def watched(self) -> None:
+        """A request to the inspector: catch up now (in the request's worker thread)."""
+        self._touched = time.monotonic()
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        with self._lock:
+            if not self._loaded:  # the page opens on the newest flows of every instance
+                self._take(self.events.newest(BACKLOG), backlog=True)
+                self._loaded = True
+            self.poll()
 
     def _run(self) -> None:
         while True:
             time.sleep(POLL_SECONDS)
-            try:
-                self.poll()
-            except Exception as exc:  # an outage: the next poll starts from the same id
-                log.debug("inspector: cannot follow events (%s)", type(exc).__name__)
+            if self.watchers or time.monotonic() - self._touched < IDLE_SECONDS:
+                try:
+                    self.catch_up()
+                except Exception as exc:  # an outage: the next poll starts from the same id
+                    log.debug("inspector: cannot follow events (%s)", type(exc).__name__)
 
     def poll(self) -> None:
         now = time.monotonic()

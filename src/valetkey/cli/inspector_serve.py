@@ -9,14 +9,18 @@ database writes there, so each inspector shows the flows of all of them, across 
 from __future__ import annotations
 
 import atexit
+import contextlib
 from collections.abc import Callable
 
+import anyio.to_thread
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from valetkey.cli.inspector_log import Follower, StoredSink
 from valetkey.core import flows
 from valetkey.core.settings import Settings
 from valetkey.inspector import EventBus, create_inspector_app
+from valetkey.inspector.guard import CredentialGuard
 from valetkey.server.state import ServerState
 from valetkey.store.sql import SQLStore
 from valetkey.store.sql_events import EventLog
@@ -49,10 +53,29 @@ def mount_inspector(state: ServerState) -> Mount:
     atexit.register(sink.close)
     state.sink = state.emit.sink = sink
     bus = EventBus()
-    Follower(events, bus.publish).start()
+    follower = Follower(events, bus.publish)
+    follower.start()
     token = settings.inspector_token
     assert token, "checked by inspector_problem before the server starts"
-    return Mount(PATH, app=create_inspector_app(bus, credential=token, refused=_refused(state)))
+    app = _watching(create_inspector_app(bus), follower)
+    return Mount(PATH, app=CredentialGuard(app, token, _refused(state)))
+
+
+def _watching(app: ASGIApp, follower: Follower) -> ASGIApp:
+    """Each request brings the inspector up to date first (off the event loop), and keeps the
+    follower reading while it lasts (an event stream lasts while the page is open)."""
+
+    async def watching(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            with contextlib.suppress(Exception):  # an outage: show what is known
+                await anyio.to_thread.run_sync(follower.watched)
+        follower.watchers += 1
+        try:
+            await app(scope, receive, send)
+        finally:
+            follower.watchers -= 1
+
+    return watching
 
 
 def _refused(state: ServerState) -> Callable[[str], None]:

@@ -19,18 +19,37 @@ def _redacted(value: Any) -> Any:
 
 
 def event_json(event: FlowEvent) -> str:
-    body = event.to_dict()
-    del body["seq"]  # the reader numbers events by their row's id
-    body["data"] = redact(event.data)
-    if event.http is not None:
-        http = body["http"]
-        for part in ("request_headers", "request_body", "response_headers", "response_body"):
-            http[part] = _redacted(http[part])
+    """Built field by field (``dataclasses.asdict`` deep-copies: four times slower)."""
+    http = event.http
+    body = {
+        "name": event.name,
+        "flow_id": event.flow_id,
+        "channel": event.channel,
+        "source": event.source,
+        "target": event.target,
+        "time": event.time,
+        "summary": event.summary,
+        "checks": [[c.rule, c.outcome, c.spec, c.detail] for c in event.checks],
+        "http": None
+        if http is None
+        else [
+            http.method,
+            http.url,
+            _redacted(http.request_headers),
+            _redacted(http.request_body),
+            http.status,
+            _redacted(http.response_headers),
+            _redacted(http.response_body),
+        ],
+        "data": redact(event.data),
+        "error": event.error,
+        "deprecated": event.deprecated,
+    }
     return json.dumps(body, separators=(",", ":"), default=str)
 
 
 def event_from_json(text: str, seq: int) -> FlowEvent:
     body = json.loads(text)
     http = body.pop("http", None)
-    checks = tuple(Check(**c) for c in body.pop("checks", ()))
-    return FlowEvent(**body, checks=checks, http=HttpExchange(**http) if http else None, seq=seq)
+    checks = tuple(Check(*c) for c in body.pop("checks", ()))
+    return FlowEvent(**body, checks=checks, http=HttpExchange(*http) if http else None, seq=seq)

@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from valetkey.inspector.bus import CLOSE, EventBus
 from valetkey.inspector.catalog import catalog_json
-from valetkey.inspector.guard import CredentialGuard, Refused
 
 HERE = Path(__file__).parent
 
@@ -55,12 +54,9 @@ def create_inspector_app(
     bus: EventBus,
     links: Mapping[str, str] | None = None,
     insecure: bool = False,
-    credential: str | None = None,
-    refused: Refused | None = None,
 ) -> ASGIApp:
     """``links`` names the other demo origins the page points to (client app, attacks, server).
-    ``credential``: every request must present it (``guard.py``); ``refused`` hears each refusal.
-    """
+    On a real server, ``guard.CredentialGuard`` wraps it."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     async def index(request: Request) -> Response:
@@ -115,7 +111,7 @@ def create_inspector_app(
         inner["app_root_path"] = scope.get("root_path", "")
         await app(inner, receive, send)
 
-    return own_urls if credential is None else CredentialGuard(own_urls, credential, refused)
+    return own_urls
 
 
 async def _stream(

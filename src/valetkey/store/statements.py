@@ -232,16 +232,11 @@ EVENTS_BY_ID = Statement(
 NEWEST_EVENTS = Statement(
     sa.select(_ev.id, _ev.body).order_by(_ev.id.desc()).limit(sa.bindparam("limit"))
 )
-PRUNE_EVENTS = Statement(
+PRUNE_EVENTS = Statement(  # by the id, not OFFSET: O(1) whatever ``keep`` (ids rarely skip)
     sa.delete(t.events).where(
         sa.or_(
             _ev.time < sa.bindparam("before"),
-            _ev.id
-            <= sa.select(_ev.id)
-            .order_by(_ev.id.desc())
-            .limit(1)
-            .offset(sa.bindparam("keep"))
-            .scalar_subquery(),
+            _ev.id <= sa.select(sa.func.max(_ev.id)).scalar_subquery() - sa.bindparam("keep"),
         )
     )
 )
