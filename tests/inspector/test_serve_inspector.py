@@ -154,3 +154,24 @@ def test_serve_refuses_to_start_without_a_credential(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("valetkey: ") and says in lines[0], done.stderr
     assert "inspector_token" in lines[0] or "16" in lines[0]
+
+
+def test_a_flow_exports_as_mermaid_and_har_behind_the_credential(served: ServeProcess) -> None:
+    access_token = client_credentials(served.base)
+    flow = flows_when(served.base, bool, "?client_id=svc")[-1]
+    url = f"{served.base}/inspector/api/flows/{flow['flow_id']}"
+    assert httpx.get(url + "/har", timeout=10).status_code == 401
+    diagram = httpx.get(url + "/mermaid", headers=BEARER, timeout=10)
+    assert diagram.status_code == 200
+    assert diagram.text.startswith("sequenceDiagram\n")
+    assert (
+        "    client-->>authorization_server: 1. Tokens issued (client_credentials)" in diagram.text
+    )
+    exported = httpx.get(url + "/har", headers=BEARER, timeout=10)
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    (entry,) = exported.json()["log"]["entries"]
+    assert entry["request"]["url"].endswith("/token") and entry["response"]["status"] == 200
+    assert SVC_SECRET not in exported.text and access_token not in exported.text
+    for missing in ("/inspector/api/flows/no-such-flow/har", url[len(served.base) :] + "/pdf"):
+        assert httpx.get(served.base + missing, headers=BEARER, timeout=10).status_code == 404

@@ -17,8 +17,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from valetkey import __version__
 from valetkey.inspector.bus import CLOSE, EventBus
 from valetkey.inspector.catalog import catalog_json
+from valetkey.inspector.export import har, mermaid
 
 HERE = Path(__file__).parent
 
@@ -79,12 +81,26 @@ def create_inspector_app(
     async def one_flow(request: Request) -> Response:
         view = bus.flow(request.path_params["flow_id"])
         if view is None:
-            return JSONResponse(
-                {"error": "not_found", "error_description": "no flow with this id"},
-                status_code=404,
-                headers=HEADERS,
-            )
+            return _not_found("no flow with this id")
         return JSONResponse(view, headers=HEADERS)
+
+    async def exported(request: Request) -> Response:
+        flow_id, form = request.path_params["flow_id"], request.path_params["form"]
+        view, events = bus.flow(flow_id), bus.events(flow_id)
+        if view is None or form not in ("mermaid", "har"):
+            return _not_found("no flow with this id" if view is None else "exports: mermaid, har")
+        name = f"valetkey-flow-{view['flow_id']}"
+        if form == "mermaid":
+            lanes = [lane for lane, _label in view["lanes"]]
+            return Response(
+                mermaid(view["title"], lanes, events),
+                media_type="text/vnd.mermaid",
+                headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.mmd"'},
+            )
+        return JSONResponse(
+            har(events, __version__),
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.har"'},
+        )
 
     async def events(request: Request) -> Response:
         queue = bus.subscribe()
@@ -99,6 +115,7 @@ def create_inspector_app(
         Route("/api/catalog", canonical),
         Route("/api/flows", flows),
         Route("/api/flows/{flow_id}", one_flow),
+        Route("/api/flows/{flow_id}/{form}", exported),
         Route("/events", events),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -112,6 +129,12 @@ def create_inspector_app(
         await app(inner, receive, send)
 
     return own_urls
+
+
+def _not_found(description: str) -> Response:
+    return JSONResponse(
+        {"error": "not_found", "error_description": description}, status_code=404, headers=HEADERS
+    )
 
 
 async def _stream(

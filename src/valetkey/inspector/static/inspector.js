@@ -142,6 +142,12 @@
     $("flow-title").textContent = m.title;
     $("flow-summary").replaceChildren(VK.rich(m.summary));
     $("flow-meta").textContent = m.live ? meta(m.flow) : "Step through it with the buttons or ← →; select a step to read why it exists.";
+    $("export").hidden = !m.live;
+    if (m.live) {
+      const flow = "api/flows/" + encodeURIComponent(m.flow.flow_id);
+      $("export-mermaid").href = flow + "/mermaid";
+      $("export-har").href = flow + "/har";
+    }
     renderToggle(m);
     VK.drawLanes($("lanes"), $("steps"), m.lanes);
     VK.drawSteps($("steps"), m, { index: state.index, sub: state.sub, playing: Boolean(state.timer) }, reached(m), select);
