@@ -69,17 +69,22 @@ def _page(request: Request, failure: Failure) -> Response:
     )
 
 
-def _metrics_refused(state: ServerState) -> Callable[[str], None]:
+def credential_refused(
+    state: ServerState, what: str, rule: str, spec: str
+) -> Callable[[str], None]:
+    """The event of a request refused for lacking an operator's credential (metrics_token,
+    inspector_token): ``<what>.rejected``, naming the setting as the rule."""
+
     def refused(reason: str) -> None:
         state.emit(
-            "metrics.rejected",
+            f"{what}.rejected",
             flows.new_flow_id(),
             channel="back",
             source="client",
             target="authorization_server",
-            summary=f"Metrics request rejected: {reason}",
+            summary=f"{what.capitalize()} request rejected: {reason}",
             error="invalid_token",
-            data={"rule": "metrics_token", "spec": "RFC 6750 §3.1", "reason": reason},
+            data={"rule": rule, "spec": spec, "reason": reason},
         )
 
     return refused
@@ -107,7 +112,10 @@ def create_app(state: ServerState, mounts: Sequence[BaseRoute] = ()) -> Runtime:
         if problem is not None:
             raise ValueError(problem)
         if settings.metrics_path:
-            endpoint = metrics.endpoint(settings.metrics_token, _metrics_refused(state))
+            endpoint = metrics.endpoint(
+                settings.metrics_token,
+                credential_refused(state, "metrics", "metrics_token", "RFC 6750 §3.1"),
+            )
             routes = (*ROUTES, Route(settings.metrics_path, endpoint))
     return Runtime(
         routes,

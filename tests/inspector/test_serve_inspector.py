@@ -122,7 +122,7 @@ def test_refusals_are_events_naming_the_rule(served: ServeProcess) -> None:
     httpx.get(served.base + "/inspector/api/flows", timeout=10)
 
     def refusal_shown(shown: list[dict[str, Any]]) -> bool:
-        return "Inspector request refused: no credential" in json.dumps(shown)
+        return "Inspector request rejected: no credential" in json.dumps(shown)
 
     assert refusal_shown(flows_when(served.base, refusal_shown))
 

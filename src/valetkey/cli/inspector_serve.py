@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-from collections.abc import Callable
 
 import anyio.to_thread
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from valetkey.asgi import credential_refused
 from valetkey.cli.inspector_log import Follower, StoredSink
-from valetkey.core import flows
 from valetkey.core.settings import Settings
 from valetkey.inspector import EventBus, create_inspector_app
 from valetkey.inspector.guard import CredentialGuard
@@ -58,7 +57,12 @@ def mount_inspector(state: ServerState) -> Mount:
     token = settings.inspector_token
     assert token, "checked by inspector_problem before the server starts"
     app = _watching(create_inspector_app(bus), follower)
-    return Mount(PATH, app=CredentialGuard(app, token, _refused(state)))
+    return Mount(
+        PATH,
+        app=CredentialGuard(
+            app, token, credential_refused(state, "inspector", "inspector_token", "RFC 7617 §2")
+        ),
+    )
 
 
 def _watching(app: ASGIApp, follower: Follower) -> ASGIApp:
@@ -76,19 +80,3 @@ def _watching(app: ASGIApp, follower: Follower) -> ASGIApp:
             follower.watchers -= 1
 
     return watching
-
-
-def _refused(state: ServerState) -> Callable[[str], None]:
-    def refused(reason: str) -> None:
-        state.emit(
-            "inspector.rejected",
-            flows.new_flow_id(),
-            channel="back",
-            source="client",
-            target="authorization_server",
-            summary=f"Inspector request refused: {reason}",
-            error="invalid_token",
-            data={"rule": "inspector_token", "spec": "RFC 7617 §2", "reason": reason},
-        )
-
-    return refused
