@@ -175,3 +175,16 @@ def test_a_flow_exports_as_mermaid_and_har_behind_the_credential(served: ServePr
     assert SVC_SECRET not in exported.text and access_token not in exported.text
     for missing in ("/inspector/api/flows/no-such-flow/har", url[len(served.base) :] + "/pdf"):
         assert httpx.get(served.base + missing, headers=BEARER, timeout=10).status_code == 404
+
+
+def test_events_still_waiting_when_a_worker_stops_are_written(tmp_path: Path) -> None:
+    server = ServeProcess(
+        config(f"sqlite:///{tmp_path / 'vk.db'}"), tmp_path, args=("--inspector", "--workers", "2")
+    ).start()
+    try:
+        client_credentials(server.base)
+        server.stop()  # at once: the worker writes its queue as it stops (it skips atexit)
+        server.start()
+        assert [f["client_id"] for f in flows(server.base)] == ["svc"]
+    finally:
+        server.stop()

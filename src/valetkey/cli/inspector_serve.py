@@ -8,8 +8,8 @@ database writes there, so each inspector shows the flows of all of them, across 
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+from collections.abc import Callable
 
 import anyio.to_thread
 from starlette.routing import Mount
@@ -41,15 +41,15 @@ def inspector_problem(settings: Settings) -> str | None:
     return None
 
 
-def mount_inspector(state: ServerState) -> Mount:
+def mount_inspector(state: ServerState) -> tuple[Mount, Callable[[], None]]:
     """In one serving process: the server's events into the database, the database's events
-    into this process's inspector, and the inspector's app."""
+    into this process's inspector, and the inspector's app; with what to call when serving ends
+    (it writes the events still waiting)."""
     settings, store = state.settings, state.store
     if not isinstance(store, SQLStore):
         raise TypeError("the inspector keeps its events in the SQL store")
     events = EventLog(store.db)
     sink = StoredSink(events, settings.inspector_keep_events, settings.inspector_keep_seconds)
-    atexit.register(sink.close)
     state.sink = state.emit.sink = sink
     bus = EventBus()
     follower = Follower(events, bus.publish)
@@ -57,12 +57,8 @@ def mount_inspector(state: ServerState) -> Mount:
     token = settings.inspector_token
     assert token, "checked by inspector_problem before the server starts"
     app = _watching(create_inspector_app(bus), follower)
-    return Mount(
-        PATH,
-        app=CredentialGuard(
-            app, token, credential_refused(state, "inspector", "inspector_token", "RFC 7617 §2")
-        ),
-    )
+    refused = credential_refused(state, "inspector", "inspector_token", "RFC 7617 §2")
+    return Mount(PATH, app=CredentialGuard(app, token, refused)), sink.close
 
 
 def _watching(app: ASGIApp, follower: Follower) -> ASGIApp:

@@ -142,7 +142,10 @@ def _app(state: ServerState, inspector: bool) -> Runtime:
         return create_app(state)
     from valetkey.cli.inspector_serve import mount_inspector
 
-    return create_app(state, [mount_inspector(state)])
+    mount, close = mount_inspector(state)
+    app = create_app(state, [mount])
+    app.on_shutdown.append(close)
+    return app
 
 
 def _start(settings: Settings) -> ServerState:
