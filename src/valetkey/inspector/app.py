@@ -65,7 +65,7 @@ def create_inspector_app(
         return templates.TemplateResponse(
             request,
             "index.html",
-            {"links": dict(links or {}), "insecure": insecure},
+            {"links": dict(links or {}), "insecure": insecure, "only": Filter.of(request)},
             headers=HEADERS,
         )
 
