@@ -86,38 +86,21 @@ def serve(host: str, port: int, inspector_port: int | None, hold: float) -> None
 
 
 @lab.command("run")
-@click.option(
-    "--client",
-    "template",
-    required=True,
-    metavar="COMMAND",
-    help="The client to test, run once per fault: a command with {issuer}, {client_id}, "
-    "{redirect_uri} (and {fault}) in it; 'valetkey' runs valetkey's own client.",
-)
+@click.option("--client", "template", required=True, metavar="COMMAND",
+              help="The client to test, run once per fault: a command with {issuer}, {client_id}, "
+              "{redirect_uri} (and {fault}) in it; 'valetkey' runs valetkey's own client.")
 @click.option("--client-id", default=DEFAULT_CLIENT_ID, show_default=True)
 @click.option("--redirect-uri", default=DEFAULT_REDIRECT, show_default=True)
 @click.option("--fault", "names", multiple=True, help="Only this fault (repeatable); default: all.")
 @click.option("--timeout", default=20.0, show_default=True, help="Seconds each run may take.")
-@click.option(
-    "--jobs",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 16),
-    help="Runs at once (each fault is its own issuer).",
-)
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Runs at once (each fault is its own issuer).")
 @click.option("--name", default=None, help="The client's name in the report.")
-@click.option(
-    "--json", "json_file", type=click.Path(dir_okay=False), help="Write the report as JSON."
-)
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), help="Write the report as JSON.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False), help="Write JUnit XML.")
 @HOST
-@click.option(
-    "--port",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="The lab's port (0: any free one).",
-)
+@click.option("--port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="The lab's port (0: any free one).")
 @INSPECTOR
 def run(template: str, client_id: str, redirect_uri: str, names: tuple[str, ...], timeout: float,
         jobs: int, name: str | None, json_file: str | None, junit_file: str | None, host: str,

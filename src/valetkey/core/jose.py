@@ -469,7 +469,9 @@ def _import_pem(data: bytes) -> Any:
     try:
         loaded = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise ValueError("not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK") from exc
+        raise ValueError(
+            "not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK"
+        ) from exc
     if isinstance(loaded, rsa.RSAPrivateKey):
         return RSAKey.import_key(loaded)
     if isinstance(loaded, ec.EllipticCurvePrivateKey):

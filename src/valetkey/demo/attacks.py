@@ -251,9 +251,7 @@ async def code_replay(run: Run) -> AttackResult:
     _ignored, first = await run.attempt(history)
     # From a logged token request (code and verifier, e.g. a debugging proxy's log): a replay
     # proper. Refused, and everything issued from the code is revoked (RFC 9700 §4.2.4).
-    logged = grants.authorization_code(
-        pending.client, pending.request, callback, client.clock.now()
-    )
+    logged = grants.authorization_code(pending.client, pending.request, callback, client.clock.now())
     _tokens, refused = await run.attempt(logged)
     after = ""
     if victim.tokens is not None and victim.tokens.refresh_token:

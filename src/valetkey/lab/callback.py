@@ -68,11 +68,7 @@ def _target_problem(params: Mapping[str, str]) -> str | None:
         return "client_id is missing"
     uri = params.get("redirect_uri", "")
     parts = urlsplit(uri)
-    if (
-        not parts.scheme
-        or parts.fragment
-        or (parts.scheme in ("http", "https") and not parts.netloc)
-    ):
+    if not parts.scheme or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc):
         return "redirect_uri must be an absolute URI without a fragment"
     return None
 

@@ -58,11 +58,7 @@ def unavailable(exc: Unavailable) -> Failure:
 
 def refused(exc: Refused) -> Failure:
     return Failure(
-        exc.status,
-        "invalid_request",
-        exc.description,
-        "Request refused",
-        (("Connection", "close"),),
+        exc.status, "invalid_request", exc.description, "Request refused", (("Connection", "close"),)
     )
 
 

@@ -37,7 +37,6 @@ class Holder(Protocol):
 
     def write_held(self, response: Response) -> None: ...
 
-
 log = logging.getLogger("valetkey.runtime")
 
 

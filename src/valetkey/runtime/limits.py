@@ -81,11 +81,7 @@ def check_head(
         return headers_too_large(limits)
     if fields(query) > limits.params:
         return too_many_params(limits)
-    if (
-        content_length is not None
-        and content_length.isdigit()
-        and int(content_length) > limits.body
-    ):
+    if content_length is not None and content_length.isdigit() and int(content_length) > limits.body:
         return body_too_large(limits)
     return None
 

@@ -24,9 +24,7 @@ async def home(request: Request) -> Response:
     )
 
 
-def failure_page(
-    request: Request, status: int, error: str, title: str, description: str
-) -> Response:
+def failure_page(request: Request, status: int, error: str, title: str, description: str) -> Response:
     """The error page for a request the server could not answer (an outage, an unexpected error)."""
     state: ServerState = request.app.state.vk
     message = description[:1].upper() + description[1:] + "."

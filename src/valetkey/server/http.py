@@ -98,8 +98,6 @@ _JSON_HEADERS = [
     (b"content-type", b"application/json"),
     *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in NO_STORE.items()),
 ]
-
-
 def _compact_encoder() -> Any:
     """``json.dumps(body, separators=(",", ":"))``, the C encoder made once instead of per call
     (``JSONEncoder.encode`` builds it anew each time); the standard path where there is none."""
@@ -108,15 +106,7 @@ def _compact_encoder() -> Any:
 
     try:
         c_encode = encoder.c_make_encoder(  # type: ignore[attr-defined]
-            None,
-            standard.default,
-            encoder.encode_basestring_ascii,
-            None,
-            ":",
-            ",",
-            False,
-            False,
-            True,
+            None, standard.default, encoder.encode_basestring_ascii, None, ":", ",", False, False, True
         )
     except (TypeError, AttributeError):  # another Python's signature, or no C accelerator
         return standard.encode

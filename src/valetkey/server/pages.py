@@ -35,7 +35,6 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
 
-
 SCOPE_WORDS = {
     "openid": "Confirm who you are (your user identifier)",
     "profile": "See your name and basic profile",
@@ -108,7 +107,9 @@ def onward(
     location = response.headers.get("location")
     if location is None or form_action_source(target) is not None:
         return response
-    page = render(state, request, "continue.html", location=location, client_name=client_name)
+    page = render(
+        state, request, "continue.html", location=location, client_name=client_name
+    )
     for name, value in response.raw_headers:
         if name == b"set-cookie":
             page.raw_headers.append((name, value))

@@ -74,9 +74,7 @@ def _create_fresh(engine: Engine) -> bool:
     from valetkey.store.schema import metadata
 
     with engine.connect() as conn:
-        conn.info["write"] = (
-            True  # BEGIN IMMEDIATE: one process creates, the others wait, then see it
-        )
+        conn.info["write"] = True  # BEGIN IMMEDIATE: one process creates, the others wait, then see it
         try:
             with conn.begin():
                 if sa.inspect(conn).get_table_names():
