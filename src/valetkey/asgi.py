@@ -92,7 +92,8 @@ def credential_refused(
 
 def metrics_path_problem(path: str | None) -> str | None:
     """Why ``metrics_path`` cannot be served (it is a route of the server's), if it cannot."""
-    if path is not None and (path in {r.path for r in ROUTES} or path.startswith("/static")):
+    taken = ("/static", "/inspector")  # mounts: the server's files, `serve --inspector`
+    if path is not None and (path in {r.path for r in ROUTES} or path.startswith(taken)):
         return f"metrics_path {path} is a path the server already serves; choose another"
     return None
 
