@@ -7,12 +7,12 @@ error page instead of JSON), the store's ``save_all`` as the row writer, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from valetkey.core import flows
@@ -71,17 +71,22 @@ def _page(request: Request, failure: Failure) -> Response:
     )
 
 
-def _metrics_refused(state: ServerState) -> Callable[[str], None]:
+def credential_refused(
+    state: ServerState, what: str, rule: str, spec: str
+) -> Callable[[str], None]:
+    """The event of a request refused for lacking an operator's credential (metrics_token,
+    inspector_token): ``<what>.rejected``, naming the setting as the rule."""
+
     def refused(reason: str) -> None:
         state.emit(
-            "metrics.rejected",
+            f"{what}.rejected",
             flows.new_flow_id(),
             channel="back",
             source="client",
             target="authorization_server",
-            summary=f"Metrics request rejected: {reason}",
+            summary=f"{what.capitalize()} request rejected: {reason}",
             error="invalid_token",
-            data={"rule": "metrics_token", "spec": "RFC 6750 §3.1", "reason": reason},
+            data={"rule": rule, "spec": spec, "reason": reason},
         )
 
     return refused
@@ -89,15 +94,16 @@ def _metrics_refused(state: ServerState) -> Callable[[str], None]:
 
 def metrics_path_problem(path: str | None) -> str | None:
     """Why ``metrics_path`` cannot be served (it is a route of the server's), if it cannot."""
-    if path is not None and (path in {r.path for r in ROUTES} or path.startswith("/static")):
+    taken = ("/static", "/inspector")  # mounts: the server's files, `serve --inspector`
+    if path is not None and (path in {r.path for r in ROUTES} or path.startswith(taken)):
         return f"metrics_path {path} is a path the server already serves; choose another"
     return None
 
 
-def create_app(state: ServerState) -> Runtime:
+def create_app(state: ServerState, mounts: Sequence[BaseRoute] = ()) -> Runtime:
     """The server's app. With metrics on (``metrics_path`` or ``metrics_port``), the runtime counts
     requests and the events are counted through the emitter's tap; ``metrics_path`` adds the
-    metrics route to the server's own port."""
+    metrics route to the server's own port. ``mounts``: more apps under a path (the inspector)."""
     settings, metrics = state.settings, None
     routes: tuple[Route, ...] = ROUTES
     if settings.metrics_path or settings.metrics_port:
@@ -109,7 +115,10 @@ def create_app(state: ServerState) -> Runtime:
         if problem is not None:
             raise ValueError(problem)
         if settings.metrics_path:
-            endpoint = metrics.endpoint(settings.metrics_token, _metrics_refused(state))
+            endpoint = metrics.endpoint(
+                settings.metrics_token,
+                credential_refused(state, "metrics", "metrics_token", "RFC 6750 §3.1"),
+            )
             routes = (*ROUTES, Route(settings.metrics_path, endpoint))
     return Runtime(
         routes,
@@ -117,7 +126,7 @@ def create_app(state: ServerState) -> Runtime:
         rows_of=rows_of,
         page=_page,
         state={"vk": state},
-        mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        mounts=[Mount("/static", StaticFiles(directory=STATIC), name="static"), *mounts],
         origins=ClientOrigins(state),
         metrics=metrics,
         request_ids=settings.log_format == "json",

@@ -99,13 +99,14 @@ def test_a_taken_metrics_port_is_one_line_naming_it(tmp_path: Path, workers: str
     )
 
 
-def test_a_metrics_path_that_is_a_route_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("taken", ["/token", "/inspector/metrics"])
+def test_a_metrics_path_that_is_a_route_is_refused(tmp_path: Path, taken: str) -> None:
     from tests.e2e.test_startup import run
 
     path = tmp_path / "server.toml"
-    path.write_text(config(tmp_path, 'metrics_path = "/token"\n'))
+    path.write_text(config(tmp_path, f'metrics_path = "{taken}"\n'))
     code, output = run(["serve", "--config", str(path), "--port", str(free_port())], tmp_path)
     assert (code, output) == (
         3,
-        "valetkey: metrics_path /token is a path the server already serves; choose another\n",
+        f"valetkey: metrics_path {taken} is a path the server already serves; choose another\n",
     )

@@ -78,6 +78,18 @@ def test_a_pkce_login_reads_step_11_of_11_with_its_sub_steps_nested(
     )
     screenshot(inspector, "inspector-pkce-flow")
 
+    # The flow's export buttons: a Mermaid diagram and a HAR file of this very flow.
+    assert inspector.locator("#export").is_visible()
+    diagram = inspector.evaluate(
+        "() => fetch(document.querySelector('#export-mermaid').href).then(r => r.text())"
+    )
+    assert diagram.startswith("sequenceDiagram\n") and "participant client as Client App" in diagram
+    urls = inspector.evaluate(
+        "() => fetch(document.querySelector('#export-har').href).then(r => r.json())"
+        ".then(b => b.log.entries.map(e => e.request.method + ' ' + e.request.url))"
+    )
+    assert any(re.match(r"POST http://127\.0\.0\.1:\d+/token$", u) for u in urls), urls
+
     # The token request: its real HTTP exchange, redacted, its checks, and curl.
     detail = open_step(inspector, 8)
     assert "POST /token with code + code_verifier" in detail

@@ -72,6 +72,7 @@ def test_the_pkce_flow_is_there_before_any_traffic(chromium: Any, quiet_inspecto
     assert page.locator("#flow-title").inner_text() == "Authorization Code + PKCE"
     assert page.locator("#mode").inner_text().lower().startswith("learn")
     assert page.locator("#no-flows").is_visible()
+    assert not page.locator("#export").is_visible()  # a canonical flow has nothing to export
     assert page.locator("#lanes .lane").all_inner_texts() == LANES
     legend = page.locator(".legend").inner_text()
     assert "Front channel (via browser)" in legend and "Back channel (server-to-server)" in legend

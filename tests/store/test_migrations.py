@@ -171,7 +171,10 @@ def test_0003_rebuilds_the_token_tables_without_rowid_and_keeps_their_rows(
     assert _without_rowid(engine) == dict.fromkeys(TOKEN_TABLES, True)
     assert contents() == kept
     after = _schema(engine)
-    assert {k for k in after if k[0] == "index"} == {k for k in before if k[0] == "index"}
+    later = {"ix_events_time"}  # the indexes of tables that later migrations add
+    assert {k for k in after if k[0] == "index" and k[1] not in later} == {
+        k for k in before if k[0] == "index"
+    }
     with engine.connect() as conn:  # the primary key is still enforced
         try:
             conn.execute(sa.text(rows["grants"]))

@@ -14,6 +14,7 @@ from valetkey.cli.config import CONFIG_HELP, load_settings
 
 if TYPE_CHECKING:
     from valetkey.core.settings import Settings
+    from valetkey.runtime import Runtime
     from valetkey.server.state import ServerState
 
 CONFIG_ENV = "VALETKEY_CONFIG"
@@ -38,7 +39,15 @@ CONFIG_ENV = "VALETKEY_CONFIG"
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
-def serve(config_path: str | None, host: str, port: int, workers: int, log_level: str) -> None:
+@click.option(
+    "--inspector",
+    is_flag=True,
+    help="Also serve the flow inspector at /inspector/, behind the admin credential "
+    "inspector_token (docs/inspector.md).",
+)
+def serve(
+    config_path: str | None, host: str, port: int, workers: int, log_level: str, inspector: bool
+) -> None:
     """Run the authorization server."""
     from valetkey.cli.startstop import bind_socket, stop_quietly_on_sigterm
 
@@ -53,6 +62,12 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     problem = metrics_path_problem(settings.metrics_path)
     if problem is not None:
         raise CannotStart(problem)
+    if inspector:
+        from valetkey.cli.inspector_serve import inspector_problem
+
+        problem = inspector_problem(settings)
+        if problem is not None:
+            raise CannotStart(problem)
     if settings.demo.get("insecure"):
         raise click.ClickException(
             "this configuration enables the demo's insecure switches ([demo] insecure = true); "
@@ -65,7 +80,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
     issuer = settings.issuer or f"http://{shown_host}:{port}"
     settings = settings.with_issuer(issuer)
     state = _start(settings)
-    ready = functools.partial(_announce, issuer, f"http://{shown_host}:{port}")
+    ready = functools.partial(_announce, issuer, f"http://{shown_host}:{port}", inspector)
     common: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -77,7 +92,7 @@ def serve(config_path: str | None, host: str, port: int, workers: int, log_level
         **log_settings(settings, log_level),
     }
     with multiprocess_metrics(settings, workers):
-        status = _run(settings, state, common, workers, sock, ready)
+        status = _run(settings, state, common, workers, sock, ready, inspector)
     if status:
         raise SystemExit(status)
 
@@ -89,8 +104,8 @@ def _run(
     workers: int,
     sock: socket.socket,
     ready: Callable[[], None],
+    inspector: bool,
 ) -> int:
-    from valetkey.asgi import create_app
     from valetkey.cli.observability import metrics_on, serve_metrics_port
     from valetkey.cli.stoppable import serve_on
     from valetkey.cli.workers import run_workers, settle_heap
@@ -106,13 +121,31 @@ def _run(
             serve_metrics_port(settings, common["host"], exposition_registry())
         settle_heap()  # the workers inherit a settled heap: shared pages, out of the collector's way
         return run_workers(
-            lambda: create_app(build_state(settings, apply=False)), common, workers, sock, ready
+            lambda: _app(build_state(settings, apply=False), inspector),
+            common,
+            workers,
+            sock,
+            ready,
         )
-    app = create_app(state)
+    app = _app(state, inspector)
     if app.metrics is not None:
         serve_metrics_port(settings, common["host"], app.metrics.registry)
     settle_heap()
     return serve_on(app, common, sock, ready)
+
+
+def _app(state: ServerState, inspector: bool) -> Runtime:
+    """The server's app, with the inspector mounted when asked (one per serving process)."""
+    from valetkey.asgi import create_app
+
+    if not inspector:
+        return create_app(state)
+    from valetkey.cli.inspector_serve import mount_inspector
+
+    mount, close = mount_inspector(state)
+    app = create_app(state, [mount])
+    app.on_shutdown.append(close)
+    return app
 
 
 def _start(settings: Settings) -> ServerState:
@@ -129,10 +162,14 @@ def _start(settings: Settings) -> ServerState:
         raise CannotStart(f"cannot start: {type(exc).__name__}: {first}") from exc
 
 
-def _announce(issuer: str, listening: str) -> None:
+def _announce(issuer: str, listening: str, inspector: bool) -> None:
     """Said once the server (every worker) listens: a client can connect right away."""
     click.echo(
         f"valetkey authorization server: issuer {issuer}, listening on {listening}", err=True
     )
     click.echo(f"  metadata: {issuer}/.well-known/oauth-authorization-server", err=True)
+    if inspector:
+        click.echo(
+            f"  inspector: {listening}/inspector/ (the admin credential: inspector_token)", err=True
+        )
     sys.stderr.flush()

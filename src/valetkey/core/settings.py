@@ -204,6 +204,20 @@ class Settings:
         "Development and tests only: let outbound fetches (client metadata documents) reach "
         "loopback addresses, and there also plain http and any port",
     )
+    inspector_token: str | None = setting(
+        None,
+        "text",
+        "The admin credential of `valetkey serve --inspector` (a secret, 16+ characters): the "
+        "password of HTTP Basic (any user name) or a bearer token; unset: --inspector refuses "
+        "to start",
+        secret=True,
+    )
+    inspector_keep_events: int = setting(
+        20000, "count", "Flow events the inspector keeps in the database; older ones are deleted"
+    )
+    inspector_keep_seconds: int = setting(
+        7 * 24 * 3600, "seconds", "How long the inspector keeps a flow event in the database"
+    )
     log_format: str = setting(
         "text",
         "format",

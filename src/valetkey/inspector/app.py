@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,11 +15,35 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from valetkey import __version__
 from valetkey.inspector.bus import CLOSE, EventBus
 from valetkey.inspector.catalog import catalog_json
+from valetkey.inspector.export import har, mermaid
 
 HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``?client_id=...&user=...`` on the flows and the stream: only the flows of that client
+    and/or of that user (who signed in during the flow)."""
+
+    client_id: str | None = None
+    user: str | None = None
+
+    @classmethod
+    def of(cls, request: Request) -> Filter:
+        q = request.query_params
+        return cls(q.get("client_id") or None, q.get("user") or None)
+
+    def keeps(self, view: Mapping[str, Any]) -> bool:
+        return (self.client_id is None or view.get("client_id") == self.client_id) and (
+            self.user is None or view.get("user") == self.user
+        )
+
+
 KEEPALIVE_SECONDS = 15.0
 HEADERS = {
     "Cache-Control": "no-store",
@@ -27,16 +53,19 @@ HEADERS = {
 
 
 def create_inspector_app(
-    bus: EventBus, links: Mapping[str, str] | None = None, insecure: bool = False
-) -> Starlette:
-    """``links`` names the other demo origins the page points to (client app, attacks, server)."""
+    bus: EventBus,
+    links: Mapping[str, str] | None = None,
+    insecure: bool = False,
+) -> ASGIApp:
+    """``links`` names the other demo origins the page points to (client app, attacks, server).
+    On a real server, ``guard.CredentialGuard`` wraps it."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     async def index(request: Request) -> Response:
         return templates.TemplateResponse(
             request,
             "index.html",
-            {"links": dict(links or {}), "insecure": insecure},
+            {"links": dict(links or {}), "insecure": insecure, "only": Filter.of(request)},
             headers=HEADERS,
         )
 
@@ -46,22 +75,37 @@ def create_inspector_app(
         return JSONResponse({"flows": catalog}, headers=HEADERS)
 
     async def flows(request: Request) -> Response:
-        return JSONResponse({"flows": bus.flows()}, headers=HEADERS)
+        wanted = Filter.of(request)
+        return JSONResponse({"flows": [v for v in bus.flows() if wanted.keeps(v)]}, headers=HEADERS)
 
     async def one_flow(request: Request) -> Response:
         view = bus.flow(request.path_params["flow_id"])
         if view is None:
-            return JSONResponse(
-                {"error": "not_found", "error_description": "no flow with this id"},
-                status_code=404,
-                headers=HEADERS,
-            )
+            return _not_found("no flow with this id")
         return JSONResponse(view, headers=HEADERS)
+
+    async def exported(request: Request) -> Response:
+        flow_id, form = request.path_params["flow_id"], request.path_params["form"]
+        view, events = bus.flow(flow_id), bus.events(flow_id)
+        if view is None or form not in ("mermaid", "har"):
+            return _not_found("no flow with this id" if view is None else "exports: mermaid, har")
+        name = f"valetkey-flow-{view['flow_id']}"
+        if form == "mermaid":
+            lanes = [lane for lane, _label in view["lanes"]]
+            return Response(
+                mermaid(view["title"], lanes, events),
+                media_type="text/vnd.mermaid",
+                headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.mmd"'},
+            )
+        return JSONResponse(
+            har(events, __version__),
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.har"'},
+        )
 
     async def events(request: Request) -> Response:
         queue = bus.subscribe()
         return StreamingResponse(
-            _stream(bus, queue, request),
+            _stream(bus, queue, request, Filter.of(request)),
             media_type="text/event-stream",
             headers={**HEADERS, "X-Accel-Buffering": "no"},
         )
@@ -71,14 +115,30 @@ def create_inspector_app(
         Route("/api/catalog", canonical),
         Route("/api/flows", flows),
         Route("/api/flows/{flow_id}", one_flow),
+        Route("/api/flows/{flow_id}/{form}", exported),
         Route("/events", events),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+
+    async def own_urls(scope: Scope, receive: Receive, send: Send) -> None:
+        """Mounted in another app (``serve --inspector``), the page's ``url_for`` must name this
+        app's routes, not the outer app's (which has its own ``static``)."""
+        inner = {k: v for k, v in scope.items() if k != "router"}
+        inner["app_root_path"] = scope.get("root_path", "")
+        await app(inner, receive, send)
+
+    return own_urls
+
+
+def _not_found(description: str) -> Response:
+    return JSONResponse(
+        {"error": "not_found", "error_description": description}, status_code=404, headers=HEADERS
+    )
 
 
 async def _stream(
-    bus: EventBus, queue: asyncio.Queue[str | None], request: Request
+    bus: EventBus, queue: asyncio.Queue[str | None], request: Request, wanted: Filter
 ) -> AsyncIterator[str]:
     """One ``flow`` message per changed flow; a burst of events for one flow is sent once."""
     try:
@@ -98,7 +158,7 @@ async def _stream(
                 return
             for flow_id in dict.fromkeys(changed):
                 view = bus.flow(flow_id) if flow_id else None
-                if view is not None:
+                if view is not None and wanted.keeps(view):
                     yield f"event: flow\ndata: {json.dumps(view, separators=(',', ':'))}\n\n"
     finally:
         bus.unsubscribe(queue)

@@ -73,6 +73,11 @@ class EventBus:
             joined = list(self._joined.get(flow_id, ()))
         return flow_view(flow_id, events, joined) if events else None
 
+    def events(self, flow_id: str) -> list[FlowEvent]:
+        """The events of a flow (or of the flow it joined), for an export."""
+        with self._lock:
+            return list(self._flows.get(self._alias.get(flow_id, flow_id), ()))
+
     def flows(self) -> list[dict[str, Any]]:
         with self._lock:
             items = [

@@ -162,6 +162,7 @@ def flow_view(
             (e.data["client_id"] for e in events if isinstance(e.data.get("client_id"), str)),
             None,
         ),
+        "user": next((e.data["user"] for e in events if isinstance(e.data.get("user"), str)), None),
         "deprecated": next((e.deprecated for e in events if e.deprecated), None),
         "attack": dict(attack) if attack else None,
         "insecure": any(e.data.get("insecure") for e in events),

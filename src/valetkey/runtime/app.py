@@ -7,11 +7,13 @@ the HTTP protocol (``runtime.lean``) answers hot routes itself and hands everyth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -83,12 +85,20 @@ class Runtime:
         routed: list[BaseRoute] = [
             StarletteRoute(r.path, self._routed(r), methods=list(r.methods)) for r in routes
         ]
+        self.on_shutdown: list[Callable[[], None]] = []  # run in a thread once serving ends
         self.app = Starlette(
             routes=[*routed, *mounts],
             exception_handlers={HTTPException: self._http_error, Exception: self._server_error},
+            lifespan=self._lifespan,
         )
         for name, value in state.items():
             setattr(self.app.state, name, value)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        yield
+        for stop in self.on_shutdown:
+            await anyio.to_thread.run_sync(stop)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.observing and scope["type"] == "http":

@@ -70,6 +70,7 @@ def emit_signed_in(
         target="authorization_server",
         summary=f"{user.username} signed in",
         http=exchange(request, form, None),
+        data={"user": user.username},
         checks=(
             Check(
                 "check_password",

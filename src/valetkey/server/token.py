@@ -130,7 +130,7 @@ async def token_endpoint(request: Request) -> Response:
             summary=f"Tokens issued ({form['grant_type'][0]})",
             checks=(auth_check, *dpop.checks, *outcome.checks),
             http=exchange(request, form, response, outcome.body),
-            data=outcome.data,
+            data={"client_id": client.client_id, **outcome.data},
             deprecated=outcome.data.get("deprecated"),
         )
     return response

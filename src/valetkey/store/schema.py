@@ -210,3 +210,22 @@ pushed_requests = sa.Table(
     sa.Column("used_at", sa.Float),
     sqlite_with_rowid=False,
 )
+
+
+# The flow inspector's events (``serve --inspector``): one row per event, redacted JSON, numbered
+# in the order written. Every instance on a database writes here; an inspector follows the id, so it
+# sees the flows of all of them. Pruned by count (the id) and age (``time``).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("flow_id", sa.String(64), nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_events_time", "time"),
+)

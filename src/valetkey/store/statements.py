@@ -284,3 +284,29 @@ CLEAR_THROTTLE = Statement(sa.delete(t.throttle).where(_key(t.throttle.c.key_dig
 PRUNE_THROTTLE = Statement(
     sa.delete(t.throttle).where(t.throttle.c.blocked_until <= sa.bindparam("stale"))
 )
+
+# The inspector's event log (sql_events): appended in batches, followed by id, pruned by count/age.
+_ev = t.events.c
+APPEND_EVENT = _insert(t.events, "id")
+EVENTS_AFTER = Statement(
+    sa.select(_ev.id, _ev.body)
+    .where(_ev.id > sa.bindparam("after"))
+    .order_by(_ev.id)
+    .limit(sa.bindparam("limit"))
+)
+EVENTS_BY_ID = Statement(
+    sa.select(_ev.id, _ev.body)
+    .where(_ev.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_ev.id)
+)
+NEWEST_EVENTS = Statement(
+    sa.select(_ev.id, _ev.body).order_by(_ev.id.desc()).limit(sa.bindparam("limit"))
+)
+PRUNE_EVENTS = Statement(  # by the id, not OFFSET: O(1) whatever ``keep`` (ids rarely skip)
+    sa.delete(t.events).where(
+        sa.or_(
+            _ev.time < sa.bindparam("before"),
+            _ev.id <= sa.select(sa.func.max(_ev.id)).scalar_subquery() - sa.bindparam("keep"),
+        )
+    )
+)

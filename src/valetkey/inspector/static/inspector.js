@@ -142,6 +142,12 @@
     $("flow-title").textContent = m.title;
     $("flow-summary").replaceChildren(VK.rich(m.summary));
     $("flow-meta").textContent = m.live ? meta(m.flow) : "Step through it with the buttons or ← →; select a step to read why it exists.";
+    $("export").hidden = !m.live;
+    if (m.live) {
+      const flow = "api/flows/" + encodeURIComponent(m.flow.flow_id);
+      $("export-mermaid").href = flow + "/mermaid";
+      $("export-har").href = flow + "/har";
+    }
     renderToggle(m);
     VK.drawLanes($("lanes"), $("steps"), m.lanes);
     VK.drawSteps($("steps"), m, { index: state.index, sub: state.sub, playing: Boolean(state.timer) }, reached(m), select);
@@ -216,14 +222,17 @@
     else if (hash.get("flow") && flows.has(hash.get("flow"))) live(hash.get("flow"), true);
     else if (newest) live(newest.flow_id, false);
     else render();
-    const source = new EventSource("events");
+    const source = new EventSource("events" + only);
     source.addEventListener("open", () => { $("live").textContent = "live"; $("live").classList.add("on"); });
     source.addEventListener("error", () => { $("live").textContent = "reconnecting…"; $("live").classList.remove("on"); });
     source.addEventListener("flow", (m) => upsert(JSON.parse(m.data)));
   }
 
+  // ?client_id=...&user=... on the page's address: only those flows (the server filters).
+  const wanted = new URLSearchParams(location.search);
+  const only = "?" + new URLSearchParams([...wanted].filter(([k]) => k === "client_id" || k === "user"));
   fetch("api/catalog").then((r) => r.json()).then((body) => {
     body.flows.forEach((spec) => catalog.set(spec.id, spec));
-    return fetch("api/flows").then((r) => r.json()).then(start);
+    return fetch("api/flows" + only).then((r) => r.json()).then(start);
   });
 })();
