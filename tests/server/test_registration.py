@@ -211,3 +211,18 @@ def test_the_client_library_registers_against_the_server(open_native: InProcess)
     # (the library refuses plain http except on loopback: the in-process app answers any host)
     registration = io.run(register("http://127.0.0.1/register", NATIVE), open_native.http)
     assert registration.client_id.startswith("dyn-")
+
+
+def test_a_registration_flood_from_one_address_is_slowed(open_native: InProcess) -> None:
+    """Every registration counts for its address: past the free ones, each waits longer (429 with
+    Retry-After, nothing registered), and the wait ends."""
+    for _ in range(6):
+        assert post(open_native, NATIVE).status_code == 201
+    slowed = post(open_native, NATIVE)
+    assert slowed.status_code == 429, slowed.text
+    assert int(slowed.headers["retry-after"]) >= 1 and "try again" in slowed.text
+    assert len(open_native.sink.named("client.registered")) == 6
+    [refused] = open_native.sink.named("throttle.refused")
+    assert refused.data["kind"] == "registration"
+    open_native.clock.advance(int(slowed.headers["retry-after"]))
+    assert post(open_native, NATIVE).status_code == 201

@@ -28,14 +28,15 @@ from typing import Literal
 
 from valetkey.core.settings import Settings
 
-Kind = Literal["account", "address", "client", "user_code"]
-KINDS: tuple[Kind, ...] = ("account", "address", "client", "user_code")
+Kind = Literal["account", "address", "client", "user_code", "registration"]
+KINDS: tuple[Kind, ...] = ("account", "address", "client", "user_code", "registration")
 
 SPECS: dict[Kind, str] = {
     "account": "NIST SP 800-63B §5.2.2, RFC 6749 §10.10",
     "address": "RFC 6749 §10.10, NIST SP 800-63B §5.2.2",
     "client": "RFC 6749 §10.10, §2.3.1",
     "user_code": "RFC 8628 §5.1",
+    "registration": "RFC 7591 §5 (registration flooding), RFC 6749 §10.10",
 }
 RULES: dict[Kind, str] = {kind: f"throttle_{kind}" for kind in KINDS}
 NOUNS: dict[Kind, str] = {
@@ -43,6 +44,7 @@ NOUNS: dict[Kind, str] = {
     "address": "attempts from this address",
     "client": "client authentications",
     "user_code": "user code entries",
+    "registration": "client registrations from this address",
 }
 _MAX_DOUBLINGS = 40  # 2**40 seconds is past any cap: no huge integers from a huge count
 
@@ -108,7 +110,9 @@ def address_key(host: str) -> str:
 
 
 def policy(kind: Kind, settings: Settings) -> Policy:
-    cap = settings.throttle_address_cap if kind in ("address", "user_code") else None
+    cap = (
+        settings.throttle_address_cap if kind in ("address", "user_code", "registration") else None
+    )
     return Policy(
         free=settings.throttle_free_failures,
         first_delay=settings.throttle_first_delay,

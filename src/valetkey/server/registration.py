@@ -29,6 +29,13 @@ from valetkey.core.text import public
 from valetkey.server.http import json_response
 from valetkey.server.passwords import digest_client_secret
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import (
+    Key,
+    client_address,
+    emit_counted,
+    emit_refused,
+    with_retry_after,
+)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -46,6 +53,12 @@ def registration_metadata(state: ServerState) -> dict[str, Any]:
 async def registration_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     flow = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    counted: Key = ("registration", client_address(request))
+    decision = state.throttle.check(counted)
+    if not decision.allowed:  # every registration counts: a flood waits, growing delays
+        emit_refused(state.emit, flow, decision, "Client registration")
+        slow = {"error": "invalid_request", "error_description": public(decision.description)}
+        return with_retry_after(json_response(slow, 429, NO_STORE), decision)
     try:
         raw = await _json_body(request)
         token = _bearer(request)
@@ -58,6 +71,7 @@ async def registration_endpoint(request: Request) -> Response:
         client = _store_new(state, checked.value, secret, vsecrets.digest(access))
     except Refusal as refusal:
         return _refused(state, flow, request, refusal, "client.registration_refused")
+    emit_counted(state.emit, flow, state.throttle.record_failure(counted))
     now = int(state.clock.now())
     body = {
         **client_json(state, client),
