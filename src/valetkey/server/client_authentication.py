@@ -31,19 +31,22 @@ async def authenticate_client(
     presented = client_auth.presented_credentials(header(request, b"authorization"), form)
     if presented.secret is None:  # none, or an assertion: no shared secret to guess here
         return await _authenticate(state, presented)
-    keys: tuple[Key, Key] = (("client", presented.client_id), ("address", client_address(request)))
     known = await state.load_client(presented.client_id, flow_id)
     unguessable = known is not None and (known.secret_digest or "").startswith(SHA256)
-    decision = None if unguessable else _allowed(state, keys, flow_id)
+
+    def keys() -> tuple[Key, Key]:  # built only when counts are read: not on the usual success
+        return (("client", presented.client_id), ("address", client_address(request)))
+
+    decision = None if unguessable else _allowed(state, keys(), flow_id)
     try:
         client = await _authenticate(state, presented)
     except InvalidClient:
         if decision is None:  # a wrong high-entropy secret: refused as the others once throttled
-            _allowed(state, keys, flow_id)
-        emit_counted(state.emit, _flow(flow_id), state.throttle.record_failure(*keys))
+            _allowed(state, keys(), flow_id)
+        emit_counted(state.emit, _flow(flow_id), state.throttle.record_failure(*keys()))
         raise
     if decision is not None and decision.failures:  # the client's count; never an address's
-        state.throttle.record_success(keys[0])
+        state.throttle.record_success(keys()[0])
     return client
 
 
