@@ -26,6 +26,15 @@ with warnings.catch_warnings():
     from joserfc.errors import JoseError
 
 TIMEOUT = 5.0
+# Authlib's Starlette client uses httpx2 when it is installed (the MCP SDK, a dev dependency, brings
+# it): an app catches the HTTP errors of whichever library Authlib uses.
+HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError,)
+try:
+    import httpx2
+
+    HTTP_ERRORS += (httpx2.HTTPError,)
+except ImportError:
+    pass
 
 
 def _request(session: dict[str, Any], query: str = "") -> Request:
@@ -66,7 +75,7 @@ async def drive(issuer: str, client_id: str, redirect_uri: str) -> None:
 def main() -> int:
     try:
         asyncio.run(drive(*sys.argv[1:4]))
-    except (AuthlibBaseError, JoseError, httpx.HTTPError) as exc:
+    except (AuthlibBaseError, JoseError, *HTTP_ERRORS) as exc:
         said = (str(exc).splitlines() or ["(no message)"])[0]
         print(f"refused: {type(exc).__name__}: {said}")
         return 1
