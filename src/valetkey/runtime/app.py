@@ -242,8 +242,8 @@ class Runtime:
 
     def _cors(self, route: Route, request: Request, response: Response) -> None:
         assert route.cors is not None
-        origin = request.headers.get("origin")
-        if origin is None:
+        origin = _origin(request.scope)
+        if origin is None:  # a server-side client: nothing to add (the usual case on /token)
             return
         decision = cors.answer_headers(route.cors, origin, self._policy())
         for name, value in decision.headers:
@@ -334,6 +334,14 @@ class Runtime:
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def _origin(scope: Scope) -> str | None:
+    """The Origin header, read without building Starlette's ``Headers`` for every answer."""
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _counted(receive: Receive, counter: BodyCounter) -> Receive:

@@ -29,9 +29,9 @@ async def authenticate_client(
     state: ServerState, request: Request, form: Params, flow_id: str | None = None
 ) -> Client:
     presented = client_auth.presented_credentials(header(request, b"authorization"), form)
+    known = await state.load_client(presented.client_id, flow_id)  # once per request
     if presented.secret is None:  # none, or an assertion: no shared secret to guess here
-        return await _authenticate(state, presented)
-    known = await state.load_client(presented.client_id, flow_id)
+        return await _authenticate(state, presented, known)
     unguessable = known is not None and (known.secret_digest or "").startswith(SHA256)
 
     def keys() -> tuple[Key, Key]:  # built only when counts are read: not on the usual success
@@ -39,7 +39,7 @@ async def authenticate_client(
 
     decision = None if unguessable else _allowed(state, keys(), flow_id)
     try:
-        client = await _authenticate(state, presented)
+        client = await _authenticate(state, presented, known)
     except InvalidClient:
         if decision is None:  # a wrong high-entropy secret: refused as the others once throttled
             _allowed(state, keys(), flow_id)
@@ -64,8 +64,9 @@ def _flow(flow_id: str | None) -> str:
     return flow_id or flows.new_flow_id()
 
 
-async def _authenticate(state: ServerState, presented: client_auth.PresentedCredentials) -> Client:
-    client = await state.load_client(presented.client_id)
+async def _authenticate(
+    state: ServerState, presented: client_auth.PresentedCredentials, client: Client | None
+) -> Client:
     stored = client.secret_digest if client else None
     if stored is not None and not stored.startswith(SHA256):
         # A low-entropy secret is Argon2-hashed: verify it off the event loop, through the gate.
