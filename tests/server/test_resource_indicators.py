@@ -40,6 +40,12 @@ client_secret = "svc-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 grant_types = ["client_credentials"]
 scope = "files:read mail:read"
 
+[[clients]]
+client_id = "tv"
+token_endpoint_auth_method = "none"
+grant_types = ["urn:ietf:params:oauth:grant-type:device_code"]
+scope = "files:read mail:read"
+
 [[users]]
 username = "alice"
 password = "wonderland"
@@ -197,3 +203,69 @@ def test_client_credentials_with_a_resource(server: InProcess) -> None:
         "/token", data={"grant_type": "client_credentials", "resource": OTHER}, auth=SVC
     )
     assert refused.json()["error"] == "invalid_target"
+
+
+# -- the device grant (RFC 8628 with RFC 8707) --
+
+
+def poll(server: InProcess, device_code: str, resources: list[str]) -> Any:
+    from valetkey.core.device import DEVICE_CODE_GRANT
+
+    server.clock.advance(6)  # past the interval
+    data = [("grant_type", DEVICE_CODE_GRANT), ("device_code", device_code), ("client_id", "tv")]
+    return server.http.post(
+        "/token",
+        content=_encode([*data, *[("resource", r) for r in resources]]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+def approved_device(server: InProcess, resources: list[str]) -> str:
+    """A device flow naming ``resources`` when it asks for codes, approved by the user: its
+    device code."""
+    from tests.support.device import approve
+
+    start = server.http.post(
+        "/device_authorization",
+        content=_encode([("client_id", "tv"), *[("resource", r) for r in resources]]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert start.status_code == 200, start.text
+    assert approve(server.http, start.json()["user_code"]).status_code == 200
+    return str(start.json()["device_code"])
+
+
+def test_a_device_names_its_resource_and_the_token_is_for_it_alone(server: InProcess) -> None:
+    r = poll(server, approved_device(server, [MAIL]), [])
+    assert r.status_code == 200, r.text
+    assert claims(server, r.json()["access_token"])["aud"] == MAIL
+    assert r.json()["scope"] == "mail:read"  # the client's default, narrowed to the resource
+
+
+def test_a_device_poll_narrows_the_audience_within_the_grant(server: InProcess) -> None:
+    r = poll(server, approved_device(server, []), [FILES])
+    assert r.status_code == 200, r.text
+    assert claims(server, r.json()["access_token"])["aud"] == FILES
+    assert r.json()["scope"] == "files:read"
+
+
+def test_a_device_poll_cannot_widen_the_grant_and_the_code_survives(server: InProcess) -> None:
+    device_code = approved_device(server, [MAIL])
+    r = poll(server, device_code, [FILES])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_target", r.text
+    assert FILES in r.json()["error_description"]
+    (rejected,) = [e for e in server.sink.events if e.name == "token.rejected"]
+    assert rejected.data["rule"] == "check_resource" and "8707" in rejected.data["spec"]
+    # The refusal did not spend the approved code: asking within its grant, the same device gets
+    # its tokens (RFC 8707 §2.2 refuses the request, not the grant).
+    again = poll(server, device_code, [MAIL])
+    assert again.status_code == 200, again.text
+    assert claims(server, again.json()["access_token"])["aud"] == MAIL
+
+
+def test_an_unknown_resource_is_refused_when_the_device_asks_for_codes(server: InProcess) -> None:
+    r = server.http.post(
+        "/device_authorization", data={"client_id": "tv", "resource": "https://evil.test"}
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_target", r.text
+    assert "https://evil.test" in r.json()["error_description"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows, scopes
+from valetkey.core import flows
 from valetkey.core.checks import Rejected
 from valetkey.core.device import (
     DeviceAuthorizationContext,
@@ -56,7 +56,7 @@ async def _authorized(
     auth = Check(
         "check_client_authentication", "pass", AUTH_SPEC, client.token_endpoint_auth_method
     )
-    ctx = DeviceAuthorizationContext(form, client, state.known_scopes)
+    ctx = DeviceAuthorizationContext(form, client, state.known_scopes, state.resources)
     try:
         checks = decide_device_authorization(ctx)
     except Rejected as rejected:
@@ -98,7 +98,7 @@ async def device_authorization_endpoint(request: Request) -> Response:
         user_code=user_code_digest(user_code),
         client_id=client.client_id,
         scope=ctx.scope,
-        audience=scopes.audience_for(ctx.scope, state.resources),
+        audience=ctx.audience,
         issued_at=now,
         expires_at=now + ttl,
         flow_id=flow_id,

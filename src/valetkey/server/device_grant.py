@@ -50,7 +50,7 @@ async def device_code_grant(
         record: DeviceCode | None, last_poll: float | None, interval: int
     ) -> tuple[Issuance | None, tuple[float, int] | None]:
         pace = interval or state.settings.device_poll_interval
-        ctx = PollContext(form, client, record, now, last_poll, pace)
+        ctx = PollContext(form, client, record, now, last_poll, pace, resources=state.resources)
         seen["flow"] = record.flow_id if record else None
         try:
             seen["checks"] = decide_device_poll(ctx)
@@ -62,12 +62,13 @@ async def device_code_grant(
             state,
             client=client,
             grant=record.grant(),
-            scope=record.scope,
+            scope=ctx.scope,
+            audience=ctx.audience,
             now=now,
             new_grant=True,
             jkt=dpop.jkt,
         )
-        seen["minted"], seen["record"] = minted, record
+        seen["minted"], seen["record"], seen["scope"] = minted, record, ctx.scope
         # Read inside the transaction: once the code is spent, nothing may touch the database.
         seen["user"] = id_token_user(state, record.scope, record.sub)
         return minted.issuance, ctx.poll_state()
@@ -83,7 +84,7 @@ async def device_code_grant(
         raise Failed(rejected.error, flow_id, rejected.checks)
     minted: Minted = seen["minted"]
     record: DeviceCode = seen["record"]
-    body = token_response(state, minted, record.scope)
+    body = token_response(state, minted, seen["scope"])
     body.update(
         grant_id_token(state, client, record.grant(), seen["user"], record.scope, minted, now)
     )
@@ -91,7 +92,7 @@ async def device_code_grant(
         body,
         flow_id,
         seen["checks"],
-        {"grant_type": DEVICE_CODE_GRANT, "scope": list(record.scope), "spec": "RFC 8628 §3.5"},
+        {"grant_type": DEVICE_CODE_GRANT, "scope": list(seen["scope"]), "spec": "RFC 8628 §3.5"},
     )
 
 

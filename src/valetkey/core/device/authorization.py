@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from valetkey.core import scopes
+from valetkey.core import resource_indicators, scopes
 from valetkey.core.checks import Rule, run_rules
 from valetkey.core.device.codes import display_user_code
 from valetkey.core.device.poll import DEVICE_CODE_GRANT
 from valetkey.core.events import Check
-from valetkey.core.models import Client
+from valetkey.core.models import Client, Resource
 from valetkey.core.token import client_may_use_grant, one
 
 SINGLE_VALUED = ("client_id", "scope")  # RFC 8628 §3.1 (resource may repeat: RFC 8707 §2)
@@ -29,7 +29,9 @@ class DeviceAuthorizationContext:
     params: Mapping[str, Sequence[str]]
     client: Client
     known_scopes: frozenset[str]
+    resources: Sequence[Resource] = ()
     scope: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()  # the grant's resources (RFC 8707), set by check_resource
 
 
 def check_grant_allowed(ctx: DeviceAuthorizationContext) -> None:
@@ -45,10 +47,20 @@ def check_scope(ctx: DeviceAuthorizationContext) -> None:
     ctx.scope = scopes.resolve(one(ctx.params, "scope"), ctx.client, ctx.known_scopes)
 
 
+def check_resource(ctx: DeviceAuthorizationContext) -> None:
+    """RFC 8707 §2: the resources the device asks for, as at the authorization endpoint; without
+    any, every resource that owns one of the scopes."""
+    given = bool(scopes.parse_or_empty(one(ctx.params, "scope")))
+    ctx.scope, ctx.audience = resource_indicators.for_authorization(
+        resource_indicators.requested(ctx.params), ctx.scope, given, ctx.client, ctx.resources
+    )
+
+
 AUTHORIZATION_RULES: tuple[Rule[DeviceAuthorizationContext], ...] = (
     Rule("check_grant_allowed", "RFC 8628 §3.1, RFC 6749 §5.2", check_grant_allowed),
     Rule("check_single_values", "RFC 8628 §3.1, RFC 6749 §3.1", check_single_values),
     Rule("check_scope", "RFC 8628 §3.1, RFC 6749 §3.3", check_scope),
+    Rule("check_resource", "RFC 8707 §2", check_resource),
 )
 
 

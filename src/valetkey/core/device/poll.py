@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from valetkey.core import resource_indicators
 from valetkey.core.checks import Rule, run_rules
 from valetkey.core.errors import (
     AuthorizationPending,
@@ -23,7 +24,7 @@ from valetkey.core.errors import (
     SlowDown,
 )
 from valetkey.core.events import Check
-from valetkey.core.models import Client, DeviceCode
+from valetkey.core.models import Client, DeviceCode, Resource
 from valetkey.core.token import client_may_use_grant, require
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
@@ -40,6 +41,9 @@ class PollContext:
     last_poll: float | None  # None on the first poll for this code
     interval: int  # seconds, as last told to the client; grows on slow_down
     counted: bool = False  # the poll was made by the code's own client: it sets the pace
+    resources: Sequence[Resource] = ()
+    scope: tuple[str, ...] = ()  # the access token's, set by check_resource
+    audience: tuple[str, ...] = ()  # the access token's (RFC 8707), set by check_resource
 
     def poll_state(self) -> tuple[float, int] | None:
         """(time of this poll, interval) to store for the code, or None when this request was not
@@ -114,6 +118,18 @@ def check_approved(ctx: PollContext) -> None:
         )
 
 
+def check_resource(ctx: PollContext) -> None:
+    """RFC 8707 §2.2: the resources named in the poll that issues the tokens must be within the
+    grant's; the access token is for them, its scope narrowed to theirs."""
+    assert ctx.record is not None
+    ctx.scope, ctx.audience = resource_indicators.for_token(
+        resource_indicators.requested(ctx.params),
+        ctx.record.audience,
+        ctx.record.scope,
+        ctx.resources,
+    )
+
+
 POLL_RULES: tuple[Rule[PollContext], ...] = (
     Rule("check_grant_allowed", "RFC 6749 §5.2 unauthorized_client", check_grant_allowed),
     Rule("check_device_code_known", "RFC 8628 §3.4, RFC 6749 §5.2", check_device_code_known),
@@ -123,6 +139,7 @@ POLL_RULES: tuple[Rule[PollContext], ...] = (
     Rule("check_not_denied", "RFC 8628 §3.5 access_denied", check_not_denied),
     Rule("check_poll_interval", "RFC 8628 §3.5 slow_down", check_poll_interval),
     Rule("check_approved", "RFC 8628 §3.5 authorization_pending", check_approved),
+    Rule("check_resource", "RFC 8707 §2.2", check_resource),
 )
 
 
