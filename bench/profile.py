@@ -1,6 +1,8 @@
 """Profile valetkey (1 worker) under one workload with py-spy and print where the time goes.
 
-    python -m bench.profile w1|w3|w2s [seconds]
+    python -m bench.profile w1|w3|w2s [seconds] [pg]
+
+``pg``: valetkey on PostgreSQL (127.0.0.1:5432, the bench's database recreated) instead of SQLite.
 
 Needs py-spy (``pip install py-spy``; run as root or with ptrace allowed). Prints the functions
 with the most samples, inclusive and self, from py-spy's collapsed stacks.
@@ -16,8 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
-from bench import install, lineup
-from bench.__main__ import W1_BODY, basic, cc_token
+from bench import install, lineup, postgres
+from bench.__main__ import PG_DATABASE, W1_BODY, basic, cc_token
 from bench.config import Secrets
 from bench.flows import Driver, Target
 from bench.measure import wrk_once
@@ -87,7 +89,8 @@ def main() -> None:
     rundir.mkdir(parents=True)
     s = Secrets.fresh()
     raw = rundir / f"{kind}.txt"
-    with lineup.valetkey(s, rundir, 1).start(rundir) as server:
+    database = postgres.recreate(PG_DATABASE) if "pg" in sys.argv[3:] else None
+    with lineup.valetkey(s, rundir, 1, database=database).start(rundir) as server:
         assert server.proc is not None
         ready = threading.Event()
         loader = threading.Thread(target=_load, args=(kind, server, s, seconds + 1, ready))
