@@ -1,5 +1,5 @@
 """A flood of sign-ins against a real `valetkey serve`: the Argon2 work queues behind a bounded
-number of slots, so memory stays bounded (each check holds 19 MiB), and every sign-in is either
+number of slots, so memory stays bounded (each check holds 7 MiB), and every sign-in is either
 served or told to come back (503 + Retry-After): no 500, no dropped connection."""
 
 from __future__ import annotations

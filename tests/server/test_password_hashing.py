@@ -80,16 +80,16 @@ def password_grant(env: InProcess, password: str) -> httpx.Response:
 
 
 def test_the_defaults_are_owasps_argon2id_and_the_dummy_uses_them_too(env: InProcess) -> None:
-    assert HashParams() == HashParams(19456, 2, 1)
-    assert env.state.passwords.params == HashParams(19456, 2, 1)
+    assert HashParams() == HashParams(7168, 5, 1)
+    assert env.state.passwords.params == HashParams(7168, 5, 1)
     alice = env.store.get_user_by_username("alice")
     assert alice is not None and alice.password_hash is not None
     assert alice.password_hash.startswith("$argon2id$")
-    assert params_of(alice.password_hash) == (19456, 2, 1)
-    assert params_of(env.state.passwords.dummy) == (19456, 2, 1)  # an unknown user costs the same
+    assert params_of(alice.password_hash) == (7168, 5, 1)
+    assert params_of(env.state.passwords.dummy) == (7168, 5, 1)  # an unknown user costs the same
     short = env.store.get_client("legacy-web")  # a short client secret: Argon2id as well
     assert short is not None and short.secret_digest is not None
-    assert params_of(short.secret_digest) == (19456, 2, 1)
+    assert params_of(short.secret_digest) == (7168, 5, 1)
 
 
 def test_configured_parameters_apply_to_new_hashes_and_to_the_dummy() -> None:
@@ -112,10 +112,10 @@ def test_a_sign_in_upgrades_a_hash_made_with_other_parameters(env: InProcess) ->
     )
     assert "code" in result.params, result.response.text
     new = stored_hash(env)
-    assert new != old and params_of(new) == (19456, 2, 1)
+    assert new != old and params_of(new) == (7168, 5, 1)
     assert PasswordHasher().verify(new, PASSWORD)
     [event] = env.sink.named("password.rehashed")
-    assert event.data == {"from": "argon2id m=8192 t=1 p=2", "to": "argon2id m=19456 t=2 p=1"}
+    assert event.data == {"from": "argon2id m=8192 t=1 p=2", "to": "argon2id m=7168 t=5 p=1"}
     assert PASSWORD not in repr(event) and new not in repr(event) and old not in repr(event)
     # The upgraded hash is current: the next sign-in verifies it and leaves it alone.
     assert sign_in(env, PASSWORD).status_code in (200, 302, 303)
@@ -134,7 +134,7 @@ def test_the_password_grant_upgrades_the_hash(env: InProcess) -> None:
     response = password_grant(env, PASSWORD)
     assert response.status_code == 200, response.text
     new = stored_hash(env)
-    assert params_of(new) == (19456, 2, 1) and PasswordHasher().verify(new, PASSWORD)
+    assert params_of(new) == (7168, 5, 1) and PasswordHasher().verify(new, PASSWORD)
     [event] = env.sink.named("password.rehashed")
     assert event.channel == "back" and old not in repr(event)
 

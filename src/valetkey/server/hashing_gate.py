@@ -1,6 +1,6 @@
 """At most N Argon2 computations at once per process; the rest wait in a bounded queue.
 
-Each Argon2id check holds its memory cost (19 MiB by default) for its whole run, so a flood of
+Each Argon2id check holds its memory cost (7 MiB by default) for its whole run, so a flood of
 sign-ins that all hashed at once would exhaust memory long before it exhausted the CPU. The gate
 runs the computations on its own N threads (so at most N threads' worth of Argon2 memory is ever
 allocated) and admits at most ``queue`` more to wait for them. A computation that cannot be

@@ -79,7 +79,7 @@ def _upgrade(
 
 
 def describe(password_hash: str) -> str:
-    """A hash's algorithm and cost, e.g. ``argon2id m=19456 t=2 p=1`` (nothing secret)."""
+    """A hash's algorithm and cost, e.g. ``argon2id m=7168 t=5 p=1`` (nothing secret)."""
     try:
         p = extract_parameters(password_hash)
     except (InvalidHashError, ValueError):
