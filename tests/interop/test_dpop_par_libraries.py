@@ -2,7 +2,8 @@
 `valetkey serve` that requires its DPoP nonce (``dpop_nonce_required``), then call the demo API
 (`valetkey resource`, a real process too) with the DPoP-bound token.
 
-Each library pushes its authorization request with a DPoP proof, the test plays the user on
+Each library pushes its authorization request with a DPoP proof (which binds the code and fetches
+the nonce, RFC 9449 §10.1: tests/server/test_par_dpop.py), the test plays the user on
 valetkey's sign-in and consent pages with the request_uri the library built, and the library
 exchanges the code, refreshes and calls the API, answering every ``use_dpop_nonce`` itself
 (openid-client) or as its documentation says an app does (oauth4webapi: retry once). Client
@@ -89,8 +90,8 @@ def succeeded(said: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def nonce_challenges(exchanges: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
-    """The requests to ``path``, in order: the first without a nonce, refused, then the retry."""
+def requests_to(exchanges: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """The library's requests to ``path``, in order."""
     return [e for e in exchanges if e["path"] == path]
 
 
@@ -125,14 +126,16 @@ def test_a_pushed_dpop_bound_code_flow_refresh_and_api_call(servers: Servers, li
     assert_bound(result["tokens"], jkt)
     assert_bound(result["refreshed"], jkt)
     assert result["refreshed"]["access_token"] != result["tokens"]["access_token"]
-    # valetkey asked for its nonce at the first token request; the library retried with it.
-    tokens = nonce_challenges(exchanges, "/token")
-    assert [(e["status"], e["error"]) for e in tokens[:2]] == [(400, "use_dpop_nonce"), (200, None)]
-    assert "nonce" not in tokens[0]["proof"] and tokens[1]["proof"]["nonce"] == tokens[0]["nonce"]
-    assert all(e["proof"] is not None for e in tokens)
-    # The push: one request_uri, used in the front channel (the user's pages took it).
-    pushes = [e for e in exchanges if e["path"] == "/par"]
-    assert pushes and pushes[-1]["status"] == 201
+    # The push carried a proof (RFC 9449 §10.1): valetkey asked for its nonce there, the library
+    # retried with it and kept it for the token requests, which were not refused again.
+    pushes = requests_to(exchanges, "/par")
+    assert [(e["status"], e["error"]) for e in pushes] == [(400, "use_dpop_nonce"), (201, None)]
+    assert "nonce" not in pushes[0]["proof"]
+    nonce = pushes[0]["nonce"]
+    assert nonce and pushes[1]["proof"]["nonce"] == nonce
+    tokens = requests_to(exchanges, "/token")
+    assert [e["status"] for e in tokens] == [200, 200]  # the code, then the refresh
+    assert all(e["proof"]["nonce"] == nonce for e in tokens)
     # The API took the DPoP-bound token with its proof (RFC 9449 §7).
     assert result["api"]["status"] == 200, result["api"]
     assert exchanges[-1]["scheme"] == "DPoP" and exchanges[-1]["proof"]["ath"]
@@ -150,7 +153,7 @@ def test_client_credentials_with_dpop_and_the_nonce(servers: Servers, library: s
     )  # fmt: skip
     result, exchanges = succeeded(said), said["exchanges"]
     assert_bound(result["tokens"], result["jkt"])
-    tokens = nonce_challenges(exchanges, "/token")
+    tokens = requests_to(exchanges, "/token")
     assert [(e["status"], e["error"]) for e in tokens] == [(400, "use_dpop_nonce"), (200, None)]
     assert result["api"]["status"] == 200
     assert result["api"]["body"]["owner"] == "client:svc"
