@@ -6,6 +6,7 @@ tests/store/test_races.py; DPoP jti single use across instances in test_dpop_ins
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.lifecycle.conftest import FAST_BASE
 from tests.support.flows import authorize_url, login_and_consent, redirect_params
 from tests.support.forms import Form, the_form
 from tests.support.serveproc import ServeProcess, start_together
+from valetkey.client.dpop import DPoPKey
 from valetkey.core import pkce
 
 pytestmark = pytest.mark.e2e
@@ -37,16 +39,23 @@ def instances(tmp_path: Path, pg_url: str) -> Iterator[tuple[str, str]]:
             server.stop()
 
 
-def push(base: str, verifier: str) -> str:
-    pushed = httpx.post(
+def push(base: str, verifier: str, headers: dict[str, str] | None = None) -> str:
+    pushed = pushed_response(base, verifier, headers)
+    assert pushed.status_code == 201, pushed.text
+    return str(pushed.json()["request_uri"])
+
+
+def pushed_response(
+    base: str, verifier: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.post(
         f"{base}/par",
         data={"response_type": "code", "client_id": "cli", "redirect_uri": REDIRECT,
               "scope": "read:profile", "state": "st", "code_challenge": pkce.s256(verifier),
               "code_challenge_method": "S256"},
+        headers=headers,
         timeout=30,
     )  # fmt: skip
-    assert pushed.status_code == 201, pushed.text
-    return str(pushed.json()["request_uri"])
 
 
 def front(base: str, request_uri: str) -> str:
@@ -127,3 +136,19 @@ def test_two_open_consent_pages_on_two_instances_give_one_code(
         assert given.status_code in (302, 303), given.text
         assert "code" in redirect_params(given.headers["location"])
         refused(on_a.post(form_a.action, data={**form_a.fields, "decision": "approve"}))
+
+
+def test_a_dpop_proof_pushed_to_one_instance_is_refused_by_the_other(
+    instances: tuple[str, str],
+) -> None:
+    """RFC 9449 §10.1 and §11.1: a proof at /par is used once by all instances together, and the
+    code it binds is bound on every instance."""
+    a, b = instances
+    key, verifier = DPoPKey.generate(), pkce.new_verifier()
+    proof = {"DPoP": key.proof("POST", f"{ISSUER}/par", now=time.time())}
+    request_uri = push(a, verifier, proof)
+    again = pushed_response(b, pkce.new_verifier(), proof)
+    assert again.status_code == 400 and "already used" in again.json()["error_description"]
+    code = code_on(b, request_uri)
+    unbound = redeem(b, code, verifier)
+    assert unbound.status_code == 400 and "bound to a DPoP key" in unbound.text
