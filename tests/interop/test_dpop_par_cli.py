@@ -62,7 +62,7 @@ def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
         )  # fmt: skip
     issuer = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(f"{issuer}/.well-known/openid-configuration", proc, log)  # type: ignore[arg-type]
+        wait_until_ready(f"{issuer}/.well-known/openid-configuration", proc, log)
         yield Peer(issuer, redirect, log)
     finally:
         assert proc.stdin is not None
