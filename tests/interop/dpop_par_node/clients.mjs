@@ -93,6 +93,11 @@ async function withOauth4webapi(input) {
       await oauth.clientCredentialsGrantRequest(as, c, auth, new URLSearchParams({ scope: input.scope }), call)));
   }
   const latest = out.refreshed ?? out.tokens;
+  if (input.scope.split(' ').includes('openid')) {
+    const sub = oauth.getValidatedIdTokenClaims(out.tokens).sub;
+    out.userinfo = await retried(async () => oauth.processUserInfoResponse(as, c, sub,
+      await oauth.userInfoRequest(as, c, latest.access_token, call)));
+  }
   const api = await retried(() => oauth.protectedResourceRequest(
     latest.access_token, 'GET', new URL(input.api), new Headers(), null, call));
   out.api = { status: api.status, body: await api.json() };
@@ -124,6 +129,9 @@ async function withOpenidClient(input) {
     out.tokens = await client.clientCredentialsGrant(config, { scope: input.scope }, { DPoP });
   }
   const latest = out.refreshed ?? out.tokens;
+  if (input.scope.split(' ').includes('openid')) {
+    out.userinfo = await client.fetchUserInfo(config, latest.access_token, out.tokens.claims().sub, { DPoP });
+  }
   const api = await client.fetchProtectedResource(config, latest.access_token, new URL(input.api), 'GET', undefined, undefined, { DPoP });
   out.api = { status: api.status, body: await api.json() };
   return out;
