@@ -16,20 +16,24 @@ use; without Node.js these tests say SKIPPED, on CI they fail (tests/interop/nod
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from tests.client.clirun import sign_in_via_forms, waiting_cli
 from tests.conftest import SVC_SECRET, WEB_SECRET
 from tests.interop.node_packages import require_packages
 from tests.lifecycle.conftest import FAST_BASE
 from tests.support.flows import login_and_consent
-from tests.support.servers import auth_server, free_port, running
+from tests.support.servers import auth_server, free_port, isolated_env, running
 from valetkey.core import jose
 
 pytestmark = pytest.mark.e2e
@@ -177,3 +181,26 @@ def test_the_bound_token_alone_opens_nothing(servers: Servers) -> None:
     challenge = stolen.headers["www-authenticate"]
     assert 'error="invalid_token"' in challenge and "bound to a DPoP key" in challenge
     assert ", DPoP " in challenge  # RFC 9449 §7.1: the scheme to use instead
+
+
+def test_valetkey_cli_pushes_with_dpop_against_the_same_server(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """The same flow from valetkey's own CLI (`token get --par --dpop`, then `call`): its push
+    carries a proof too, so /par's nonce and proof checks must let it through."""
+    env = os.environ | isolated_env(tmp_path)
+    args = ["token", "get", "--no-browser", "--issuer", servers.issuer, "--client-id", "cli",
+            "--scope", "read:profile", "--par", "--dpop", "--name", "own"]  # fmt: skip
+    with waiting_cli(args, env) as waiting, httpx.Client(timeout=10) as browser:
+        assert set(parse_qs(urlsplit(waiting.url).query)) == {"client_id", "request_uri"}
+        sign_in_via_forms(browser, waiting.url)
+        code, _out, err = waiting.finish()
+    assert code == 0, err
+    called = subprocess.run(
+        [sys.executable, "-m", "valetkey", "call", f"{servers.api}/api/profile", "--token", "own",
+         "--json"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert called.returncode == 0, called.stderr
+    body = json.loads(called.stdout)["body"]
+    assert body["client_id"] == "cli" and "jkt" in body["claims"]["cnf"]
