@@ -137,6 +137,8 @@ def test_a_pushed_dpop_bound_code_flow_refresh_and_api_call(servers: Servers, li
     assert "nonce" not in pushes[0]["proof"]
     nonce = pushes[0]["nonce"]
     assert nonce and pushes[1]["proof"]["nonce"] == nonce
+    secret = "client_secret" in CODE_CLIENTS[library]  # authenticated at /par as at /token
+    assert {e["scheme"] for e in pushes} == ({"Basic"} if secret else {""})
     tokens = requests_to(exchanges, "/token")
     assert [e["status"] for e in tokens] == [200, 200]  # the code, then the refresh
     assert all(e["proof"]["nonce"] == nonce for e in tokens)
