@@ -1,5 +1,6 @@
-"""DPoP at the token endpoint (RFC 9449 §5): the request's proof, checked by the core's rules, and the
-answer to a refused one. The grant handlers bind what they issue to ``proof.jkt``."""
+"""DPoP at the token endpoint (RFC 9449 §5) and at /par (§10.1): the request's proof, checked by the
+core's rules, and the answer to a refused one. The grant handlers bind what they issue to
+``proof.jkt``; /par pushes it as ``dpop_jkt``."""
 
 from __future__ import annotations
 
