@@ -75,3 +75,23 @@ def check_front_channel(
     if client_ids[0] != pushed_client:
         raise InvalidRequestUri("the request_uri was pushed by another client")
     return digest, pushed_client
+
+
+DPOP_SPEC = "RFC 9449 section 10.1"
+
+
+def bind_dpop_key(params: Mapping[str, Sequence[str]], jkt: str | None) -> dict[str, list[str]]:
+    """The pushed parameters with the key of the push's DPoP proof as ``dpop_jkt`` (RFC 9449
+    section 10.1: the proof stands for dpop_jkt; both sent, they must name the same key)."""
+    pushed = {name: list(values) for name, values in params.items()}
+    if jkt is None:
+        return pushed
+    named = pushed.setdefault("dpop_jkt", [jkt])
+    if any(value != jkt for value in named):
+        raise InvalidRequest(
+            "dpop_jkt names another key than the one that signed the DPoP proof sent with the "
+            "pushed request: send one of them, or both for the same key (RFC 9449 section 10.1)",
+            rule="check_pushed_dpop_jkt",
+            spec=DPOP_SPEC,
+        )
+    return pushed

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.discovery import openid_configuration_url, same_issuer
-from valetkey.core.dpop import DPoPPolicy
+from valetkey.core.dpop import DPoPPolicy, bound_jkt
 from valetkey.resource.discovery import Discovery, get_json
 from valetkey.resource.files import FileStore
 from valetkey.resource.metadata import ResourceMetadata, metadata_url
@@ -103,7 +103,13 @@ async def profile(request: Request) -> Response:
         "claims": dict(token.claims),
         "userinfo": None,
     }
-    if "openid" in token.scope and token.has_user:
+    if "openid" in token.scope and token.has_user and bound_jkt(token.claims):
+        # RFC 9449 §7: only the client's key can present this token; the API holds no such key.
+        body["userinfo_error"] = (
+            "not asked: the token is bound to the client's DPoP key (RFC 9449), which this API "
+            "does not hold; the client calls /userinfo itself with a DPoP proof"
+        )
+    elif "openid" in token.scope and token.has_user:
         body["userinfo"], error = await _userinfo(s, request.headers["authorization"])
         if error:
             body["userinfo_error"] = error

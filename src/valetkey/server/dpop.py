@@ -1,5 +1,6 @@
-"""DPoP at the token endpoint (RFC 9449 §5): the request's proof, checked by the core's rules, and the
-answer to a refused one. The grant handlers bind what they issue to ``proof.jkt``."""
+"""DPoP at the token endpoint (RFC 9449 §5) and at /par (§10.1): the request's proof, checked by the
+core's rules, and the answer to a refused one. The grant handlers bind what they issue to
+``proof.jkt``; /par pushes it as ``dpop_jkt``."""
 
 from __future__ import annotations
 
@@ -46,12 +47,25 @@ def token_request_proof(state: ServerState, request: Request, client: Client) ->
     headers = header_values(request.scope["headers"])
     if not headers and not client.dpop_bound_access_tokens:
         return NO_PROOF
+    return _verified(state, headers, request.method, token_endpoint_url(state))
+
+
+def pushed_request_proof(state: ServerState, request: Request, url: str) -> TokenProof:
+    """The DPoP proof of a pushed authorization request (RFC 9449 §10.1), checked as at the token
+    endpoint, nonce included; its key then binds the code as ``dpop_jkt`` would."""
+    headers = header_values(request.scope["headers"])
+    if not headers:
+        return NO_PROOF
+    return _verified(state, headers, request.method, url)
+
+
+def _verified(state: ServerState, headers: list[str], method: str, url: str) -> TokenProof:
     now = state.clock.now()
     proof = verify_proof(
         ProofRequest(
             headers=headers,
-            method=request.method,
-            url=token_endpoint_url(state),
+            method=method,
+            url=url,
             now=now,
             nonce=state.dpop_nonces,
             at="token_endpoint",

@@ -13,6 +13,7 @@ from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.server.client_authentication import authenticate_client
+from valetkey.server.dpop import pushed_request_proof, refusal_headers
 from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
 from valetkey.server.state import ServerState
 
@@ -31,19 +32,25 @@ async def par_endpoint(request: Request) -> Response:
         form = await read_form(request)
         client = await authenticate_client(state, request, form, flow_id)
         par.check_pushed_params(form, client.client_id)
-        pushed = {k: v for k, v in form.items() if k not in CREDENTIALS}
+        proof = pushed_request_proof(state, request, endpoint_url(state))
+        checks = proof.checks
+        pushed = par.bind_dpop_key(
+            {k: v for k, v in form.items() if k not in CREDENTIALS}, proof.jkt
+        )
         pushed["client_id"] = [client.client_id]
         ctx = AuthorizeContext(
             pushed, client, state.resources, state.settings.allow_deprecated_grants
         )
-        _, checks = validate_authorization_request(ctx)
+        _, validated = validate_authorization_request(ctx)
+        checks = (*checks, *validated)
     except Rejected as rejected:
-        return _refused(state, request, form, flow_id, rejected.error, rejected.checks, basic)
+        checks = (*checks, *rejected.checks)
+        return _refused(state, request, form, flow_id, rejected.error, checks, basic)
     except OAuthError as exc:
         check = Check(
             exc.rule or "check_pushed_request", "fail", exc.spec or par.SPEC, exc.description
         )
-        return _refused(state, request, form, flow_id, exc, (check,), basic)
+        return _refused(state, request, form, flow_id, exc, (*checks, check), basic)
     now = state.clock.now()
     ttl = state.settings.pushed_request_ttl
     request_uri = par.new_request_uri()
@@ -77,6 +84,7 @@ def _refused(
 ) -> Response:
     response = oauth_error_response(exc, basic_attempted=basic)
     response.headers.update(NO_STORE)
+    response.headers.update(refusal_headers(state, exc))  # a nonce to use (RFC 9449 section 8)
     state.emit(
         "authorization_request.push_refused",
         flow_id,
@@ -91,9 +99,13 @@ def _refused(
     return response
 
 
+def endpoint_url(state: ServerState) -> str:
+    return f"{state.issuer}/par"  # as published: a DPoP proof's htu, never the request's Host
+
+
 def par_metadata(state: ServerState) -> dict[str, object]:
     """RFC 9126 section 5."""
     return {
-        "pushed_authorization_request_endpoint": f"{state.issuer}/par",
+        "pushed_authorization_request_endpoint": endpoint_url(state),
         "require_pushed_authorization_requests": state.settings.require_pushed_authorization_requests,
     }
