@@ -3,6 +3,7 @@
 ``plain_app``: the baseline, a Starlette route verifying with joserfc directly (signature with the
 AS's ES256 key fetched once, ``typ``, ``iss``, ``aud``, ``exp``, ``scope``).
 ``valetkey_app``: the same route protected by ``valetkey.resource`` (built on issue-4).
+``dpop_app``: ``valetkey_app`` accepting DPoP-bound tokens with their proofs too (W6).
 Both read BENCH_ISSUER (JWKS at ``$BENCH_ISSUER/jwks.json``) and BENCH_RESOURCE from the environment.
 """
 
@@ -61,6 +62,17 @@ def plain_app() -> Starlette:
 
 
 def valetkey_app() -> Starlette:
+    return _valetkey_app(dpop=False)
+
+
+def dpop_app() -> Starlette:
+    """W6: ``valetkey_app`` accepting DPoP too (RFC 9449 §7), its proofs' ``htu`` checked against
+    BENCH_PUBLIC_URL; the same app answers the Bearer requests W6 compares with."""
+    return _valetkey_app(dpop=True)
+
+
+def _valetkey_app(*, dpop: bool) -> Starlette:
+    from valetkey.core.dpop import DPoPPolicy
     from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
 
     issuer, resource = _settings()
@@ -75,5 +87,7 @@ def valetkey_app() -> Starlette:
         BearerAuth,
         validator=JWTValidator(issuer, resource, algorithms=["ES256"]),
         public_paths=["/ready"],
+        dpop=DPoPPolicy() if dpop else None,
+        public_url=os.environ["BENCH_PUBLIC_URL"] if dpop else None,
     )
     return app
