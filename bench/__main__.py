@@ -75,6 +75,9 @@ def cc_token(server: Server, s: Secrets, token_path: str, resource: str | None =
 WORKLOADS = ("w1", "w2", "w2s", "w3", "w5")
 W5 = "W5 client credentials + DPoP proof"
 W6 = "W6 DPoP-protected resource"
+W6_DPOP = "valetkey.resource, DPoP token"
+W6_BEARER = "same route, Bearer token"
+W6_BEARER_UNCACHED = "same route, Bearer token, no token cache"
 Factory = Callable[[], Steps]
 
 
@@ -213,43 +216,43 @@ class Plan:
 
     def w6(self, auth_server: Server) -> None:
         """A DPoP-bound token with a fresh proof per request against the same route with a
-        Bearer token: two processes of one app (``valetkey.resource`` accepting DPoP), side by
-        side. The token is validated once and remembered in both; each DPoP request also has its
-        proof checked (signature, claims, ``ath``, the key binding, single use)."""
+        Bearer token: processes of one app (``valetkey.resource`` accepting DPoP), side by side.
+        The token is validated once and remembered; each DPoP request also has its proof checked
+        (signature, claims, ``ath``, the key binding, single use). A third process remembers no
+        token, so that each Bearer request verifies the token's signature: one signature checked
+        per request, as the DPoP requests check one (the proof's)."""
         s = self.ctx.secrets
         key = DPoPKey.generate()
         bearer = cc_token(auth_server, s, "/token")
         bound = bound_token(key, auth_server.base, basic("bench-service", s.service), W1_PARAMS)
         apps = [
-            lineup.resource_app("dpop", auth_server.base, "valetkey.resource, DPoP token"),
-            lineup.resource_app("dpop", auth_server.base, "same route, Bearer token"),
+            lineup.resource_app("dpop", auth_server.base, W6_DPOP),
+            lineup.resource_app("dpop", auth_server.base, W6_BEARER),
+            lineup.resource_app(
+                "dpop", auth_server.base, W6_BEARER_UNCACHED, {"BENCH_TOKEN_CACHE": "0"}
+            ),
         ]
         with contextlib.ExitStack() as stack:
-            dpop_rs, bearer_rs = (stack.enter_context(running(rs, self.ctx)) for rs in apps)
+            dpop_rs, *bearer_rs = (stack.enter_context(running(rs, self.ctx)) for rs in apps)
             url = dpop_rs.base + "/profile"
             feed = ProofFeed(key, "GET", url, self.ctx.rundir / "w6.proofs", access_token=bound)
-            self.side_by_side(
-                "W6",
-                [
-                    (
-                        dpop_rs.name,
-                        lambda: wrk_steps(
-                            dpop_rs,
-                            W6,
-                            self.ctx.load,
-                            "/profile",
-                            proofs=feed,
-                            auth=f"DPoP {bound}",
-                        ),
+            load = self.ctx.load
+            made: list[tuple[str, Factory]] = [
+                (
+                    dpop_rs.name,
+                    lambda: wrk_steps(
+                        dpop_rs, W6, load, "/profile", proofs=feed, auth=f"DPoP {bound}"
                     ),
-                    (
-                        bearer_rs.name,
-                        lambda: wrk_steps(
-                            bearer_rs, W6, self.ctx.load, "/profile", auth=f"Bearer {bearer}"
-                        ),
-                    ),
-                ],
-            )
+                )
+            ]
+            made += [
+                (
+                    rs.name,
+                    lambda rs=rs: wrk_steps(rs, W6, load, "/profile", auth=f"Bearer {bearer}"),
+                )
+                for rs in bearer_rs
+            ]
+            self.side_by_side("W6", made)
 
 
 def _has_route(server: Server, path: str) -> bool:

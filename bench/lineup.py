@@ -217,7 +217,9 @@ def authlib(secrets: Secrets, rundir: Path, workers: int = 2) -> Server:
 RESOURCE_APP_NAMES = {"valetkey": "valetkey.resource", "plain": "joserfc Starlette route"}
 
 
-def resource_app(kind: str, issuer: str, name: str | None = None) -> Server:
+def resource_app(
+    kind: str, issuer: str, name: str | None = None, env: dict[str, str] | None = None
+) -> Server:
     """``kind``: a factory of bench/peers/resource_apps.py (``valetkey``, ``plain``, ``dpop``)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -235,6 +237,11 @@ def resource_app(kind: str, issuer: str, name: str | None = None) -> Server:
         ],
         base=base,
         ready_path="/ready",
-        env={"BENCH_ISSUER": issuer, "BENCH_RESOURCE": RESOURCE, "BENCH_PUBLIC_URL": base},
+        env={
+            "BENCH_ISSUER": issuer,
+            "BENCH_RESOURCE": RESOURCE,
+            "BENCH_PUBLIC_URL": base,
+            **(env or {}),
+        },
         cwd=str(Path(__file__).parent.parent),
     )

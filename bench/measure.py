@@ -184,6 +184,8 @@ def wrk_steps(
     if proofs is not None:
         proofs.batch(load.warmup)
     wrk_once(server, path, load.warmup, load.connections, proofs=proofs, **req)
+    if proofs is not None:
+        proofs.exhausted = 0  # a short warm-up (the rate still unknown) is no harm
     runs = []
     for _ in range(load.runs):
         cpu = 0.0

@@ -197,6 +197,11 @@ def _ratio(a: Result | None, b: Result | None, attr: str = "cpu_ms_per_op") -> f
     return a.mean(attr) / b.mean(attr)
 
 
+def _plain_ratio(a: Result | None, b: Result | None) -> str:
+    value = _ratio(a, b)
+    return "not measured" if value is None or value != value else f"{value:.2f}x"
+
+
 def _verdict(value: float | None, limit: float, *, below: bool = True, unit: str = "x") -> str:
     if value is None or value != value:  # missing or NaN
         return "not measured"
@@ -306,6 +311,14 @@ def targets(ctx: Context) -> str:
                     _find(ctx, "W6", "same route, Bearer token"),
                 ),
                 1.6,
+            ),
+        ),
+        (
+            "W6 for comparison (no target): DPoP over the same route with a Bearer token and no"
+            " token cache (each checks one signature per request)",
+            _plain_ratio(
+                _find(ctx, "W6", "valetkey.resource, DPoP token"),
+                _find(ctx, "W6", "same route, Bearer token, no token cache"),
             ),
         ),
         (

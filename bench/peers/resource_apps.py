@@ -76,6 +76,8 @@ def _valetkey_app(*, dpop: bool) -> Starlette:
     from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
 
     issuer, resource = _settings()
+    # BENCH_TOKEN_CACHE=0: the token's signature is checked on every request (W6's third row)
+    cache_size = int(os.environ.get("BENCH_TOKEN_CACHE", "10000"))
 
     @requires_scopes("read")
     async def profile(request: Request) -> Response:
@@ -85,7 +87,7 @@ def _valetkey_app(*, dpop: bool) -> Starlette:
     app = Starlette(routes=[Route("/ready", ready), Route("/profile", profile)])
     app.add_middleware(
         BearerAuth,
-        validator=JWTValidator(issuer, resource, algorithms=["ES256"]),
+        validator=JWTValidator(issuer, resource, algorithms=["ES256"], cache_size=cache_size),
         public_paths=["/ready"],
         dpop=DPoPPolicy() if dpop else None,
         public_url=os.environ["BENCH_PUBLIC_URL"] if dpop else None,
