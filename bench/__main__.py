@@ -1,7 +1,8 @@
 """``python -m bench``: install the peers, run every workload on every server, print the table.
 
 Options: ``--quick`` (short runs, to check the harness), ``--only
-vk,peers,w1,w2,w2s,w3,w4,w5,w6,scale`` (servers and workloads to run; W5 and W6 are DPoP's), ``--scale 1000,100000,1000000`` (stored grants for the scale runs),
+vk,peers,w1,w2,w2s,w3,w4,w5,w6,scale`` (servers and workloads to run; W5 and W6 are DPoP's),
+``--scale 1000,100000,1000000`` (stored grants for the scale runs),
 ``--no-write`` (leave bench/RESULTS.md alone), ``--before DIR`` (also run the valetkey checked out in
 DIR, e.g. ``git worktree add /tmp/base main``, side by side: a change's before/after ratios),
 ``--workers 1,2`` (the process counts to run), ``w2p`` in ``--only`` (W2p without W2), ``--granian`` (also valetkey's runtime on Granian's

@@ -37,6 +37,7 @@ class ProofFeed:
         self.access_token = access_token
         self.rate = rate  # requests per second to prepare for: the fastest run's so far
         self.exhausted = 0  # runs that used every proof made for them (wrk stopped early)
+        self.made = 0  # proofs in the last batch
 
     def batch(self, seconds: float) -> Path:
         """Write proofs for ``seconds`` of load at the expected rate, all with iat = now."""
