@@ -1,7 +1,8 @@
 """``python -m bench``: install the peers, run every workload on every server, print the table.
 
-Options: ``--quick`` (short runs, to check the harness), ``--only vk,peers,w1,w2,w2s,w3,w4,scale``
-(servers and workloads to run), ``--scale 1000,100000,1000000`` (stored grants for the scale runs),
+Options: ``--quick`` (short runs, to check the harness), ``--only
+vk,peers,w1,w2,w2s,w3,w4,w5,w6,scale`` (servers and workloads to run; W5 and W6 are DPoP's),
+``--scale 1000,100000,1000000`` (stored grants for the scale runs),
 ``--no-write`` (leave bench/RESULTS.md alone), ``--before DIR`` (also run the valetkey checked out in
 DIR, e.g. ``git worktree add /tmp/base main``, side by side: a change's before/after ratios),
 ``--workers 1,2`` (the process counts to run), ``w2p`` in ``--only`` (W2p without W2), ``--granian`` (also valetkey's runtime on Granian's
@@ -27,14 +28,17 @@ import httpx
 
 from bench import install, lineup, postgres, report
 from bench.config import OPAQUE_RESOURCE, SCOPE_CC, Secrets
+from bench.dpop import ProofFeed, bound_token, token_endpoint
 from bench.flows import Target
 from bench.haproxy import Balanced
 from bench.measure import Load, Result, Steps, flow_steps, interleave, wrk_steps
 from bench.procs import Server, rss_mb
 from bench.results_md import MINIMAL_HASHER, W2P, Context, argon2_cost, targets, write_results
 from bench.seed import copy_database, seed_grants
+from valetkey.client.dpop import DPoPKey
 
 W1_BODY = f"grant_type=client_credentials&scope={SCOPE_CC}"
+W1_PARAMS = {"grant_type": "client_credentials", "scope": SCOPE_CC}
 
 
 def basic(client_id: str, secret: str) -> str:
@@ -69,7 +73,12 @@ def cc_token(server: Server, s: Secrets, token_path: str, resource: str | None =
     return str(r.json()["access_token"])
 
 
-WORKLOADS = ("w1", "w2", "w2s", "w3")
+WORKLOADS = ("w1", "w2", "w2s", "w3", "w5")
+W5 = "W5 client credentials + DPoP proof"
+W6 = "W6 DPoP-protected resource"
+W6_DPOP = "valetkey.resource, DPoP token"
+W6_BEARER = "same route, Bearer token"
+W6_BEARER_UNCACHED = "same route, Bearer token, no token cache"
 Factory = Callable[[], Steps]
 
 
@@ -119,8 +128,10 @@ class Plan:
         w3_path: str | None,
         w3_resource: str | None = None,
         flows: tuple[str, ...] = ("w2", "w2s"),
+        dpop: bool = False,
     ) -> dict[str, Factory]:
-        """This server's workloads (those the run wants), each ready to start."""
+        """This server's workloads (those the run wants), each ready to start. ``dpop``: the
+        server takes DPoP proofs at its token endpoint (W5)."""
         s, load = self.ctx.secrets, self.ctx.load
         made: dict[str, Factory] = {}
         if self.want("w1"):
@@ -161,6 +172,24 @@ class Plan:
                 )
 
             made["w3"] = w3
+        if self.want("w5") and dpop:
+
+            def w5() -> Steps:
+                url = token_endpoint(server.base)  # the proofs' htu: the URL it publishes
+                path = self.ctx.rundir / f"w5-{server.name.replace(' ', '_')}.proofs"
+                feed = ProofFeed(DPoPKey.generate(), "POST", url, path)
+                return wrk_steps(
+                    server,
+                    W5,
+                    load,
+                    target.token_path,
+                    proofs=feed,
+                    method="POST",
+                    auth=basic("bench-service", s.service),
+                    body=W1_BODY,
+                )
+
+            made["w5"] = w5
         return made
 
     def w4(self, auth_server: Server) -> None:
@@ -185,6 +214,46 @@ class Plan:
                     for rs in started
                 ],
             )
+
+    def w6(self, auth_server: Server) -> None:
+        """A DPoP-bound token with a fresh proof per request against the same route with a
+        Bearer token: processes of one app (``valetkey.resource`` accepting DPoP), side by side.
+        The token is validated once and remembered; each DPoP request also has its proof checked
+        (signature, claims, ``ath``, the key binding, single use). A third process remembers no
+        token, so that each Bearer request verifies the token's signature: one signature checked
+        per request, as the DPoP requests check one (the proof's)."""
+        s = self.ctx.secrets
+        key = DPoPKey.generate()
+        bearer = cc_token(auth_server, s, "/token")
+        bound = bound_token(key, auth_server.base, basic("bench-service", s.service), W1_PARAMS)
+        apps = [
+            lineup.resource_app("dpop", auth_server.base, W6_DPOP),
+            lineup.resource_app("dpop", auth_server.base, W6_BEARER),
+            lineup.resource_app(
+                "dpop", auth_server.base, W6_BEARER_UNCACHED, {"BENCH_TOKEN_CACHE": "0"}
+            ),
+        ]
+        with contextlib.ExitStack() as stack:
+            dpop_rs, *bearer_rs = (stack.enter_context(running(rs, self.ctx)) for rs in apps)
+            url = dpop_rs.base + "/profile"
+            feed = ProofFeed(key, "GET", url, self.ctx.rundir / "w6.proofs", access_token=bound)
+            load = self.ctx.load
+            made: list[tuple[str, Factory]] = [
+                (
+                    dpop_rs.name,
+                    lambda: wrk_steps(
+                        dpop_rs, W6, load, "/profile", proofs=feed, auth=f"DPoP {bound}"
+                    ),
+                )
+            ]
+            made += [
+                (
+                    rs.name,
+                    lambda rs=rs: wrk_steps(rs, W6, load, "/profile", auth=f"Bearer {bearer}"),
+                )
+                for rs in bearer_rs
+            ]
+            self.side_by_side("W6", made)
 
 
 def _has_route(server: Server, path: str) -> bool:
@@ -278,7 +347,7 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
             if vk is not None:
                 w3 = "/introspect" if _has_route(vk, "/introspect") else None
                 target = Target(vk.name, vk.base, "/authorize")
-                per_server.append((vk.name, plan.workloads(vk, target, w3)))
+                per_server.append((vk.name, plan.workloads(vk, target, w3, dpop=True)))
             if plan.want("w2") or plan.want("w2p"):  # W2p: W2, the hash at Argon2id's least cost
                 twin = lineup.valetkey(
                     ctx.secrets,
@@ -315,7 +384,7 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
             if old is not None:
                 w3 = "/introspect"
                 target = Target(old.name, old.base, "/authorize")
-                per_server.append((old.name, plan.workloads(old, target, w3)))
+                per_server.append((old.name, plan.workloads(old, target, w3, dpop=True)))
             if plan.want("w2") or plan.want("w2p"):
                 twin = lineup.before(
                     ctx.secrets, ctx.rundir, workers, ctx.before, MINIMAL_HASHER, "before-w2p.db"
@@ -330,7 +399,10 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
                 w3 = "/token/introspection" if workers == 1 else None
                 target = Target(op.name, op.base, "/auth", resource=True)
                 per_server.append(
-                    (op.name, plan.workloads(op, target, w3, w3_resource=OPAQUE_RESOURCE))
+                    (
+                        op.name,
+                        plan.workloads(op, target, w3, w3_resource=OPAQUE_RESOURCE, dpop=True),
+                    )
                 )
             if workers == 2:
                 al = start(lineup.authlib(ctx.secrets, ctx.rundir))
@@ -344,6 +416,8 @@ def run_side_by_side(plan: Plan, workers: int) -> None:
             )
         if workers == 1 and vk is not None and plan.want("w4"):
             plan.w4(vk)
+        if workers == 1 and vk is not None and plan.want("w6"):
+            plan.w6(vk)
 
 
 def run_scale(plan: Plan, sizes: list[int]) -> None:
@@ -401,7 +475,7 @@ def _scale_name(n: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="short runs to check the harness")
-    ap.add_argument("--only", default="vk,peers,w1,w2,w2s,w3,w4,scale")
+    ap.add_argument("--only", default="vk,peers,w1,w2,w2s,w3,w4,w5,w6,scale")
     ap.add_argument("--scale", default="1000,100000,1000000")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--before", type=Path, default=None)

@@ -214,10 +214,17 @@ def authlib(secrets: Secrets, rundir: Path, workers: int = 2) -> Server:
     )
 
 
-def resource_app(kind: str, issuer: str) -> Server:
+RESOURCE_APP_NAMES = {"valetkey": "valetkey.resource", "plain": "joserfc Starlette route"}
+
+
+def resource_app(
+    kind: str, issuer: str, name: str | None = None, env: dict[str, str] | None = None
+) -> Server:
+    """``kind``: a factory of bench/peers/resource_apps.py (``valetkey``, ``plain``, ``dpop``)."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     return Server(
-        name="valetkey.resource" if kind == "valetkey" else "joserfc Starlette route",
+        name=name or RESOURCE_APP_NAMES[kind],
         argv=[
             sys.executable,
             "-m",
@@ -228,8 +235,13 @@ def resource_app(kind: str, issuer: str) -> Server:
             str(port),
             *UVICORN_FAST,
         ],
-        base=f"http://127.0.0.1:{port}",
+        base=base,
         ready_path="/ready",
-        env={"BENCH_ISSUER": issuer, "BENCH_RESOURCE": RESOURCE},
+        env={
+            "BENCH_ISSUER": issuer,
+            "BENCH_RESOURCE": RESOURCE,
+            "BENCH_PUBLIC_URL": base,
+            **(env or {}),
+        },
         cwd=str(Path(__file__).parent.parent),
     )

@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import flows
+from bench.dpop import RESERVE, ProofFeed
 from bench.procs import Server, peak_rss_mb
 
 LUA = Path(__file__).parent / "lua" / "request.lua"
+DPOP_LUA = Path(__file__).parent / "lua" / "dpop.lua"  # a fresh DPoP proof on every request
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,15 @@ def wrk_once(
     method: str = "GET",
     auth: str = "",
     body: str = "",
+    proofs: ProofFeed | None = None,
 ) -> dict[str, int]:
+    """One wrk run; with ``proofs``, a new DPoP proof on each request, from the batch the caller
+    made for this run (``ProofFeed.batch``, before it started measuring)."""
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_AUTH": auth, "BENCH_BODY": body}
+    script = LUA
+    if proofs is not None:
+        env |= {"BENCH_PROOFS": str(proofs.path), "BENCH_RESERVE": str(RESERVE)}
+        script = DPOP_LUA
     out = subprocess.run(
         [
             "wrk",
@@ -97,7 +106,7 @@ def wrk_once(
             "--timeout",
             "10s",
             "-s",
-            str(LUA),
+            str(script),
             server.base + path,
         ],
         env=env,
@@ -107,7 +116,10 @@ def wrk_once(
         timeout=seconds + 60,
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
-    return dict(json.loads(line[len("BENCH_JSON ") :]))
+    done = dict(json.loads(line[len("BENCH_JSON ") :]))
+    if proofs is not None:
+        proofs.ran(done["requests"], done["duration_us"] / 1e6)
+    return done
 
 
 class Side:
@@ -162,10 +174,18 @@ def interleave(
     return results
 
 
-def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> Steps:
+def wrk_steps(
+    server: Server, name: str, load: Load, path: str, proofs: ProofFeed | None = None, **req: str
+) -> Steps:
     """wrk, once per slice. A run's percentiles are its slices' percentiles weighted by their
-    requests (wrk reports percentiles, not the samples behind them)."""
-    wrk_once(server, path, load.warmup, load.connections, **req)
+    requests (wrk reports percentiles, not the samples behind them). ``proofs``: a DPoP proof per
+    request, signed before each slice (just in time: proofs are single-use and time-bound), with
+    the server idle, so that the server CPU measured over the slice does not include it."""
+    if proofs is not None:
+        proofs.batch(load.warmup)
+    wrk_once(server, path, load.warmup, load.connections, proofs=proofs, **req)
+    if proofs is not None:
+        proofs.exhausted = 0  # a short warm-up (the rate still unknown) is no harm
     runs = []
     for _ in range(load.runs):
         cpu = 0.0
@@ -173,8 +193,12 @@ def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> S
         slices = []
         for _ in range(load.slices):
             yield
+            if proofs is not None:  # signed now, outside the measurement
+                proofs.batch(load.slice_seconds)
             cpu0, side0 = server.cpu(), side.read()
-            slices.append(wrk_once(server, path, load.slice_seconds, load.connections, **req))
+            slices.append(
+                wrk_once(server, path, load.slice_seconds, load.connections, proofs=proofs, **req)
+            )
             cpu += server.cpu() - cpu0
             side.add(side0)
         ops = sum(x["requests"] for x in slices)
@@ -194,7 +218,10 @@ def wrk_steps(server: Server, name: str, load: Load, path: str, **req: str) -> S
                 side_cpu_ms_per_op=side.per_op(ops),
             )
         )
-    return Result(server.name, name, runs)
+    note = ""
+    if proofs is not None and proofs.exhausted:  # correct per operation, but fewer operations
+        note = f"DPoP proofs ran out in {proofs.exhausted} wrk run(s), which ended early"
+    return Result(server.name, name, runs, note=note)
 
 
 def wrk_workload(server: Server, name: str, load: Load, path: str, **req: str) -> Result:

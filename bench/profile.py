@@ -1,8 +1,10 @@
 """Profile valetkey (1 worker) under one workload with py-spy and print where the time goes.
 
-    python -m bench.profile w1|w3|w2s [seconds] [pg]
+    python -m bench.profile w1|w3|w2s|w5|w6 [seconds] [pg]
 
-``pg``: valetkey on PostgreSQL (127.0.0.1:5432, the bench's database recreated) instead of SQLite.
+w5: client credentials with a DPoP proof per request; w6: the DPoP-protected resource (the
+``valetkey.resource`` app of W6 is profiled, not the authorization server). ``pg``: valetkey on
+PostgreSQL (127.0.0.1:5432, the bench's database recreated) instead of SQLite.
 
 Needs py-spy (``pip install py-spy``; run as root or with ptrace allowed). Prints the functions
 with the most samples, inclusive and self, from py-spy's collapsed stacks.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -19,13 +22,39 @@ import threading
 from pathlib import Path
 
 from bench import install, lineup, postgres
-from bench.__main__ import PG_DATABASE, W1_BODY, basic, cc_token
+from bench.__main__ import PG_DATABASE, W1_BODY, W1_PARAMS, basic, cc_token
 from bench.config import Secrets
+from bench.dpop import ProofFeed, bound_token, token_endpoint
 from bench.flows import Driver, Target
 from bench.measure import wrk_once
+from bench.procs import Server
+from valetkey.client.dpop import DPoPKey
+
+
+def _dpop_load(
+    kind: str, server: Server, s: Secrets, seconds: float, ready: threading.Event
+) -> None:
+    """W5 or W6's requests, each with a new proof; all the proofs made before sampling starts."""
+    key = DPoPKey.generate()
+    auth = basic("bench-service", s.service)
+    path = install.PEERS / "profile" / f"{kind}.proofs"
+    if kind == "w5":
+        feed = ProofFeed(key, "POST", token_endpoint(server.base), path)
+        req = {"method": "POST", "auth": auth, "body": W1_BODY}
+    else:
+        issuer = server.env["BENCH_ISSUER"]
+        token = bound_token(key, issuer, auth, W1_PARAMS)
+        feed = ProofFeed(key, "GET", server.base + "/profile", path, access_token=token)
+        req = {"auth": f"DPoP {token}"}
+    feed.batch(seconds)
+    ready.set()
+    wrk_once(server, "/token" if kind == "w5" else "/profile", seconds, 16, proofs=feed, **req)
 
 
 def _load(kind: str, server, s: Secrets, seconds: float, ready: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    if kind in ("w5", "w6"):
+        _dpop_load(kind, server, s, seconds, ready)
+        return
     if kind != "w2s":
         ready.set()
     if kind == "w1":
@@ -90,7 +119,11 @@ def main() -> None:
     s = Secrets.fresh()
     raw = rundir / f"{kind}.txt"
     database = postgres.recreate(PG_DATABASE) if "pg" in sys.argv[3:] else None
-    with lineup.valetkey(s, rundir, 1, database=database).start(rundir) as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(lineup.valetkey(s, rundir, 1, database=database).start(rundir))
+        if kind == "w6":  # the resource app is the one profiled
+            app = lineup.resource_app("dpop", server.base, "valetkey.resource, DPoP token")
+            server = stack.enter_context(app.start(rundir))
         assert server.proc is not None
         ready = threading.Event()
         loader = threading.Thread(target=_load, args=(kind, server, s, seconds + 1, ready))

@@ -3,6 +3,7 @@
 ``plain_app``: the baseline, a Starlette route verifying with joserfc directly (signature with the
 AS's ES256 key fetched once, ``typ``, ``iss``, ``aud``, ``exp``, ``scope``).
 ``valetkey_app``: the same route protected by ``valetkey.resource`` (built on issue-4).
+``dpop_app``: ``valetkey_app`` accepting DPoP-bound tokens with their proofs too (W6).
 Both read BENCH_ISSUER (JWKS at ``$BENCH_ISSUER/jwks.json``) and BENCH_RESOURCE from the environment.
 """
 
@@ -61,9 +62,22 @@ def plain_app() -> Starlette:
 
 
 def valetkey_app() -> Starlette:
+    return _valetkey_app(dpop=False)
+
+
+def dpop_app() -> Starlette:
+    """W6: ``valetkey_app`` accepting DPoP too (RFC 9449 §7), its proofs' ``htu`` checked against
+    BENCH_PUBLIC_URL; the same app answers the Bearer requests W6 compares with."""
+    return _valetkey_app(dpop=True)
+
+
+def _valetkey_app(*, dpop: bool) -> Starlette:
+    from valetkey.core.dpop import DPoPPolicy
     from valetkey.resource import BearerAuth, JWTValidator, requires_scopes
 
     issuer, resource = _settings()
+    # BENCH_TOKEN_CACHE=0: the token's signature is checked on every request (W6's third row)
+    cache_size = int(os.environ.get("BENCH_TOKEN_CACHE", "10000"))
 
     @requires_scopes("read")
     async def profile(request: Request) -> Response:
@@ -73,7 +87,9 @@ def valetkey_app() -> Starlette:
     app = Starlette(routes=[Route("/ready", ready), Route("/profile", profile)])
     app.add_middleware(
         BearerAuth,
-        validator=JWTValidator(issuer, resource, algorithms=["ES256"]),
+        validator=JWTValidator(issuer, resource, algorithms=["ES256"], cache_size=cache_size),
         public_paths=["/ready"],
+        dpop=DPoPPolicy() if dpop else None,
+        public_url=os.environ["BENCH_PUBLIC_URL"] if dpop else None,
     )
     return app
