@@ -138,11 +138,13 @@ def callback_checks(
     config: ClientConfig,
     *,
     skip: Iterable[Skip] = (),
+    note: checks.Noter | None = None,
 ) -> tuple[Check, ...]:
     """Run the callback's security rules in order (state, then iss); return their record.
 
     The first failure raises (``StateMismatch``, ``IssuerMismatch``) with ``checks`` set; a rule
-    named in ``skip`` is not applied and is recorded as skipped, with the skip's reason.
+    named in ``skip`` is not applied and is recorded as skipped, with the skip's reason. ``note``
+    hears of the record, passed or failed.
     """
     skipped = checks.skips(skip, "the callback check", [rule for rule, _ in CALLBACK_RULES])
     done: list[Check] = []
@@ -154,7 +156,11 @@ def callback_checks(
             done.append(checks.passed(rule, run(pending, params, config)))
         except SecurityCheckFailed as exc:
             checks.failed(rule, exc, done)
+            if note is not None:
+                note("callback", exc.checks)
             raise
+    if note is not None:
+        note("callback", tuple(done))
     return tuple(done)
 
 
@@ -164,9 +170,10 @@ def check_callback(
     config: ClientConfig,
     *,
     skip: Iterable[Skip] = (),
+    note: checks.Noter | None = None,
 ) -> dict[str, str]:
     """Check state and iss before anything else; raise the server's error; return the params."""
-    callback_checks(pending, params, config, skip=skip)
+    callback_checks(pending, params, config, skip=skip, note=note)
     if "error" in params:
         kind = AuthorizationDenied if params["error"] == "access_denied" else OAuthServerError
         raise kind(params["error"], params.get("error_description"), params.get("error_uri"))
