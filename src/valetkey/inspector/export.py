@@ -109,3 +109,21 @@ def har(events: Sequence[FlowEvent], version: str) -> dict[str, Any]:
         )
     creator = {"name": "valetkey inspector", "version": version}
     return {"log": {"version": "1.2", "creator": creator, "pages": [], "entries": entries}}
+
+
+FORMS = {"mermaid": ".mmd", "har": ".har", "json": ".json"}
+
+
+def export_text(
+    form: str, view: Mapping[str, Any], events: Sequence[FlowEvent], version: str
+) -> str:
+    """A flow as the text of one file: ``mermaid``, ``har``, or ``json`` (the view the page
+    draws, with the flow's events)."""
+    if form == "mermaid":
+        return mermaid(view["title"], [lane for lane, _label in view["lanes"]], events)
+    if form == "har":
+        return json.dumps(har(events, version), indent=2, ensure_ascii=False)
+    if form == "json":
+        body = {"flow": view, "events": [e.to_dict() for e in causal_order(events)]}
+        return json.dumps(body, indent=2, ensure_ascii=False, default=str)
+    raise ValueError(f"unknown export {form!r}; one of {', '.join(FORMS)}")

@@ -146,6 +146,10 @@ def flow_view(
     slots, extras = assign(steps, causal_order(events))
     done = complete(spec, events) if spec else bool(events)
     failed = settle(slots, done)
+    if events and all(e.data.get("seen_by") == "client" for e in events):
+        # A client's own record (``--inspect``): only the server could tell a step was skipped.
+        for slot in slots:
+            slot.status = "unobserved" if slot.status == "skipped" else slot.status
     if spec is not None and spec.defence and done:  # the outcome is the last step drawn
         slots = [s for s in slots if s.reached or s.status == "skipped"]
     first = min(events, key=lambda e: e.seq) if events else None
