@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -100,3 +102,25 @@ def test_a_tampered_state_is_the_failed_check_and_nothing_is_redeemed(
     assert "· 8. POST /token with code + code_verifier" in err and ": not_reached" in err
     assert "POST http" not in err  # the code was never sent
     assert "checks: 0 passed, 1 failed, 0 skipped" in err
+
+
+def test_a_call_is_drawn_with_its_token_masked(issuer: str, tmp_path: Path) -> None:
+    code, err, _location = inspected_get(issuer, tmp_path)
+    assert code == 0, err
+    mmd = tmp_path / "call.mmd"
+    env = {**os.environ, **isolated_env(tmp_path), "COLUMNS": "250"}
+    called = subprocess.run(
+        [sys.executable, "-m", "valetkey", "call", "--token", "default", f"{issuer}/userinfo",
+         "--inspect-export", str(mmd)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert called.returncode == 0, called.stderr
+    assert json.loads(called.stdout)["sub"]  # stdout keeps the API's answer alone
+    drawn = called.stderr
+    assert "API call with an access token  complete" in drawn
+    assert "✓ 1. API call with the Bearer token (Client App → Resource Server, back): done" in drawn
+    assert "✓ 2. Checks the token, answers" in drawn and "← 200" in drawn
+    assert "authorization: Bear…[redacted]" in drawn
+    assert mmd.read_text().count("client-->>resource_server") == 1
+    access, _refresh, _id = saved_secrets(tmp_path)
+    assert access not in drawn and access not in mmd.read_text()

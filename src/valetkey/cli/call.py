@@ -22,11 +22,13 @@ from valetkey.cli.client_errors import (
     handles_errors,
 )
 from valetkey.cli.client_setup import observer
+from valetkey.cli.inspect_flow import Inspection, call_observer, chain, inspect_options
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
 from valetkey.client.config import check_url
 from valetkey.client.dpop import DPoPKey, DPoPSession
 from valetkey.client.errors import OAuthServerError
+from valetkey.client.record import FlowRecord
 from valetkey.client.resource_discovery import resource_metadata_url
 from valetkey.client.tokenstore import TokenStore
 
@@ -139,6 +141,7 @@ def _sign_in_options(func: Any) -> Any:
 @_sign_in_options
 @click.option("--verbose", "-v", is_flag=True, help="Show each HTTP exchange (secrets redacted).")
 @click.option("--json", "as_json", is_flag=True, help="Print status, headers and body as JSON.")
+@inspect_options
 @handles_errors
 def call(
     args: tuple[str, ...],
@@ -152,6 +155,8 @@ def call(
     curl: bool,
     verbose: bool,
     as_json: bool,
+    inspect: bool,
+    inspect_exports: tuple[str, ...],
     **sign_in: Any,
 ) -> None:
     """Send an authenticated request, refreshing the token when needed.
@@ -167,8 +172,31 @@ def call(
     name = name or saved_for(url, TokenStore())
     if name:
         name = _refreshed(name, verbose, discovering)
-    style = (placement, header_prefix, query_name, token_type)
-    watch = observer(verbose)
+    inspection = Inspection.of(inspect, inspect_exports, "call")
+    try:
+        _call(method, url, name, discovering, data, headers, curl, verbose, as_json, sign_in,
+              (placement, header_prefix, query_name, token_type),
+              inspection.record if inspection else None)  # fmt: skip
+    finally:
+        if inspection is not None:
+            inspection.show()
+
+
+def _call(
+    method: str,
+    url: str,
+    name: str | None,
+    discovering: bool,
+    data: str | None,
+    headers: tuple[str, ...],
+    curl: bool,
+    verbose: bool,
+    as_json: bool,
+    sign_in: dict[str, Any],
+    style: tuple[str, str, str, str],
+    record: FlowRecord | None,
+) -> None:
+    watch = chain(observer(verbose), call_observer(record, name) if record else None)
     hooks = {"response": [lambda r: (r.read(), watch(r.request, r))]} if watch else {}
     with httpx.Client(timeout=30.0, event_hooks=hooks) as http:
 

@@ -18,6 +18,7 @@ import httpx
 
 from valetkey.cli.client_errors import EXIT_BAD_INPUT, Exit, err
 from valetkey.client.record import FlowRecord
+from valetkey.client.record_http import form_of
 from valetkey.client.tokens import TokenSet
 
 # The steps a client cannot see: they happen between the browser and the server.
@@ -67,6 +68,22 @@ def chain(*observers: Observer | None) -> Observer | None:
 
 
 T = TypeVar("T")
+
+
+def call_observer(record: FlowRecord, name: str | None) -> Observer:
+    """``call``: a token request (a refresh on the way) is the record's; any other, an API call."""
+    if name:
+        from valetkey.client.tokenstore import TokenStore
+
+        record.client_id = TokenStore().get(name).config.client_id
+
+    def observe(request: httpx.Request, response: httpx.Response) -> None:
+        if form_of(request).get("grant_type"):
+            record.observe(request, response)
+        else:
+            record.api_call(request, response)
+
+    return observe
 
 
 def recorded(record: FlowRecord | None, run: Callable[[], T]) -> T:

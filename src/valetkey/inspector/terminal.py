@@ -27,6 +27,7 @@ MARKS = {
 }
 CHECKS = {"pass": ("✓", "green"), "fail": ("✗", "bold red"), "skip": ("↷", "yellow")}
 BODY = 300  # characters of a response body shown
+PLAIN_HEADERS = frozenset({"accept", "content-type"})  # not worth a line each
 
 
 def _lane(name: str) -> str:
@@ -37,6 +38,9 @@ def _http(http: Mapping[str, Any], part: str) -> list[str]:
     lines = []
     if part in ("event", "request"):
         lines.append(f"[cyan]→ {escape(http['method'])} {escape(http['url'])}[/]")
+        for name, value in (http.get("request_headers") or {}).items():
+            if name.lower() not in PLAIN_HEADERS:
+                lines.append(f"[cyan]  {escape(name)}: {escape(str(value))}[/]")
         form = http.get("request_body") or {}
         if form:
             fields = "&".join(f"{k}={v}" for k, v in form.items())
