@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,33 @@ def test_a_call_is_drawn_with_its_token_masked(issuer: str, tmp_path: Path) -> N
     assert mmd.read_text().count("client-->>resource_server") == 1
     access, _refresh, _id = saved_secrets(tmp_path)
     assert access not in drawn and access not in mmd.read_text()
+
+
+def test_the_flow_is_shown_on_the_inspector_page_until_ctrl_c(issuer: str, tmp_path: Path) -> None:
+    env = {**os.environ, **isolated_env(tmp_path)}
+    args = ["token", "get", "--no-browser", "--issuer", issuer, "--client-id", "cli",
+            "--scope", "read:profile", "--timeout", "60", "--inspect-page", "0"]  # fmt: skip
+    with waiting_cli(args, env) as waiting, httpx.Client(timeout=10) as browser:
+        deliver(browser, login_and_consent(browser, waiting.url).headers["location"])
+        assert waiting.proc.stderr is not None
+        before: list[str] = []
+        for line in iter(waiting.proc.stderr.readline, ""):
+            before.append(line)
+            if line.startswith("http://127.0.0.1:"):
+                break
+        page = before[-1].strip()
+        base, flow_id = page.split("/#flow=")
+        assert "<title>" in browser.get(base + "/").text  # the inspector's own page
+        view = browser.get(f"{base}/api/flows/{flow_id}").json()
+        assert view["kind"] == "pkce" and view["complete"]
+        assert view["steps"][6]["status"] == "done"  # the callback, with its checks
+        assert {c["rule"] for c in view["steps"][6]["event"]["checks"]} == {
+            "check_state", "check_iss",
+        }  # fmt: skip
+        mermaid = browser.get(f"{base}/api/flows/{flow_id}/mermaid").text
+        assert mermaid.startswith("sequenceDiagram")
+        waiting.proc.send_signal(signal.SIGINT)
+        code, _out, err = waiting.finish()
+    assert code == 0, err
+    shown = "".join(before)
+    assert shown.index("saved token 'default'") < shown.index("The flow in the inspector")

@@ -28,7 +28,7 @@ VERIFIER = "v" * 50
 def drawn(events: list[FlowEvent]) -> tuple[dict[str, Any], str]:
     view = flow_view("f-test", events)
     console = Console(width=250, record=True, file=io.StringIO())
-    console.print(render(view, "not seen by the client"))
+    console.print(render(view))
     return view, console.export_text()
 
 
@@ -69,7 +69,7 @@ def test_a_login_is_laid_onto_the_oidc_steps_with_every_check() -> None:
     rules = [c["rule"] for c in view["steps"][9]["event"]["checks"]]
     assert rules[0] == "check_id_token_signature" and rules[-1] == "check_at_hash"
     assert "✓ check_iss (RFC 9207 §2.4)" in text and "✓ check_at_hash (OIDC Core §3.1.3.8)" in text
-    assert "not seen by the client" in text
+    assert "Not seen by the client: it happens between the browser and the server" in text
     assert "checks: 10 passed, 0 failed, 0 skipped" in text
 
 

@@ -22,7 +22,13 @@ from valetkey.cli.client_errors import (
     handles_errors,
 )
 from valetkey.cli.client_setup import observer
-from valetkey.cli.inspect_flow import Inspection, call_observer, chain, inspect_options
+from valetkey.cli.inspect_flow import (
+    Inspection,
+    call_observer,
+    chain,
+    inspect_options,
+    inspecting,
+)
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
 from valetkey.client.config import check_url
@@ -157,6 +163,7 @@ def call(
     as_json: bool,
     inspect: bool,
     inspect_exports: tuple[str, ...],
+    inspect_page: int | None,
     **sign_in: Any,
 ) -> None:
     """Send an authenticated request, refreshing the token when needed.
@@ -172,14 +179,12 @@ def call(
     name = name or saved_for(url, TokenStore())
     if name:
         name = _refreshed(name, verbose, discovering)
-    inspection = Inspection.of(inspect, inspect_exports, "call")
-    try:
+    inspection = Inspection.of("call", inspect, inspect_exports, inspect_page)
+    if inspection is not None:
+        inspection.browser = bool(sign_in.get("browser", True))
+    with inspecting(inspection) as record:
         _call(method, url, name, discovering, data, headers, curl, verbose, as_json, sign_in,
-              (placement, header_prefix, query_name, token_type),
-              inspection.record if inspection else None)  # fmt: skip
-    finally:
-        if inspection is not None:
-            inspection.show()
+              (placement, header_prefix, query_name, token_type), record)  # fmt: skip
 
 
 def _call(

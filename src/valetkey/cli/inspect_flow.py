@@ -9,7 +9,8 @@ Drawn on stderr after the flow, whether it succeeded or not; stdout keeps the co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,8 +22,6 @@ from valetkey.client.record import FlowRecord
 from valetkey.client.record_http import form_of
 from valetkey.client.tokens import TokenSet
 
-# The steps a client cannot see: they happen between the browser and the server.
-UNSEEN = "Not seen by the client: it happens between the browser and the server."
 SUFFIXES = {".mmd": "mermaid", ".mermaid": "mermaid", ".har": "har", ".json": "json"}
 Observer = Callable[[httpx.Request, httpx.Response], None]
 
@@ -31,6 +30,7 @@ def inspect_options(func: Any) -> Any:
     opts = [
         click.option("--inspect", is_flag=True, help="Draw the client's side of the flow after it: each step, each HTTP exchange and every check with its spec section (secrets redacted)."),
         click.option("--inspect-export", "inspect_exports", multiple=True, metavar="FILE", help="Also write the inspected flow to FILE: .mmd (Mermaid sequence diagram), .har (HAR 1.2) or .json (the inspector's view); repeatable; implies --inspect."),
+        click.option("--inspect-page", "inspect_page", type=click.IntRange(0, 65535), default=None, metavar="PORT", help="Also show the flow on the inspector's page at http://127.0.0.1:PORT/ (0: a free port) until Ctrl-C; implies --inspect."),
     ]  # fmt: skip
     for opt in reversed(opts):
         func = opt(func)
@@ -103,13 +103,17 @@ def recorded(record: FlowRecord | None, run: Callable[[], T]) -> T:
 class Inspection:
     """The record of one command's flow, drawn and exported when the command ends."""
 
-    def __init__(self, kind: str, exports: Sequence[str]) -> None:
+    def __init__(self, kind: str, exports: Sequence[str], page: int | None = None) -> None:
         self.record = FlowRecord(kind, "")
         self.exports = export_forms(exports)
+        self.page = page
+        self.browser = True
 
     @classmethod
-    def of(cls, inspect: bool, exports: Sequence[str], kind: str) -> Inspection | None:
-        return cls(kind, exports) if inspect or exports else None
+    def of(
+        cls, kind: str, inspect: bool, exports: Sequence[str], page: int | None = None
+    ) -> Inspection | None:
+        return cls(kind, exports, page) if inspect or exports or page is not None else None
 
     def show(self) -> None:
         from valetkey import __version__
@@ -122,7 +126,25 @@ class Inspection:
             return
         view = flow_view(self.record.flow_id, events)
         err.print()
-        err.print(render(view, UNSEEN))
+        err.print(render(view))
         for path, form in self.exports:
             path.write_text(export_text(form, view, events, __version__), encoding="utf-8")
             err.print(f"wrote the inspected flow ({form}) to {path}")
+        if self.page is not None:
+            from valetkey.cli.inspect_page import serve_page
+
+            serve_page(events, self.record.flow_id, self.page, self.browser)
+
+
+@contextmanager
+def inspecting(inspection: Inspection | None) -> Iterator[FlowRecord | None]:
+    """The record for the block's flow; drawn when the block ends, whether it failed or not."""
+    try:
+        yield inspection.record if inspection else None
+    except KeyboardInterrupt:
+        if inspection is not None:
+            inspection.page = None  # cancelled: drawn in the terminal only
+        raise
+    finally:
+        if inspection is not None:
+            inspection.show()

@@ -22,7 +22,7 @@ from valetkey.cli.client_setup import (
     resolve,
 )
 from valetkey.cli.device_grant import device_grant
-from valetkey.cli.inspect_flow import Inspection, chain, inspect_options, recorded
+from valetkey.cli.inspect_flow import Inspection, chain, inspect_options, inspecting, recorded
 from valetkey.cli.token_display import summary
 from valetkey.client import grants, io
 from valetkey.client.config import ClientConfig, CustomParam
@@ -187,31 +187,33 @@ def get(
     as_json: bool,
     inspect: bool,
     inspect_exports: tuple[str, ...],
+    inspect_page: int | None,
     **flags: Any,
 ) -> None:
     """Get a new token with any grant and save it under a name."""
     values = resolve(flags, profile)
     grant = _grant(values)
     name = check_name(token_name or profile or "default")
-    inspection = Inspection.of(inspect, inspect_exports, INSPECTED.get(grant, ""))
-    if inspection is not None and grant not in INSPECTED:
-        raise Exit(EXIT_BAD_INPUT, f"--inspect draws {', '.join(INSPECTED)}; not {grant} yet")
+    inspection = Inspection.of(INSPECTED.get(grant, ""), inspect, inspect_exports, inspect_page)
+    if inspection is not None:
+        if grant not in INSPECTED:
+            raise Exit(EXIT_BAD_INPUT, f"--inspect draws {', '.join(INSPECTED)}; not {grant} yet")
+        inspection.browser = bool(values.get("browser", True))
     if save_as:
         path = save_profile(check_name(save_as), values)
         err.print(f"saved profile {save_as!r} in {path}")
-    try:
-        record = inspection.record if inspection else None
+    with inspecting(inspection) as record:
         tokens, config = obtain(grant, values, name, verbose, record)
-    finally:
-        if inspection is not None:
-            inspection.show()
-    saved = TokenStore().put(name, tokens, config, grant)
-    if as_json:
-        click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
-    else:
-        row = summary(saved)
-        err.print(
-            f"[green]saved token {name!r}[/]: {row['token_type']}, scope {row['scope'] or '-'}, "
-            f"{row['expiry']}, refresh token: {'yes' if row['refresh_available'] else 'no'}"
-        )
-        err.print(f"use it: valetkey call URL --token {name}   or   $(valetkey token print {name})")
+        saved = TokenStore().put(name, tokens, config, grant)
+        if as_json:
+            click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
+        else:
+            row = summary(saved)
+            err.print(
+                f"[green]saved token {name!r}[/]: {row['token_type']}, scope "
+                f"{row['scope'] or '-'}, {row['expiry']}, refresh token: "
+                f"{'yes' if row['refresh_available'] else 'no'}"
+            )
+            err.print(
+                f"use it: valetkey call URL --token {name}   or   $(valetkey token print {name})"
+            )

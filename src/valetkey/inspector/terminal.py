@@ -65,7 +65,7 @@ def _checks(checks: list[Mapping[str, Any]]) -> list[str]:
     return out
 
 
-def _step(step: Mapping[str, Any], unobserved: str) -> list[str]:
+def _step(step: Mapping[str, Any]) -> list[str]:
     mark, style = MARKS.get(step["status"], ("?", ""))
     arrow = f"{_lane(step['source'])} → {_lane(step['target'])}, {step['channel']}"
     number = f"{step['number']}. " if "number" in step else ""
@@ -75,7 +75,7 @@ def _step(step: Mapping[str, Any], unobserved: str) -> list[str]:
     ]
     event = step.get("event")
     if event is None:
-        note = unobserved if step["status"] == "unobserved" else step.get("note", "")
+        note = step.get("note", "")
         return lines + ([f"   [dim]{escape(note)}[/]"] if note else [])
     part = step.get("part", "event")
     if part != "request" and event.get("summary"):
@@ -86,7 +86,7 @@ def _step(step: Mapping[str, Any], unobserved: str) -> list[str]:
     if part != "request":
         lines += ["   " + line for line in _checks(event.get("checks") or [])]
     for sub in step.get("subs") or []:
-        lines += ["   " + line for line in _step(sub, unobserved)]
+        lines += ["   " + line for line in _step(sub)]
     return lines
 
 
@@ -101,9 +101,8 @@ def _tally(view: Mapping[str, Any]) -> str:
     return f"checks: {seen['pass']} passed, {seen['fail']} failed, {seen['skip']} skipped"
 
 
-def render(view: Mapping[str, Any], unobserved: str = "") -> RenderableType:
-    """The flow, step by step; ``unobserved`` replaces the note of a step nobody reported (for
-    a client's own record: a step it cannot see)."""
+def render(view: Mapping[str, Any]) -> RenderableType:
+    """The flow, step by step, then what fell outside the canonical steps, then a tally."""
     label, kind = view["badge"]
     style = {"ok": "green", "failed": "bold red"}.get(kind, "yellow")
     lines = [
@@ -111,10 +110,10 @@ def render(view: Mapping[str, Any], unobserved: str = "") -> RenderableType:
         f"{escape(view['flow_id'])}[/]"
     ]
     for step in view["steps"]:
-        lines += _step(step, unobserved)
+        lines += _step(step)
     if view["extras"]:
         lines.append("[bold]Also seen[/] [dim](outside the canonical steps)[/]")
         for extra in view["extras"]:
-            lines += _step(extra, unobserved)
+            lines += _step(extra)
     lines.append(f"[dim]{_tally(view)}[/]")
     return Group(*(Text.from_markup(line) for line in lines))
