@@ -6,6 +6,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,7 +18,6 @@ from valetkey.client.errors import (
     ConfigError,
     IssuerMismatch,
     OAuthServerError,
-    SecurityCheckFailed,
     StateMismatch,
     UnexpectedResponse,
 )
@@ -147,21 +147,8 @@ def callback_checks(
     hears of the record, passed or failed.
     """
     skipped = checks.skips(skip, "the callback check", [rule for rule, _ in CALLBACK_RULES])
-    done: list[Check] = []
-    for rule, run in CALLBACK_RULES:
-        if rule in skipped:
-            done.append(skipped[rule].check)
-            continue
-        try:
-            done.append(checks.passed(rule, run(pending, params, config)))
-        except SecurityCheckFailed as exc:
-            checks.failed(rule, exc, done)
-            if note is not None:
-                note("callback", exc.checks)
-            raise
-    if note is not None:
-        note("callback", tuple(done))
-    return tuple(done)
+    rules = [(rule, partial(run, pending, params, config)) for rule, run in CALLBACK_RULES]
+    return checks.run("callback", rules, note, skipped)
 
 
 def check_callback(

@@ -87,6 +87,32 @@ def failed(rule: str, exc: SecurityCheckFailed, before: Iterable[Check] = ()) ->
     return check
 
 
+def run(
+    stage: Stage,
+    rules: Iterable[tuple[str, Callable[[], str]]],
+    note: Noter | None = None,
+    skipped: Mapping[str, Skip] | None = None,
+) -> tuple[Check, ...]:
+    """Apply ``rules`` in order (each returns what it found, or raises ``SecurityCheckFailed``);
+    return their record. The first failure raises with ``checks`` set; a rule in ``skipped`` is
+    recorded as skipped. ``note`` hears of the record, passed or failed."""
+    done: list[Check] = []
+    for rule, apply in rules:
+        if skipped and rule in skipped:
+            done.append(skipped[rule].check)
+            continue
+        try:
+            done.append(passed(rule, apply()))
+        except SecurityCheckFailed as exc:
+            failed(rule, exc, done)
+            if note is not None:
+                note(stage, exc.checks)
+            raise
+    if note is not None:
+        note(stage, tuple(done))
+    return tuple(done)
+
+
 def id_token_record(
     id_token: str, claims: Mapping[str, Any], nonce: str | None, access_token: str | None
 ) -> tuple[Check, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,6 @@ from valetkey.client.errors import (
 )
 from valetkey.client.tokens import TokenSet
 from valetkey.core.client_auth import basic_credentials
-from valetkey.core.events import Check
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -108,17 +108,9 @@ def token_response(
         )
     if not isinstance(body.get("access_token"), str) or not isinstance(body.get("token_type"), str):
         raise UnexpectedResponse("token response lacks access_token or token_type (RFC 6749 §5.1)")
-    done: list[Check] = []
-    for rule, run in TOKEN_RULES:
-        try:
-            done.append(checks.passed(rule, run(body, requested_scope)))
-        except SecurityCheckFailed as exc:
-            checks.failed(rule, exc, done)
-            if note is not None:
-                note("token", exc.checks)
-            raise
-    if note is not None:
-        note("token", tuple(done))
+    checks.run(
+        "token", [(rule, partial(run, body, requested_scope)) for rule, run in TOKEN_RULES], note
+    )
     return TokenSet.from_response(body, now, requested_scope)
 
 
