@@ -46,12 +46,16 @@ class FlowRecord(Steps):
 
     @property
     def events(self) -> list[FlowEvent]:
-        return [replace(e, flow_id=self.flow_id, seq=i) for i, e in enumerate(self._events, 1)]
+        named = {"client_id": self.client_id} if self.client_id else {}  # known after discovery
+        return [
+            replace(e, flow_id=self.flow_id, seq=i, data={**e.data, **named})
+            for i, e in enumerate(self._events, 1)
+        ]
 
     def add(
         self, name: str, source: Any, target: Any, channel: Any, summary: str, **more: Any
     ) -> None:
-        data = {"seen_by": "client", "client_id": self.client_id, **(more.pop("data", None) or {})}
+        data = {"seen_by": "client", **(more.pop("data", None) or {})}
         self._events.append(
             FlowEvent(name, "", channel, source, target, self.clock(), summary, data=data, **more)
         )
