@@ -84,6 +84,8 @@ def test_a_wrong_nonce_is_the_failed_check_with_its_step() -> None:
     ]
     assert view["badge"] == ["invalid_id_token", "failed"]
     assert "✗ 10. Validates the ID token" in text
+    diagram = mermaid("t", ["client"], record.events)
+    assert "    Note over client: ✗ check_id_token (OIDC Core §3.1.3.7 step 11)\n" in diagram
     assert "✗ check_id_token (OIDC Core §3.1.3.7 step 11): ID token nonce does not match" in text
 
 
