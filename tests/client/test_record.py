@@ -172,3 +172,22 @@ def test_a_server_error_in_the_callback_ends_the_flow_failed() -> None:
     view, text = drawn(record.events)
     assert view["steps"][6]["status"] == "failed" and view["badge"] == ["access_denied", "failed"]
     assert "The server sent an error: access_denied" in text
+
+
+def test_an_implicit_grant_masks_the_tokens_of_its_callback() -> None:
+    pending = start(config("openid read"), REDIRECT, response_type="token")
+    record = FlowRecord("implicit", "app")
+    record.authorization(pending, "openid read")
+    token = id_token(nonce=pending.nonce, at_hash=jose.token_hash(ACCESS, "ES256"))
+    fragment = {"access_token": ACCESS, "token_type": "Bearer", "id_token": token,
+                "state": pending.state, "iss": ISSUER}  # fmt: skip
+    record.callback(fragment)
+    flow = grants.implicit(config("openid read"), pending, fragment, NOW, note=record.note)
+    record.received(run(flow, server(lambda r: {}), record.observe))
+    view, text = drawn(record.events)
+    assert view["kind"] == "implicit" and view["complete"]
+    assert [s["status"] for s in view["steps"][5:7]] == ["done", "done"]
+    assert {c["rule"] for c in view["steps"][6]["event"]["checks"]} == {"check_state", "check_iss"}
+    assert "✓ check_at_hash (OIDC Core §3.1.3.8)" in text  # the ID token's checks, after the steps
+    assert ACCESS not in text and token not in text
+    assert ACCESS not in json.dumps(har(record.events, "t"))

@@ -42,7 +42,6 @@ class FlowRecord(Steps):
         self._callback_url = ""
         self._jwks: HttpExchange | None = None
         self._id_checks: tuple[Check, ...] = ()
-        self._ended = False
 
     @property
     def events(self) -> list[FlowEvent]:
@@ -127,6 +126,11 @@ class FlowRecord(Steps):
         params = self._callback or {}
         refused = any(c.outcome == "fail" for c in found)
         url = self._callback_url + ("?" + urlencode(params) if params else "")
+        if "access_token" in params:  # implicit: the server issued the token in its redirect
+            self.add("token.issued", "authorization_server", "browser", "front",
+                     "Redirect back with the token in the fragment (as the client received it)",
+                     http=HttpExchange("GET", redact_url(url.replace("?", "#", 1))),
+                     data={"grant_type": "implicit"})  # fmt: skip
         failed = next((c for c in found if c.outcome == "fail"), None)
         if failed is not None:
             summary = "Callback refused before any request: " + failed.detail
@@ -151,7 +155,6 @@ class FlowRecord(Steps):
             self._callback_event(())
         if self._id_checks:
             self._held(None, "invalid_id_token")
-        self._ended = True
 
     def _held(self, tokens: TokenSet | None, error: str | None) -> None:
         what = "the ID token failed a check" if error else "tokens received"
@@ -161,4 +164,4 @@ class FlowRecord(Steps):
         self.add("token.received", "authorization_server", "client", "back",
                  f"The client validates what it received: {what}", checks=self._id_checks,
                  http=self._jwks, error=error, data=data)  # fmt: skip
-        self._id_checks, self._ended = (), True
+        self._id_checks = ()
