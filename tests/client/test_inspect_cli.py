@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.client.clirun import deliver, waiting_cli
+from tests.client.conftest import SVC_SECRET
 from tests.support.flows import login_and_consent
 from tests.support.servers import isolated_env
 
@@ -155,3 +156,26 @@ def test_the_flow_is_shown_on_the_inspector_page_until_ctrl_c(issuer: str, tmp_p
     assert code == 0, err
     shown = "".join(before)
     assert shown.index("saved token 'default'") < shown.index("The flow in the inspector")
+
+
+def test_a_client_credentials_grant_is_drawn_and_its_secret_never_shown(
+    issuer: str, tmp_path: Path
+) -> None:
+    har = tmp_path / "cc.har"
+    env = {**os.environ, **isolated_env(tmp_path), "COLUMNS": "250"}
+    done = subprocess.run(
+        [sys.executable, "-m", "valetkey", "token", "get", "--grant", "client_credentials",
+         "--issuer", issuer, "--client-id", "svc", "--client-secret", SVC_SECRET,
+         "--scope", "read:files", "--inspect", "--inspect-export", str(har), "--json"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True  # stdout keeps the command's JSON alone
+    assert "Client Credentials  complete" in done.stderr
+    assert "✓ 2. POST /token grant_type=client_credentials" in done.stderr
+    assert "authorization: Basi…[redacted]" in done.stderr
+    assert "✓ check_scope_not_wider (RFC 6749 §3.3, RFC 9700 §2.3)" in done.stderr
+    access = json.loads((tmp_path / "xdg-data" / "valetkey" / "tokens.json").read_text())
+    secrets = [SVC_SECRET, access["default"]["tokens"]["access_token"]]
+    for secret in secrets:
+        assert secret not in done.stderr and secret not in har.read_text()
