@@ -22,11 +22,19 @@ from valetkey.cli.client_errors import (
     handles_errors,
 )
 from valetkey.cli.client_setup import observer
+from valetkey.cli.inspect_flow import (
+    Inspection,
+    call_observer,
+    chain,
+    inspect_options,
+    inspecting,
+)
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
 from valetkey.client.config import check_url
 from valetkey.client.dpop import DPoPKey, DPoPSession
 from valetkey.client.errors import OAuthServerError
+from valetkey.client.record import FlowRecord
 from valetkey.client.resource_discovery import resource_metadata_url
 from valetkey.client.tokenstore import TokenStore
 
@@ -139,6 +147,7 @@ def _sign_in_options(func: Any) -> Any:
 @_sign_in_options
 @click.option("--verbose", "-v", is_flag=True, help="Show each HTTP exchange (secrets redacted).")
 @click.option("--json", "as_json", is_flag=True, help="Print status, headers and body as JSON.")
+@inspect_options
 @handles_errors
 def call(
     args: tuple[str, ...],
@@ -152,6 +161,9 @@ def call(
     curl: bool,
     verbose: bool,
     as_json: bool,
+    inspect: bool,
+    inspect_exports: tuple[str, ...],
+    inspect_page: int | None,
     **sign_in: Any,
 ) -> None:
     """Send an authenticated request, refreshing the token when needed.
@@ -167,8 +179,29 @@ def call(
     name = name or saved_for(url, TokenStore())
     if name:
         name = _refreshed(name, verbose, discovering)
-    style = (placement, header_prefix, query_name, token_type)
-    watch = observer(verbose)
+    inspection = Inspection.of("call", inspect, inspect_exports, inspect_page)
+    if inspection is not None:
+        inspection.browser = bool(sign_in.get("browser", True))
+    with inspecting(inspection) as record:
+        _call(method, url, name, discovering, data, headers, curl, verbose, as_json, sign_in,
+              (placement, header_prefix, query_name, token_type), record)  # fmt: skip
+
+
+def _call(
+    method: str,
+    url: str,
+    name: str | None,
+    discovering: bool,
+    data: str | None,
+    headers: tuple[str, ...],
+    curl: bool,
+    verbose: bool,
+    as_json: bool,
+    sign_in: dict[str, Any],
+    style: tuple[str, str, str, str],
+    record: FlowRecord | None,
+) -> None:
+    watch = chain(observer(verbose), call_observer(record, name) if record else None)
     hooks = {"response": [lambda r: (r.read(), watch(r.request, r))]} if watch else {}
     with httpx.Client(timeout=30.0, event_hooks=hooks) as http:
 

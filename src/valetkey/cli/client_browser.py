@@ -15,11 +15,13 @@ import httpx
 from valetkey.cli.client_errors import EXIT_TIMEOUT, Exit, err
 from valetkey.cli.client_setup import Observer
 from valetkey.cli.client_verbose import show_front_channel
+from valetkey.cli.inspect_flow import recorded
 from valetkey.client import grants, io
 from valetkey.client.authorize import push, start
 from valetkey.client.config import ClientConfig
 from valetkey.client.errors import ClientError, OAuthServerError
 from valetkey.client.loopback import DEFAULT_REDIRECT, LoopbackReceiver, Outcome
+from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
 
 
@@ -62,6 +64,7 @@ def browser_grant(
     http: httpx.Client,
     watch: Observer | None,
     token_name: str,
+    record: FlowRecord | None = None,
 ) -> TokenSet:
     implicit = values.get("grant") == "implicit"
     pkce_method = (values.get("pkce_method") or "S256") if values.get("pkce", True) else None
@@ -77,6 +80,8 @@ def browser_grant(
         )
         if values.get("par"):
             pending = io.run(push(config, pending), http, watch)
+        if record is not None:
+            record.authorization(pending, config.scope)
         url = pending.url
         if pending.form is not None:  # parameters in the body: a local page POSTs them
             url = receiver.start_url(pending.url, pending.form)
@@ -95,10 +100,12 @@ def browser_grant(
             )
         if watch:
             show_front_channel("callback received (front channel):", params)
+        if record is not None:
+            record.callback(params)
         flow = (grants.implicit if implicit else grants.authorization_code)(
-            config, pending, params, time.time()
+            config, pending, params, time.time(), note=record.note if record else None
         )
-        return _exchange(receiver, flow, http, watch, token_name)
+        return _exchange(receiver, flow, http, watch, token_name, record)
 
 
 def _exchange(
@@ -107,10 +114,11 @@ def _exchange(
     http: httpx.Client,
     watch: Observer | None,
     token_name: str,
+    record: FlowRecord | None,
 ) -> TokenSet:
     """Finish the flow (checks, then the token request) and show the outcome in the browser."""
     try:
-        tokens = io.run(flow, http, watch)
+        tokens = recorded(record, lambda: io.run(flow, http, watch))
     except ClientError as exc:
         receiver.finish(_failure_page(exc))
         raise

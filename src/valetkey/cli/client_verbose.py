@@ -4,38 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 from rich.markup import escape
 
 from valetkey.cli.client_errors import err
-from valetkey.core.events import mask, redact
+from valetkey.client.redaction import redact_headers, redact_pairs, redact_url
+from valetkey.core.events import redact
 
-SECRET_HEADERS = ("authorization", "cookie", "set-cookie", "proxy-authorization")
-
-
-def redact_pairs(text: str) -> str:
-    """A form or query string, decoded for reading, each secret value masked (repeats kept)."""
-    pairs = parse_qsl(text, keep_blank_values=True)
-    return "&".join(f"{k}={redact({k: v})[k]}" for k, v in pairs)
-
-
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    query = redact_pairs(parts.query) if parts.query else ""
-    frag = redact_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, frag))
-
-
-def redact_headers(headers: httpx.Headers) -> list[tuple[str, str]]:
-    out = []
-    for name, value in headers.multi_items():
-        if name.lower() in SECRET_HEADERS:
-            scheme, _, rest = value.partition(" ")
-            value = f"{scheme} {mask(rest)}" if rest else mask(value)
-        out.append((name, value))
-    return out
+__all__ = ["redact_pairs", "redact_url", "show_exchange", "show_front_channel"]
 
 
 def _body(content: bytes, content_type: str) -> str:

@@ -22,11 +22,13 @@ from valetkey.cli.client_setup import (
     resolve,
 )
 from valetkey.cli.device_grant import device_grant
+from valetkey.cli.inspect_flow import Inspection, chain, inspect_options, inspecting, recorded
 from valetkey.cli.token_display import summary
 from valetkey.client import grants, io
 from valetkey.client.config import ClientConfig, CustomParam
 from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession
 from valetkey.client.errors import SecurityCheckFailed
+from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
 from valetkey.client.tokenstore import TokenStore, check_name
 from valetkey.core.device import DEVICE_CODE_GRANT
@@ -38,6 +40,14 @@ GRANT_ALIASES = {
     "cc": "client_credentials",
     "device": "device_code",
     DEVICE_CODE_GRANT: "device_code",
+}
+# The grants --inspect draws, with the canonical flow each starts as (a browser grant's is
+# decided by its request: PKCE, OpenID Connect, implicit).
+INSPECTED = {
+    "authorization_code": "pkce",
+    "implicit": "implicit",
+    "password": "legacy",
+    "client_credentials": "client_credentials",
 }
 PARAM_HELP = "[body:|query:|header:]KEY=VALUE; repeat the option to add more (same key = array)."
 
@@ -120,9 +130,13 @@ def with_dpop_key(config: ClientConfig) -> ClientConfig:
 
 
 def obtain(
-    grant: str, values: Mapping[str, Any], name: str, verbose: bool
+    grant: str,
+    values: Mapping[str, Any],
+    name: str,
+    verbose: bool,
+    record: FlowRecord | None = None,
 ) -> tuple[TokenSet, ClientConfig]:
-    tokens, config = _obtain(grant, values, name, verbose)
+    tokens, config = _obtain(grant, values, name, verbose, record)
     if config.dpop_key and tokens.token_type.lower() != "dpop":
         raise SecurityCheckFailed(  # RFC 9449 §5: the binding was asked for and not made
             f"the server issued a {tokens.token_type[:20]} token, not a DPoP-bound one (RFC 9449 "
@@ -132,31 +146,38 @@ def obtain(
 
 
 def _obtain(
-    grant: str, values: Mapping[str, Any], name: str, verbose: bool
+    grant: str, values: Mapping[str, Any], name: str, verbose: bool, record: FlowRecord | None
 ) -> tuple[TokenSet, ClientConfig]:
-    watch = observer(verbose)
+    watch = chain(observer(verbose), record.observe if record else None)
     with http_client() as http:
         found = endpoints(values, http, watch)
         config = client_config(values, found)
+        if record is not None:
+            record.client_id = config.client_id
         if values.get("dpop"):
             if grant == "implicit":
                 raise Exit(EXIT_BAD_INPUT, "--dpop needs a token request: not the implicit grant")
             config = with_dpop_key(config)
             http.auth = DPoPAuth(DPoPSession(DPoPKey(config.dpop_key or {})))
         if grant in ("authorization_code", "implicit"):
-            return browser_grant(config, {**values, "grant": grant}, http, watch, name), config
+            values = {**values, "grant": grant}
+            return browser_grant(config, values, http, watch, name, record), config
         if grant == "device_code":
             return device_grant(config, values, http, watch), config
+        note = record.note if record else None
+        if record is not None:
+            record.grant_started(config.scope)
         if grant == "password":
             user, secret = _password(values)
-            flow = grants.password(config, user, secret, time.time())
+            flow = grants.password(config, user, secret, time.time(), note)
         else:
-            flow = grants.client_credentials(config, time.time())
-        return io.run(flow, http, watch), config
+            flow = grants.client_credentials(config, time.time(), note)
+        return recorded(record, lambda: io.run(flow, http, watch)), config
 
 
 @click.command("get")
 @_options
+@inspect_options
 @handles_errors
 def get(
     profile: str | None,
@@ -164,23 +185,35 @@ def get(
     token_name: str | None,
     verbose: bool,
     as_json: bool,
+    inspect: bool,
+    inspect_exports: tuple[str, ...],
+    inspect_page: int | None,
     **flags: Any,
 ) -> None:
     """Get a new token with any grant and save it under a name."""
     values = resolve(flags, profile)
     grant = _grant(values)
     name = check_name(token_name or profile or "default")
+    inspection = Inspection.of(INSPECTED.get(grant, ""), inspect, inspect_exports, inspect_page)
+    if inspection is not None:
+        if grant not in INSPECTED:
+            raise Exit(EXIT_BAD_INPUT, f"--inspect draws {', '.join(INSPECTED)}; not {grant} yet")
+        inspection.browser = bool(values.get("browser", True))
     if save_as:
         path = save_profile(check_name(save_as), values)
         err.print(f"saved profile {save_as!r} in {path}")
-    tokens, config = obtain(grant, values, name, verbose)
-    saved = TokenStore().put(name, tokens, config, grant)
-    if as_json:
-        click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
-    else:
-        row = summary(saved)
-        err.print(
-            f"[green]saved token {name!r}[/]: {row['token_type']}, scope {row['scope'] or '-'}, "
-            f"{row['expiry']}, refresh token: {'yes' if row['refresh_available'] else 'no'}"
-        )
-        err.print(f"use it: valetkey call URL --token {name}   or   $(valetkey token print {name})")
+    with inspecting(inspection) as record:
+        tokens, config = obtain(grant, values, name, verbose, record)
+        saved = TokenStore().put(name, tokens, config, grant)
+        if as_json:
+            click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
+        else:
+            row = summary(saved)
+            err.print(
+                f"[green]saved token {name!r}[/]: {row['token_type']}, scope "
+                f"{row['scope'] or '-'}, {row['expiry']}, refresh token: "
+                f"{'yes' if row['refresh_available'] else 'no'}"
+            )
+            err.print(
+                f"use it: valetkey call URL --token {name}   or   $(valetkey token print {name})"
+            )

@@ -6,6 +6,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,7 +18,6 @@ from valetkey.client.errors import (
     ConfigError,
     IssuerMismatch,
     OAuthServerError,
-    SecurityCheckFailed,
     StateMismatch,
     UnexpectedResponse,
 )
@@ -138,24 +138,17 @@ def callback_checks(
     config: ClientConfig,
     *,
     skip: Iterable[Skip] = (),
+    note: checks.Noter | None = None,
 ) -> tuple[Check, ...]:
     """Run the callback's security rules in order (state, then iss); return their record.
 
     The first failure raises (``StateMismatch``, ``IssuerMismatch``) with ``checks`` set; a rule
-    named in ``skip`` is not applied and is recorded as skipped, with the skip's reason.
+    named in ``skip`` is not applied and is recorded as skipped, with the skip's reason. ``note``
+    hears of the record, passed or failed.
     """
     skipped = checks.skips(skip, "the callback check", [rule for rule, _ in CALLBACK_RULES])
-    done: list[Check] = []
-    for rule, run in CALLBACK_RULES:
-        if rule in skipped:
-            done.append(skipped[rule].check)
-            continue
-        try:
-            done.append(checks.passed(rule, run(pending, params, config)))
-        except SecurityCheckFailed as exc:
-            checks.failed(rule, exc, done)
-            raise
-    return tuple(done)
+    rules = [(rule, partial(run, pending, params, config)) for rule, run in CALLBACK_RULES]
+    return checks.run("callback", rules, note, skipped)
 
 
 def check_callback(
@@ -164,9 +157,10 @@ def check_callback(
     config: ClientConfig,
     *,
     skip: Iterable[Skip] = (),
+    note: checks.Noter | None = None,
 ) -> dict[str, str]:
     """Check state and iss before anything else; raise the server's error; return the params."""
-    callback_checks(pending, params, config, skip=skip)
+    callback_checks(pending, params, config, skip=skip, note=note)
     if "error" in params:
         kind = AuthorizationDenied if params["error"] == "access_denied" else OAuthServerError
         raise kind(params["error"], params.get("error_description"), params.get("error_uri"))

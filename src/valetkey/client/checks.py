@@ -8,7 +8,7 @@ other outcome, so it can never pass silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,9 +23,16 @@ RULES: Mapping[str, tuple[str, str]] = {
     "state": ("check_state", "RFC 6749 §10.12, RFC 9700 §4.7"),
     "iss": ("check_iss", "RFC 9207 §2.4"),
     "id_token": ("check_id_token", "OIDC Core §3.1.3.7"),
+    "token_type": ("check_token_type", "RFC 6749 §7.1"),
+    "scope": ("check_scope_not_wider", "RFC 6749 §3.3, RFC 9700 §2.3"),
 }
 SKIPPABLE: frozenset[str] = frozenset({"pkce", "state"})
 ID_TOKEN = "OIDC Core §3.1.3.7"
+# Where a group of checks ran: the callback (state, iss), the token response (token type, scope)
+# or the ID token. A :data:`Noter` hears of each group, passed or failed; without one (the
+# default) nothing is built or called.
+Stage = Literal["callback", "token", "id_token"]
+Noter = Callable[[Stage, tuple[Check, ...]], None]
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,35 @@ def passed(rule: str, detail: str) -> Check:
 def failed(rule: str, exc: SecurityCheckFailed, before: Iterable[Check] = ()) -> Check:
     """Record ``exc`` as the failure of ``rule``, after the checks that passed ``before`` it."""
     name, spec = RULES[rule]
-    check = Check(name, "fail", spec, str(exc))
+    check = Check(name, "fail", exc.spec or spec, str(exc))
     exc.checks = (*before, check)
     return check
+
+
+def run(
+    stage: Stage,
+    rules: Iterable[tuple[str, Callable[[], str]]],
+    note: Noter | None = None,
+    skipped: Mapping[str, Skip] | None = None,
+) -> tuple[Check, ...]:
+    """Apply ``rules`` in order (each returns what it found, or raises ``SecurityCheckFailed``);
+    return their record. The first failure raises with ``checks`` set; a rule in ``skipped`` is
+    recorded as skipped. ``note`` hears of the record, passed or failed."""
+    done: list[Check] = []
+    for rule, apply in rules:
+        if skipped and rule in skipped:
+            done.append(skipped[rule].check)
+            continue
+        try:
+            done.append(passed(rule, apply()))
+        except SecurityCheckFailed as exc:
+            failed(rule, exc, done)
+            if note is not None:
+                note(stage, exc.checks)
+            raise
+    if note is not None:
+        note(stage, tuple(done))
+    return tuple(done)
 
 
 def id_token_record(

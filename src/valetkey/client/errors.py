@@ -56,10 +56,15 @@ class UnexpectedResponse(ClientError):
 class SecurityCheckFailed(ClientError):
     """A response failed a check that protects the user: nothing was exchanged or accepted.
 
-    ``checks`` records the rules that ran, the failed one last (see ``client.checks``).
+    ``checks`` records the rules that ran, the failed one last (see ``client.checks``); ``spec``
+    names the precise section the response failed, when it is narrower than the rule's.
     """
 
     checks: tuple[Check, ...] = ()
+
+    def __init__(self, message: str, *, spec: str | None = None) -> None:
+        super().__init__(message)
+        self.spec = spec
 
 
 class StateMismatch(SecurityCheckFailed):

@@ -37,14 +37,19 @@ def _checked(
     nonce: str | None,
     require_at_hash: bool = False,
     require_id_token: bool = False,
+    note: checks.Noter | None = None,
 ) -> Flow[TokenSet]:
     """OIDC Core §3.1.3.7: validate an ID token whenever openid was requested or one came back;
     the returned token set records the checks it passed, a failure carries the failed check."""
     if tokens.id_token is None:
         if config.wants_openid and require_id_token:
             # OIDC Core §3.1.3.3: an openid request gets an ID token in the token response.
-            exc = IdTokenInvalid("openid was requested but the response has no id_token")
+            exc = IdTokenInvalid(
+                "openid was requested but the response has no id_token", spec="OIDC Core §3.1.3.3"
+            )
             checks.failed("id_token", exc)
+            if note is not None:
+                note("id_token", exc.checks)
             raise exc
         return tokens
     try:
@@ -60,8 +65,12 @@ def _checked(
         )
     except IdTokenInvalid as exc:
         checks.failed("id_token", exc)
+        if note is not None:
+            note("id_token", exc.checks)
         raise
     record = checks.id_token_record(tokens.id_token, claims, nonce, tokens.access_token)
+    if note is not None:
+        note("id_token", record)
     return replace(tokens, checks=(*tokens.checks, *record))
 
 
@@ -72,10 +81,12 @@ def authorization_code(
     now: float,
     *,
     skip: Iterable[Skip] = (),
+    note: checks.Noter | None = None,
 ) -> Flow[TokenSet]:
     """RFC 6749 §4.1.3 (+ RFC 7636 §4.5): state and iss are checked before any request is sent
-    (``skip`` as in :func:`~valetkey.client.authorize.callback_checks`)."""
-    params = check_callback(pending, callback, config, skip=skip)
+    (``skip`` as in :func:`~valetkey.client.authorize.callback_checks`); ``note`` hears of every
+    group of checks, passed or failed."""
+    params = check_callback(pending, callback, config, skip=skip, note=note)
     fields = [
         ("grant_type", "authorization_code"),
         ("code", params["code"]),
@@ -85,8 +96,10 @@ def authorization_code(
         fields.append(("code_verifier", pending.code_verifier))
     fields += _resources(config)
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
-    tokens = token_response((yield request), now, config.scope)
-    return (yield from _checked(config, tokens, now, pending.nonce, require_id_token=True))
+    tokens = token_response((yield request), now, config.scope, note)
+    return (
+        yield from _checked(config, tokens, now, pending.nonce, require_id_token=True, note=note)
+    )
 
 
 def implicit(
@@ -96,36 +109,53 @@ def implicit(
     now: float,
     *,
     skip: Iterable[Skip] = (),
+    note: checks.Noter | None = None,
 ) -> Flow[TokenSet]:
     """RFC 6749 §4.2.2: the tokens arrive in the fragment; only the ID token check needs I/O."""
-    params = check_callback(pending, callback, config, skip=skip)
+    params = check_callback(pending, callback, config, skip=skip, note=note)
     tokens = TokenSet.from_response(params, now, config.scope)
     return (
         yield from _checked(
-            config, tokens, now, pending.nonce, require_at_hash=True, require_id_token=True
+            config,
+            tokens,
+            now,
+            pending.nonce,
+            require_at_hash=True,
+            require_id_token=True,
+            note=note,
         )
     )
 
 
-def password(config: ClientConfig, username: str, secret: str, now: float) -> Flow[TokenSet]:
+def password(
+    config: ClientConfig,
+    username: str,
+    secret: str,
+    now: float,
+    note: checks.Noter | None = None,
+) -> Flow[TokenSet]:
     """RFC 6749 §4.3 (deprecated by RFC 9700 §2.4, offered for legacy servers)."""
     fields = [("grant_type", "password"), ("username", username), ("password", secret)]
     fields += _scope(config) + _resources(config)
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
-    tokens = token_response((yield request), now, config.scope)
-    return (yield from _checked(config, tokens, now, None))
+    tokens = token_response((yield request), now, config.scope, note)
+    return (yield from _checked(config, tokens, now, None, note=note))
 
 
-def client_credentials(config: ClientConfig, now: float) -> Flow[TokenSet]:
+def client_credentials(
+    config: ClientConfig, now: float, note: checks.Noter | None = None
+) -> Flow[TokenSet]:
     """RFC 6749 §4.4."""
     if not config.has_credentials:
         raise ConfigError("the client credentials grant needs --client-secret or --private-key")
     fields = [("grant_type", "client_credentials"), *_scope(config), *_resources(config)]
     request = form_request(_token_url(config), fields, config, config.params_for("token"))
-    return token_response((yield request), now, config.scope)
+    return token_response((yield request), now, config.scope, note)
 
 
-def refresh(config: ClientConfig, tokens: TokenSet, now: float) -> Flow[TokenSet]:
+def refresh(
+    config: ClientConfig, tokens: TokenSet, now: float, note: checks.Noter | None = None
+) -> Flow[TokenSet]:
     """RFC 6749 §6; a rotated refresh token replaces the old one, otherwise the old one is kept."""
     if not tokens.refresh_token:
         raise ConfigError("this token has no refresh token; get a new one with `token get`")
@@ -133,9 +163,9 @@ def refresh(config: ClientConfig, tokens: TokenSet, now: float) -> Flow[TokenSet
     fields = [("grant_type", "refresh_token"), ("refresh_token", tokens.refresh_token)]
     fields += _resources(config)
     request = form_request(url, fields, config, config.params_for("refresh"))
-    new = token_response((yield request), now, tokens.scope)
+    new = token_response((yield request), now, tokens.scope, note)
     # OIDC Core §12.2: a refreshed ID token has no nonce to compare.
-    new = yield from _checked(config, new, now, None)
+    new = yield from _checked(config, new, now, None, note=note)
     return tokens.refreshed(new)
 
 

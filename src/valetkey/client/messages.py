@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from valetkey.client import checks
 from valetkey.client.assertion import assertion_fields
 from valetkey.client.config import ClientConfig, CustomParam
 from valetkey.client.errors import (
@@ -92,9 +94,12 @@ def _str(value: Any) -> str | None:
 
 
 def token_response(
-    response: httpx.Response, now: float, requested_scope: str | None = None
+    response: httpx.Response,
+    now: float,
+    requested_scope: str | None = None,
+    note: checks.Noter | None = None,
 ) -> TokenSet:
-    """RFC 6749 §5.1 success or §5.2 error."""
+    """RFC 6749 §5.1 success or §5.2 error; ``note`` hears of the checks run on a success."""
     body = read_json(response)
     if response.status_code != 200:
         raise_for_error(body, response.status_code, str(response.request.url))
@@ -103,25 +108,34 @@ def token_response(
         )
     if not isinstance(body.get("access_token"), str) or not isinstance(body.get("token_type"), str):
         raise UnexpectedResponse("token response lacks access_token or token_type (RFC 6749 §5.1)")
-    # RFC 6749 §7.1: a client must not use a token whose type it does not understand.
-    if body["token_type"].lower() not in TOKEN_TYPES:
-        raise SecurityCheckFailed(
-            f"the token endpoint issued a token of type {body['token_type'][:40]!r}; this client "
-            "understands Bearer (RFC 6750) and DPoP (RFC 9449) tokens only (RFC 6749 §7.1)"
-        )
-    _check_scope_not_wider(body.get("scope"), requested_scope)
+    checks.run(
+        "token", [(rule, partial(run, body, requested_scope)) for rule, run in TOKEN_RULES], note
+    )
     return TokenSet.from_response(body, now, requested_scope)
 
 
 TOKEN_TYPES = ("bearer", "dpop")
 
 
-def _check_scope_not_wider(granted: Any, requested: str | None) -> None:
+def _check_token_type(body: dict[str, Any], requested: str | None) -> str:
+    # RFC 6749 §7.1: a client must not use a token whose type it does not understand.
+    if body["token_type"].lower() not in TOKEN_TYPES:
+        raise SecurityCheckFailed(
+            f"the token endpoint issued a token of type {body['token_type'][:40]!r}; this client "
+            "understands Bearer (RFC 6750) and DPoP (RFC 9449) tokens only (RFC 6749 §7.1)"
+        )
+    return f"token_type {body['token_type'][:40]} is one this client understands"
+
+
+def _check_scope_not_wider(body: dict[str, Any], requested: str | None) -> str:
     """RFC 6749 §3.3 lets a server grant less than asked; a token with more than was asked for is
     refused (RFC 9700 §2.3: least privilege): it may belong to another flow, or to a server that
     ignores what the user approved. Ask for a server's extra default scopes explicitly."""
-    if not requested or not isinstance(granted, str):
-        return
+    granted = body.get("scope")
+    if not requested:
+        return "no scope was requested: nothing to compare"
+    if not isinstance(granted, str):
+        return "the response names no scope: the one requested (RFC 6749 §5.1)"
     asked = set(requested.split())
     wider = [s for s in granted.split() if s not in asked]
     if wider:
@@ -130,6 +144,14 @@ def _check_scope_not_wider(granted: Any, requested: str | None) -> None:
             + " ".join(wider)[:200]
             + " (RFC 6749 §3.3, RFC 9700 §2.3); request them explicitly if they are expected"
         )
+    return f"granted scope {granted[:200]!r} is within the one requested"
+
+
+# The checks a successful token response passes, in order (each returns what it found).
+TOKEN_RULES: tuple[tuple[str, Callable[[dict[str, Any], str | None], str]], ...] = (
+    ("token_type", _check_token_type),
+    ("scope", _check_scope_not_wider),
+)
 
 
 def revocation_response(response: httpx.Response) -> None:

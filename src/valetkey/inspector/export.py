@@ -26,7 +26,7 @@ def _text(value: str) -> str:
 
 def mermaid(title: str, lanes: Sequence[str], events: Sequence[FlowEvent]) -> str:
     """``sequenceDiagram``: one arrow per event, in cause-then-effect order; a refusal ends in a
-    cross (``--x``), the back channel is dashed."""
+    cross (``--x``), the back channel is dashed; a failed check is a note where it failed."""
     ordered = causal_order(events)
     actors = list(dict.fromkeys([*lanes, *(a for e in ordered for a in (e.source, e.target))]))
     lines = ["sequenceDiagram", f"    title {_text(title)}"]
@@ -37,6 +37,9 @@ def mermaid(title: str, lanes: Sequence[str], events: Sequence[FlowEvent]) -> st
         if e.error:
             said += f" ({e.error})"
         lines.append(f"    {e.source}{arrow}{e.target}: {number}. {_text(said)}")
+        for check in e.checks:  # a failed check, where it failed, with its section
+            if check.outcome == "fail":
+                lines.append(f"    Note over {e.target}: {_text(f'✗ {check.rule} ({check.spec})')}")
     return "\n".join(lines) + "\n"
 
 
@@ -109,3 +112,21 @@ def har(events: Sequence[FlowEvent], version: str) -> dict[str, Any]:
         )
     creator = {"name": "valetkey inspector", "version": version}
     return {"log": {"version": "1.2", "creator": creator, "pages": [], "entries": entries}}
+
+
+FORMS = {"mermaid": ".mmd", "har": ".har", "json": ".json"}
+
+
+def export_text(
+    form: str, view: Mapping[str, Any], events: Sequence[FlowEvent], version: str
+) -> str:
+    """A flow as the text of one file: ``mermaid``, ``har``, or ``json`` (the view the page
+    draws, with the flow's events)."""
+    if form == "mermaid":
+        return mermaid(view["title"], [lane for lane, _label in view["lanes"]], events)
+    if form == "har":
+        return json.dumps(har(events, version), indent=2, ensure_ascii=False)
+    if form == "json":
+        body = {"flow": view, "events": [e.to_dict() for e in causal_order(events)]}
+        return json.dumps(body, indent=2, ensure_ascii=False, default=str)
+    raise ValueError(f"unknown export {form!r}; one of {', '.join(FORMS)}")

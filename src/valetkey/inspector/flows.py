@@ -31,6 +31,12 @@ NOTES = {
     "pending": "Not happened yet.",
     "active": "In progress.",
 }
+# A client's own record (``--inspect``): what it cannot see, and nothing the server alone knows.
+CLIENT_NOTES = {
+    **NOTES,
+    "unobserved": "Not seen by the client: it happens between the browser and the server, or "
+    "inside the server.",
+}
 
 
 def _attack_spec(events: Sequence[FlowEvent]) -> str | None:
@@ -94,7 +100,9 @@ def _single(e: FlowEvent, roles: Mapping[str, str] | None = None) -> dict[str, A
     }
 
 
-def _slot_view(number: int, slot: Slot, off: bool) -> dict[str, Any]:
+def _slot_view(
+    number: int, slot: Slot, off: bool, notes: Mapping[str, str] = NOTES
+) -> dict[str, Any]:
     step = slot.step
     title = step.off_title if off and step.off_title else step.title
     if slot.event is not None and slot.event.name == "attack.finished" and not slot.event.ok:
@@ -109,7 +117,7 @@ def _slot_view(number: int, slot: Slot, off: bool) -> dict[str, Any]:
         "status": slot.status,
         "part": slot.part,
         "explain": step.off_explain if off and step.off_explain else step.explain,
-        "note": NOTES.get(slot.status, "").format(why=step.skippable),
+        "note": notes.get(slot.status, "").format(why=step.skippable),
         "event": _event_view(slot.event) if slot.event else None,
         "subs": [_single(e, step.roles) for e in slot.subs],
     }
@@ -146,6 +154,10 @@ def flow_view(
     slots, extras = assign(steps, causal_order(events))
     done = complete(spec, events) if spec else bool(events)
     failed = settle(slots, done)
+    client_only = bool(events) and all(e.data.get("seen_by") == "client" for e in events)
+    if client_only:  # only the server could tell a step was skipped
+        for slot in slots:
+            slot.status = "unobserved" if slot.status == "skipped" else slot.status
     if spec is not None and spec.defence and done:  # the outcome is the last step drawn
         slots = [s for s in slots if s.reached or s.status == "skipped"]
     first = min(events, key=lambda e: e.seq) if events else None
@@ -171,6 +183,9 @@ def flow_view(
         "failed": failed,
         "badge": _badge(spec, events, done, failed),
         "joined": [dict(j) for j in joined],
-        "steps": [_slot_view(i, s, off) for i, s in enumerate(slots, 1)],
+        "steps": [
+            _slot_view(i, s, off, CLIENT_NOTES if client_only else NOTES)
+            for i, s in enumerate(slots, 1)
+        ],
         "extras": [_single(e) for e in extras if e.name not in META],
     }

@@ -1,6 +1,7 @@
 // oidc-provider with the device flow (RFC 8628) and its dev interactions (login + consent pages),
-// for tests/interop/test_device_oidc_provider.py. It listens on a free loopback port and prints
-// {"issuer": ...} on its first line of stdout once it is ready.
+// for tests/interop/test_device_oidc_provider.py (and a code-flow client, for
+// test_inspect_oidc_provider.py). It listens on a free loopback port and prints {"issuer": ...}
+// on its first line of stdout once it is ready.
 //
 // Two switches for the tests, both things RFC 8628 leaves to the server:
 //   DEVICE_INTERVAL=n        the interval the device authorization response names (default 5 s)
@@ -22,6 +23,17 @@ server.listen(0, '127.0.0.1', () => {
   const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
   const provider = new Provider(issuer, {
     clients: [
+      {
+        // tests/interop/test_inspect_oidc_provider.py: `valetkey token get --inspect` (a native
+        // app: a loopback redirect URI on any port, RFC 8252 §7.3)
+        client_id: 'inspect-cli',
+        application_type: 'native',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/callback'],
+        token_endpoint_auth_method: 'none',
+        scope: 'openid read',
+      },
       {
         client_id: 'device-cli',
         grant_types: [DEVICE, 'refresh_token'],
