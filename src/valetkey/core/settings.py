@@ -173,6 +173,14 @@ class Settings:
         "characters each)",
         secret=True,
     )
+    client_secret_key: str | None = setting(
+        None,
+        "text",
+        "The key sealing client_secret_jwt clients' secrets in the database with AES-256-GCM (a "
+        "secret: 32 random bytes as base64url, `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'`); unset: no client_secret_jwt clients",
+        secret=True,
+    )
     metrics_path: str | None = setting(
         None,
         "path",
@@ -483,6 +491,26 @@ def _merge(data: Mapping[str, Any], sources: Sources, errs: Collector) -> dict[s
     return merged
 
 
+def _check_client_secret_key(
+    key: str | None, clients: list[ClientConfig], errs: Collector
+) -> None:
+    """The sealing key is 32 bytes; a client_secret_jwt client needs one (docs/client-auth.md)."""
+    if key is not None:
+        from valetkey.core.jose import sealing_key
+
+        try:
+            sealing_key(key)
+        except ValueError as exc:
+            errs.add("client_secret_key", str(exc))
+    for c in clients:
+        if c.token_endpoint_auth_method == "client_secret_jwt" and key is None:
+            errs.add(
+                "clients",
+                f"{c.client_id!r} uses client_secret_jwt, whose secret the server keeps sealed: "
+                "set client_secret_key (or use private_key_jwt, which leaves no secret here)",
+            )
+
+
 def build_settings(
     data: Mapping[str, Any],
     env: Mapping[str, str] | None = None,
@@ -502,6 +530,7 @@ def build_settings(
     demo = merged.get("demo", {})
     insecure = isinstance(demo, dict) and demo.get("insecure") is True
     clients = read_clients(merged, errs, insecure)
+    _check_client_secret_key(values["client_secret_key"], clients, errs)
     users = read_tables(merged, "users", read_user, errs)
     if len({u.username for u in users}) != len(users):
         errs.add("users", "usernames must be unique")
