@@ -16,6 +16,7 @@ from valetkey.core.client_assertion import (
 )
 from valetkey.core.client_metadata_rules import Found, MetadataInput, MetadataRule
 from valetkey.core.jose import PRIVATE_MEMBERS
+
 MAX_KEYS = 16
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 

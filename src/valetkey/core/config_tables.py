@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from valetkey.core import scopes
 from valetkey.core.claims import STANDARD_CLAIMS
-from valetkey.core.client_metadata import FIELDS, check_client_metadata
 from valetkey.core.client_assertion import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
+from valetkey.core.client_metadata import FIELDS, check_client_metadata
 from valetkey.core.models import AUTH_METHODS, PUBLIC_AUTH
 
 T = TypeVar("T")

@@ -53,6 +53,11 @@ class Client:
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == PUBLIC_AUTH
 
+    @property
+    def jwt_auth(self) -> bool:
+        """The client authenticates with an assertion (RFC 7523 §2.2)."""
+        return self.token_endpoint_auth_method in ("private_key_jwt", "client_secret_jwt")
+
 
 @dataclass(frozen=True)
 class User:

@@ -51,6 +51,7 @@ Kind = Literal[
     "path",
     "port",
     "format",
+    "sealing_key",
 ]
 LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "VALETKEY_"
@@ -175,7 +176,7 @@ class Settings:
     )
     client_secret_key: str | None = setting(
         None,
-        "text",
+        "sealing_key",
         "The key sealing client_secret_jwt clients' secrets in the database with AES-256-GCM (a "
         "secret: 32 random bytes as base64url, `python -c 'import secrets; "
         "print(secrets.token_urlsafe(32))'`); unset: no client_secret_jwt clients",
@@ -456,6 +457,19 @@ def _tokens(raw: Any, option: Option, errs: Collector) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _sealing_key(raw: Any, option: Option, errs: Collector) -> str | None:
+    """32 random bytes as base64url (``core.jose.sealing_key``)."""
+    text = _text(raw, option, errs)
+    if text is not None:
+        from valetkey.core.jose import sealing_key
+
+        try:
+            sealing_key(text)
+        except ValueError as exc:
+            errs.add(option.name, str(exc))
+    return text
+
+
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
     "count": _count,
@@ -470,6 +484,7 @@ READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "path": _path,
     "port": _port,
     "format": _format,
+    "sealing_key": _sealing_key,
 }
 
 
@@ -494,14 +509,7 @@ def _merge(data: Mapping[str, Any], sources: Sources, errs: Collector) -> dict[s
 def _check_client_secret_key(
     key: str | None, clients: list[ClientConfig], errs: Collector
 ) -> None:
-    """The sealing key is 32 bytes; a client_secret_jwt client needs one (docs/client-auth.md)."""
-    if key is not None:
-        from valetkey.core.jose import sealing_key
-
-        try:
-            sealing_key(key)
-        except ValueError as exc:
-            errs.add("client_secret_key", str(exc))
+    """A client_secret_jwt client needs the sealing key (docs/client-auth.md)."""
     for c in clients:
         if c.token_endpoint_auth_method == "client_secret_jwt" and key is None:
             errs.add(
