@@ -28,9 +28,7 @@ def _toml(value: Any) -> str:
     return json.dumps(value)
 
 
-JWT_CONFIG = f"""
-client_secret_key = "{SEALING_KEY}"
-{BASE_CONFIG}
+JWT_CLIENTS = f"""
 [[clients]]
 client_id = "svc-key"
 token_endpoint_auth_method = "private_key_jwt"
@@ -55,6 +53,7 @@ jwks = {_toml(jose.jwks([KEY, RSA_KEY]))}
 grant_types = ["client_credentials"]
 scope = "read:files"
 """
+JWT_CONFIG = f'client_secret_key = "{SEALING_KEY}"\n{BASE_CONFIG}\n{JWT_CLIENTS}'
 
 
 def body(server: InProcess, client_id: str, path: str, **changes: Any) -> dict[str, Any]:
