@@ -83,11 +83,16 @@ def _secret(raw: Mapping[str, Any], key: str, errs: Collector) -> tuple[str | No
         errs.add(f"{key}.client_secret", "must be a non-empty string")
         secret = None
     method = raw.get("token_endpoint_auth_method", "client_secret_basic" if secret else PUBLIC_AUTH)
-    if method in (PUBLIC_AUTH, PRIVATE_KEY_JWT) and secret:
+    if method == PUBLIC_AUTH and secret:
         errs.add(
             f"{key}.client_secret",
-            f"a client with token_endpoint_auth_method = {method!r} has no secret"
-            + (" (the server holds only its public keys)" if method == PRIVATE_KEY_JWT else ""),
+            'a public client (token_endpoint_auth_method = "none") has no secret',
+        )
+    elif method == PRIVATE_KEY_JWT and secret:
+        errs.add(
+            f"{key}.client_secret",
+            "a private_key_jwt client has no secret: the server holds only its public keys "
+            "(jwks or jwks_uri)",
         )
     elif method in AUTH_METHODS and method not in (PUBLIC_AUTH, PRIVATE_KEY_JWT) and not secret:
         errs.add(f"{key}.client_secret", f"is required for token_endpoint_auth_method = {method!r}")
