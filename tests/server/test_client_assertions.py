@@ -161,3 +161,22 @@ def test_the_metadata_lists_both_methods_and_their_algs(server: InProcess) -> No
         )
         algs = meta[f"{endpoint}_auth_signing_alg_values_supported"]
         assert {"ES256", "RS256", "HS256"} <= set(algs) and "none" not in algs
+
+
+def test_failed_assertions_never_lock_the_client_out(server: InProcess) -> None:
+    """Someone with only the client_id can send bad assertions at will: nothing in one can be
+    guessed, so they are not throttled, and the client's own next assertion still works."""
+    for _ in range(12):
+        forged = j.signed(server, "/token", key=j.STRANGER)
+        assert j.post(server, "/token", forged).status_code == 401
+    assert j.post(server, "/token", j.signed(server, "/token")).status_code == 200
+
+
+def test_an_assertion_and_a_dpop_proof_share_the_replay_table(server: InProcess) -> None:
+    from valetkey.client.dpop import DPoPKey
+
+    key = DPoPKey.generate()
+    proof = key.proof("POST", f"{ISSUER}/token", now=server.clock.now())
+    r = server.http.post("/token", headers={"DPoP": proof},
+                         data={**j.FORMS["/token"], **j.fields(j.signed(server, "/token"))})  # fmt: skip
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
