@@ -89,3 +89,28 @@ def test_config_file_jwt_clients_are_checked() -> None:
     found = problems("", f'{pk}\nclient_secret = "{"s" * 40}"\njwks_uri = "https://a.example/j"')
     assert any("has no secret" in p for p in found)
     assert any("client_secret_key" in p for p in problems('client_secret_key = "short"', ""))
+
+
+def test_the_config_files_secret_is_sealed_once_and_anew_under_a_new_key(tmp_path: Path) -> None:
+    from tests.conftest import settings_from
+    from valetkey.server.bootstrap import apply_config
+
+    config = f'client_secret_key = "{j.SEALING_KEY}"\n{FAST_BASE}\n{j.JWT_CLIENTS}'
+    store = open_store(f"sqlite:///{tmp_path / 'vk.db'}")
+    try:
+        apply_config(settings_from(config), store)
+        first = store.get_client("svc-mac")
+        apply_config(settings_from(config), store)  # a restart: the sealed value stays
+        again = store.get_client("svc-mac")
+        assert first is not None and again is not None
+        assert first.secret_sealed == again.secret_sealed and first.secret_digest is None
+        new_key = "n" * 42 + "A"
+        apply_config(settings_from(config.replace(j.SEALING_KEY, new_key)), store)
+        resealed = store.get_client("svc-mac")
+        assert resealed is not None and resealed.secret_sealed != first.secret_sealed
+        opened = jose.unseal_secret(
+            jose.sealing_key(new_key), "svc-mac", resealed.secret_sealed or ""
+        )
+        assert opened == j.MAC_SECRET
+    finally:
+        store.close()

@@ -17,6 +17,7 @@ STRANGER = jose.generate_private_jwk("ES256", kid="svc-key-1")  # another key un
 MAC_SECRET = "mac-secret-" + "m" * 53  # 64 bytes: enough for HS512
 SEALING_KEY = "k" * 42 + "A"
 CALLBACK = "https://app.example/cb"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def _toml(value: Any) -> str:
@@ -33,7 +34,7 @@ JWT_CLIENTS = f"""
 client_id = "svc-key"
 token_endpoint_auth_method = "private_key_jwt"
 jwks = {_toml(jose.jwks([KEY, RSA_KEY]))}
-grant_types = ["client_credentials", "authorization_code"]
+grant_types = ["client_credentials", "authorization_code", "{DEVICE_GRANT}"]
 redirect_uris = ["{CALLBACK}"]
 scope = "read:files"
 

@@ -180,3 +180,14 @@ def test_an_assertion_and_a_dpop_proof_share_the_replay_table(server: InProcess)
     r = server.http.post("/token", headers={"DPoP": proof},
                          data={**j.FORMS["/token"], **j.fields(j.signed(server, "/token"))})  # fmt: skip
     assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+
+
+def test_the_device_authorization_endpoint_takes_assertions_too(server: InProcess) -> None:
+    path = "/device_authorization"
+    form = {"scope": "read:files"}
+    r = server.http.post(path, data={**form, **j.fields(j.signed(server, path))})
+    assert r.status_code == 200 and "device_code" in r.json(), r.text
+    replayed = j.signed(server, path, aud=ISSUER + "/token")
+    assert server.http.post(path, data={**form, **j.fields(replayed)}).status_code == 200
+    again = server.http.post("/token", data={**j.FORMS["/token"], **j.fields(replayed)})
+    assert refused_rule(server, again) == "check_assertion_jti_unused"
