@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import InProcess, make_in_process
 from tests.core import assertions as a
 from tests.server import jwt_clients as j
-from tests.server.test_registration import INITIAL, post
+from tests.server.test_registration import INITIAL, manage, post
 from valetkey.core import jose
 
 SERVICE: dict[str, Any] = {"grant_types": ["client_credentials"], "scope": "read:files"}
@@ -107,3 +107,31 @@ def test_bad_key_metadata_is_refused(
     r = post(server, {**SERVICE, **metadata}, INITIAL)
     assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
     assert words in r.json()["error_description"]
+
+
+def test_a_client_rotates_its_keys_through_its_registration(server: InProcess) -> None:
+    """RFC 7592 §2.2: the client replaces its jwks; the old key stops working, the new one works."""
+    new_key = jose.generate_private_jwk("ES256", kid="rotated")
+    first = {**SERVICE, "token_endpoint_auth_method": "private_key_jwt", "jwks": jose.jwks([j.KEY])}
+    reg = post(server, first, INITIAL).json()
+    client_id = reg["client_id"]
+    assert cc(server, client_id, lambda c: a.signed(j.KEY, c)) == 200
+    update = {**first, "client_id": client_id, "jwks": jose.jwks([new_key])}
+    changed = manage(server, "PUT", reg["registration_client_uri"],
+                     reg["registration_access_token"], update)  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["jwks"] == update["jwks"], changed.text
+    server.clock.advance(60)  # past the client cache
+    assert cc(server, client_id, lambda c: a.signed(j.KEY, c)) == 401
+    assert cc(server, client_id, lambda c: a.signed(new_key, c)) == 200
+
+
+def test_a_client_secret_jwt_update_keeps_its_sealed_secret(server: InProcess) -> None:
+    first = {**SERVICE, "token_endpoint_auth_method": "client_secret_jwt"}
+    reg = post(server, first, INITIAL).json()
+    update = {**first, "client_id": reg["client_id"], "client_name": "Renamed"}
+    changed = manage(server, "PUT", reg["registration_client_uri"],
+                     reg["registration_access_token"], update)  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    server.clock.advance(60)
+    secret = reg["client_secret"]
+    assert cc(server, reg["client_id"], lambda c: a.maced(secret, c)) == 200

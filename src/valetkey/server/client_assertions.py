@@ -86,8 +86,11 @@ def _no_secret(_secret: str, _digest: str) -> bool:
 
 
 def endpoint_url(state: ServerState, request: Request) -> str:
+    """The endpoint's URL as the metadata publishes it: the issuer and the endpoint's own path (a
+    proxy may pass the issuer's path prefix along, or strip it)."""
     path = str(request.scope.get("path", ""))
-    return state.issuer + (path if path in ENDPOINT_PATHS else "/token")
+    found = next((p for p in ENDPOINT_PATHS if path.endswith(p)), "/token")
+    return state.issuer + found
 
 
 def _context(
