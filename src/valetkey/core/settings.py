@@ -210,7 +210,7 @@ class Settings:
     development_allow_loopback_fetch: bool = setting(
         False,
         "flag",
-        "Development and tests only: let outbound fetches (client metadata documents) reach "
+        "Development and tests only: let outbound fetches (client metadata documents, jwks_uri) reach "
         "loopback addresses, and there also plain http and any port",
     )
     inspector_token: str | None = setting(
