@@ -98,7 +98,11 @@ def found(metadata: dict[str, Any], **kwargs: Any) -> list[tuple[str, str]]:
         ),
         ({**KEYED, "jwks": None}, [("jwks", "check_client_keys")]),
         ({**KEYED, "jwks_uri": "https://svc.example/jwks"}, [("jwks", "check_client_keys")]),
-        ({**CONFIDENTIAL, "jwks_uri": "https://a.example/j"}, [("jwks_uri", "check_client_keys")]),
+        (
+            {**CONFIDENTIAL, "jwks_uri": "https://a.example/j", "jwks": {"keys": [EC_KEY]}},
+            [("jwks", "check_client_keys")],
+        ),
+        ({**CONFIDENTIAL, "jwks_uri": "https://a.example/j"}, []),  # kept for other uses
         (
             {**KEYED, "jwks": {"keys": [{**EC_KEY, "d": "x"}]}},
             [("jwks.keys[0]", "check_jwks_public")],

@@ -22,17 +22,17 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def check_client_keys(m: MetadataInput) -> Found:
-    """private_key_jwt: exactly one of jwks and jwks_uri; no other method registers keys."""
+    """RFC 7591 §2: jwks and jwks_uri MUST NOT both be present; private_key_jwt needs one of them
+    (another method may register keys for other uses: they are kept, and unused here)."""
     given = [name for name in ("jwks", "jwks_uri") if getattr(m, name) is not None]
-    if m.token_endpoint_auth_method == PRIVATE_KEY_JWT:
-        if len(given) != 1:
-            yield (
-                "jwks",
-                "private_key_jwt needs exactly one of jwks (the public keys) and jwks_uri (the "
-                "https URL of the client's JWK Set)",
-            )
-    elif given:
-        yield given[0], f"{given[0]} is used only with token_endpoint_auth_method private_key_jwt"
+    if len(given) == 2:
+        yield "jwks", "give either jwks or jwks_uri, not both"
+    elif not given and m.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+        yield (
+            "jwks",
+            "private_key_jwt needs exactly one of jwks (the public keys) and jwks_uri (the "
+            "https URL of the client's JWK Set)",
+        )
 
 
 def check_jwks_public(m: MetadataInput) -> Found:
