@@ -17,6 +17,12 @@ CONFIDENTIAL: dict[str, Any] = {
     "redirect_uris": ["https://app.example/cb"],
     "token_endpoint_auth_method": "client_secret_basic",
 }
+EC_KEY = {"kty": "EC", "crv": "P-256", "x": "x" * 43, "y": "y" * 43, "kid": "k1"}
+KEYED: dict[str, Any] = {
+    "grant_types": ["client_credentials"],
+    "token_endpoint_auth_method": "private_key_jwt",
+    "jwks": {"keys": [EC_KEY]},
+}
 PUBLIC: dict[str, Any] = {
     "redirect_uris": ["http://127.0.0.1/callback", "com.example.app:/callback"],
     "token_endpoint_auth_method": "none",
@@ -87,8 +93,55 @@ def found(metadata: dict[str, Any], **kwargs: Any) -> list[tuple[str, str]]:
             [("grant_types", "check_password_confidential")],
         ),
         (
-            {**CONFIDENTIAL, "token_endpoint_auth_method": "private_key_jwt"},
+            {**CONFIDENTIAL, "token_endpoint_auth_method": "tls_client_auth"},
             [("token_endpoint_auth_method", "check_auth_method")],
+        ),
+        ({**KEYED, "jwks": None}, [("jwks", "check_client_keys")]),
+        ({**KEYED, "jwks_uri": "https://svc.example/jwks"}, [("jwks", "check_client_keys")]),
+        (
+            {**CONFIDENTIAL, "jwks_uri": "https://a.example/j", "jwks": {"keys": [EC_KEY]}},
+            [("jwks", "check_client_keys")],
+        ),
+        ({**CONFIDENTIAL, "jwks_uri": "https://a.example/j"}, []),  # kept for other uses
+        (
+            {**KEYED, "jwks": {"keys": [{**EC_KEY, "d": "x"}]}},
+            [("jwks.keys[0]", "check_jwks_public")],
+        ),
+        (
+            {**KEYED, "jwks": {"keys": [{"kty": "oct", "k": "x"}]}},
+            [("jwks.keys[0]", "check_jwks_public")],
+        ),
+        ({**KEYED, "jwks": {"keys": []}}, [("jwks", "check_jwks_public")]),
+        ({**KEYED, "jwks": ["x"]}, [("jwks", "check_field_types"), ("jwks", "check_client_keys")]),
+        (
+            {**KEYED, "jwks": None, "jwks_uri": "http://svc.example/jwks"},
+            [("jwks_uri", "check_jwks_uri")],
+        ),
+        ({**KEYED, "jwks": None, "jwks_uri": "http://127.0.0.1:8000/jwks"}, []),
+        (
+            {**KEYED, "token_endpoint_auth_signing_alg": "HS256"},
+            [("token_endpoint_auth_signing_alg", "check_signing_alg")],
+        ),
+        (
+            {**KEYED, "token_endpoint_auth_signing_alg": "none"},
+            [("token_endpoint_auth_signing_alg", "check_signing_alg")],
+        ),
+        ({**KEYED, "token_endpoint_auth_signing_alg": "ES256"}, []),
+        (
+            {
+                **CONFIDENTIAL,
+                "token_endpoint_auth_method": "client_secret_jwt",
+                "token_endpoint_auth_signing_alg": "RS256",
+            },
+            [("token_endpoint_auth_signing_alg", "check_signing_alg")],
+        ),
+        (
+            {
+                **CONFIDENTIAL,
+                "token_endpoint_auth_method": "client_secret_jwt",
+                "token_endpoint_auth_signing_alg": "HS512",
+            },
+            [],
         ),
         # PKCE (RFC 9700 §2.1.1, RFC 7636 §4.2-§4.3).
         ({**PUBLIC, "require_pkce": False}, [("require_pkce", "check_public_client_pkce")]),

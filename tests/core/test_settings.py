@@ -131,6 +131,7 @@ def test_every_declared_setting_can_come_from_its_environment_variable() -> None
         "path": ("/metrics", "/metrics"),
         "port": ("9100", 9100),
         "format": ("json", "json"),
+        "sealing_key": ("A" * 42 + "E", "A" * 42 + "E"),
     }
     env = {o.env: sample[o.kind][0] for o in OPTIONS}
     env["VALETKEY_PASSWORD_MEMORY_KIB"] = "64"  # at least 8 KiB for each of the 7 lanes

@@ -110,6 +110,31 @@ def test_clients_round_trip_and_upsert(store: SQLStore) -> None:
     assert store.get_client("nope") is None
 
 
+def test_jwt_clients_keep_their_keys_and_sealed_secret(store: SQLStore) -> None:
+    jwks = {"keys": [{"kty": "EC", "crv": "P-256", "x": "x" * 43, "y": "y" * 43, "kid": "k1"}]}
+    by_key = Client(
+        "svc",
+        grant_types=("client_credentials",),
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=jwks,
+        token_endpoint_auth_signing_alg="ES256",
+    )
+    by_uri = Client("svc2", token_endpoint_auth_method="private_key_jwt", jwks_uri="https://a/j")
+    by_mac = Client("mac", token_endpoint_auth_method="client_secret_jwt", secret_sealed="A256GCM.x")
+    for c in (by_key, by_uri):
+        assert store.add_client(c) is True
+    store.upsert_client(by_mac)
+    assert store.get_client("svc") == by_key
+    assert store.get_client("svc2") == by_uri
+    loaded = store.get_client("mac")
+    assert loaded == by_mac and loaded.secret_sealed == "A256GCM.x"
+    assert {c.client_id: c for c in store.list_clients()}["svc"].jwks == jwks
+    store.register_client(Client("dyn", token_endpoint_auth_method="client_secret_jwt",
+                                 secret_sealed="A256GCM.y"), "digest")
+    found = store.get_registration("dyn")
+    assert found is not None and found[0].secret_sealed == "A256GCM.y"
+
+
 def test_users_keep_their_sub_on_upsert(store: SQLStore) -> None:
     first = store.upsert_user(User("sub-1", "alice", "$argon2id$h1", {"name": "Alice"}))
     again = store.upsert_user(User("sub-OTHER", "alice", "$argon2id$h2", {"name": "Alice L."}))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import click
 
+from valetkey.cli.admin_client_keys import credentials, key_options, read_jwks, seal
 from valetkey.cli.admin_common import (
     Admin,
     admin_store,
@@ -20,6 +22,8 @@ from valetkey.cli.admin_common import (
 from valetkey.core.client_metadata import check_client_metadata
 from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, Client
 from valetkey.core.secrets import new_token
+
+KEY_FIELDS = ("jwks", "jwks_uri", "token_endpoint_auth_signing_alg")
 
 
 def client_json(c: Client, source: str) -> dict[str, Any]:
@@ -36,6 +40,7 @@ def client_json(c: Client, source: str) -> dict[str, Any]:
         "require_pkce": c.require_pkce,
         "pkce_methods": list(c.pkce_methods),
         "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
+        **{k: v for k in KEY_FIELDS if (v := getattr(c, k)) is not None},
         "source": source,
     }
 
@@ -75,6 +80,7 @@ def client_group() -> None:
     is_flag=True,
     help="Every token request needs a DPoP proof: tokens are always key-bound (RFC 9449 §5.2).",
 )
+@key_options
 @config_option
 @json_option
 def client_add(
@@ -88,10 +94,14 @@ def client_add(
     scope: str,
     no_pkce: bool,
     dpop_bound: bool,
+    jwks_file: str | None,
+    jwks_uri: str | None,
+    signing_alg: str | None,
     config_path: str | None,
     as_json: bool,
 ) -> None:
-    """Register a client. A confidential client's secret is generated and shown once."""
+    """Register a client. A confidential client's secret is generated and shown once
+    (private_key_jwt: none, give --jwks or --jwks-uri)."""
     method = "none" if public else auth_method
     grant_types = grant_types or ("authorization_code",)
     if not client_id.strip() or len(client_id) > 255:
@@ -105,18 +115,18 @@ def client_add(
             "scope": scope,
             "require_pkce": not no_pkce,
             "dpop_bound_access_tokens": dpop_bound,
+            "jwks": read_jwks(jwks_file),
+            "jwks_uri": jwks_uri,
+            "token_endpoint_auth_signing_alg": signing_alg,
         }
     )
     if check.value is None:
         raise click.ClickException(
             "the client was not added:\n  " + "\n  ".join(map(str, check.problems))
         )
-    secret = None if method == "none" else new_token(32)
-    from valetkey.server.passwords import digest_client_secret
-
-    digest = digest_client_secret(secret) if secret else None
-    client = check.value.client(client_id, digest, name)
     with admin_store(config_path) as admin:
+        secret, digest, sealed = credentials(method, client_id, admin.settings)
+        client = replace(check.value.client(client_id, digest, name), secret_sealed=sealed)
         if not admin.store.add_client(client, source="admin"):
             raise click.ClickException(
                 f"a client with id {client_id!r} already exists; nothing changed"
@@ -133,7 +143,8 @@ def _print_added(client: Client, secret: str | None, as_json: bool, source: str)
     )
     if secret:
         click.echo(f"client_secret: {secret}")
-        click.echo("This secret is shown once and stored only as a digest: copy it now.")
+        kept = "sealed" if client.secret_sealed else "only as a digest"
+        click.echo(f"This secret is shown once and stored {kept}: copy it now.")
 
 
 @client_group.command("list")
@@ -220,8 +231,6 @@ def client_rotate_secret(
     client_id: str, force: bool, config_path: str | None, as_json: bool
 ) -> None:
     """Replace a confidential client's secret; the new one is shown once, the old one stops working."""
-    from dataclasses import replace
-
     from valetkey.server.passwords import digest_client_secret
 
     with admin_store(config_path) as admin:
@@ -230,10 +239,14 @@ def client_rotate_secret(
             raise click.ClickException(f"{client_id!r} is a public client: it has no secret")
         if client_id in admin.config_client_ids():
             refuse_config_owned("client", client_id, config_path, force)
+        if client.token_endpoint_auth_method == "private_key_jwt":
+            raise click.ClickException(f"{client_id!r} uses private_key_jwt: it has no secret")
         secret = new_token(32)
-        admin.store.upsert_client(
-            replace(client, secret_digest=digest_client_secret(secret)), source="admin"
-        )
+        if client.token_endpoint_auth_method == "client_secret_jwt":
+            changed = replace(client, secret_sealed=seal(admin.settings, client_id, secret))
+        else:
+            changed = replace(client, secret_digest=digest_client_secret(secret))
+        admin.store.upsert_client(changed, source="admin")
         if as_json:
             emit_json({"client_id": client_id, "client_secret": secret})
         else:

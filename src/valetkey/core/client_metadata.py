@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from valetkey.core import scopes
-from valetkey.core.client_metadata_rules import METADATA_RULES, MetadataInput, MetadataRule
+from valetkey.core.client_metadata_keys import KEY_RULES
+from valetkey.core.client_metadata_rules import METADATA_RULES as BASE_RULES
+from valetkey.core.client_metadata_rules import MetadataInput, MetadataRule
 from valetkey.core.models import Client
+
+METADATA_RULES: tuple[MetadataRule, ...] = BASE_RULES + KEY_RULES
 
 FIELDS = (
     "redirect_uris",
@@ -28,6 +33,9 @@ FIELDS = (
     "pkce_methods",
     "dpop_bound_access_tokens",
     "require_pushed_authorization_requests",
+    "jwks",
+    "jwks_uri",
+    "token_endpoint_auth_signing_alg",
 )
 
 
@@ -57,6 +65,9 @@ class ClientMetadata:
     pkce_methods: tuple[str, ...]
     dpop_bound_access_tokens: bool = False
     require_pushed_authorization_requests: bool = False
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
 
     def client(self, client_id: str, secret_digest: str | None, name: str | None = None) -> Client:
         """The client record these accepted metadata describe."""
@@ -74,6 +85,9 @@ class ClientMetadata:
             post_logout_redirect_uris=self.post_logout_redirect_uris,
             dpop_bound_access_tokens=self.dpop_bound_access_tokens,
             require_pushed_authorization_requests=self.require_pushed_authorization_requests,
+            jwks=self.jwks,
+            jwks_uri=self.jwks_uri,
+            token_endpoint_auth_signing_alg=self.token_endpoint_auth_signing_alg,
         )
 
 
@@ -124,6 +138,13 @@ class _Reader:
             return ""
         return value
 
+    def mapping(self, name: str) -> Mapping[str, Any] | None:
+        value = self.raw.get(name)
+        if value is not None and not isinstance(value, Mapping):
+            self.wrong(name, 'must be a JSON object, e.g. {"keys": [...]}')
+            return None
+        return value
+
     def text(self, name: str) -> str | None:
         value = self.raw.get(name)
         if value is not None and not isinstance(value, str):
@@ -154,6 +175,9 @@ def read_client_metadata(
         pkce_methods=defaults.pkce_methods if pkce_methods is None else pkce_methods,
         dpop_bound_access_tokens=read.flag("dpop_bound_access_tokens", False),
         require_pushed_authorization_requests=read.flag("require_pushed_authorization_requests", False),
+        jwks=read.mapping("jwks"),
+        jwks_uri=read.text("jwks_uri"),
+        token_endpoint_auth_signing_alg=read.text("token_endpoint_auth_signing_alg"),
         insecure_demo=insecure_demo,
     )
     return value, read.problems
@@ -180,6 +204,9 @@ def check_client_metadata(
         pkce_methods=m.pkce_methods,
         dpop_bound_access_tokens=m.dpop_bound_access_tokens,
         require_pushed_authorization_requests=m.require_pushed_authorization_requests,
+        jwks=m.jwks,
+        jwks_uri=m.jwks_uri,
+        token_endpoint_auth_signing_alg=m.token_endpoint_auth_signing_alg,
     )
     return MetadataResult(accepted, ())
 

@@ -6,8 +6,9 @@ Each rule is a small function over typed :class:`MetadataInput` that names every
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from valetkey.core import pkce, redirect, scopes
 from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, PUBLIC_AUTH, RESPONSE_TYPES
@@ -31,6 +32,9 @@ class MetadataInput:
     pkce_methods: tuple[str, ...] = ("S256",)
     dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: every token request needs a proof
     require_pushed_authorization_requests: bool = False  # RFC 9126 §6
+    jwks: Mapping[str, Any] | None = None  # private_key_jwt (core.client_metadata_keys)
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
     insecure_demo: bool = False  # the attack demo's public clients without PKCE (never served)
 
     @property

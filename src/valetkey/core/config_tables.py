@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from valetkey.core import scopes
 from valetkey.core.claims import STANDARD_CLAIMS
+from valetkey.core.client_assertion import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
 from valetkey.core.client_metadata import FIELDS, check_client_metadata
 from valetkey.core.models import AUTH_METHODS, PUBLIC_AUTH
 
@@ -21,6 +22,7 @@ T = TypeVar("T")
 CLIENT_KEYS = frozenset({"client_id", "client_secret", *FIELDS})
 # Keys that may also be given as KEY_file or KEY_env (``core.config_secrets``).
 CLIENT_SECRETS = ("client_secret",)
+MIN_MAC_SECRET = 32  # bytes: RFC 7518 §3.2, a key at least as long as HS256's hash
 USER_SECRETS = ("password", "password_hash")
 
 
@@ -53,6 +55,9 @@ class ClientConfig:
     post_logout_redirect_uris: tuple[str, ...] = ()
     dpop_bound_access_tokens: bool = False
     require_pushed_authorization_requests: bool = False
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,20 @@ def _secret(raw: Mapping[str, Any], key: str, errs: Collector) -> tuple[str | No
             f"{key}.client_secret",
             'a public client (token_endpoint_auth_method = "none") has no secret',
         )
-    elif method in AUTH_METHODS and method != PUBLIC_AUTH and not secret:
+    elif method == PRIVATE_KEY_JWT and secret:
+        errs.add(
+            f"{key}.client_secret",
+            "a private_key_jwt client has no secret: the server holds only its public keys "
+            "(jwks or jwks_uri)",
+        )
+    elif method in AUTH_METHODS and method not in (PUBLIC_AUTH, PRIVATE_KEY_JWT) and not secret:
         errs.add(f"{key}.client_secret", f"is required for token_endpoint_auth_method = {method!r}")
+    elif method == CLIENT_SECRET_JWT and secret and len(secret.encode("utf-8")) < MIN_MAC_SECRET:
+        errs.add(
+            f"{key}.client_secret",
+            f"must be at least {MIN_MAC_SECRET} bytes for client_secret_jwt (HS256's key size, "
+            "RFC 7518 §3.2); generate one with secrets.token_urlsafe(32)",
+        )
     return secret, method
 
 
@@ -121,6 +138,9 @@ def read_client(raw: Any, key: str, errs: Collector, insecure: bool = False) -> 
         post_logout_redirect_uris=v.post_logout_redirect_uris,
         dpop_bound_access_tokens=v.dpop_bound_access_tokens,
         require_pushed_authorization_requests=v.require_pushed_authorization_requests,
+        jwks=v.jwks,
+        jwks_uri=v.jwks_uri,
+        token_endpoint_auth_signing_alg=v.token_endpoint_auth_signing_alg,
     )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache, partial
 from typing import Any
@@ -484,3 +485,46 @@ def _import_pem(data: bytes) -> Any:
 def key_type(alg: str) -> str | None:
     """The JWK ``kty`` that signs with asymmetric ``alg`` (RFC 7518 §6.1), or None."""
     return _KTY.get(alg)
+
+
+# --- A client_secret_jwt secret at rest: AES-256-GCM (NIST SP 800-38D), the client_id bound -----
+SEALED_PREFIX = "A256GCM."
+SEALING_KEY_BYTES = 32
+
+
+def sealing_key(text: str) -> bytes:
+    """The 32-byte key from its base64url text (43 characters, ``secrets.token_urlsafe(32)``);
+    ValueError saying why not."""
+    try:
+        key = b64url_decode(text.strip())
+    except ValueError as exc:
+        raise ValueError("must be base64url text (43 characters for 32 random bytes)") from exc
+    if len(key) != SEALING_KEY_BYTES:
+        raise ValueError(f"must decode to {SEALING_KEY_BYTES} bytes, not {len(key)}")
+    return key
+
+
+def seal_secret(key: bytes, client_id: str, secret: str) -> str:
+    """``secret`` encrypted under ``key`` with a random 96-bit nonce; the client_id is the
+    associated data, so a sealed value moved to another client does not open."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(key).encrypt(nonce, secret.encode("utf-8"), client_id.encode("utf-8"))
+    return SEALED_PREFIX + _b64(nonce + sealed).decode("ascii")
+
+
+def unseal_secret(key: bytes, client_id: str, sealed: str) -> str:
+    """The secret :func:`seal_secret` sealed for ``client_id``; ValueError for another key, another
+    client or a changed value (the GCM tag does not match)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if not sealed.startswith(SEALED_PREFIX):
+        raise ValueError("not a sealed secret")
+    raw = b64url_decode(sealed[len(SEALED_PREFIX) :])
+    try:
+        opened = AESGCM(key).decrypt(raw[:12], raw[12:], client_id.encode("utf-8"))
+    except (InvalidTag, ValueError) as exc:
+        raise ValueError("the sealed secret does not open with this key for this client") from exc
+    return opened.decode("utf-8")

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PUBLIC_AUTH = "none"
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+# private_key_jwt and client_secret_jwt: RFC 7523 §2.2 assertions (OIDC Core §9; core.client_assertion)
+AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "none",
+    "private_key_jwt",
+    "client_secret_jwt",
+)
 GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
@@ -34,10 +41,22 @@ class Client:
     post_logout_redirect_uris: tuple[str, ...] = ()
     dpop_bound_access_tokens: bool = False  # RFC 9449 §5.2: every token request needs a proof
     require_pushed_authorization_requests: bool = False  # RFC 9126 §6: only via /par
+    # private_key_jwt (RFC 7591 §2): exactly one of an inline JWK Set (public keys) or its URL
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None  # OIDC Registration §2: the only alg
+    # client_secret_jwt: the secret sealed with AES-256-GCM under the server's client_secret_key
+    # (never a digest: a MAC needs the secret itself, RFC 7518 §3.2), client_id as associated data
+    secret_sealed: str | None = field(default=None, repr=False)
 
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == PUBLIC_AUTH
+
+    @property
+    def jwt_auth(self) -> bool:
+        """The client authenticates with an assertion (RFC 7523 §2.2)."""
+        return self.token_endpoint_auth_method in ("private_key_jwt", "client_secret_jwt")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ Kind = Literal[
     "path",
     "port",
     "format",
+    "sealing_key",
 ]
 LOG_FORMATS = ("text", "json")
 ENV_PREFIX = "VALETKEY_"
@@ -174,6 +175,14 @@ class Settings:
         "characters each)",
         secret=True,
     )
+    client_secret_key: str | None = setting(
+        None,
+        "sealing_key",
+        "The key sealing client_secret_jwt clients' secrets in the database with AES-256-GCM (a "
+        "secret: 32 random bytes as base64url, `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'`); unset: no client_secret_jwt clients",
+        secret=True,
+    )
     metrics_path: str | None = setting(
         None,
         "path",
@@ -202,7 +211,7 @@ class Settings:
     development_allow_loopback_fetch: bool = setting(
         False,
         "flag",
-        "Development and tests only: let outbound fetches (client metadata documents) reach "
+        "Development and tests only: let outbound fetches (client metadata documents, jwks_uri) reach "
         "loopback addresses, and there also plain http and any port",
     )
     inspector_token: str | None = setting(
@@ -449,6 +458,19 @@ def _tokens(raw: Any, option: Option, errs: Collector) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _sealing_key(raw: Any, option: Option, errs: Collector) -> str | None:
+    """32 random bytes as base64url (``core.jose.sealing_key``)."""
+    text = _text(raw, option, errs)
+    if text is not None:
+        from valetkey.core.jose import sealing_key
+
+        try:
+            sealing_key(text)
+        except ValueError as exc:
+            errs.add(option.name, str(exc))
+    return text
+
+
 READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "seconds": _seconds,
     "count": _count,
@@ -463,6 +485,7 @@ READERS: dict[Kind, Callable[[Any, Option, Collector], Any]] = {
     "path": _path,
     "port": _port,
     "format": _format,
+    "sealing_key": _sealing_key,
 }
 
 
@@ -484,6 +507,19 @@ def _merge(data: Mapping[str, Any], sources: Sources, errs: Collector) -> dict[s
     return merged
 
 
+def _check_client_secret_key(
+    key: str | None, clients: list[ClientConfig], errs: Collector
+) -> None:
+    """A client_secret_jwt client needs the sealing key (docs/client-auth.md)."""
+    for c in clients:
+        if c.token_endpoint_auth_method == "client_secret_jwt" and key is None:
+            errs.add(
+                "clients",
+                f"{c.client_id!r} uses client_secret_jwt, whose secret the server keeps sealed: "
+                "set client_secret_key (or use private_key_jwt, which leaves no secret here)",
+            )
+
+
 def build_settings(
     data: Mapping[str, Any],
     env: Mapping[str, str] | None = None,
@@ -503,6 +539,7 @@ def build_settings(
     demo = merged.get("demo", {})
     insecure = isinstance(demo, dict) and demo.get("insecure") is True
     clients = read_clients(merged, errs, insecure)
+    _check_client_secret_key(values["client_secret_key"], clients, errs)
     users = read_tables(merged, "users", read_user, errs)
     if len({u.username for u in users}) != len(users):
         errs.add("users", "usernames must be unique")

@@ -4,8 +4,10 @@ Every upsert is a single statement that tolerates another instance doing the sam
 
 from __future__ import annotations
 
+import hmac
 import uuid
 
+from valetkey.core import jose
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.events import EventSink, NullSink
 from valetkey.core.models import Client, Resource, User
@@ -108,11 +110,20 @@ def default_database(settings: Settings) -> str:
 
 
 def client_record(
-    c: ClientConfig, existing: Client | None = None, passwords: Passwords | None = None
+    c: ClientConfig,
+    existing: Client | None = None,
+    passwords: Passwords | None = None,
+    sealing: bytes | None = None,
 ) -> Client:
+    """``sealing``: the client_secret_key, for a client_secret_jwt client's secret (kept sealed,
+    never as a digest: the MAC needs the secret itself, docs/client-auth.md)."""
     passwords = passwords or default_passwords()
-    secret_digest = None
-    if c.client_secret:
+    secret_digest = sealed = None
+    if c.token_endpoint_auth_method == "client_secret_jwt" and c.client_secret:
+        if sealing is None:
+            raise ValueError(f"client {c.client_id!r} uses client_secret_jwt: set client_secret_key")
+        sealed = _sealed(c.client_id, c.client_secret, existing, sealing)
+    elif c.client_secret:
         # Keep the stored digest when the secret did not change (Argon2 hashes are salted).
         if (
             existing
@@ -136,7 +147,23 @@ def client_record(
         post_logout_redirect_uris=c.post_logout_redirect_uris,
         dpop_bound_access_tokens=c.dpop_bound_access_tokens,
         require_pushed_authorization_requests=c.require_pushed_authorization_requests,
+        jwks=c.jwks,
+        jwks_uri=c.jwks_uri,
+        token_endpoint_auth_signing_alg=c.token_endpoint_auth_signing_alg,
+        secret_sealed=sealed,
     )
+
+
+def _sealed(client_id: str, secret: str, existing: Client | None, key: bytes) -> str:
+    """The stored sealed value while it still opens to the same secret, else a new one."""
+    if existing is not None and existing.secret_sealed:
+        try:
+            same = jose.unseal_secret(key, client_id, existing.secret_sealed)
+        except ValueError:
+            same = None
+        if same is not None and hmac.compare_digest(same.encode(), secret.encode()):
+            return existing.secret_sealed
+    return jose.seal_secret(key, client_id, secret)
 
 
 def user_record(u: UserConfig, existing: User | None, passwords: Passwords | None = None) -> User:
@@ -155,10 +182,11 @@ def user_record(u: UserConfig, existing: User | None, passwords: Passwords | Non
 
 def apply_config(settings: Settings, store: Store) -> None:
     passwords = passwords_for(settings)
+    key = jose.sealing_key(settings.client_secret_key) if settings.client_secret_key else None
     for r in settings.resources:
         store.upsert_resource(Resource(r.identifier, r.scopes, r.name))
     for c in settings.clients:
-        store.upsert_client(client_record(c, store.get_client(c.client_id), passwords))
+        store.upsert_client(client_record(c, store.get_client(c.client_id), passwords, key))
     for u in settings.users:
         store.upsert_user(user_record(u, store.get_user_by_username(u.username), passwords))
 

@@ -8,6 +8,9 @@ and proves nothing, even with the right secret. A high-entropy secret (stored as
 cannot be guessed: it is checked first, and the right one is never refused, so that no one can
 keep a client out by failing on purpose and a success costs no read of the counts; a wrong one is
 counted, and refused with 429 once throttled, all the same.
+
+A client assertion (private_key_jwt, client_secret_jwt) carries no secret to guess: a registered
+JWT client's goes to ``server.client_assertions``, and the secret path above costs nothing more.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from valetkey.core import client_auth, flows
 from valetkey.core.errors import InvalidClient, ThrottledClient
 from valetkey.core.models import Client
 from valetkey.core.throttle import Decision
+from valetkey.server.client_assertions import authenticate_by_assertion
 from valetkey.server.http import Params, header
 from valetkey.server.state import ServerState
 from valetkey.server.throttle import Key, client_address, emit_counted, emit_refused
@@ -31,6 +35,8 @@ async def authenticate_client(
     presented = client_auth.presented_credentials(header(request, b"authorization"), form)
     known = await state.load_client(presented.client_id, flow_id)  # once per request
     if presented.secret is None:  # none, or an assertion: no shared secret to guess here
+        if presented.assertion is not None and known is not None and known.jwt_auth:
+            return await authenticate_by_assertion(state, request, presented, known, flow_id)
         return await _authenticate(state, presented, known)
     unguessable = known is not None and (known.secret_digest or "").startswith(SHA256)
 

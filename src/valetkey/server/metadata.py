@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valetkey.core.claims import SCOPE_CLAIMS
+from valetkey.core.client_assertion import JWT_METHODS
 from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.server.http import json_response
 from valetkey.server.par import par_metadata
@@ -41,7 +42,9 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
             "client_secret_basic",
             "client_secret_post",
             "none",
+            *JWT_METHODS,
         ],
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs(state),
         "code_challenge_methods_supported": methods,
         "scopes_supported": sorted(state.known_scopes),
         "authorization_response_iss_parameter_supported": True,
@@ -58,14 +61,17 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
 def lifecycle_metadata(state: ServerState) -> dict[str, Any]:
     """Revocation, introspection (RFC 8414 §2) and the OpenID Connect fields (OIDC Discovery §3)."""
     iss = state.issuer
-    auth = ["client_secret_basic", "client_secret_post"]
+    auth = ["client_secret_basic", "client_secret_post", *JWT_METHODS]
+    algs = assertion_algs(state)
     claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"]
     claims += [c for names in SCOPE_CLAIMS.values() for c in names]
     return {
         "revocation_endpoint": f"{iss}/revoke",
         "revocation_endpoint_auth_methods_supported": [*auth, "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": algs,
         "introspection_endpoint": f"{iss}/introspect",
         "introspection_endpoint_auth_methods_supported": auth,
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "userinfo_endpoint": f"{iss}/userinfo",
         "end_session_endpoint": f"{iss}/logout",
         "subject_types_supported": ["public"],
@@ -76,6 +82,13 @@ def lifecycle_metadata(state: ServerState) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
     }
+
+
+def assertion_algs(state: ServerState) -> list[str]:
+    """The algs of client assertions (RFC 8414 §2, never "none"); /par uses the token
+    endpoint's (RFC 9126 §2)."""
+    policy = state.assertion_policy
+    return [*policy.key_algs, *policy.secret_algs]
 
 
 async def oauth_metadata_endpoint(request: Request) -> Response:

@@ -5,13 +5,15 @@ may hold is ``core.client_metadata``'s (the same rules as the configuration file
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import bearer, flows
+from valetkey.core import bearer, flows, jose
 from valetkey.core import secrets as vsecrets
+from valetkey.core.client_assertion import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
 from valetkey.core.client_metadata import ClientMetadata, check_client_metadata
 from valetkey.core.errors import InvalidRequest
 from valetkey.core.events import Check
@@ -66,7 +68,8 @@ async def registration_endpoint(request: Request) -> Response:
         if checked.value is None:
             raise metadata_refusal(checked.problems)
         how = admit(policy(state), token, checked.value)
-        secret = None if checked.value.token_endpoint_auth_method == "none" else new_secret()
+        method = checked.value.token_endpoint_auth_method
+        secret = None if method in ("none", PRIVATE_KEY_JWT) else new_secret()
         access = vsecrets.new_token(32)
         client = _store_new(state, checked.value, secret, vsecrets.digest(access))
     except Refusal as refusal:
@@ -129,7 +132,10 @@ async def client_configuration_endpoint(request: Request) -> Response:
             )
         if _was_open(state, client):
             admit(policy(state), None, checked.value)
-        updated = checked.value.client(client.client_id, client.secret_digest)
+        updated = replace(
+            checked.value.client(client.client_id, client.secret_digest),
+            secret_sealed=client.secret_sealed,
+        )
         state.store.replace_registration(updated, digest)
         _managed(state, flow, "client.updated", f"Client {client.client_id} updated itself")
         return json_response(client_json(state, updated), 200, NO_STORE)
@@ -140,9 +146,22 @@ async def client_configuration_endpoint(request: Request) -> Response:
 def _store_new(
     state: ServerState, metadata: ClientMetadata, secret: str | None, access_digest: str
 ) -> Client:
-    digest = digest_client_secret(secret) if secret else None
+    sealing = metadata.token_endpoint_auth_method == CLIENT_SECRET_JWT
+    if sealing and state.sealing_key is None:
+        raise Refusal(
+            400,
+            "invalid_client_metadata",
+            "this server does not keep client_secret_jwt secrets (its operator has not set "
+            "client_secret_key): register with private_key_jwt and your public keys instead",
+            "check_client_secret_key",
+            "RFC 7591 section 2, OIDC Core section 9",
+        )
+    digest = digest_client_secret(secret) if secret and not sealing else None
     for _ in range(3):  # 96 random bits: a taken client_id is for all purposes impossible
         client = metadata.client("dyn-" + vsecrets.new_token(12), digest)
+        if sealing and secret and state.sealing_key:
+            sealed = jose.seal_secret(state.sealing_key, client.client_id, secret)
+            client = replace(client, secret_sealed=sealed)
         if state.store.register_client(client, access_digest):
             return client
     raise RuntimeError("three generated client_ids were taken")
@@ -184,6 +203,9 @@ def client_json(state: ServerState, client: Client) -> dict[str, Any]:
         body["scope"] = " ".join(client.scope)
     if client.post_logout_redirect_uris:
         body["post_logout_redirect_uris"] = list(client.post_logout_redirect_uris)
+    for name in ("jwks", "jwks_uri", "token_endpoint_auth_signing_alg"):
+        if getattr(client, name) is not None:
+            body[name] = getattr(client, name)
     return body
 
 

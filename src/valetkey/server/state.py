@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from valetkey.core import scopes
+from valetkey.core.client_assertion import AssertionPolicy
 from valetkey.core.client_id_document import names_document
 from valetkey.core.clock import Clock
 from valetkey.core.dpop import DPoPNonces, DPoPPolicy
@@ -13,10 +14,12 @@ from valetkey.core.events import (
     EventSink,
 )
 from valetkey.core.flows import new_flow_id
+from valetkey.core.jose import sealing_key
 from valetkey.core.models import Client, Resource
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 from valetkey.server.client_documents import ClientDocuments
+from valetkey.server.client_keys import ClientKeys
 from valetkey.server.cookies import Signer, signing_keys
 from valetkey.server.hashing_gate import HashingGate
 from valetkey.server.keys import KeyRing, retire_after
@@ -47,6 +50,10 @@ class ServerState:
     _throttle: Throttle | None = None
     # Clients named by a metadata document URL (None: client_id_metadata_documents is off).
     documents: ClientDocuments | None = None
+    # private_key_jwt and client_secret_jwt (server.client_assertions)
+    client_keys: ClientKeys = field(default_factory=ClientKeys)
+    assertion_policy: AssertionPolicy = field(default_factory=AssertionPolicy)
+    sealing_key: bytes | None = field(default=None, repr=False)  # settings.client_secret_key
     emit: Emitter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,9 +95,12 @@ class ServerState:
         if settings.dpop_nonce_required:  # RFC 9449 §8: one secret, shared by every instance
             secret = store.get_or_create_secret("dpop_nonce", lambda: new_token(32))
             state.dpop_nonces = DPoPNonces(secret, context=settings.issuer)
+        loopback = settings.development_allow_loopback_fetch
         if settings.client_id_metadata_documents:
-            loopback = settings.development_allow_loopback_fetch
             state.documents = ClientDocuments(OutboundPolicy(allow_loopback=loopback))
+        state.client_keys = ClientKeys(OutboundPolicy(allow_loopback=loopback))
+        if settings.client_secret_key:
+            state.sealing_key = sealing_key(settings.client_secret_key)
         state.reload_resources()
         _ = state.throttle  # its key is read (or made) now, not on a first request's hot path
         return state

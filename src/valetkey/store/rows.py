@@ -41,6 +41,10 @@ def client_from_row(row: Any) -> Client:
         post_logout_redirect_uris=tuple(m.get("post_logout_redirect_uris", ())),
         dpop_bound_access_tokens=bool(m.get("dpop_bound_access_tokens", False)),
         require_pushed_authorization_requests=bool(m.get("require_pushed_authorization_requests", False)),
+        jwks=m.get("jwks"),
+        jwks_uri=m.get("jwks_uri"),
+        token_endpoint_auth_signing_alg=m.get("token_endpoint_auth_signing_alg"),
+        secret_sealed=row.secret_sealed,
     )
 
 
@@ -56,6 +60,16 @@ def client_metadata(c: Client) -> dict[str, Any]:
         "post_logout_redirect_uris": list(c.post_logout_redirect_uris),
         "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+        **{k: v for k, v in _key_metadata(c).items() if v is not None},
+    }
+
+
+def _key_metadata(c: Client) -> dict[str, Any]:
+    jwks = json.loads(json.dumps(c.jwks)) if c.jwks is not None else None  # plain JSON values
+    return {
+        "jwks": jwks,
+        "jwks_uri": c.jwks_uri,
+        "token_endpoint_auth_signing_alg": c.token_endpoint_auth_signing_alg,
     }
 
 

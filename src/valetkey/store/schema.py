@@ -16,6 +16,8 @@ clients = sa.Table(
     sa.Column("source", sa.String(16), nullable=False, server_default="config"),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # client_secret_jwt: the secret sealed with AES-256-GCM under client_secret_key (0010)
+    sa.Column("secret_sealed", sa.Text, nullable=True),
 )
 
 users = sa.Table(

@@ -61,6 +61,7 @@ class ConfigTables:
             "client_id": client.client_id,
             "client_name": client.client_name,
             "secret_digest": client.secret_digest,
+            "secret_sealed": client.secret_sealed,
             "source": source,
             "created_at": now,
             "updated_at": now,
