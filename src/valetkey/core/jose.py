@@ -271,6 +271,33 @@ def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
     return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
 
 
+class Malformed(ValueError):
+    """A JWT a server was sent (a DPoP proof, a client assertion) that cannot be read: the
+    description names what, for the refusal; ``detail`` is for events only."""
+
+    def __init__(self, description: str, detail: str = "") -> None:
+        super().__init__(description)
+        self.description, self.detail = description, detail
+
+
+def read_sent_jws(
+    token: str, max_length: int, what: str
+) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """:func:`decode_compact` for a JWS someone sent, with the checks every such token gets
+    first: at most ``max_length`` characters (RFC 8725 §3.1), and no ``crit`` header, since no
+    extension is understood here (RFC 7515 §4.1.11). ``what`` names it in the refusal
+    ("the DPoP proof"); raises :class:`Malformed`."""
+    if len(token) > max_length:
+        raise Malformed(f"{what} is longer than {max_length} characters")
+    try:
+        parts = decode_compact(token)
+    except TokenInvalid as exc:
+        raise Malformed(f"{what} is not a well-formed signed JWT", str(exc)) from exc
+    if "crit" in parts[0]:
+        raise Malformed(f"{what}'s crit header names extensions this server does not support")
+    return parts
+
+
 def _int(jwk: Mapping[str, Any], name: str, size: int | None = None) -> int:
     raw = b64url_decode(jwk[name]) if isinstance(jwk.get(name), str) else b""
     if not raw or (size is not None and len(raw) != size):
