@@ -309,3 +309,29 @@ def test_without_an_inner_auth_every_request_just_gets_a_proof() -> None:
     claims = [jose.decode_compact(r.headers["dpop"])[1] for r in seen]
     assert "nonce" not in claims[0] and claims[1]["nonce"] == "next"  # RFC 9449 §8.2
     assert session.nonce_for(TOKEN_URL) == "next" and session.nonce_for(API_URL) is None
+
+
+def test_a_grant_flows_gets_go_without_a_proof() -> None:
+    """Discovery and the JWK Set are fetched with GET: no endpoint there checks a proof, so none
+    is signed; the token request that follows gets its own."""
+
+    def flow() -> Any:
+        jwks = yield httpx.Request("GET", f"{AS}/jwks")
+        assert jwks.status_code == 200
+        tokens = yield from grants.client_credentials(CONFIG, NOW)
+        return tokens
+
+    servers, session = Servers(), DPoPSession(DPoPKey.generate(), clock=clock)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            servers.seen.append(request)
+            return httpx.Response(200, json={"keys": []})
+        return servers.handle(request)
+
+    with httpx.Client(transport=httpx.MockTransport(handle)) as http:
+        tokens = run(bound_tokens(flow(), session), http)
+    assert tokens.token_type == "DPoP"
+    got, *posts = servers.seen
+    assert got.method == "GET" and "dpop" not in got.headers
+    assert posts and all("dpop" in p.headers for p in posts)

@@ -166,12 +166,17 @@ class DPoPSession:
 
 
 def with_dpop(flow: Flow[T], session: DPoPSession) -> Flow[T]:
-    """``flow`` (any grant of :mod:`valetkey.client.grants`) with a DPoP proof on each request and
-    its nonce challenges answered; responses must be read (``io.run`` and ``io.arun`` do)."""
+    """``flow`` (any grant of :mod:`valetkey.client.grants`) with a DPoP proof on each request it
+    sends to an endpoint that takes one (the token endpoint, PAR: its POSTs) and their nonce
+    challenges answered; its GETs (discovery, the JWK Set) go without one: a proof there is signed
+    work nobody checks. Responses must be read (``io.run`` and ``io.arun`` do)."""
     try:
         request = next(flow)
         while True:
-            response = yield from session.exchange(request)
+            if request.method == "GET":
+                response = yield request
+            else:
+                response = yield from session.exchange(request)
             request = flow.send(response)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
