@@ -12,8 +12,14 @@ from valetkey.client import TokenSet
 from valetkey.core.events import HttpExchange, redact
 from valetkey.core.jose import TokenInvalid, unverified_parts
 
-_REQUEST_HEADERS = ("authorization", "content-type", "x-valetkey-flow")
-_RESPONSE_HEADERS = ("content-type", "cache-control", "www-authenticate", "location")
+_REQUEST_HEADERS = ("authorization", "dpop", "content-type", "x-valetkey-flow")
+_RESPONSE_HEADERS = (
+    "content-type",
+    "cache-control",
+    "www-authenticate",
+    "dpop-nonce",
+    "location",
+)
 
 
 def redact_url(url: str) -> str:
