@@ -88,6 +88,8 @@ def test_client_forms_need_the_session_csrf_token(session: tuple[httpx.Client, s
         ("code_replay", "on", "grant.revoked", ""),
         ("refresh_replay", "on", "grant.revoked", ""),
         ("redirect_tampering", "on", "authorization.rejected", ""),
+        ("stolen_token", "on", "resource_request.rejected", "DPoP-bound token sent as Bearer"),
+        ("stolen_token", "off", "resource_request.authenticated", "Bearer token, not bound"),
     ],
 )
 def test_attack_scenarios_against_the_real_server(

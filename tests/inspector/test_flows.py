@@ -246,3 +246,51 @@ def test_curl_for_a_get_with_a_bearer_token_and_a_query() -> None:
     cmd = curl_command(http)
     assert '-H "Authorization: Bearer $ACCESS_TOKEN"' in cmd
     assert "code=$CODE" in cmd and "state=abc" in cmd
+
+
+def _stolen_token(flow: str, defence_on: bool, outcomes: list[str | None]) -> list[FlowEvent]:
+    """The scenario's events, in order: the victim's login and API call, the theft, then each of
+    the attacker's calls (the resource server's event, and the API's answer as the attacker's
+    machine receives it; None: accepted)."""
+    out = [attack_started(flow, "stolen_token", defence_on), *demo_pkce_login(flow)]
+    out.append(ev("access_token.stolen", flow=flow, channel="local", source="client"))
+    for error in outcomes:
+        name = "resource_request.rejected" if error else "resource_request.authenticated"
+        out.append(
+            ev(name, flow=flow, channel="back", source="client", target="resource_server", error=error)
+        )
+        out.append(
+            ev(
+                "api.responded",
+                flow=flow,
+                channel="back",
+                source="resource_server",
+                target="client",
+                error=error,
+                data={"actor": "attacker"},
+            )
+        )
+    return [*out, attack_finished(flow)]
+
+
+def test_a_stolen_token_draws_the_victims_call_apart_from_the_attackers_replays() -> None:
+    flow = "f-st"
+    on = flow_view(flow, _stolen_token(flow, True, ["invalid_token", "invalid_token"]))
+    steps = on["steps"]
+    assert [s["name"] for s in steps[:4]] == [
+        "token.issued",
+        "resource_request.authenticated",  # the victim's call stays in the client's step
+        "access_token.stolen",
+        "resource_request.rejected",
+    ]
+    assert (steps[1]["source"], steps[3]["source"]) == ("client", "attacker")
+    assert [s["status"] for s in steps[3:7]] == ["done", "failed", "done", "failed"]
+    assert [(x["source"], x["target"]) for x in steps[4]["subs"]] == [
+        ("resource_server", "attacker")
+    ]
+    assert steps[-1]["title"] == "Outcome: stopped by DPoP" and len(steps) == 8
+    off = flow_view(flow, _stolen_token(flow, False, [None]))
+    titles = [s["title"] for s in off["steps"]]
+    assert "Tries again with a proof of their own key" not in titles  # the DPoP variant only
+    assert titles[-2:] == ["Answers with the victim's data", "Outcome: got through, DPoP was off"]
+    assert off["badge"] == ["got through (defence off)", "insecure"]

@@ -15,6 +15,7 @@ from tests.inspector.conftest import screenshot
 from tests.inspector.layout import assert_labels_readable
 from tests.support.servers import free_port
 from valetkey.inspector import EventBus, create_inspector_app
+from valetkey.inspector.catalog import CATALOG
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 LANES = ["User", "Browser", "Client App", "Authorization Server", "Resource Server"]
@@ -185,15 +186,9 @@ def test_the_pkce_flow_links_to_openid_connect(chromium: Any, quiet_inspector: s
 @pytest.mark.parametrize("width", [1024, 1440])
 def test_learn_labels_are_readable(chromium: Any, quiet_inspector: str, width: int) -> None:
     page = open_page(chromium, quiet_inspector, width)
-    for spec in (
-        "pkce",
-        "confidential",
-        "oidc",
-        "refresh",
-        "client_credentials",
-        "legacy",
-        "implicit",
-    ):
+    learnable = [spec.id for spec in CATALOG.values() if spec.learn]
+    assert "device" in learnable
+    for spec in learnable:  # every flow the learn list offers, the Device flow included
         page.goto(f"{quiet_inspector}/#learn={spec}")
         page.reload()
         page.wait_for_selector("#steps li.canonical")

@@ -42,7 +42,8 @@ class DemoAPI:
             r = await self.http.request(
                 method,
                 url,
-                auth=TokenAuth(session.tokens),  # RFC 6750 §2.1; no refresh behind the user's back
+                # RFC 6750 §2.1, or RFC 9449 §7.1 for a bound token; no refresh behind the back
+                auth=TokenAuth(session.tokens, dpop=session.dpop),
                 headers={FLOW_HEADER: flow_id},
                 json=NOTE if method == "POST" else None,
             )
@@ -84,7 +85,9 @@ class DemoAPI:
         if not isinstance(endpoint, str) or session.tokens is None or not session.flow_id:
             return
         r = await self.http.get(
-            endpoint, auth=TokenAuth(session.tokens), headers={FLOW_HEADER: session.flow_id}
+            endpoint,
+            auth=TokenAuth(session.tokens, dpop=session.dpop),
+            headers={FLOW_HEADER: session.flow_id},
         )
         exchange = exchange_of(r)
         session.userinfo = (

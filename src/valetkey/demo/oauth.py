@@ -26,6 +26,7 @@ from valetkey.client import (
     start,
     with_headers,
 )
+from valetkey.client.dpop import DPoPSession, bound_tokens
 from valetkey.client.io import Flow
 from valetkey.core.clock import Clock
 from valetkey.core.events import Check, Emitter
@@ -109,8 +110,10 @@ class DemoOAuth:
         flow = grants.authorization_code(
             pending.client, pending.request, callback, self.clock.now(), skip=skip
         )
+        if pending.dpop is not None:  # RFC 9449 §5: a proof with the request, a bound token back
+            flow = bound_tokens(flow, pending.dpop)
         tokens = await self.obtain(flow, pending.client, pending.flow_id)
-        self.receive_tokens(session, pending.client, tokens, pending.flow_id)
+        self.receive_tokens(session, pending.client, tokens, pending.flow_id, dpop=pending.dpop)
 
     async def obtain(
         self, flow: Flow[TokenSet], client: ClientConfig, flow_id: str, who: str = "The client"
@@ -133,6 +136,7 @@ class DemoOAuth:
         tokens: TokenSet,
         flow_id: str,
         who: str = "The client",
+        dpop: DPoPSession | None = None,
     ) -> None:
         held = {
             "access_token": tokens.access_token,
@@ -141,11 +145,12 @@ class DemoOAuth:
         }
         decoded = {k: decode(held[k]) for k in ("access_token", "id_token") if held[k]}
         session.tokens, session.token_client = tokens, client.client_id
-        session.flow_id, session.decoded = flow_id, decoded
+        session.flow_id, session.decoded, session.dpop = flow_id, decoded, dpop
         summary = f"{who} now holds: " + ", ".join(k for k, v in held.items() if v)
         data = {
             "decoded": decoded,
             "scope": tokens.scope,
+            "token_type": tokens.token_type,
             "expires_in": expires_in(tokens),
             "client_id": client.client_id,
         }
@@ -191,14 +196,15 @@ class DemoOAuth:
             data={"kind": "refresh", "client_id": reg.client_id, "previous_flow": session.flow_id},
         )
         client = await self.client_for(reg, tokens.scope)
+        flow, dpop = grants.refresh(client, tokens, self.clock.now()), session.dpop
+        if dpop is not None:  # a public client's refresh token is bound to its key (RFC 9449 §5)
+            flow = bound_tokens(flow, dpop)
         try:
-            new = await self.obtain(
-                grants.refresh(client, tokens, self.clock.now()), client, flow_id
-            )
+            new = await self.obtain(flow, client, flow_id)
         except DemoError:
             session.tokens = None
             raise
-        self.receive_tokens(session, client, new, flow_id)
+        self.receive_tokens(session, client, new, flow_id, dpop=dpop)
         return flow_id
 
     async def client_credentials(self, session: Session) -> str:

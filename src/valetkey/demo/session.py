@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from valetkey.client import ClientConfig, PendingAuthorization, TokenSet
+from valetkey.client.dpop import DPoPSession
 from valetkey.core.secrets import new_token
 
 COOKIE = "vkdemo"
@@ -20,6 +21,7 @@ class Pending:
     flow_id: str
     mode: str  # pkce | confidential | insecure | implicit
     client: ClientConfig  # the registration it was made for, with the scope it asked for
+    dpop: DPoPSession | None = None  # the key that binds the tokens (RFC 9449), if any
 
     @property
     def state(self) -> str:
@@ -32,6 +34,7 @@ class Session:
     csrf: str = field(default_factory=lambda: new_token(16))
     pending: dict[str, Pending] = field(default_factory=dict)
     tokens: TokenSet | None = None
+    dpop: DPoPSession | None = None  # the key the tokens are bound to: proofs go with each use
     token_client: str | None = None
     flow_id: str | None = None
     decoded: dict[str, Any] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from valetkey.inspector.catalog_code import CONFIDENTIAL, PKCE
 from valetkey.inspector.catalog_device import DEVICE
 from valetkey.inspector.catalog_more import CALL, CLIENT_CREDENTIALS, IMPLICIT, PASSWORD
 from valetkey.inspector.catalog_oidc import OIDC, REFRESH
+from valetkey.inspector.catalog_token import STOLEN_TOKEN
 from valetkey.inspector.spec import FlowSpec, spec_json
 
 _ALL = (
@@ -23,6 +24,7 @@ _ALL = (
     IMPLICIT,
     CALL,
     *ATTACKS,
+    STOLEN_TOKEN,
 )
 CATALOG: dict[str, FlowSpec] = {s.id: s for s in _ALL}
 

@@ -67,7 +67,7 @@ def victim_logs_in() -> Step:
     )
 
 
-def _attack(name: str, title: str, defence: str, summary: str, *steps: Step) -> FlowSpec:
+def attack_spec(name: str, title: str, defence: str, summary: str, *steps: Step) -> FlowSpec:
     return FlowSpec(
         f"attack:{name}",
         title,
@@ -81,7 +81,7 @@ def _attack(name: str, title: str, defence: str, summary: str, *steps: Step) -> 
     )
 
 
-CODE_INTERCEPTION = _attack(
+CODE_INTERCEPTION = attack_spec(
     "code_interception",
     "Code interception by a malicious app",
     "PKCE",
@@ -131,7 +131,7 @@ CODE_INTERCEPTION = _attack(
     ),
 )
 
-LOGIN_CSRF = _attack(
+LOGIN_CSRF = attack_spec(
     "login_csrf",
     "Login CSRF (the attacker's code injected into the victim's callback)",
     "the state check",
@@ -211,7 +211,7 @@ LOGIN_CSRF = _attack(
     ),
 )
 
-CODE_REPLAY = _attack(
+CODE_REPLAY = attack_spec(
     "code_replay",
     "Authorization code replay",
     "one-time codes",
@@ -262,7 +262,7 @@ CODE_REPLAY = _attack(
     ),
 )
 
-REFRESH_REPLAY = _attack(
+REFRESH_REPLAY = attack_spec(
     "refresh_replay",
     "Refresh token replay",
     "refresh token rotation",
@@ -308,7 +308,7 @@ REFRESH_REPLAY = _attack(
     outcome("refresh token rotation", "The stolen refresh token was refused on its first use."),
 )
 
-REDIRECT_TAMPERING = _attack(
+REDIRECT_TAMPERING = attack_spec(
     "redirect_tampering",
     "Redirect URI tampering",
     "exact redirect URI matching",

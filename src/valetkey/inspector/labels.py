@@ -9,6 +9,7 @@ TITLES: dict[str, str] = {
     "attack.finished": "Outcome",
     "code.intercepted": "Malicious app takes the code",
     "code.planted": "Attacker plants the code",
+    "access_token.stolen": "Attacker copies the token",
     "login.clicked": "Clicks “Log in”",
     "authorization.redirected": "Redirect to /authorize",
     "authorization.requested": "GET /authorize",
@@ -175,6 +176,10 @@ EXPLAIN: dict[str, str] = {
     ),
     "code.planted": (
         "The attacker stops before their own callback and makes the victim's browser open it."
+    ),
+    "access_token.stolen": (
+        "The attacker copies the client's access token: from a log, a proxy, a leaked HAR file "
+        "or a script running in the client's page."
     ),
     "attack.started": "An attack scenario begins. The steps below are real requests.",
     "attack.finished": "The attack scenario's outcome, compared with what the defence should do.",
