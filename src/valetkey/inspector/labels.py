@@ -55,6 +55,8 @@ TITLES: dict[str, str] = {
     "device.user_code_refused": "Code refused",
     "device.approved": "Allows the device",
     "device.denied": "Denies the device",
+    "client.assertion_accepted": "Client assertion accepted",
+    "client.assertion_refused": "Client assertion refused",
 }
 
 EXPLAIN: dict[str, str] = {
@@ -183,4 +185,13 @@ EXPLAIN: dict[str, str] = {
     ),
     "attack.started": "An attack scenario begins. The steps below are real requests.",
     "attack.finished": "The attack scenario's outcome, compared with what the defence should do.",
+    "client.assertion_accepted": (
+        "The client proved who it is with a short-lived JWT it signed (private_key_jwt) or MACed "
+        "with its secret (client_secret_jwt) instead of sending a secret (RFC 7523 §2.2); its jti "
+        "is now spent on every instance."
+    ),
+    "client.assertion_refused": (
+        "The client's assertion failed a rule (the check names it): wrong key, audience, lifetime, "
+        "or a jti already used. The client gets invalid_client (401)."
+    ),
 }
