@@ -104,4 +104,3 @@ def test_the_page_gets_the_catalogue_without_matching_patterns() -> None:
         "confidential",
     ]
     assert "events" not in pkce["steps"][0]
-
