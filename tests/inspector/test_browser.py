@@ -130,6 +130,13 @@ def test_a_pkce_login_reads_step_11_of_11_with_its_sub_steps_nested(
         ".dataset.status === 'skipped'"
     )
     wait_counter(inspector, "Step 11 / 11")
+    # The counter follows the newest step drawn; the page redraws as each event arrives, so wait
+    # until every step is drawn (a step that never arrives still fails here, by the timeout).
+    inspector.wait_for_function(
+        "ns => ns.every(n => document.querySelector("
+        "`#steps > li.canonical[data-number=\"${n}\"]`).dataset.status === 'done')",
+        arg=[3, 6, 7, 8, 9, 10, 11],
+    )
     assert status(inspector, 4) == status(inspector, 5) == "skipped"
     assert "Skipped: sign-in remembered." in open_step(inspector, 4)
     assert [status(inspector, n) for n in (3, 6, 7, 8, 9, 10, 11)] == ["done"] * 7
