@@ -7,19 +7,45 @@ which keeps its start-up time and resident memory down.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
+
+# Commands that serve until stopped: SIGTERM is a requested stop for them (status 0), and they
+# handle both signals themselves once they run (valetkey.cli.startstop); the other commands keep
+# Python's KeyboardInterrupt for Ctrl-C and the default action of SIGTERM.
+SERVERS = ("serve", "demo")
+_STATUS: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 0}  # startstop's, not imported yet
 
 
-def _interrupted(_signum: int, _frame: object) -> None:
-    raise SystemExit(130)  # EXIT_INTERRUPTED, before it can be imported
+def _quit(signum: int, _frame: object) -> None:
+    raise SystemExit(_STATUS[signum])
 
 
-# Ctrl-C while this module imports click ends the process with 130, without a traceback; the handler
-# is put back at the end of the module, and from then on the group turns KeyboardInterrupt into 130.
-try:
-    _outer = signal.signal(signal.SIGINT, _interrupted)
-except ValueError:  # imported outside the main thread: signals are not ours to handle
-    _outer = _interrupted
+class _QuitAtOnce:
+    """Until the command runs (imports, click, the command's own module): a signal ends the process
+    at once with its status and no traceback; nothing is open yet. Raising SystemExit rather than
+    KeyboardInterrupt matters: CPython kills a process whose KeyboardInterrupt escaped an ``exec``
+    of generated code (dataclasses and namedtuples, while modules import) with SIGINT at exit."""
+
+    def __init__(self, command: list[str]) -> None:
+        server = bool(command) and command[0] in SERVERS
+        self.signals = (signal.SIGINT, signal.SIGTERM) if server else (signal.SIGINT,)
+        self.previous: dict[int, Any] = {}
+
+    def install(self) -> _QuitAtOnce:
+        with contextlib.suppress(ValueError):  # not in the main thread: not ours to handle
+            self.previous = {sig: signal.signal(sig, _quit) for sig in self.signals}
+        return self
+
+    def release(self) -> None:
+        """The previous handlers back."""
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+_importing = _QuitAtOnce(sys.argv[1:2]).install()  # released at the end of the module
+
 import importlib  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -46,6 +72,14 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
+    _quitting: _QuitAtOnce | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``valetkey ...`` as a process (in-process callers use ``main``): see :class:`_QuitAtOnce`.
+        Its handlers stay once the command has run, while the process exits."""
+        self._quitting = _QuitAtOnce(sys.argv[1:2]).install()
+        return super().__call__(*args, **kwargs)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -57,9 +91,17 @@ class LazyGroup(click.Group):
         command: Any = getattr(importlib.import_module(module), attr)
         return command  # type: ignore[no-any-return]
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        resolved = super().resolve_command(ctx, args)
+        if self._quitting is not None and resolved[0] not in SERVERS:
+            self._quitting.release()  # its module is imported: Python's KeyboardInterrupt from now on
+        return resolved
+
     def invoke(self, ctx: click.Context) -> Any:
-        """Ctrl-C at any moment of any command (its imports included) ends with status 130, no
-        traceback and no click "Aborted!"; commands that handle it themselves say more first."""
+        """Ctrl-C at any moment of any other command ends with status 130, no traceback and no
+        click "Aborted!"; commands that handle it themselves say more first."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -72,7 +114,6 @@ def main() -> None:
     """valetkey: a strict, friendly OAuth 2.0 system (server, resource server, client, inspector)."""
 
 
-if _outer is not _interrupted:
-    signal.signal(signal.SIGINT, _outer if _outer is not None else signal.default_int_handler)
+_importing.release()
 
 __all__ = ["main"]

@@ -3,7 +3,7 @@
 Listening sockets are bound before anything is announced, so a taken port is one line that names
 the address; start-up failures are one line each (``valetkey: ...``); signals end the process with
 the documented statuses below, never with a traceback. Light on purpose: no uvicorn here (see
-``valetkey.cli.stoppable``), so that the SIGTERM handler is in place before the heavy imports.
+``valetkey.cli.stoppable``), so that the signal handlers are in place before the heavy imports.
 """
 
 from __future__ import annotations
@@ -74,21 +74,62 @@ def exit_status(signum: int | None) -> int:
     return EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_STOPPED
 
 
-def _terminated(_signum: int, _frame: object) -> None:
-    raise SystemExit(EXIT_STOPPED)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def stop_quietly_on_sigterm() -> None:
-    """Until a server installs its own graceful handler (and after it removes it), SIGTERM ends the
-    process with status 0 and no traceback, wherever it arrives (imports, migrations, binding).
-    SIGINT keeps Python's KeyboardInterrupt, which the ``valetkey`` group turns into 130. The
-    previous handler is put back when the command ends (it matters to in-process callers)."""
+class StopSignals:
+    """SIGINT and SIGTERM while ``serve`` or ``demo`` starts and stops (a server's own handler
+    takes over while it serves). The first signal is remembered, not raised where it lands: an
+    exception raised at an arbitrary point surfaces in the middle of library code (SQLAlchemy logs a
+    traceback when one interrupts a connection's close), and CPython marks a process whose
+    KeyboardInterrupt escaped an ``exec`` of generated code (a dataclass's ``__init__``, say) as
+    ended by Ctrl-C, and kills it with SIGINT once it has exited: status -2, nothing printed.
+    The command stops at its next :func:`safe_point`, between start-up stages and once what it
+    opened is closed; a second signal stops it at once."""
+
+    active: StopSignals | None = None  # the process's, while a server command runs
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def handle(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            return
+        raise SystemExit(exit_status(self.signum))
+
+
+def stop_at_safe_points() -> None:
+    """The first step of ``serve`` and ``demo`` (see :class:`StopSignals`); the previous handlers
+    are put back when the command ends (it matters to in-process callers)."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    previous = signal.signal(signal.SIGTERM, _terminated)
+        return  # signals are not ours to handle
+    stops = StopSignals()
+    previous = {sig: signal.signal(sig, stops.handle) for sig in STOP_SIGNALS}
+    StopSignals.active = stops
+
+    def restore() -> None:
+        StopSignals.active = None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
-        ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+        ctx.call_on_close(restore)
+
+
+def safe_point() -> None:
+    """Stop here (``SystemExit`` with the signal's status) if a stop signal has arrived."""
+    signum = pending_signal()
+    if signum is not None:
+        raise SystemExit(exit_status(signum))
+
+
+def pending_signal() -> int | None:
+    """The stop signal that has arrived, if any: a server that installs its own handler stops at
+    once on it, as if it had arrived a moment later."""
+    stops = StopSignals.active
+    return stops.signum if stops is not None else None
 
 
 def die_with_parent(parent: int) -> None:
