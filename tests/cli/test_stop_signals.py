@@ -21,8 +21,9 @@ import valetkey.cli.serve as serve_module
 from tests.conftest import BASE_CONFIG
 from tests.support.servers import free_port
 from valetkey.cli import main
-from valetkey.cli.startstop import StopSignals, bind_socket
+from valetkey.cli.startstop import bind_socket
 from valetkey.cli.stoppable import StoppableServer
+from valetkey.cli.stopsignals import StopSignals
 from valetkey.cli.workers import run_workers
 
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 0}
@@ -132,3 +133,18 @@ def test_workers_are_not_started_after_a_signal_that_arrived_before(pending: Sto
     status = run_workers(lambda: made.append("app"), {"host": "127.0.0.1"}, 2, probe)
     assert (status, made) == (0, [])
     assert probe.fileno() == -1  # closed
+
+
+def test_the_first_signal_is_remembered_and_acted_on_at_a_safe_point() -> None:
+    stops = StopSignals().install()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)  # handled here, where nothing can be interrupted
+        assert stops.signum == signal.SIGTERM
+        with pytest.raises(SystemExit) as stopped:
+            stops.safe_point()
+        assert stopped.value.code == 0
+        with pytest.raises(SystemExit) as at_once:  # a second signal: at once, the first's status
+            os.kill(os.getpid(), signal.SIGINT)
+        assert at_once.value.code == 0
+    finally:
+        stops.release()

@@ -7,54 +7,33 @@ which keeps its start-up time and resident memory down.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 
-# Commands that serve until stopped: SIGTERM is a requested stop for them (status 0), and they
-# handle both signals themselves once they run (valetkey.cli.startstop); the other commands keep
-# Python's KeyboardInterrupt for Ctrl-C and the default action of SIGTERM.
+from valetkey.cli.stopsignals import STOP_SIGNALS, StopSignals, exit_status
+
+# Commands that serve until stopped: SIGTERM is a requested stop for them (status 0), and their
+# start-up and stop are handled by the process's StopSignals (valetkey.cli.stopsignals) from the
+# command line to their end; the other commands get Python's KeyboardInterrupt for Ctrl-C back
+# once their module is imported, and SIGTERM's default action.
 SERVERS = ("serve", "demo")
-_STATUS: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 0}  # startstop's, not imported yet
 
 
-def _quit(signum: int, _frame: object) -> None:
-    raise SystemExit(_STATUS[signum])
+def _stop_signals(argv: list[str]) -> StopSignals:
+    """Until the command runs (imports, click, the command's own module), a signal is remembered
+    and acted on at the next safe point: the end of this module's imports, the command's import."""
+    server = bool(argv) and argv[0] in SERVERS
+    return StopSignals(STOP_SIGNALS if server else (signal.SIGINT,)).install()
 
 
-class _QuitAtOnce:
-    """Until the command runs (imports, click, the command's own module): a signal ends the process
-    at once with its status and no traceback; nothing is open yet. Raising SystemExit rather than
-    KeyboardInterrupt matters: CPython kills a process whose KeyboardInterrupt escaped an ``exec``
-    of generated code (dataclasses and namedtuples, while modules import) with SIGINT at exit."""
-
-    def __init__(self, command: list[str]) -> None:
-        server = bool(command) and command[0] in SERVERS
-        self.signals = (signal.SIGINT, signal.SIGTERM) if server else (signal.SIGINT,)
-        self.previous: dict[int, Any] = {}
-
-    def install(self) -> _QuitAtOnce:
-        with contextlib.suppress(ValueError):  # not in the main thread: not ours to handle
-            self.previous = {sig: signal.signal(sig, _quit) for sig in self.signals}
-        return self
-
-    def release(self) -> None:
-        """The previous handlers back."""
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-
-
-_importing = _QuitAtOnce(sys.argv[1:2]).install()  # released at the end of the module
-
+_importing = _stop_signals(sys.argv[1:2])  # released at the end of the module
 import importlib  # noqa: E402
 from typing import Any  # noqa: E402
 
 import click  # noqa: E402
 
 from valetkey import __version__  # noqa: E402
-from valetkey.cli.startstop import EXIT_INTERRUPTED  # noqa: E402
 
-# command name -> "module:attribute"
 COMMANDS = {
     "serve": "valetkey.cli.serve:serve",
     "demo": "valetkey.cli.demo:demo",
@@ -72,12 +51,12 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    _quitting: _QuitAtOnce | None = None
+    _starting: StopSignals | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """``valetkey ...`` as a process (in-process callers use ``main``): see :class:`_QuitAtOnce`.
-        Its handlers stay once the command has run, while the process exits."""
-        self._quitting = _QuitAtOnce(sys.argv[1:2]).install()
+        """``valetkey ...`` as a process (in-process callers use ``main``): see :func:`_stop_signals`.
+        For ``serve`` and ``demo`` they stay until the process exits."""
+        self._starting = _stop_signals(sys.argv[1:2])
         return super().__call__(*args, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -94,9 +73,11 @@ class LazyGroup(click.Group):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        resolved = super().resolve_command(ctx, args)
-        if self._quitting is not None and resolved[0] not in SERVERS:
-            self._quitting.release()  # its module is imported: Python's KeyboardInterrupt from now on
+        resolved = super().resolve_command(ctx, args)  # the command's module is imported
+        if self._starting is not None:
+            self._starting.safe_point()
+            if resolved[0] not in SERVERS:
+                self._starting.release()  # Python's KeyboardInterrupt from now on
         return resolved
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -105,7 +86,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            raise click.exceptions.Exit(exit_status(signal.SIGINT)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,5 +96,6 @@ def main() -> None:
 
 
 _importing.release()
+_importing.safe_point()
 
 __all__ = ["main"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from valetkey.cli.demo_stack import DEFAULT_PORTS, DemoStack, bind_ports, build_stack, serve_stack
-from valetkey.cli.startstop import CannotStart, exit_status, safe_point, stop_at_safe_points
+from valetkey.cli.startstop import CannotStart, stop_at_safe_points
+from valetkey.cli.stopsignals import exit_status, safe_point
 
 
 @click.command()

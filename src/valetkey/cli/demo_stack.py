@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from valetkey.cli.startstop import pending_signal
 from valetkey.cli.stoppable import StoppableServer
+from valetkey.cli.stopsignals import pending_signal
 from valetkey.core.events import RecordingSink
 from valetkey.core.settings import Settings, build_settings, parse_toml
 

@@ -49,7 +49,8 @@ def serve(
     config_path: str | None, host: str, port: int, workers: int, log_level: str, inspector: bool
 ) -> None:
     """Run the authorization server."""
-    from valetkey.cli.startstop import bind_socket, safe_point, stop_at_safe_points
+    from valetkey.cli.startstop import bind_socket, stop_at_safe_points
+    from valetkey.cli.stopsignals import safe_point
 
     stop_at_safe_points()  # a signal from now on stops it at the next safe point
     from valetkey.cli.observability import log_settings, multiprocess_metrics

@@ -2,8 +2,8 @@
 
 Listening sockets are bound before anything is announced, so a taken port is one line that names
 the address; start-up failures are one line each (``valetkey: ...``); signals end the process with
-the documented statuses below, never with a traceback. Light on purpose: no uvicorn here (see
-``valetkey.cli.stoppable``), so that the signal handlers are in place before the heavy imports.
+the documented statuses (here and in ``valetkey.cli.stopsignals``), never with a traceback. Light
+on purpose: no uvicorn here (see ``valetkey.cli.stoppable``).
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import os
 import signal
 import socket
 import sys
-import threading
 from typing import IO, Any
 
 import click
 
-# Documented in the README ("Starting and stopping"); scripts and service managers can rely on them.
-EXIT_STOPPED = 0  # stopped by SIGTERM (a requested stop: systemd, docker stop, kill)
+from valetkey.cli.stopsignals import EXIT_STOPPED, StopSignals
+
+# Documented in the README ("Starting and stopping"), with stopsignals' 0 (SIGTERM) and 130 (SIGINT).
 EXIT_CANNOT_START = 3  # cannot listen on the address, or cannot open the database (uvicorn's too)
-EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, as a shell reports a process ended by it
 
 _REASONS = {
     errno.EADDRINUSE: "address already in use",
@@ -69,67 +68,17 @@ def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.soc
     return sock
 
 
-def exit_status(signum: int | None) -> int:
-    """The exit status after a graceful stop on ``signum`` (None: not stopped by a signal)."""
-    return EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_STOPPED
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class StopSignals:
-    """SIGINT and SIGTERM while ``serve`` or ``demo`` starts and stops (a server's own handler
-    takes over while it serves). The first signal is remembered, not raised where it lands: an
-    exception raised at an arbitrary point surfaces in the middle of library code (SQLAlchemy logs a
-    traceback when one interrupts a connection's close), and CPython marks a process whose
-    KeyboardInterrupt escaped an ``exec`` of generated code (a dataclass's ``__init__``, say) as
-    ended by Ctrl-C, and kills it with SIGINT once it has exited: status -2, nothing printed.
-    The command stops at its next :func:`safe_point`, between start-up stages and once what it
-    opened is closed; a second signal stops it at once."""
-
-    active: StopSignals | None = None  # the process's, while a server command runs
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def handle(self, signum: int, _frame: object) -> None:
-        if self.signum is None:
-            self.signum = signum
-            return
-        raise SystemExit(exit_status(self.signum))
-
-
 def stop_at_safe_points() -> None:
-    """The first step of ``serve`` and ``demo`` (see :class:`StopSignals`); the previous handlers
-    are put back when the command ends (it matters to in-process callers)."""
-    if threading.current_thread() is not threading.main_thread():
-        return  # signals are not ours to handle
-    stops = StopSignals()
-    previous = {sig: signal.signal(sig, stops.handle) for sig in STOP_SIGNALS}
-    StopSignals.active = stops
-
-    def restore() -> None:
-        StopSignals.active = None
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-
+    """The first step of ``serve`` and ``demo``: the process's :class:`StopSignals`, installed by
+    the ``valetkey`` command line, go on handling SIGINT and SIGTERM (a signal received while the
+    command imported included); an in-process caller gets its own, put back when the command ends."""
+    stops = StopSignals.active
+    if stops is not None and stops.installed():
+        return
+    stops = StopSignals().install()
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
-        ctx.call_on_close(restore)
-
-
-def safe_point() -> None:
-    """Stop here (``SystemExit`` with the signal's status) if a stop signal has arrived."""
-    signum = pending_signal()
-    if signum is not None:
-        raise SystemExit(exit_status(signum))
-
-
-def pending_signal() -> int | None:
-    """The stop signal that has arrived, if any: a server that installs its own handler stops at
-    once on it, as if it had arrived a moment later."""
-    stops = StopSignals.active
-    return stops.signum if stops is not None else None
+        ctx.call_on_close(stops.release)
 
 
 def die_with_parent(parent: int) -> None:

@@ -3,7 +3,7 @@
 uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then raises the same signal again: SIGTERM
 then kills the process (status -15 instead of a clean 0) and SIGINT surfaces as a KeyboardInterrupt.
 This server remembers the first signal instead, and its caller turns it into the exit status
-(``startstop.exit_status``). Its handlers take over from ``startstop``'s (a signal that arrived
+(``stopsignals.exit_status``). Its handlers take over from ``stopsignals``' (a signal that arrived
 before stops it at once) and give them back when it has stopped.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from valetkey.cli.startstop import exit_status, pending_signal
+from valetkey.cli.stopsignals import exit_status, pending_signal
 
 
 class StoppableServer(uvicorn.Server):

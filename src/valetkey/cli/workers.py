@@ -23,16 +23,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from valetkey.cli.startstop import (
-    EXIT_CANNOT_START,
-    STOP_SIGNALS,
-    CannotStart,
-    StopSignals,
-    bind_socket,
-    die_with_parent,
-    exit_status,
-    pending_signal,
-)
+from valetkey.cli.startstop import EXIT_CANNOT_START, CannotStart, bind_socket, die_with_parent
+from valetkey.cli.stopsignals import STOP_SIGNALS, StopSignals, exit_status, pending_signal
 
 CRASH_LOOP_SECONDS = 2.0  # a worker failing this soon after its start is not restarted
 
@@ -72,7 +64,7 @@ def _child(
         # SIGTERM, which the worker's server handles once it runs (until then it ends the worker).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        StopSignals.active = None  # the parent's: none pending (it forks only then), not the worker's
+        StopSignals.active = None  # the parent's (nothing pending: it forks only then)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         die_with_parent(parent)
         if sock is None:
