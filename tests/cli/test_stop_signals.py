@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import uvicorn
 from click.testing import CliRunner
@@ -148,3 +149,15 @@ def test_the_first_signal_is_remembered_and_acted_on_at_a_safe_point() -> None:
         assert at_once.value.code == 0
     finally:
         stops.release()
+
+
+def test_a_signal_while_the_start_fails_wins_over_the_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(settings: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while PostgreSQL does not answer
+        raise click.ClickException("cannot connect to PostgreSQL")
+
+    monkeypatch.setattr(serve_module, "_start", unreachable)
+    result = CliRunner().invoke(main, serve_args(tmp_path))
+    assert (result.exit_code, result.output) == (130, "")

@@ -70,8 +70,10 @@ def demo(
     for sock in sockets:  # also when stopped while starting
         click.get_current_context().call_on_close(sock.close)
     safe_point()
-    stack = _open_stack(data_dir, ports, host)
-    safe_point()
+    try:
+        stack = _open_stack(data_dir, ports, host)
+    finally:
+        safe_point()  # a signal while it ran wins over a failure to start
     asyncio.run(serve_stack(stack, sockets, on_ready=functools.partial(_banner, stack)))
     status = exit_status(stack.stopped_by)
     if status:

@@ -82,8 +82,10 @@ def serve(
     issuer = settings.issuer or f"http://{shown_host}:{port}"
     settings = settings.with_issuer(issuer)
     safe_point()
-    state = _start(settings)
-    safe_point()
+    try:
+        state = _start(settings)
+    finally:
+        safe_point()  # a signal while it ran wins over a failure to start (PostgreSQL unreachable)
     ready = functools.partial(_announce, issuer, f"http://{shown_host}:{port}", inspector)
     common: dict[str, Any] = {
         "host": host,
