@@ -8,27 +8,32 @@ which keeps its start-up time and resident memory down.
 from __future__ import annotations
 
 import signal
+import sys
+
+from valetkey.cli.stopsignals import STOP_SIGNALS, StopSignals, exit_status
+
+# Commands that serve until stopped: SIGTERM is a requested stop for them (status 0), and their
+# start-up and stop are handled by the process's StopSignals (valetkey.cli.stopsignals) from the
+# command line to their end; the other commands get Python's KeyboardInterrupt for Ctrl-C back
+# once their module is imported, and SIGTERM's default action.
+SERVERS = ("serve", "demo")
 
 
-def _interrupted(_signum: int, _frame: object) -> None:
-    raise SystemExit(130)  # EXIT_INTERRUPTED, before it can be imported
+def _stop_signals(argv: list[str]) -> StopSignals:
+    """Until the command runs (imports, click, the command's own module), a signal is remembered
+    and acted on at the next safe point: the end of this module's imports, the command's import."""
+    server = bool(argv) and argv[0] in SERVERS
+    return StopSignals(STOP_SIGNALS if server else (signal.SIGINT,)).install()
 
 
-# Ctrl-C while this module imports click ends the process with 130, without a traceback; the handler
-# is put back at the end of the module, and from then on the group turns KeyboardInterrupt into 130.
-try:
-    _outer = signal.signal(signal.SIGINT, _interrupted)
-except ValueError:  # imported outside the main thread: signals are not ours to handle
-    _outer = _interrupted
+_importing = _stop_signals(sys.argv[1:2])  # released at the end of the module
 import importlib  # noqa: E402
 from typing import Any  # noqa: E402
 
 import click  # noqa: E402
 
 from valetkey import __version__  # noqa: E402
-from valetkey.cli.startstop import EXIT_INTERRUPTED  # noqa: E402
 
-# command name -> "module:attribute"
 COMMANDS = {
     "serve": "valetkey.cli.serve:serve",
     "demo": "valetkey.cli.demo:demo",
@@ -46,6 +51,14 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
+    _starting: StopSignals | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``valetkey ...`` as a process (in-process callers use ``main``): see :func:`_stop_signals`.
+        For ``serve`` and ``demo`` they stay until the process exits."""
+        self._starting = _stop_signals(sys.argv[1:2])
+        return super().__call__(*args, **kwargs)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -57,13 +70,23 @@ class LazyGroup(click.Group):
         command: Any = getattr(importlib.import_module(module), attr)
         return command  # type: ignore[no-any-return]
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        resolved = super().resolve_command(ctx, args)  # the command's module is imported
+        if self._starting is not None:
+            self._starting.safe_point()
+            if resolved[0] not in SERVERS:
+                self._starting.release()  # Python's KeyboardInterrupt from now on
+        return resolved
+
     def invoke(self, ctx: click.Context) -> Any:
-        """Ctrl-C at any moment of any command (its imports included) ends with status 130, no
-        traceback and no click "Aborted!"; commands that handle it themselves say more first."""
+        """Ctrl-C at any moment of any other command ends with status 130, no traceback and no
+        click "Aborted!"; commands that handle it themselves say more first."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            raise click.exceptions.Exit(exit_status(signal.SIGINT)) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,7 +95,7 @@ def main() -> None:
     """valetkey: a strict, friendly OAuth 2.0 system (server, resource server, client, inspector)."""
 
 
-if _outer is not _interrupted:
-    signal.signal(signal.SIGINT, _outer if _outer is not None else signal.default_int_handler)
+_importing.release()
+_importing.safe_point()
 
 __all__ = ["main"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from valetkey.cli.demo_stack import DEFAULT_PORTS, DemoStack, bind_ports, build_stack, serve_stack
-from valetkey.cli.startstop import CannotStart, exit_status, stop_quietly_on_sigterm
+from valetkey.cli.startstop import CannotStart, stop_at_safe_points
+from valetkey.cli.stopsignals import exit_status, safe_point
 
 
 @click.command()
@@ -55,7 +56,7 @@ def demo(
 ) -> None:
     """Run the demo: authorization server, resource server, demo client app and flow inspector,
     each on its own loopback origin, with demo clients and users."""
-    stop_quietly_on_sigterm()
+    stop_at_safe_points()
     ports = {
         "server": server_port,
         "resource": resource_port,
@@ -66,11 +67,18 @@ def demo(
     if twice:
         raise click.UsageError(f"each part needs its own port; {twice[0]} is given twice")
     sockets = bind_ports(host, ports)
-    stack = _open_stack(data_dir, ports, host)
+    for sock in sockets:  # also when stopped while starting
+        click.get_current_context().call_on_close(sock.close)
+    safe_point()
+    try:
+        stack = _open_stack(data_dir, ports, host)
+    finally:
+        safe_point()  # a signal while it ran wins over a failure to start
     asyncio.run(serve_stack(stack, sockets, on_ready=functools.partial(_banner, stack)))
     status = exit_status(stack.stopped_by)
     if status:
         raise SystemExit(status)
+    safe_point()  # a signal after the servers' own handling (while closing): its status
 
 
 def _banner(stack: DemoStack) -> None:

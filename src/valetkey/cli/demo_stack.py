@@ -20,6 +20,7 @@ import httpx
 import uvicorn
 
 from valetkey.cli.stoppable import StoppableServer
+from valetkey.cli.stopsignals import pending_signal
 from valetkey.core.events import RecordingSink
 from valetkey.core.settings import Settings, build_settings, parse_toml
 
@@ -163,6 +164,9 @@ def _stop_on_signals(stack: DemoStack) -> Iterator[None]:
         stack.stop()
 
     original = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    early = pending_signal()  # arrived while the stack was built: stop at once
+    if early is not None:
+        handle(early, None)
     try:
         yield
     finally:
@@ -218,7 +222,8 @@ async def serve_stack(
 
     try:
         with _stop_on_signals(stack):
-            await asyncio.gather(watch(), *(serve(s) for s in stack.servers))
+            if not any(s.should_exit for s in stack.servers):  # stopped already: start nothing
+                await asyncio.gather(watch(), *(serve(s) for s in stack.servers))
     finally:
         for close in stack.closers:
             await close()

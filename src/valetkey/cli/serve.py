@@ -49,9 +49,10 @@ def serve(
     config_path: str | None, host: str, port: int, workers: int, log_level: str, inspector: bool
 ) -> None:
     """Run the authorization server."""
-    from valetkey.cli.startstop import bind_socket, stop_quietly_on_sigterm
+    from valetkey.cli.startstop import bind_socket, stop_at_safe_points
+    from valetkey.cli.stopsignals import safe_point
 
-    stop_quietly_on_sigterm()
+    stop_at_safe_points()  # a signal from now on stops it at the next safe point
     from valetkey.cli.observability import log_settings, multiprocess_metrics
     from valetkey.runtime.lean import LeanProtocol
 
@@ -75,11 +76,16 @@ def serve(
         )
     # Bound before anything is announced: a taken port is one line, and --port 0 is a real port.
     sock = bind_socket(host, port)
+    click.get_current_context().call_on_close(sock.close)  # also when stopped while starting
     port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     issuer = settings.issuer or f"http://{shown_host}:{port}"
     settings = settings.with_issuer(issuer)
-    state = _start(settings)
+    safe_point()
+    try:
+        state = _start(settings)
+    finally:
+        safe_point()  # a signal while it ran wins over a failure to start (PostgreSQL unreachable)
     ready = functools.partial(_announce, issuer, f"http://{shown_host}:{port}", inspector)
     common: dict[str, Any] = {
         "host": host,
@@ -95,6 +101,7 @@ def serve(
         status = _run(settings, state, common, workers, sock, ready, inspector)
     if status:
         raise SystemExit(status)
+    safe_point()  # a signal after the server's own handling (while closing): its status
 
 
 def _run(

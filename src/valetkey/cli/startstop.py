@@ -2,8 +2,8 @@
 
 Listening sockets are bound before anything is announced, so a taken port is one line that names
 the address; start-up failures are one line each (``valetkey: ...``); signals end the process with
-the documented statuses below, never with a traceback. Light on purpose: no uvicorn here (see
-``valetkey.cli.stoppable``), so that the SIGTERM handler is in place before the heavy imports.
+the documented statuses (here and in ``valetkey.cli.stopsignals``), never with a traceback. Light
+on purpose: no uvicorn here (see ``valetkey.cli.stoppable``).
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import os
 import signal
 import socket
 import sys
-import threading
 from typing import IO, Any
 
 import click
 
-# Documented in the README ("Starting and stopping"); scripts and service managers can rely on them.
-EXIT_STOPPED = 0  # stopped by SIGTERM (a requested stop: systemd, docker stop, kill)
+from valetkey.cli.stopsignals import EXIT_STOPPED, StopSignals
+
+# Documented in the README ("Starting and stopping"), with stopsignals' 0 (SIGTERM) and 130 (SIGINT).
 EXIT_CANNOT_START = 3  # cannot listen on the address, or cannot open the database (uvicorn's too)
-EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, as a shell reports a process ended by it
 
 _REASONS = {
     errno.EADDRINUSE: "address already in use",
@@ -69,26 +68,17 @@ def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.soc
     return sock
 
 
-def exit_status(signum: int | None) -> int:
-    """The exit status after a graceful stop on ``signum`` (None: not stopped by a signal)."""
-    return EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_STOPPED
-
-
-def _terminated(_signum: int, _frame: object) -> None:
-    raise SystemExit(EXIT_STOPPED)
-
-
-def stop_quietly_on_sigterm() -> None:
-    """Until a server installs its own graceful handler (and after it removes it), SIGTERM ends the
-    process with status 0 and no traceback, wherever it arrives (imports, migrations, binding).
-    SIGINT keeps Python's KeyboardInterrupt, which the ``valetkey`` group turns into 130. The
-    previous handler is put back when the command ends (it matters to in-process callers)."""
-    if threading.current_thread() is not threading.main_thread():
+def stop_at_safe_points() -> None:
+    """The first step of ``serve`` and ``demo``: the process's :class:`StopSignals`, installed by
+    the ``valetkey`` command line, go on handling SIGINT and SIGTERM (a signal received while the
+    command imported included); an in-process caller gets its own, put back when the command ends."""
+    stops = StopSignals.active
+    if stops is not None and stops.installed():
         return
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    stops = StopSignals().install()
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
-        ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+        ctx.call_on_close(stops.release)
 
 
 def die_with_parent(parent: int) -> None:

@@ -3,7 +3,8 @@
 uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then raises the same signal again: SIGTERM
 then kills the process (status -15 instead of a clean 0) and SIGINT surfaces as a KeyboardInterrupt.
 This server remembers the first signal instead, and its caller turns it into the exit status
-(``startstop.exit_status``).
+(``stopsignals.exit_status``). Its handlers take over from ``stopsignals``' (a signal that arrived
+before stops it at once) and give them back when it has stopped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from valetkey.cli.startstop import exit_status
+from valetkey.cli.stopsignals import exit_status, pending_signal
 
 
 class StoppableServer(uvicorn.Server):
@@ -33,7 +34,7 @@ class StoppableServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.started and self.on_started is not None:
+        if self.started and not self.should_exit and self.on_started is not None:
             self.on_started()
 
     def handle_exit(self, sig: int, frame: Any) -> None:
@@ -47,6 +48,9 @@ class StoppableServer(uvicorn.Server):
             yield
             return
         original = {sig: signal.signal(sig, self.handle_exit) for sig in self.signals}
+        early = pending_signal()  # arrived while it started: it stops at once
+        if early in self.signals:
+            self.handle_exit(early, None)
         try:
             yield
         finally:

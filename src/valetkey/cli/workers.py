@@ -23,16 +23,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from valetkey.cli.startstop import (
-    EXIT_CANNOT_START,
-    CannotStart,
-    bind_socket,
-    die_with_parent,
-    exit_status,
-)
+from valetkey.cli.startstop import EXIT_CANNOT_START, CannotStart, bind_socket, die_with_parent
+from valetkey.cli.stopsignals import STOP_SIGNALS, StopSignals, exit_status, pending_signal
 
 CRASH_LOOP_SECONDS = 2.0  # a worker failing this soon after its start is not restarted
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -70,6 +64,7 @@ def _child(
         # SIGTERM, which the worker's server handles once it runs (until then it ends the worker).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        StopSignals.active = None  # the parent's (nothing pending: it forks only then)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         die_with_parent(parent)
         if sock is None:
@@ -193,6 +188,9 @@ def run_workers(
         shared = None
     pool = _Workers(make_app, common, shared, workers, probe)
     previous = {s: signal.signal(s, pool.on_signal) for s in STOP_SIGNALS}
+    early = pending_signal()  # arrived while the parent started: start no worker
+    if early is not None:
+        pool.on_signal(early, None)
     try:
         for _ in range(workers):
             if not pool.stopping:
