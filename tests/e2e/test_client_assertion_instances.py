@@ -5,8 +5,8 @@ same new assertion sent to both at once is taken by exactly one."""
 
 from __future__ import annotations
 
+import functools
 import secrets
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from tests.core import assertions as a
 from tests.e2e.test_multi_instance import READY_SECONDS
 from tests.lifecycle.conftest import FAST_BASE
 from tests.server import jwt_clients as j
-from tests.support.serveproc import ServeProcess, start_together
+from tests.support.serveproc import ServeProcess, at_once, start_together
 
 ISSUER = "http://valetkey.test"  # both instances publish this issuer: one audience for both
 
@@ -30,6 +30,10 @@ def claims(client_id: str) -> dict[str, object]:
 def cc(http: httpx.Client, base: str, assertion: str) -> httpx.Response:
     data = {"grant_type": "client_credentials", **j.fields(assertion)}
     return http.post(f"{base}/token", data=data)
+
+
+def status_of(http: httpx.Client, assertion: str, base: str) -> int:
+    return cc(http, base, assertion).status_code
 
 
 def test_an_assertion_is_accepted_once_by_all_instances(tmp_path: Path, pg_url: str) -> None:
@@ -49,22 +53,8 @@ def test_an_assertion_is_accepted_once_by_all_instances(tmp_path: Path, pg_url: 
                 assert "already used" in again.json()["error_description"]
             for _ in range(3):
                 fresh = a.signed(j.KEY, claims("svc-key"))
-                assert race(http, [first, second], fresh) == [200, 401]
+                send = functools.partial(status_of, http, fresh)
+                assert at_once([first, second], send) == [200, 401]
     finally:
         for server in servers:
             server.stop()
-
-
-def race(http: httpx.Client, bases: list[str], assertion: str) -> list[int]:
-    go, statuses = threading.Barrier(len(bases)), []
-
-    def post(base: str) -> None:
-        go.wait()
-        statuses.append(cc(http, base, assertion).status_code)
-
-    threads = [threading.Thread(target=post, args=(base,)) for base in bases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return sorted(statuses)

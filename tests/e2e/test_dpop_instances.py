@@ -4,7 +4,7 @@ by another (§8: the nonce secret is shared through the store)."""
 
 from __future__ import annotations
 
-import threading
+import functools
 import time
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import httpx
 from tests.conftest import SVC_SECRET
 from tests.e2e.test_multi_instance import READY_SECONDS
 from tests.lifecycle.conftest import FAST_BASE
-from tests.support.serveproc import ServeProcess, start_together
+from tests.support.serveproc import ServeProcess, at_once, start_together
 from valetkey.client.dpop import DPoPKey
 
 ISSUER = "http://valetkey.test"  # both instances publish this token endpoint: one htu for both
@@ -26,6 +26,10 @@ def cc(http: httpx.Client, base: str, proof: str) -> httpx.Response:
         auth=("svc", SVC_SECRET),
         headers={"DPoP": proof},
     )
+
+
+def status_of(http: httpx.Client, proof: str, base: str) -> int:
+    return cc(http, base, proof).status_code
 
 
 def test_a_proof_is_single_use_across_instances_and_nonces_are_shared(
@@ -51,23 +55,8 @@ def test_a_proof_is_single_use_across_instances_and_nonces_are_shared(
             # The same new proof sent to both at the same moment: exactly one instance takes it.
             for _ in range(3):
                 fresh = key.proof("POST", f"{ISSUER}/token", now=time.time(), nonce=nonce)
-                statuses = race_proof(http, [a, b], fresh)
+                statuses = at_once([a, b], functools.partial(status_of, http, fresh))
                 assert statuses == [200, 400]
     finally:
         for server in servers:
             server.stop()
-
-
-def race_proof(http: httpx.Client, bases: list[str], proof: str) -> list[int]:
-    go, statuses = threading.Barrier(len(bases)), []
-
-    def post(base: str) -> None:
-        go.wait()
-        statuses.append(cc(http, base, proof).status_code)
-
-    threads = [threading.Thread(target=post, args=(base,)) for base in bases]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return sorted(statuses)

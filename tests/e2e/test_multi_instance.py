@@ -4,7 +4,6 @@ redeemed once. (tests/faults/test_instances.py restarts them one by one and kill
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import httpx
@@ -12,31 +11,15 @@ import httpx
 from tests.lifecycle.conftest import FAST_BASE
 from tests.lifecycle.helpers import code_tokens
 from tests.support.flows import run_code_flow
-from tests.support.serveproc import ServeProcess, start_together
+from tests.support.serveproc import ServeProcess, at_once, start_together
 from valetkey.core import jose
 
 READY_SECONDS = 120.0  # three instances start at once on a shared, busy machine
 
 
-def _post(
-    client: httpx.Client, url: str, data: dict[str, str], out: list[int], go: threading.Barrier
-) -> None:
-    go.wait()
-    out.append(client.post(url, data=data).status_code)
-
-
 def race_code(http: httpx.Client, bases: list[str], data: dict[str, str]) -> list[int]:
     """The same token request sent to every instance at the same moment; their statuses."""
-    go, statuses = threading.Barrier(len(bases)), []
-    threads = [
-        threading.Thread(target=_post, args=(http, f"{base}/token", data, statuses, go))
-        for base in bases
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return sorted(statuses)
+    return at_once(bases, lambda base: http.post(f"{base}/token", data=data).status_code)
 
 
 def test_instances_started_together_share_keys_and_redeem_a_code_once(

@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tests.support.servers import free_port, isolated_env, wait_until_ready
@@ -86,3 +88,20 @@ def start_together(servers: list[ServeProcess], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     for server in servers:
         server.wait_ready(max(1.0, deadline - time.monotonic()))
+
+
+def at_once(bases: Sequence[str], send: Callable[[str], int]) -> list[int]:
+    """``send(base)`` on every instance at the same moment (a barrier releases the threads
+    together); the statuses, sorted: a replay race has exactly one winner."""
+    go, statuses = threading.Barrier(len(bases)), []
+
+    def one(base: str) -> None:
+        go.wait()
+        statuses.append(send(base))
+
+    threads = [threading.Thread(target=one, args=(base,)) for base in bases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return sorted(statuses)
