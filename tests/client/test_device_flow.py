@@ -40,12 +40,14 @@ from valetkey.core.device import (
     mint_device_code,
     new_user_code,
 )
-from valetkey.core.models import Client
+from valetkey.core.models import Client, Resource
 
 AS = "https://as.example"
 T0 = 1_700_000_000.0
 SECRET = "tv-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 TV = Client("tv", grant_types=(DEVICE_CODE_GRANT,), token_endpoint_auth_method="none")
+API = "https://api.example"  # the resource the client names (RFC 8707), granted with "read"
+API_RESOURCE = Resource(API, ("read",))
 Answer = tuple[int, dict[str, Any]] | str  # a scripted answer, or "timeout"
 
 
@@ -82,7 +84,7 @@ class FakeAS:
         minted, now = mint_device_code(), self.clock.now()
         ttl = self.server_ttl or self.expires_in
         self.record = DeviceCode(
-            minted.digest, new_user_code(), "tv", ("read",), (), now, now + ttl
+            minted.digest, new_user_code(), "tv", ("read",), (API,), now, now + ttl
         )
         body = device_authorization_response(
             device_code=minted.value,
@@ -106,7 +108,7 @@ class FakeAS:
             else None
         )
         last, interval = self.pace or (None, 5)
-        ctx = PollContext(form, TV, found, now, last, interval)
+        ctx = PollContext(form, TV, found, now, last, interval, resources=(API_RESOURCE,))
         try:
             decide_device_poll(ctx)
         except Rejected as refused:
@@ -130,7 +132,7 @@ def config(**kw: Any) -> ClientConfig:
         token_endpoint=f"{AS}/token",
         metadata={"device_authorization_endpoint": f"{AS}/device_authorization"},
     )
-    return ClientConfig("tv", endpoints, scope="read", resources=("https://api.example",), **kw)
+    return ClientConfig("tv", endpoints, scope="read", resources=(API,), **kw)
 
 
 @dataclass
