@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from valetkey.client import checks
 from valetkey.client.config import ClientConfig, is_secure_url, require
 from valetkey.client.errors import OAuthServerError, SecurityCheckFailed, UnexpectedResponse
 from valetkey.client.grants import _checked, _resources, _scope, _token_url
@@ -95,9 +96,14 @@ def authorize(
 
 
 def poll(
-    config: ClientConfig, authorization: DeviceAuthorization, now: float, interval: float
+    config: ClientConfig,
+    authorization: DeviceAuthorization,
+    now: float,
+    interval: float,
+    note: checks.Noter | None = None,
 ) -> Flow[TokenSet | Pending]:
-    """One token request (RFC 8628 §3.4) and what its answer means (§3.5)."""
+    """One token request (RFC 8628 §3.4) and what its answer means (§3.5); ``note`` hears of the
+    tokens' checks as in :mod:`~valetkey.client.grants`."""
     fields = [
         ("grant_type", DEVICE_CODE_GRANT),
         ("device_code", authorization.device_code),
@@ -116,8 +122,8 @@ def poll(
             description = body.get("error_description")
             text = description if isinstance(description, str) else None
             raise expired(text, request.url, response.status_code)
-    tokens = token_response(response, now, config.scope)
-    return (yield from _checked(config, tokens, now, None))
+    tokens = token_response(response, now, config.scope, note)
+    return (yield from _checked(config, tokens, now, None, note=note))
 
 
 def read_authorization(body: dict[str, Any], now: float) -> DeviceAuthorization:
