@@ -67,9 +67,7 @@ class DeviceSteps:
         data = {"verification_uri": got.verification_uri, "interval": got.interval, **shown}
         self.add("device.code_shown", "client", "user", "front", summary, data=data)
 
-    def waiting(
-        self, request: httpx.Request, response: httpx.Response, error: str | None
-    ) -> bool:
+    def waiting(self, request: httpx.Request, response: httpx.Response, error: str | None) -> bool:
         """A poll the server answered "not yet" (drawn now, its new interval when reported)."""
         if form_of(request).get("grant_type") != DEVICE_CODE_GRANT or error not in WAITING:
             return False
