@@ -169,3 +169,14 @@ def test_a_refused_refresh_is_drawn_failed_with_its_error() -> None:
     assert "✗ 3. Checks it, retires the old refresh token" in text
     assert "refused: invalid_grant (invalid_grant)" in text
     assert REFRESH not in text
+
+
+def test_a_poll_that_timed_out_is_drawn_inside_the_polling_step() -> None:
+    record, failure, _ = device(script=["timeout", PENDING, ISSUED])
+    assert failure is None
+    view, text = drawn(record.events)
+    polls = view["steps"][3]
+    assert polls["status"] == "done" and polls["event"]["name"] == "device.poll_pending"
+    assert [s["name"] for s in polls["subs"]] == ["device.poll_timeout"]
+    assert "Poll 1 got no answer in time: next in 10 s" in text
+    assert view["complete"] and not view["extras"]
