@@ -4,8 +4,8 @@ Device steps (the code shown, each poll with its answer, what only the phone and
 drawn unobserved), a refresh and a refused refresh on the Refresh steps, and no device code or
 token in the drawing or an export.
 
-The device authorization request goes through a forwarding endpoint of the test's own, the one
-place the test can read the device code the server issued, to assert it is never shown."""
+The device authorization request goes through the tests' recording proxy, the one place the test
+can read the device code the server issued, to assert it is never shown."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.client.proxy import recording_proxy
 from tests.support.device import DEVICE_CONFIG, approve
 from tests.support.servers import auth_server, isolated_env
 
@@ -36,44 +37,25 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-class Forwarder(ThreadingHTTPServer):
-    """Forwards POST /device_authorization to the server and keeps the device codes it issued."""
+@dataclass
+class Forwarder:
+    """The device authorization endpoint behind a recording proxy: the device codes it issued."""
 
-    def __init__(self, target: str) -> None:
-        super().__init__(("127.0.0.1", 0), ForwardHandler)
-        self.target, self.device_codes = target, list[str]()
+    base: str
+    device_codes: list[str] = field(default_factory=list)
 
-
-class ForwardHandler(BaseHTTPRequestHandler):
-    server: Forwarder
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", "0")))
-        kept = {
-            k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
-        }
-        answer = httpx.post(self.server.target, content=body, headers=kept, timeout=10)
-        if answer.status_code == 200:
-            self.server.device_codes.append(answer.json()["device_code"])
-        self.send_response(answer.status_code)
-        self.send_header("content-type", answer.headers["content-type"])
-        self.end_headers()
-        self.wfile.write(answer.content)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def keep(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(body.get("device_code"), str):
+            self.device_codes.append(body["device_code"])
+        return body
 
 
 @pytest.fixture
 def forwarder(base: str) -> Iterator[Forwarder]:
-    server = Forwarder(f"{base}/device_authorization")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    kept = Forwarder(base)
+    with recording_proxy(base, transform=kept.keep) as proxy:
+        kept.base = proxy.base
+        yield kept
 
 
 def env_for(home: Path) -> dict[str, str]:
@@ -84,9 +66,8 @@ def device_get(
     base: str, forwarder: Forwarder, home: Path, decision: str, *extra: str
 ) -> tuple[int, str, str]:
     """Run the CLI; once it has polled and heard authorization_pending, the phone decides."""
-    port = forwarder.server_address[1]
     args = ["token", "get", "--grant", "device_code", "--issuer", base, "--client-id", "tv",
-            "--device-authorization-url", f"http://127.0.0.1:{port}/device_authorization",
+            "--device-authorization-url", f"{forwarder.base}/device_authorization",
             "--scope", "openid read:files offline_access", "--verbose", "--inspect", *extra]  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "valetkey", *args], env=env_for(home), text=True,
