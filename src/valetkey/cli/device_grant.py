@@ -103,13 +103,15 @@ class Progress:
         self.last, self.interval = status, status.interval
 
 
-def reports(*given: Report | None) -> Report:
-    """One ``device_polling.Report`` calling each given one, in order."""
+def reports(first: Report, *more: Report | None) -> Report:
+    """One ``device_polling.Report`` calling each given one, in order (``first`` alone as it is)."""
+    given = [first, *(r for r in more if r is not None)]
+    if len(given) == 1:
+        return first
 
     def each(status: PollStatus) -> None:
         for report in given:
-            if report is not None:
-                report(status)
+            report(status)
 
     return each
 

@@ -47,6 +47,8 @@ def refresh_saved(
             tokens.refresh_token and tokens.expires_within(LEEWAY, time.time())
         ):
             return saved
+        if not tokens.refresh_token:
+            record = None  # nothing will be sent: the error says why, without a drawing
         note = record.note if record else None
         if record is not None:
             record.client_id = saved.config.client_id
