@@ -124,6 +124,7 @@ def test_an_approved_device_flow_is_drawn_on_its_steps_without_secrets(
     for line in (
         "✓ 1. POST /device_authorization (Client App → Authorization Server, back): done",
         "POST /device_authorization: the server issued a device code and a user code",
+        f"✓ check_verification_uri (RFC 8628 §3.2, RFC 6749 §3.1): {base}/device is https (plain",
         "✓ 3. Shows the code and the link (Client App → User, front): done",
         f"Shows {base}/device and the user code",
         "✓ 4. Polls POST /token: authorization_pending",

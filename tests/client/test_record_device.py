@@ -15,7 +15,7 @@ from tests.client.test_device_flow import T0, FakeAS, config
 from tests.client.test_record import drawn
 from tests.client.test_skips import NOW
 from tests.client.test_skips import config as code_config
-from valetkey.client import grants, run, wait_for_tokens
+from valetkey.client import SecurityCheckFailed, grants, run, wait_for_tokens
 from valetkey.client.device import DeviceAuthorization, authorize
 from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
@@ -37,7 +37,7 @@ def device(**kw: Any) -> tuple[FlowRecord, Exception | None, DeviceAuthorization
     record, cfg, got = FlowRecord("device", "tv"), config(), None
     with httpx.Client(transport=httpx.MockTransport(fake.handle)) as http:
         try:
-            got = run(authorize(cfg, T0), http, record.device_authorization)
+            got = run(authorize(cfg, T0, note=record.note), http, record.device_authorization)
             record.code_shown(got)
             tokens = wait_for_tokens(cfg, got, http, clock=fake.clock, sleep=fake.clock.advance,
                                      observe=record.observe, report=record.polled,
@@ -66,6 +66,11 @@ def test_an_approved_device_flow_is_laid_onto_the_device_steps() -> None:
     assert "POST /token: slow_down: next poll in 10 s (5 s more, for good)" in text
     assert "POST /token: authorization_pending: next poll in 5 s" in text
     assert f"Shows {got.verification_uri} and the user code" in text
+    assert [(c["rule"], c["outcome"]) for c in view["steps"][1]["event"]["checks"]] == [
+        ("check_device_authorization_response", "pass"),
+        ("check_verification_uri", "pass"),
+    ]
+    assert "✓ check_verification_uri (RFC 8628 §3.2, RFC 6749 §3.1)" in text
     assert "✓ 8. Next poll: POST /token" in text and "✓ check_token_type (RFC 6749 §7.1)" in text
     assert [s["name"] for s in view["steps"][8]["subs"]] == ["token.received"]
     assert "Not seen by the client" in view["steps"][4]["note"]  # the code typed on the phone
@@ -180,3 +185,19 @@ def test_a_poll_that_timed_out_is_drawn_inside_the_polling_step() -> None:
     assert [s["name"] for s in polls["subs"]] == ["device.poll_timeout"]
     assert "Poll 1 got no answer in time: next in 10 s" in text
     assert view["complete"] and not view["extras"]
+
+
+def test_a_sign_in_page_over_plain_http_is_the_failed_check_and_no_code_is_shown() -> None:
+    body = {"device_code": "a-device-code-0123456789", "user_code": "WDJB-MJHT",
+            "verification_uri": "http://as.example/device", "expires_in": 600}  # fmt: skip
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body)))
+    record = FlowRecord("device", "tv")
+    with pytest.raises(SecurityCheckFailed) as refused:
+        run(authorize(config(), T0, note=record.note), http, record.device_authorization)
+    record.failed(refused.value)
+    view, text = drawn(record.events)
+    assert view["complete"] and view["badge"] == ["invalid_device_authorization", "failed"]
+    assert statuses(view)[:3] == ["done", "failed", "not_reached"]
+    assert "✗ check_verification_uri (RFC 8628 §3.2, RFC 6749 §3.1): verification_uri" in text
+    assert "The client refused the answer: " in text
+    assert "a-device-code-0123456789" not in text

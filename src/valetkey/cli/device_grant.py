@@ -127,7 +127,9 @@ def device_grant(
     url = values.get("device_authorization_url")
     endpoint = check_url(url, "--device-authorization-url") if url else None
     asked = chain(watch, record.device_authorization if record else None)
-    got = client_io.run(authorize(config, time.time(), endpoint=endpoint), http, asked)
+    note = record.note if record else None
+    flow = authorize(config, time.time(), endpoint=endpoint, note=note)
+    got = client_io.run(flow, http, asked)
     if record is not None:
         record.code_shown(got)
     show(got, wants_qr(values.get("qr"), sys.stderr))

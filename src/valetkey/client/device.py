@@ -15,6 +15,7 @@ from typing import Any
 
 from valetkey.client import checks
 from valetkey.client.config import ClientConfig, is_secure_url, require
+from valetkey.client.device_checks import refused_check, response_checks
 from valetkey.client.errors import OAuthServerError, SecurityCheckFailed, UnexpectedResponse
 from valetkey.client.grants import _checked, _resources, _scope, _token_url
 from valetkey.client.io import Flow
@@ -78,9 +79,14 @@ def device_authorization_url(config: ClientConfig, endpoint: str | None = None) 
 
 
 def authorize(
-    config: ClientConfig, now: float, *, endpoint: str | None = None
+    config: ClientConfig,
+    now: float,
+    *,
+    endpoint: str | None = None,
+    note: checks.Noter | None = None,
 ) -> Flow[DeviceAuthorization]:
-    """RFC 8628 §3.1: client authentication as at the token endpoint, scope, RFC 8707 resources."""
+    """RFC 8628 §3.1: client authentication as at the token endpoint, scope, RFC 8707 resources;
+    ``note`` hears of the response's checks (``device_checks``), passed or failed."""
     url = device_authorization_url(config, endpoint)
     _token_url(config)  # fail before the user is shown a code that could never be redeemed
     fields = [*_scope(config), *_resources(config)]
@@ -92,7 +98,16 @@ def authorize(
             f"device authorization endpoint answered {response.status_code}",
             status=response.status_code,
         )
-    return read_authorization(body, now)
+    try:
+        got = read_authorization(body, now)
+    except (UnexpectedResponse, SecurityCheckFailed) as exc:
+        if note is not None:
+            note("device_authorization", (refused_check(exc),))
+        raise
+    if note is not None:
+        note("device_authorization", response_checks(got.verification_uri, got.expires_at - now,
+                                                     got.interval))  # fmt: skip
+    return got
 
 
 def poll(

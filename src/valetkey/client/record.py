@@ -90,6 +90,8 @@ class FlowRecord(Steps, DeviceSteps):
                 if self._events[i].name.startswith("token."):
                     self._events[i] = replace(self._events[i], checks=found)
                     break
+        elif stage == "device_authorization":
+            self.device_checked(found)
         else:
             self._id_checks = found
 

@@ -21,7 +21,7 @@ from valetkey.client.device import DeviceAuthorization, DeviceCodeExpired
 from valetkey.client.device_polling import PollStatus
 from valetkey.client.record_http import exchange, form_of, json_of
 from valetkey.core.device import DEVICE_CODE_GRANT
-from valetkey.core.events import FlowEvent, redact
+from valetkey.core.events import Check, FlowEvent, redact
 
 WAITING = frozenset({"authorization_pending", "slow_down"})  # RFC 8628 §3.5: poll again
 POLL_NAMES = {"authorization_pending": "device.poll_pending", "slow_down": "device.slow_down"}
@@ -56,6 +56,21 @@ class DeviceSteps:
                  "client", "authorization_server", "back", summary,
                  http=exchange(request, response), error=error,
                  data={"kind": "device", "spec": "RFC 8628 §3.2"})  # fmt: skip
+
+    def device_checked(self, found: tuple[Check, ...]) -> None:
+        """The response's checks, on its event; a failed one means the client refused it."""
+        last = self._events[-1] if self._events else None
+        if last is None or last.name != "device_authorization.issued":
+            return
+        failed = next((c for c in found if c.outcome == "fail"), None)
+        if failed is None:
+            self._events[-1] = replace(last, checks=found)
+            return
+        self._events[-1] = replace(
+            last, name="device_authorization.rejected", checks=found,
+            summary="The client refused the answer: " + failed.detail,
+            error="invalid_device_authorization",
+        )  # fmt: skip
 
     def code_shown(self, got: DeviceAuthorization) -> None:
         """Step 3: where the person goes, and the code they type (masked here)."""
