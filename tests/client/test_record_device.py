@@ -5,6 +5,7 @@ client sleeps) and a mocked token endpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,7 +16,14 @@ from tests.client.test_device_flow import T0, FakeAS, config
 from tests.client.test_record import drawn
 from tests.client.test_skips import NOW
 from tests.client.test_skips import config as code_config
-from valetkey.client import SecurityCheckFailed, grants, run, wait_for_tokens
+from valetkey.client import (
+    SecurityCheckFailed,
+    arun,
+    await_tokens,
+    grants,
+    run,
+    wait_for_tokens,
+)
 from valetkey.client.device import DeviceAuthorization, authorize
 from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
@@ -201,3 +209,26 @@ def test_a_sign_in_page_over_plain_http_is_the_failed_check_and_no_code_is_shown
     assert "✗ check_verification_uri (RFC 8628 §3.2, RFC 6749 §3.1): verification_uri" in text
     assert "The client refused the answer: " in text
     assert "a-device-code-0123456789" not in text
+
+
+def test_the_async_driver_tells_the_record_the_same_steps() -> None:
+    fake = FakeAS(FixedClock(T0), script=[SLOW, ISSUED])
+    record = FlowRecord("device", "tv")
+
+    async def nap(seconds: float) -> None:
+        fake.clock.advance(seconds)
+
+    async def go() -> TokenSet:
+        transport = httpx.MockTransport(fake.handle)
+        async with httpx.AsyncClient(transport=transport) as http:
+            flow = authorize(config(), T0, note=record.note)
+            got = await arun(flow, http, record.device_authorization)
+            return await await_tokens(config(), got, http, clock=fake.clock, sleep=nap,
+                                      observe=record.observe, report=record.polled,
+                                      note=record.note)  # fmt: skip
+
+    record.received(asyncio.run(go()))
+    view, text = drawn(record.events)
+    assert view["complete"] and statuses(view)[:4] == ["done", "done", "unobserved", "done"]
+    assert "POST /token: slow_down: next poll in 10 s (5 s more, for good)" in text
+    assert "✓ check_token_type (RFC 6749 §7.1)" in text
