@@ -58,6 +58,18 @@ def test_a_denied_device_flow_ends_failed_at_the_users_decision() -> None:
     assert by_title(view)["Allows the device"]["status"] == "failed"
 
 
+def test_a_refused_device_authorization_request_ends_the_flow_failed() -> None:
+    env = make_in_process(DEVICE_CONFIG)
+    with env.http:
+        refused = env.http.post("/device_authorization", data={"client_id": "nobody"})
+        assert refused.status_code == 401
+    env.store.close()
+    (flow_id,) = {e.flow_id for e in env.sink.events}
+    view = flow_view(flow_id, env.sink.events)
+    assert view["kind"] == "device" and view["complete"] and view["failed"]
+    assert view["steps"][2]["status"] == "not_reached"  # no code to show
+
+
 def test_learn_mode_offers_the_device_flow() -> None:
     assert CATALOG["device"].learn
     served = {f["id"]: f for f in catalog_json()}

@@ -22,11 +22,13 @@ from rich.status import Status
 
 from valetkey.cli.client_errors import EXIT_TIMEOUT, Exit, err
 from valetkey.cli.client_setup import Observer
+from valetkey.cli.inspect_flow import chain
 from valetkey.cli.token_display import in_words
 from valetkey.client import io as client_io
 from valetkey.client.config import ClientConfig, check_url
 from valetkey.client.device import DeviceAuthorization, DeviceCodeExpired, authorize
-from valetkey.client.device_polling import PollStatus, wait_for_tokens
+from valetkey.client.device_polling import PollStatus, Report, wait_for_tokens
+from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
 
 TICK = 0.25  # how often the progress line is redrawn while waiting
@@ -101,15 +103,35 @@ class Progress:
         self.last, self.interval = status, status.interval
 
 
+def reports(first: Report, *more: Report | None) -> Report:
+    """One ``device_polling.Report`` calling each given one, in order (``first`` alone as it is)."""
+    given = [first, *(r for r in more if r is not None)]
+    if len(given) == 1:
+        return first
+
+    def each(status: PollStatus) -> None:
+        for report in given:
+            report(status)
+
+    return each
+
+
 def device_grant(
     config: ClientConfig,
     values: Mapping[str, Any],
     http: httpx.Client,
     watch: Observer | None,
+    record: FlowRecord | None = None,
 ) -> TokenSet:
+    """``watch`` sees every exchange (``--verbose``); ``record`` (``--inspect``) the flow's steps."""
     url = values.get("device_authorization_url")
     endpoint = check_url(url, "--device-authorization-url") if url else None
-    got = client_io.run(authorize(config, time.time(), endpoint=endpoint), http, watch)
+    asked = chain(watch, record.device_authorization if record else None)
+    note = record.note if record else None
+    flow = authorize(config, time.time(), endpoint=endpoint, note=note)
+    got = client_io.run(flow, http, asked)
+    if record is not None:
+        record.code_shown(got)
     show(got, wants_qr(values.get("qr"), sys.stderr))
     if values.get("browser") is True:  # the device flow's point is another device: only on ask
         threading.Thread(target=webbrowser.open, args=(got.link,), daemon=True).start()
@@ -117,7 +139,10 @@ def device_grant(
         with err.status("") as spinner:
             progress = Progress(spinner, got.expires_at, got.interval)
             return wait_for_tokens(
-                config, got, http, sleep=progress.sleep, observe=watch, report=progress.report
-            )
+                config, got, http, sleep=progress.sleep,
+                observe=chain(watch, record.observe if record else None),
+                report=reports(progress.report, record.polled if record else None),
+                note=record.note if record else None,
+            )  # fmt: skip
     except DeviceCodeExpired as exc:
         raise Exit(EXIT_TIMEOUT, str(exc), exc.hint) from exc

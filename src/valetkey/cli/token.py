@@ -11,10 +11,12 @@ from rich.console import Console
 
 from valetkey.cli.client_errors import EXIT_BAD_INPUT, Exit, err, handles_errors
 from valetkey.cli.client_setup import http_client, observer
+from valetkey.cli.inspect_flow import Inspection, chain, inspect_options, inspecting, recorded
 from valetkey.cli.token_display import details, list_table, show, summary
 from valetkey.cli.token_get import get
 from valetkey.client import grants, io
 from valetkey.client.config import check_url
+from valetkey.client.record import FlowRecord
 from valetkey.client.tokenstore import SavedToken, TokenStore
 
 VERBOSE = click.option("--verbose", "-v", is_flag=True, help="Show each HTTP exchange (redacted).")
@@ -32,8 +34,11 @@ token.add_command(get)
 LEEWAY = 30.0
 
 
-def refresh_saved(name: str, verbose: bool, only_if_due: bool = False) -> SavedToken:
-    """Refresh under the store's lock, re-reading first: a parallel process may have done it."""
+def refresh_saved(
+    name: str, verbose: bool, only_if_due: bool = False, record: FlowRecord | None = None
+) -> SavedToken:
+    """Refresh under the store's lock, re-reading first: a parallel process may have done it;
+    ``record`` (``--inspect``) hears the refresh's steps and checks."""
     store = TokenStore()
     with store.lock():
         saved = store.get(name)
@@ -42,10 +47,16 @@ def refresh_saved(name: str, verbose: bool, only_if_due: bool = False) -> SavedT
             tokens.refresh_token and tokens.expires_within(LEEWAY, time.time())
         ):
             return saved
+        if not tokens.refresh_token:
+            record = None  # nothing will be sent: the error says why, without a drawing
+        note = record.note if record else None
+        if record is not None:
+            record.client_id = saved.config.client_id
+            record.refresh_started(name, tokens.scope)
+        watch = chain(observer(verbose), record.observe if record else None)
+        flow = grants.refresh(saved.config, tokens, time.time(), note)
         with http_client(saved.config.dpop_key) as http:  # a bound refresh needs a proof
-            fresh = io.run(
-                grants.refresh(saved.config, tokens, time.time()), http, observer(verbose)
-            )
+            fresh = recorded(record, lambda: io.run(flow, http, watch))
         return store.put(name, fresh, saved.config, saved.grant)
 
 
@@ -81,14 +92,24 @@ def show_(name: str, reveal: bool, as_json: bool) -> None:
 @click.argument("name")
 @VERBOSE
 @JSON
+@inspect_options
 @handles_errors
-def refresh(name: str, verbose: bool, as_json: bool) -> None:
+def refresh(
+    name: str,
+    verbose: bool,
+    as_json: bool,
+    inspect: bool,
+    inspect_exports: tuple[str, ...],
+    inspect_page: int | None,
+) -> None:
     """Use the refresh token now; a rotated refresh token is saved."""
-    saved = refresh_saved(name, verbose)
-    if as_json:
-        click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
-    else:
-        err.print(f"[green]refreshed {name!r}[/]: {summary(saved)['expiry']}")
+    inspection = Inspection.of("refresh", inspect, inspect_exports, inspect_page)
+    with inspecting(inspection) as record:
+        saved = refresh_saved(name, verbose, record=record)
+        if as_json:
+            click.echo(json.dumps({"ok": True, **summary(saved)}, indent=2))
+        else:
+            err.print(f"[green]refreshed {name!r}[/]: {summary(saved)['expiry']}")
 
 
 @token.command("revoke")

@@ -48,6 +48,7 @@ INSPECTED = {
     "implicit": "implicit",
     "password": "legacy",
     "client_credentials": "client_credentials",
+    "device_code": "device",
 }
 PARAM_HELP = "[body:|query:|header:]KEY=VALUE; repeat the option to add more (same key = array)."
 
@@ -163,7 +164,10 @@ def _obtain(
             values = {**values, "grant": grant}
             return browser_grant(config, values, http, watch, name, record), config
         if grant == "device_code":
-            return device_grant(config, values, http, watch), config
+            shown = observer(verbose)  # the record hears the device flow's steps on its own
+            return recorded(
+                record, lambda: device_grant(config, values, http, shown, record)
+            ), config
         note = record.note if record else None
         if record is not None:
             record.grant_started(config.scope)

@@ -25,13 +25,15 @@ RULES: Mapping[str, tuple[str, str]] = {
     "id_token": ("check_id_token", "OIDC Core §3.1.3.7"),
     "token_type": ("check_token_type", "RFC 6749 §7.1"),
     "scope": ("check_scope_not_wider", "RFC 6749 §3.3, RFC 9700 §2.3"),
+    "device_response": ("check_device_authorization_response", "RFC 8628 §3.2"),
+    "verification_uri": ("check_verification_uri", "RFC 8628 §3.2, RFC 6749 §3.1"),
 }
 SKIPPABLE: frozenset[str] = frozenset({"pkce", "state"})
 ID_TOKEN = "OIDC Core §3.1.3.7"
-# Where a group of checks ran: the callback (state, iss), the token response (token type, scope)
-# or the ID token. A :data:`Noter` hears of each group, passed or failed; without one (the
+# Where a group of checks ran: the callback (state, iss), the token response (token type, scope),
+# the ID token, or a device authorization response (RFC 8628 §3.2). A :data:`Noter` hears of each group, passed or failed; without one (the
 # default) nothing is built or called.
-Stage = Literal["callback", "token", "id_token"]
+Stage = Literal["callback", "token", "id_token", "device_authorization"]
 Noter = Callable[[Stage, tuple[Check, ...]], None]
 
 

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from valetkey.client import checks
 from valetkey.client.config import ClientConfig, is_secure_url, require
+from valetkey.client.device_checks import refused_check, response_checks
 from valetkey.client.errors import OAuthServerError, SecurityCheckFailed, UnexpectedResponse
 from valetkey.client.grants import _checked, _resources, _scope, _token_url
 from valetkey.client.io import Flow
@@ -77,9 +79,14 @@ def device_authorization_url(config: ClientConfig, endpoint: str | None = None) 
 
 
 def authorize(
-    config: ClientConfig, now: float, *, endpoint: str | None = None
+    config: ClientConfig,
+    now: float,
+    *,
+    endpoint: str | None = None,
+    note: checks.Noter | None = None,
 ) -> Flow[DeviceAuthorization]:
-    """RFC 8628 §3.1: client authentication as at the token endpoint, scope, RFC 8707 resources."""
+    """RFC 8628 §3.1: client authentication as at the token endpoint, scope, RFC 8707 resources;
+    ``note`` hears of the response's checks (``device_checks``), passed or failed."""
     url = device_authorization_url(config, endpoint)
     _token_url(config)  # fail before the user is shown a code that could never be redeemed
     fields = [*_scope(config), *_resources(config)]
@@ -91,13 +98,27 @@ def authorize(
             f"device authorization endpoint answered {response.status_code}",
             status=response.status_code,
         )
-    return read_authorization(body, now)
+    try:
+        got = read_authorization(body, now)
+    except (UnexpectedResponse, SecurityCheckFailed) as exc:
+        if note is not None:
+            note("device_authorization", (refused_check(exc),))
+        raise
+    if note is not None:
+        note("device_authorization", response_checks(got.verification_uri, got.expires_at - now,
+                                                     got.interval))  # fmt: skip
+    return got
 
 
 def poll(
-    config: ClientConfig, authorization: DeviceAuthorization, now: float, interval: float
+    config: ClientConfig,
+    authorization: DeviceAuthorization,
+    now: float,
+    interval: float,
+    note: checks.Noter | None = None,
 ) -> Flow[TokenSet | Pending]:
-    """One token request (RFC 8628 §3.4) and what its answer means (§3.5)."""
+    """One token request (RFC 8628 §3.4) and what its answer means (§3.5); ``note`` hears of the
+    tokens' checks as in :mod:`~valetkey.client.grants`."""
     fields = [
         ("grant_type", DEVICE_CODE_GRANT),
         ("device_code", authorization.device_code),
@@ -116,8 +137,8 @@ def poll(
             description = body.get("error_description")
             text = description if isinstance(description, str) else None
             raise expired(text, request.url, response.status_code)
-    tokens = token_response(response, now, config.scope)
-    return (yield from _checked(config, tokens, now, None))
+    tokens = token_response(response, now, config.scope, note)
+    return (yield from _checked(config, tokens, now, None, note=note))
 
 
 def read_authorization(body: dict[str, Any], now: float) -> DeviceAuthorization:

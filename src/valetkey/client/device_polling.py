@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from valetkey.client.checks import Noter
 from valetkey.client.config import ClientConfig
 from valetkey.client.device import DeviceAuthorization, Pending, expired, poll
 from valetkey.client.errors import UnexpectedResponse
@@ -41,9 +42,13 @@ class Pacing:
     """When the next poll is due (pure: times in, times out), and what each answer means."""
 
     def __init__(
-        self, authorization: DeviceAuthorization, now: float, report: Report | None = None
+        self,
+        authorization: DeviceAuthorization,
+        now: float,
+        report: Report | None = None,
+        note: Noter | None = None,
     ) -> None:
-        self.authorization = authorization
+        self.authorization, self.note = authorization, note
         self.expires_at = authorization.expires_at
         self.interval = authorization.interval
         self.next_at = now + self.interval  # the user needs a moment before the first poll
@@ -60,7 +65,7 @@ class Pacing:
         return max(0.0, self.next_at - now)
 
     def poll(self, config: ClientConfig, now: float) -> Flow[TokenSet | Pending]:
-        return poll(config, self.authorization, now, self.interval)
+        return poll(config, self.authorization, now, self.interval, self.note)
 
     def settle(self, now: float, got: TokenSet | Pending | None) -> TokenSet | None:
         """After a poll: the tokens, or None to go on (``got`` None: the request timed out)."""
@@ -91,11 +96,13 @@ def wait_for_tokens(
     sleep: Callable[[float], None] = time.sleep,
     observe: Observer | None = None,
     report: Report | None = None,
+    note: Noter | None = None,
 ) -> TokenSet:
     """Poll until the user approves (a TokenSet), denies (AuthorizationDenied), or the code
-    expires (DeviceCodeExpired); any other refusal raises as it would for another grant."""
+    expires (DeviceCodeExpired); any other refusal raises as it would for another grant.
+    ``report`` hears of each answer that says to go on, ``note`` of the tokens' checks."""
     clock = clock or SystemClock()
-    pacing = Pacing(authorization, clock.now(), report)
+    pacing = Pacing(authorization, clock.now(), report, note)
     while True:
         sleep(pacing.wait(clock.now()))
         got: TokenSet | Pending | None = None
@@ -116,10 +123,11 @@ async def await_tokens(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     observe: Observer | None = None,
     report: Report | None = None,
+    note: Noter | None = None,
 ) -> TokenSet:
     """:func:`wait_for_tokens` on an ``httpx.AsyncClient``."""
     clock = clock or SystemClock()
-    pacing = Pacing(authorization, clock.now(), report)
+    pacing = Pacing(authorization, clock.now(), report, note)
     while True:
         await sleep(pacing.wait(clock.now()))
         got: TokenSet | Pending | None = None

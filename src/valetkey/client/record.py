@@ -3,12 +3,14 @@
 A :class:`FlowRecord` is what ``valetkey token get --inspect`` hands to the library's two hooks:
 ``observe`` (every HTTP exchange: ``io.run``'s observer) and ``note`` (every group of checks the
 library runs, passed or failed: ``checks.Noter``). The flow's own steps are told by the caller
-(``authorization``, ``callback``, ``received``, ``failed``). The events carry the names the
-inspector's canonical steps expect (the demo client's, and for what the client sees of the server,
-the server's: ``token.issued`` is the token endpoint's answer as the client received it), so
-``inspector.flows.flow_view`` lays them onto the same steps as any flow. Every value that leaves
-here is redacted (``record_http``). The hooks default to None: without a record the library
-builds nothing.
+(``authorization``, ``callback``, ``grant_started``, ``refresh_started``, ``received``,
+``failed``; the device flow's in ``record_device``: the device authorization request, the code
+shown, and ``polled``, the ``device_polling.Report`` that tells each poll's new interval). The
+events carry the names the inspector's canonical steps expect (the demo client's, and for what the
+client sees of the server, the server's: ``token.issued`` is the token endpoint's answer as the
+client received it), so ``inspector.flows.flow_view`` lays them onto the same steps as any flow.
+Every value that leaves here is redacted (``record_http``). The hooks default to None: without a
+record the library builds nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import httpx
 
 from valetkey.client.authorize import PendingAuthorization
 from valetkey.client.checks import Stage
+from valetkey.client.record_device import DeviceSteps, error_of
 from valetkey.client.record_http import exchange, form_of, json_of
 from valetkey.client.record_steps import Steps, decoded
 from valetkey.client.redaction import redact_url
@@ -31,7 +34,7 @@ from valetkey.core.events import Check, FlowEvent, HttpExchange, redact
 from valetkey.core.flows import authorization_flow_id, new_flow_id
 
 
-class FlowRecord(Steps):
+class FlowRecord(Steps, DeviceSteps):
     """Events in the order they happened; ``events`` numbers them and names their flow."""
 
     def __init__(self, kind: str, client_id: str, clock: Callable[[], float] = time.time) -> None:
@@ -87,6 +90,8 @@ class FlowRecord(Steps):
                 if self._events[i].name.startswith("token."):
                     self._events[i] = replace(self._events[i], checks=found)
                     break
+        elif stage == "device_authorization":
+            self.device_checked(found)
         else:
             self._id_checks = found
 
@@ -95,7 +100,7 @@ class FlowRecord(Steps):
         grant = form_of(request).get("grant_type")
         body = json_of(response)
         if grant:
-            self._token(grant, request, response, body)
+            self._token(grant, request, response)
         elif isinstance(body, dict) and isinstance(body.get("keys"), list):
             self._jwks = exchange(request, response)  # drawn with the ID token's checks
         elif "/.well-known/" in request.url.path:
@@ -107,18 +112,14 @@ class FlowRecord(Steps):
             self.add("http.exchanged", "client", "authorization_server", "back", summary,
                      http=exchange(request, response))  # fmt: skip
 
-    def _token(
-        self, grant: str, request: httpx.Request, response: httpx.Response, body: Any
-    ) -> None:
-        ok = response.status_code == 200
-        error = None
-        if not ok:
-            said = body.get("error") if isinstance(body, dict) else None
-            error = said if isinstance(said, str) else f"HTTP {response.status_code}"
+    def _token(self, grant: str, request: httpx.Request, response: httpx.Response) -> None:
+        error = error_of(response)
+        if self.waiting(request, response, error):
+            return  # a device poll answered "not yet"
         summary = f"POST {request.url.path} ({grant}): " + (
-            "the server issued tokens" if ok else f"refused: {error}"
+            f"refused: {error}" if error else "the server issued tokens"
         )
-        self.add("token.issued" if ok else "token.rejected", "client", "authorization_server",
+        self.add("token.rejected" if error else "token.issued", "client", "authorization_server",
                  "back", summary, http=exchange(request, response), error=error,
                  data={"grant_type": grant})  # fmt: skip
 
@@ -155,6 +156,7 @@ class FlowRecord(Steps):
             self._callback_event(())
         if self._id_checks:
             self._held(None, "invalid_id_token")
+        self.device_failed(exc)
 
     def _held(self, tokens: TokenSet | None, error: str | None) -> None:
         what = "the ID token failed a check" if error else "tokens received"

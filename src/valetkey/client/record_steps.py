@@ -1,5 +1,5 @@
-"""The first step of each recorded flow (what the client decided before it sent anything), and an
-API call made with a token, as :class:`~valetkey.client.record.FlowRecord` events."""
+"""The first step of each recorded flow (what the client decided before it sent anything: a
+browser grant, a grant without a browser, a refresh), and an API call made with a token, as :class:`~valetkey.client.record.FlowRecord` events."""
 
 from __future__ import annotations
 
@@ -78,6 +78,13 @@ class Steps:
             f"The client asks for a token ({self.kind.replace('_', ' ')}), scope {scope or '-'}"
         )
         self.add(name, source, target, channel, summary, data={"kind": self.kind, "scope": scope})
+
+    def refresh_started(self, name: str, scope: str | None) -> None:
+        """Step 1 of a refresh: the client decides to use the refresh token it saved."""
+        self.kind = "refresh"
+        summary = f"The client uses the refresh token of {name!r} (scope {scope or '-'})"
+        self.add("refresh.started", "client", "client", "local", summary,
+                 data={"kind": "refresh", "scope": scope})  # fmt: skip
 
     def api_call(self, request: httpx.Request, response: httpx.Response) -> None:
         """A call with the token: the resource server's answer as the client received it."""

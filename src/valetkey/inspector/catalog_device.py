@@ -9,6 +9,9 @@ from valetkey.inspector.spec import FlowSpec, Section, Step, p, ul
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 POLLS = ("device.poll_pending", "device.slow_down")
 TOKENS = (f"token.issued?grant_type={GRANT}",)
+# What only the polling device's own record (``token get --inspect``) tells: the server's events
+# of a refused last poll are a token.rejected like every pending poll's, the device's is the end.
+CLIENT_ENDS = ("token.rejected?seen_by=client", "device.expired")
 
 DEVICE = FlowSpec(
     "device",
@@ -44,6 +47,7 @@ DEVICE = FlowSpec(
             "front",
             "The device prints or displays where to go and the code to enter. It never handles "
             "the user's password.",
+            events=("device.code_shown",),
         ),
         Step(
             "Polls POST /token: authorization_pending",
@@ -55,7 +59,7 @@ DEVICE = FlowSpec(
             "asking faster earns `slow_down`, and the interval grows by 5 seconds for good "
             "(RFC 8628 §3.5).",
             events=POLLS,
-            subs=(*POLLS, f"token.rejected?grant_type={GRANT}"),
+            subs=(*POLLS, f"token.rejected?grant_type={GRANT}", "device.poll_timeout"),
         ),
         Step(
             "Enters the code at /device",
@@ -89,8 +93,10 @@ DEVICE = FlowSpec(
             "authorization_server",
             "back",
             "The device's next poll finds the code approved. The code is spent with this answer: "
-            "a second redemption, from this device or from anyone who copied the code, is refused.",
-            events=TOKENS,
+            "a second redemption, from this device or from anyone who copied the code, is refused. "
+            "If the user denied, or the code expired, this poll is answered `access_denied` or "
+            "`expired_token` and the device stops polling.",
+            events=(*TOKENS, *CLIENT_ENDS),
         ),
         Step(
             "Returns the tokens",
@@ -140,6 +146,6 @@ DEVICE = FlowSpec(
             ),
         ),
     ),
-    complete_on=(*TOKENS, "device.denied"),
+    complete_on=(*TOKENS, *CLIENT_ENDS, "device.denied", "device_authorization.rejected"),
     related=(("pkce", "the redirect-based flow for devices that have a browser"),),
 )

@@ -51,6 +51,9 @@ TITLES: dict[str, str] = {
     "device_authorization.rejected": "POST /device_authorization refused",
     "device.poll_pending": "Poll: authorization_pending",
     "device.slow_down": "Poll too fast: slow_down",
+    "device.code_shown": "Shows the code and the link",
+    "device.poll_timeout": "Poll timed out",
+    "device.expired": "The code expired: no more polls",
     "device.user_code_entered": "Enters the code",
     "device.user_code_refused": "Code refused",
     "device.approved": "Allows the device",
@@ -185,6 +188,10 @@ EXPLAIN: dict[str, str] = {
     ),
     "attack.started": "An attack scenario begins. The steps below are real requests.",
     "attack.finished": "The attack scenario's outcome, compared with what the defence should do.",
+    "device.poll_timeout": "The poll got no answer in time; the device waits twice as long "
+    "before the next one (RFC 8628 §3.5).",
+    "device.expired": "The device code expires before the next poll is due, so the device stops "
+    "polling: only expired_token could come back (RFC 8628 §3.5).",
     "client.assertion_accepted": (
         "The client proved who it is with a short-lived JWT it signed (private_key_jwt) or MACed "
         "with its secret (client_secret_jwt) instead of sending a secret (RFC 7523 §2.2); its jti "

@@ -86,8 +86,10 @@ def assign(
             extras.append(e)
     for i, slot in enumerate(slots):
         back = i - slot.step.answers
-        if slot.step.answers and slot.event is None and back >= 0 and slots[back].event:
-            slot.event, slot.part = slots[back].event, "response"
+        asked = slots[back].event if slot.step.answers and back >= 0 else None
+        # A local event (the device giving up before a poll) sent nothing to be answered.
+        if slot.event is None and asked is not None and asked.channel != "local":
+            slot.event, slot.part = asked, "response"
             if slots[back].part == "event":
                 slots[back].part = "request"
     return slots, extras
