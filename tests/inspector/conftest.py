@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -34,10 +35,11 @@ def _wait_ready(urls: list[str], timeout: float = 30.0) -> None:
         raise RuntimeError(f"demo not ready: {pending}")
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+@contextlib.contextmanager
+def running_demo(data_dir: str) -> Iterator[DemoStack]:
+    """The whole demo (its four servers) on free ports, in a thread of this process."""
     ports = {name: free_port() for name in DEFAULT_PORTS}
-    stack = build_stack(str(tmp_path_factory.mktemp("demo")), ports)
+    stack = build_stack(data_dir, ports)
     thread = threading.Thread(target=lambda: asyncio.run(serve_stack(stack)), daemon=True)
     thread.start()
     u = stack.urls
@@ -49,9 +51,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
             u["inspector"] + "/api/flows",
         ]
     )
-    yield stack
-    stack.stop()
-    thread.join(15)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        thread.join(15)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    """One demo for the session: what a test's user approved is remembered for the next tests."""
+    with running_demo(str(tmp_path_factory.mktemp("demo"))) as stack:
+        yield stack
+
+
+@pytest.fixture
+def fresh_demo(tmp_path: Path) -> Iterator[DemoStack]:
+    """A demo of this test's own, for a test that needs a user who has approved nothing yet."""
+    with running_demo(str(tmp_path / "demo")) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
