@@ -32,6 +32,7 @@ from tests.client.clirun import sign_in_via_forms, waiting_cli
 from tests.conftest import SVC_SECRET, WEB_SECRET
 from tests.interop.node_packages import require_packages
 from tests.lifecycle.conftest import FAST_BASE
+from tests.server.jwt_clients import KEY, toml_value
 from tests.support.flows import login_and_consent
 from tests.support.servers import auth_server, free_port, isolated_env, running
 from valetkey.core import jose
@@ -39,6 +40,15 @@ from valetkey.core import jose
 pytestmark = pytest.mark.e2e
 
 NODE_DIR = Path(__file__).parent / "dpop_par_node"
+# A client that authenticates with private_key_jwt (RFC 7523 §2.2): the server holds its public key.
+KEY_CLIENT = f"""
+[[clients]]
+client_id = "svc-key"
+token_endpoint_auth_method = "private_key_jwt"
+jwks = {toml_value(jose.jwks([KEY]))}
+grant_types = ["client_credentials"]
+scope = "read:files"
+"""
 AUDIENCE = "https://api.valetkey.test"
 LIBRARIES = ["oauth4webapi", "openid-client"]
 
@@ -53,7 +63,7 @@ class Servers:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     require_packages(NODE_DIR, tmp_path_factory.mktemp("npm-cache"), "oauth4webapi/openid-client")
     workdir = tmp_path_factory.mktemp("dpop-par")
-    config = f"dpop_nonce_required = true\n{FAST_BASE}"
+    config = f"dpop_nonce_required = true\n{FAST_BASE}\n{KEY_CLIENT}"
     with auth_server(config, workdir) as issuer:
         port = free_port()
         api = f"http://127.0.0.1:{port}"
@@ -168,6 +178,27 @@ def test_client_credentials_with_dpop_and_the_nonce(servers: Servers, library: s
     assert [(e["status"], e["error"]) for e in tokens] == [(400, "use_dpop_nonce"), (200, None)]
     assert result["api"]["status"] == 200
     assert result["api"]["body"]["owner"] == "client:svc"
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_private_key_jwt_with_dpop_and_the_nonce(servers: Servers, library: str) -> None:
+    """The library signs its own client assertion (a new one per request: the nonce retry's must
+    not reuse the refused request's jti, which the server has already spent)."""
+    private = {k: v for k, v in KEY.items() if k not in ("alg", "use")}
+    said = drive(
+        library,
+        "cc",
+        {"issuer": servers.issuer, "client_id": "svc-key", "private_jwk": private,
+         "scope": "read:files", "api": f"{servers.api}/api/files"},
+    )  # fmt: skip
+    result, exchanges = succeeded(said), said["exchanges"]
+    assert_bound(result["tokens"], result["jkt"])
+    claims = jose.unverified_parts(result["tokens"]["access_token"])[1]
+    assert claims["client_id"] == "svc-key"
+    tokens = requests_to(exchanges, "/token")
+    assert [(e["status"], e["error"]) for e in tokens] == [(400, "use_dpop_nonce"), (200, None)]
+    assert all(e["scheme"] == "" for e in tokens)  # no Basic: the assertion is in the body
+    assert result["api"]["status"] == 200
 
 
 def test_the_bound_token_alone_opens_nothing(servers: Servers) -> None:

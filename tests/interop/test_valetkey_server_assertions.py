@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey
 
 from tests.client.clirun import cli
 from tests.lifecycle.conftest import FAST_BASE
-from tests.server.jwt_clients import SEALING_KEY, _toml
+from tests.server.jwt_clients import SEALING_KEY, toml_value
 from tests.support.servers import auth_server
 from valetkey.client.assertion import AssertionKey
 from valetkey.core import jose
@@ -54,7 +54,7 @@ def clients(rsa_pem: Path, ec_jwk: Path, authlib_key: dict[str, Any]) -> str:
 [[clients]]
 client_id = "authlib-pk"
 token_endpoint_auth_method = "private_key_jwt"
-jwks = {_toml(jose.jwks([authlib_key]))}
+jwks = {toml_value(jose.jwks([authlib_key]))}
 {service}
 
 [[clients]]
@@ -66,7 +66,7 @@ client_secret = "{MAC_SECRET}"
 [[clients]]
 client_id = "vk-cli"
 token_endpoint_auth_method = "private_key_jwt"
-jwks = {_toml(cli_keys)}
+jwks = {toml_value(cli_keys)}
 {service}
 """
 

@@ -20,12 +20,12 @@ CALLBACK = "https://app.example/cb"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
     """A JSON value as a TOML inline value (JSON strings are TOML basic strings)."""
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return json.dumps(value)
 
 
@@ -33,7 +33,7 @@ JWT_CLIENTS = f"""
 [[clients]]
 client_id = "svc-key"
 token_endpoint_auth_method = "private_key_jwt"
-jwks = {_toml(jose.jwks([KEY, RSA_KEY]))}
+jwks = {toml_value(jose.jwks([KEY, RSA_KEY]))}
 grant_types = ["client_credentials", "authorization_code", "{DEVICE_GRANT}"]
 redirect_uris = ["{CALLBACK}"]
 scope = "read:files"
@@ -50,7 +50,7 @@ scope = "read:files"
 client_id = "svc-es256-only"
 token_endpoint_auth_method = "private_key_jwt"
 token_endpoint_auth_signing_alg = "ES256"
-jwks = {_toml(jose.jwks([KEY, RSA_KEY]))}
+jwks = {toml_value(jose.jwks([KEY, RSA_KEY]))}
 grant_types = ["client_credentials"]
 scope = "read:files"
 """

@@ -4,8 +4,9 @@
 // refresh, and client credentials, all through the library's own calls.
 //
 // usage: node clients.mjs LIBRARY FLOW   (LIBRARY: oauth4webapi | openid-client; FLOW: code | cc)
-// stdin, one JSON object a line: first {issuer, client_id, client_secret?, redirect_uri, scope,
-// api}; for the code flow, later {"callback": URL} (the test plays the user's browser).
+// stdin, one JSON object a line: first {issuer, client_id, client_secret?, private_jwk?,
+// redirect_uri, scope, api} (private_jwk: the client authenticates with private_key_jwt, RFC 7523
+// section 2.2, signing with that EC P-256 key); for the code flow, later {"callback": URL} (the test plays the user's browser).
 // stdout, one JSON object a line: {"authorize": URL} when the user's turn comes, then
 // {"result": ...} or {"error": ..., "code": ...}. Every HTTP exchange is recorded in "exchanges".
 import readline from 'node:readline';
@@ -48,6 +49,13 @@ const pkce = async () => {
   return { verifier, challenge: await oauth.calculatePKCECodeChallenge(verifier) };
 };
 
+// private_key_jwt: the library's own assertion, signed with the key the test registered.
+async function privateKey(jwk) {
+  const key = await crypto.subtle.importKey(
+    'jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  return { key, kid: jwk.kid };
+}
+
 async function userTurn(url) {
   say({ authorize: url.href });
   return new URL((await next()).callback);
@@ -58,7 +66,9 @@ async function withOauth4webapi(input) {
   const opts = { [oauth.allowInsecureRequests]: true, [oauth.customFetch]: recording };
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, opts));
   const c = { client_id: input.client_id };
-  const auth = input.client_secret ? oauth.ClientSecretBasic(input.client_secret) : oauth.None();
+  const auth = input.private_jwk
+    ? oauth.PrivateKeyJwt(await privateKey(input.private_jwk))
+    : input.client_secret ? oauth.ClientSecretBasic(input.client_secret) : oauth.None();
   const DPoP = oauth.DPoP(c, await oauth.generateKeyPair('ES256'));
   const call = { ...opts, DPoP };
   // oauth4webapi leaves the retry to the app: it throws on use_dpop_nonce, keeping the nonce.
@@ -105,7 +115,9 @@ async function withOauth4webapi(input) {
 }
 
 async function withOpenidClient(input) {
-  const auth = input.client_secret ? client.ClientSecretBasic(input.client_secret) : client.None();
+  const auth = input.private_jwk
+    ? client.PrivateKeyJwt(await privateKey(input.private_jwk))
+    : input.client_secret ? client.ClientSecretBasic(input.client_secret) : client.None();
   const config = await client.discovery(new URL(input.issuer), input.client_id, undefined, auth, {
     execute: [client.allowInsecureRequests], // a loopback test server speaks plain http
     [client.customFetch]: recording,
