@@ -1,7 +1,7 @@
 """``python -m bench``: install the peers, run every workload on every server, print the table.
 
 Options: ``--quick`` (short runs, to check the harness), ``--only
-vk,peers,w1,w2,w2s,w3,w4,w5,w6,scale`` (servers and workloads to run; W5 and W6 are DPoP's),
+vk,peers,pg,haproxy,w1,w2,w2s,w3,w4,w5,w6,scale`` (servers and workloads to run; W5 and W6 are DPoP's),
 ``--scale 1000,100000,1000000`` (stored grants for the scale runs),
 ``--no-write`` (leave bench/RESULTS.md alone), ``--before DIR`` (also run the valetkey checked out in
 DIR, e.g. ``git worktree add /tmp/base main``, side by side: a change's before/after ratios),
@@ -475,7 +475,7 @@ def _scale_name(n: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="short runs to check the harness")
-    ap.add_argument("--only", default="vk,peers,w1,w2,w2s,w3,w4,w5,w6,scale")
+    ap.add_argument("--only", default="vk,peers,pg,haproxy,w1,w2,w2s,w3,w4,w5,w6,scale")
     ap.add_argument("--scale", default="1000,100000,1000000")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--before", type=Path, default=None)
