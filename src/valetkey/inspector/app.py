@@ -20,7 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from valetkey import __version__
 from valetkey.inspector.bus import CLOSE, EventBus
 from valetkey.inspector.catalog import catalog_json
-from valetkey.inspector.export import har, mermaid
+from valetkey.inspector.export import FORMS, export_text
+
+# The page's download links (the CLI's --inspect-export also writes json): media types.
+PAGE_EXPORTS = {"mermaid": "text/vnd.mermaid", "har": "application/json"}
 
 HERE = Path(__file__).parent
 
@@ -87,19 +90,13 @@ def create_inspector_app(
     async def exported(request: Request) -> Response:
         flow_id, form = request.path_params["flow_id"], request.path_params["form"]
         view, events = bus.flow(flow_id), bus.events(flow_id)
-        if view is None or form not in ("mermaid", "har"):
+        if view is None or form not in PAGE_EXPORTS:
             return _not_found("no flow with this id" if view is None else "exports: mermaid, har")
-        name = f"valetkey-flow-{view['flow_id']}"
-        if form == "mermaid":
-            lanes = [lane for lane, _label in view["lanes"]]
-            return Response(
-                mermaid(view["title"], lanes, events),
-                media_type="text/vnd.mermaid",
-                headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.mmd"'},
-            )
-        return JSONResponse(
-            har(events, __version__),
-            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}.har"'},
+        filename = f"valetkey-flow-{view['flow_id']}{FORMS[form]}"
+        return Response(
+            export_text(form, view, events, __version__),
+            media_type=PAGE_EXPORTS[form],
+            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
     async def events(request: Request) -> Response:
