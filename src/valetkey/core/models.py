@@ -8,13 +8,10 @@ from typing import Any, Literal
 
 PUBLIC_AUTH = "none"
 # private_key_jwt and client_secret_jwt: RFC 7523 §2.2 assertions (OIDC Core §9; core.client_assertion)
-AUTH_METHODS = (
-    "client_secret_basic",
-    "client_secret_post",
-    "none",
-    "private_key_jwt",
-    "client_secret_jwt",
-)
+PRIVATE_KEY_JWT = "private_key_jwt"
+CLIENT_SECRET_JWT = "client_secret_jwt"
+JWT_METHODS = (PRIVATE_KEY_JWT, CLIENT_SECRET_JWT)
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", PUBLIC_AUTH, *JWT_METHODS)
 GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
@@ -56,7 +53,7 @@ class Client:
     @property
     def jwt_auth(self) -> bool:
         """The client authenticates with an assertion (RFC 7523 §2.2)."""
-        return self.token_endpoint_auth_method in ("private_key_jwt", "client_secret_jwt")
+        return self.token_endpoint_auth_method in JWT_METHODS
 
 
 @dataclass(frozen=True)

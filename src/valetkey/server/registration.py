@@ -17,7 +17,7 @@ from valetkey.core.client_assertion import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
 from valetkey.core.client_metadata import ClientMetadata, check_client_metadata
 from valetkey.core.errors import InvalidRequest
 from valetkey.core.events import Check
-from valetkey.core.models import Client
+from valetkey.core.models import PUBLIC_AUTH, Client
 from valetkey.core.registration import (
     MANAGE_SPEC,
     SPEC,
@@ -69,7 +69,7 @@ async def registration_endpoint(request: Request) -> Response:
             raise metadata_refusal(checked.problems)
         how = admit(policy(state), token, checked.value)
         method = checked.value.token_endpoint_auth_method
-        secret = None if method in ("none", PRIVATE_KEY_JWT) else new_secret()
+        secret = None if method in (PUBLIC_AUTH, PRIVATE_KEY_JWT) else new_secret()
         access = vsecrets.new_token(32)
         client = _store_new(state, checked.value, secret, vsecrets.digest(access))
     except Refusal as refusal:

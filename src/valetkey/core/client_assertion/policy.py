@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from valetkey.core import jose
+from valetkey.core.models import CLIENT_SECRET_JWT, JWT_METHODS, PRIVATE_KEY_JWT
 
-PRIVATE_KEY_JWT = "private_key_jwt"
-CLIENT_SECRET_JWT = "client_secret_jwt"
-JWT_METHODS = (PRIVATE_KEY_JWT, CLIENT_SECRET_JWT)
+__all__ = [
+    "CLIENT_SECRET_JWT",
+    "JWT_METHODS",
+    "KEY_ALGS",
+    "PRIVATE_KEY_JWT",
+    "SECRET_ALGS",
+    "AssertionPolicy",
+]
 # Signatures only for private_key_jwt (never "none", never a MAC); RS256 is OIDC's default and
 # what most clients send, ES256 and Ed25519 are the modern choices.
 KEY_ALGS = jose.PROOF_ALGS
