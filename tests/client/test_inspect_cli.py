@@ -151,6 +151,9 @@ def test_the_flow_is_shown_on_the_inspector_page_until_ctrl_c(issuer: str, tmp_p
         }  # fmt: skip
         mermaid = browser.get(f"{base}/api/flows/{flow_id}/mermaid").text
         assert mermaid.startswith("sequenceDiagram")
+        # A page that rebinds its own name to 127.0.0.1 still sends that name: not answered.
+        rebound = browser.get(f"{base}/api/flows/{flow_id}", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400 and flow_id not in rebound.text
         waiting.proc.send_signal(signal.SIGINT)
         code, _out, err = waiting.finish()
     assert code == 0, err
