@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from valetkey.cli.admin_client_keys import credentials, key_options, read_jwks, seal
+from valetkey.cli.admin_client_keys import credentials, kept_secret, key_options, read_jwks
 from valetkey.cli.admin_common import (
     Admin,
     admin_store,
@@ -20,7 +20,7 @@ from valetkey.cli.admin_common import (
     table,
 )
 from valetkey.core.client_metadata import check_client_metadata
-from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, Client
+from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, PRIVATE_KEY_JWT, Client
 from valetkey.core.secrets import new_token
 
 KEY_FIELDS = ("jwks", "jwks_uri", "token_endpoint_auth_signing_alg")
@@ -231,21 +231,18 @@ def client_rotate_secret(
     client_id: str, force: bool, config_path: str | None, as_json: bool
 ) -> None:
     """Replace a confidential client's secret; the new one is shown once, the old one stops working."""
-    from valetkey.server.passwords import digest_client_secret
-
     with admin_store(config_path) as admin:
         client = _get(admin, client_id)
         if client.is_public:
             raise click.ClickException(f"{client_id!r} is a public client: it has no secret")
         if client_id in admin.config_client_ids():
             refuse_config_owned("client", client_id, config_path, force)
-        if client.token_endpoint_auth_method == "private_key_jwt":
+        if client.token_endpoint_auth_method == PRIVATE_KEY_JWT:
             raise click.ClickException(f"{client_id!r} uses private_key_jwt: it has no secret")
         secret = new_token(32)
-        if client.token_endpoint_auth_method == "client_secret_jwt":
-            changed = replace(client, secret_sealed=seal(admin.settings, client_id, secret))
-        else:
-            changed = replace(client, secret_digest=digest_client_secret(secret))
+        method = client.token_endpoint_auth_method
+        digest, sealed = kept_secret(method, client_id, secret, admin.settings)
+        changed = replace(client, secret_digest=digest, secret_sealed=sealed)
         admin.store.upsert_client(changed, source="admin")
         if as_json:
             emit_json({"client_id": client_id, "client_secret": secret})

@@ -13,6 +13,7 @@ import click
 
 from valetkey.core import jose
 from valetkey.core.client_assertion import KEY_ALGS, SECRET_ALGS
+from valetkey.core.models import PRIVATE_KEY_JWT, PUBLIC_AUTH
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 
@@ -57,20 +58,23 @@ def credentials(
     method: str, client_id: str, settings: Settings
 ) -> tuple[str | None, str | None, str | None]:
     """(secret shown once, its digest, its sealed form) for a new client of ``method``."""
-    if method in ("none", "private_key_jwt"):
+    if method in (PUBLIC_AUTH, PRIVATE_KEY_JWT):
         return None, None, None
     secret = new_token(32)  # 43 characters: 32 bytes and more of key for HS256
-    if method != "client_secret_jwt":
-        from valetkey.server.passwords import digest_client_secret
-
-        return secret, digest_client_secret(secret), None
-    return secret, None, seal(settings, client_id, secret)
+    return (secret, *kept_secret(method, client_id, secret, settings))
 
 
-def seal(settings: Settings, client_id: str, secret: str) -> str:
-    if not settings.client_secret_key:
+def kept_secret(
+    method: str, client_id: str, secret: str, settings: Settings
+) -> tuple[str | None, str | None]:
+    """``passwords.stored_secret`` (digest, sealed) with the admin CLI's words for a missing key."""
+    from valetkey.server.passwords import SealingKeyMissing, stored_secret
+
+    key = settings.client_secret_key
+    try:
+        return stored_secret(method, client_id, secret, jose.sealing_key(key) if key else None)
+    except SealingKeyMissing:
         raise click.ClickException(
             "client_secret_jwt secrets are kept sealed under the client_secret_key setting, "
             "which is not set: set it (32 random bytes, base64url), or use private_key_jwt"
-        )
-    return jose.seal_secret(jose.sealing_key(settings.client_secret_key), client_id, secret)
+        ) from None

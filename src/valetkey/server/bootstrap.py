@@ -10,9 +10,15 @@ import uuid
 from valetkey.core import jose
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.events import EventSink, NullSink
-from valetkey.core.models import Client, Resource, User
+from valetkey.core.models import CLIENT_SECRET_JWT, Client, Resource, User
 from valetkey.core.settings import ClientConfig, Settings, UserConfig
-from valetkey.server.passwords import Passwords, default_passwords, passwords_for
+from valetkey.server.passwords import (
+    Passwords,
+    SealingKeyMissing,
+    default_passwords,
+    passwords_for,
+    stored_secret,
+)
 from valetkey.server.state import ServerState
 from valetkey.store.protocol import Store
 from valetkey.store.sql import normalize_url, open_store
@@ -118,21 +124,14 @@ def client_record(
     """``sealing``: the client_secret_key, for a client_secret_jwt client's secret (kept sealed,
     never as a digest: the MAC needs the secret itself, docs/client-auth.md)."""
     passwords = passwords or default_passwords()
-    secret_digest = sealed = None
-    if c.token_endpoint_auth_method == "client_secret_jwt" and c.client_secret:
-        if sealing is None:
-            raise ValueError(f"client {c.client_id!r} uses client_secret_jwt: set client_secret_key")
-        sealed = _sealed(c.client_id, c.client_secret, existing, sealing)
-    elif c.client_secret:
-        # Keep the stored digest when the secret did not change (Argon2 hashes are salted).
-        if (
-            existing
-            and existing.secret_digest
-            and passwords.verify_client_secret(c.client_secret, existing.secret_digest)
-        ):
-            secret_digest = existing.secret_digest
-        else:
-            secret_digest = passwords.digest_client_secret(c.client_secret)
+    secret_digest, sealed = _unchanged(c, existing, passwords, sealing)
+    if secret_digest is None and sealed is None:
+        try:
+            secret_digest, sealed = stored_secret(
+                c.token_endpoint_auth_method, c.client_id, c.client_secret, sealing, passwords
+            )
+        except SealingKeyMissing as exc:
+            raise ValueError(f"{exc}: set client_secret_key") from None
     return Client(
         client_id=c.client_id,
         client_name=c.client_name,
@@ -154,16 +153,25 @@ def client_record(
     )
 
 
-def _sealed(client_id: str, secret: str, existing: Client | None, key: bytes) -> str:
-    """The stored sealed value while it still opens to the same secret, else a new one."""
-    if existing is not None and existing.secret_sealed:
+def _unchanged(
+    c: ClientConfig, existing: Client | None, passwords: Passwords, sealing: bytes | None
+) -> tuple[str | None, str | None]:
+    """The stored (digest, sealed) while they still stand for the configured secret: Argon2 hashes
+    and sealed values are salted, so a new one at every start would change for nothing."""
+    secret, sealed_kind = c.client_secret, c.token_endpoint_auth_method == CLIENT_SECRET_JWT
+    if existing is None or not secret:
+        return None, None
+    if not sealed_kind and existing.secret_digest:
+        if passwords.verify_client_secret(secret, existing.secret_digest):
+            return existing.secret_digest, None
+    elif sealed_kind and existing.secret_sealed and sealing is not None:
         try:
-            same = jose.unseal_secret(key, client_id, existing.secret_sealed)
+            same = jose.unseal_secret(sealing, c.client_id, existing.secret_sealed)
         except ValueError:
-            same = None
-        if same is not None and hmac.compare_digest(same.encode(), secret.encode()):
-            return existing.secret_sealed
-    return jose.seal_secret(key, client_id, secret)
+            return None, None
+        if hmac.compare_digest(same.encode(), secret.encode()):
+            return None, existing.secret_sealed
+    return None, None
 
 
 def user_record(u: UserConfig, existing: User | None, passwords: Passwords | None = None) -> User:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from valetkey.core import jose
 from valetkey.core import secrets as vsecrets
+from valetkey.core.models import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT, PUBLIC_AUTH
 from valetkey.core.settings import Settings
 
 HIGH_ENTROPY_LENGTH = 32
@@ -125,3 +127,29 @@ def digest_client_secret(secret: str) -> str:
 
 def verify_client_secret(secret: str, stored: str) -> bool:
     return default_passwords().verify_client_secret(secret, stored)
+
+
+class SealingKeyMissing(ValueError):
+    """A client_secret_jwt secret, and no client_secret_key to seal it with."""
+
+
+def stored_secret(
+    method: str,
+    client_id: str,
+    secret: str | None,
+    sealing: bytes | None,
+    passwords: Passwords | None = None,
+) -> tuple[str | None, str | None]:
+    """(secret_digest, secret_sealed): how a client's secret is kept for its authentication
+    method. ``none`` and private_key_jwt keep nothing; client_secret_jwt needs the secret itself
+    as its MAC key (RFC 7518 §3.2), so it is sealed under ``sealing`` (the client_secret_key) with
+    the client_id as associated data; every other method keeps a digest (SHA-256 when
+    high-entropy, else Argon2id). Raises SealingKeyMissing for a client_secret_jwt secret without a
+    key; each caller says so in its own words."""
+    if secret is None or method in (PUBLIC_AUTH, PRIVATE_KEY_JWT):
+        return None, None
+    if method == CLIENT_SECRET_JWT:
+        if sealing is None:
+            raise SealingKeyMissing(f"client {client_id!r} uses client_secret_jwt")
+        return None, jose.seal_secret(sealing, client_id, secret)
+    return (passwords or default_passwords()).digest_client_secret(secret), None

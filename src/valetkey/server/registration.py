@@ -11,7 +11,7 @@ from typing import Any, cast
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import bearer, flows, jose
+from valetkey.core import bearer, flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.client_assertion import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
 from valetkey.core.client_metadata import ClientMetadata, check_client_metadata
@@ -29,7 +29,7 @@ from valetkey.core.registration import (
 )
 from valetkey.core.text import public
 from valetkey.server.http import json_response
-from valetkey.server.passwords import digest_client_secret
+from valetkey.server.passwords import stored_secret
 from valetkey.server.state import ServerState
 from valetkey.server.throttle import (
     Key,
@@ -146,8 +146,7 @@ async def client_configuration_endpoint(request: Request) -> Response:
 def _store_new(
     state: ServerState, metadata: ClientMetadata, secret: str | None, access_digest: str
 ) -> Client:
-    sealing = metadata.token_endpoint_auth_method == CLIENT_SECRET_JWT
-    if sealing and state.sealing_key is None:
+    if metadata.token_endpoint_auth_method == CLIENT_SECRET_JWT and state.sealing_key is None:
         raise Refusal(
             400,
             "invalid_client_metadata",
@@ -156,12 +155,11 @@ def _store_new(
             "check_client_secret_key",
             "RFC 7591 section 2, OIDC Core section 9",
         )
-    digest = digest_client_secret(secret) if secret and not sealing else None
+    method = metadata.token_endpoint_auth_method
     for _ in range(3):  # 96 random bits: a taken client_id is for all purposes impossible
-        client = metadata.client("dyn-" + vsecrets.new_token(12), digest)
-        if sealing and secret and state.sealing_key:
-            sealed = jose.seal_secret(state.sealing_key, client.client_id, secret)
-            client = replace(client, secret_sealed=sealed)
+        client_id = "dyn-" + vsecrets.new_token(12)
+        digest, sealed = stored_secret(method, client_id, secret, state.sealing_key)
+        client = replace(metadata.client(client_id, digest), secret_sealed=sealed)
         if state.store.register_client(client, access_digest):
             return client
     raise RuntimeError("three generated client_ids were taken")
