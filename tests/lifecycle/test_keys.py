@@ -79,6 +79,45 @@ def test_another_instance_sees_the_new_key_within_the_reload_interval(tmp_path: 
         store.close()
 
 
+def verifying(env: InProcess) -> set[str]:
+    """The kids the server verifies its own tokens with (introspection, UserInfo, revocation)."""
+    return {k["kid"] for k in env.state.keys.verify_keys(env.clock.now()).jwks["keys"]}
+
+
+def test_verification_keys_follow_rotation_retirement_and_reloads(tmp_path: Path) -> None:
+    """The verifying set is remembered between changes: it must still change at the exact moment
+    a retired key's publication ends, and when another instance's rotation is read."""
+    store = open_store(f"sqlite:///{tmp_path / 'shared.db'}")
+    a = make_in_process(FAST_BASE, store=store, key_reload_seconds=30)
+    b = make_in_process(FAST_BASE, store=store, key_reload_seconds=30)
+    try:
+        first = verifying(b)
+        assert verifying(b) == first == published(b)  # asked twice: the remembered set
+        new = a.state.keys.rotate("ES256", a.clock.now())
+        b.clock.advance(29)
+        assert new.kid not in verifying(b)  # b's copy is still within its reload interval
+        b.clock.advance(1)
+        assert verifying(b) == first | {new.kid} == published(b)
+        es_old = {k["kid"] for k in a.state.keys.jwks(a.clock.now())["keys"]} - published(a)
+        assert es_old == set()  # retired keys stay published: nothing has left yet
+        rs = b.state.keys.rotate("RS256", b.clock.now())  # 30 s after a retired the ES256 key
+        assert rs.kid in verifying(b)  # its own rotation: at once
+        retire = b.state.keys.retire_after
+        b.clock.advance(retire - 31)
+        assert verifying(b) == first | {new.kid, rs.kid}
+        b.clock.advance(1)  # the first ES256 key's publication ends (a retired it 30 s earlier)
+        es_left = first - verifying(b)
+        assert len(es_left) == 1 and verifying(b) == published(b)
+        b.clock.advance(29)
+        assert verifying(b) == (first - es_left) | {new.kid, rs.kid}
+        b.clock.advance(1)  # and now the first RS256 key's
+        assert verifying(b) == {new.kid, rs.kid} == published(b)
+    finally:
+        a.http.close()
+        b.http.close()
+        store.close()
+
+
 def test_rotation_deletes_keys_past_retirement(server: InProcess) -> None:
     keys = server.state.keys
     first = keys.active("ES256", server.clock.now())["kid"]

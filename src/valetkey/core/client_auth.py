@@ -66,7 +66,12 @@ def parse_basic(header: str) -> tuple[str, str]:
     if not sep:
         raise BasicAuthFailed("the Basic credentials must be client_id:client_secret")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
-    return unquote_plus(user), unquote_plus(password)
+    return _form_decoded(user), _form_decoded(password)
+
+
+def _form_decoded(part: str) -> str:
+    """``unquote_plus``, skipped when there is nothing to decode (the usual generated secret)."""
+    return unquote_plus(part) if "%" in part or "+" in part else part
 
 
 def presented_credentials(

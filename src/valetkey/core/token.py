@@ -286,6 +286,7 @@ class ClientCredentialsContext:
     scope: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
     audience: tuple[str, ...] = ()
+    scope_given: bool = False  # the request named a scope (check_scope), else the default applies
 
 
 def check_cc_confidential(ctx: ClientCredentialsContext) -> None:
@@ -298,20 +299,24 @@ def check_cc_grant_allowed(ctx: ClientCredentialsContext) -> None:
 
 
 def check_cc_scope(ctx: ClientCredentialsContext) -> None:
-    user_scopes = [
-        s for s in scopes.parse_or_empty(one(ctx.params, "scope")) if s in scopes.OIDC_SCOPES
-    ]
+    raw = one(ctx.params, "scope")
+    asked = scopes.parse_or_empty(raw)
+    user_scopes = [s for s in asked if s in scopes.OIDC_SCOPES]
     if user_scopes:
         raise InvalidScope(f"{' '.join(user_scopes)} needs a user; client_credentials has none")
     ctx.scope = scopes.resolve(
-        one(ctx.params, "scope"), ctx.client, ctx.known_scopes, default_excludes=scopes.OIDC_SCOPES
+        raw, ctx.client, ctx.known_scopes, default_excludes=scopes.OIDC_SCOPES
     )
+    ctx.scope_given = bool(asked)
 
 
 def check_cc_resource(ctx: ClientCredentialsContext) -> None:
-    given = bool(scopes.parse_or_empty(one(ctx.params, "scope")))
     ctx.scope, ctx.audience = resource_indicators.for_authorization(
-        resource_indicators.requested(ctx.params), ctx.scope, given, ctx.client, ctx.resources
+        resource_indicators.requested(ctx.params),
+        ctx.scope,
+        ctx.scope_given,
+        ctx.client,
+        ctx.resources,
     )
 
 

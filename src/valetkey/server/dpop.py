@@ -19,6 +19,7 @@ from valetkey.core.dpop import (
 from valetkey.core.errors import InvalidDPoPProof, OAuthError, UseDPoPNonce
 from valetkey.core.events import Check
 from valetkey.core.models import Client
+from valetkey.server.http import header
 from valetkey.server.state import ServerState
 
 
@@ -44,9 +45,9 @@ def token_endpoint_url(state: ServerState) -> str:
 def token_request_proof(state: ServerState, request: Request, client: Client) -> TokenProof:
     """Verify the request's DPoP proof, if it sent one or its client must (RFC 9449 §5.2's
     ``dpop_bound_access_tokens``); raises Rejected with the checks that ran."""
+    if header(request, b"dpop") is None and not client.dpop_bound_access_tokens:
+        return NO_PROOF  # the usual Bearer request, told apart without a scan of its headers
     headers = header_values(request.scope["headers"])
-    if not headers and not client.dpop_bound_access_tokens:
-        return NO_PROOF
     return _verified(state, headers, request.method, token_endpoint_url(state))
 
 

@@ -32,6 +32,11 @@ class KeyRing:
         self._jwks: dict[str, Any] = {"keys": []}
         self._verify_keys = jose.VerifyKeys(self._jwks)
         self._published: tuple[str, ...] = ()
+        # The published set last computed holds, without a reload, from _settled[0] until
+        # _settled[1] (the next reload or the end of a retired key's publication): in between,
+        # verify_keys answers without recomputing it. The active key per alg, until a reload.
+        self._settled = (float("inf"), float("-inf"))
+        self._active: dict[str, Mapping[str, Any]] = {}
 
     def ensure(self, algs: tuple[str, ...], now: float) -> None:
         """Create an active key for each algorithm that has none (first start)."""
@@ -46,6 +51,8 @@ class KeyRing:
         with self._lock:
             self._keys = keys
             self._loaded_at = now
+            self._settled = (float("inf"), float("-inf"))
+            self._active = {}
 
     def loaded(self, algs: tuple[str, ...]) -> bool:
         """An active key for each of ``algs`` is held in memory (read nothing: readiness asks)."""
@@ -72,26 +79,42 @@ class KeyRing:
         self._maybe_reload(now)
 
     def active(self, alg: str, now: float) -> Mapping[str, Any]:
+        known = self._active.get(alg)  # one per token: the choice below, once per reload
+        if known is not None:
+            return known
         candidates = [k for k in self._keys if k.active and k.alg == alg]
         if not candidates:
             self.reload(now)
             candidates = [k for k in self._keys if k.active and k.alg == alg]
             if not candidates:
                 raise LookupError(f"no active {alg} signing key")
-        return max(candidates, key=lambda k: k.created_at).private_jwk
+        chosen = self._active[alg] = max(candidates, key=lambda k: k.created_at).private_jwk
+        return chosen
 
     def jwks(self, now: float) -> dict[str, Any]:
-        keys = self.published(now)
+        self._maybe_reload(now)
+        source = self._keys
+        keys = [k for k in source if self.is_published(k, now)]
         kids = tuple(k.kid for k in keys)
         with self._lock:
             if kids != self._published:
                 self._jwks = jose.jwks(k.private_jwk for k in keys)
                 self._verify_keys = jose.VerifyKeys(self._jwks)
                 self._published = kids
+            if self._keys is source:  # not reloaded meanwhile (by another thread)
+                ends = [
+                    k.retired_at + self.retire_after
+                    for k in keys
+                    if not k.active and k.retired_at is not None
+                ]
+                self._settled = (now, min([self._loaded_at + self.reload_seconds, *ends]))
             return self._jwks
 
     def verify_keys(self, now: float) -> jose.VerifyKeys:
         """The published keys as key objects, imported once per key change (not per token)."""
+        start, end = self._settled
+        if start <= now < end:  # nothing can have changed: no reload due, no key leaving
+            return self._verify_keys
         self.jwks(now)
         with self._lock:
             return self._verify_keys
