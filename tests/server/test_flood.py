@@ -20,6 +20,7 @@ from valetkey.asgi import create_app
 from valetkey.core import pkce
 from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.store import schema as t
+from valetkey.store.sql import open_store
 
 CONFIG = DEVICE_CONFIG  # tv (public) and console (confidential) device clients; cli, web for /par
 LOOPBACK = "http://127.0.0.1:9999/callback"
@@ -246,3 +247,28 @@ def test_device_codes_are_purged_one_lifetime_after_they_expire(env: InProcess) 
     assert device(env.http).status_code == 200
     assert rows(env, t.device_codes) == 2  # the first one is gone, the second expired just now
     assert env.http.post("/token", data=poll).json()["error"] == "invalid_grant"
+
+
+# -- two instances on one database ----------------------------------------------------------------
+
+
+def test_the_rate_is_counted_across_two_instances_on_one_database(pg_url: str) -> None:
+    """Two app instances, each with its own store (its own connections) on one PostgreSQL
+    database: an address's requests count together, however a load balancer spreads them."""
+    limits = {"device_authorizations_per_minute": 4, "pushed_requests_per_minute": 4}
+    instances = [
+        make_in_process(CONFIG, open_store(pg_url), http_path="asgi", **limits) for _ in range(2)
+    ]
+    a, b = instances
+    try:
+        for e in instances:
+            e.clock.advance(-(e.clock.now() % 60) + 30)  # both 30 s into the same minute
+        assert [device(e.http).status_code for e in (a, b, a, b)] == [200] * 4
+        assert_refused(device(a.http), 30, "too many device authorization requests")
+        assert_refused(device(b.http), 30, "too many device authorization requests")
+        assert [push(e.http).status_code for e in (b, a, b, a)] == [201] * 4
+        assert push(a.http).status_code == push(b.http).status_code == 429
+    finally:
+        for e in instances:
+            e.http.close()
+            e.store.close()
