@@ -123,7 +123,7 @@ def test_a_cap_refuses_the_next_row_until_the_earliest_expires() -> None:
     full = throttle.cap_check("device_code_cap", 3, 500.4, 100.0, 3)
     assert (full.allowed, full.wait, full.failures, full.limit) == (False, 401, 3, 3)
     assert "this client has 3 device codes waiting for a user" in full.description
-    assert full.description.endswith("the earliest expires in 401 seconds")
+    assert full.description.endswith("try again in 401 seconds, when the earliest expires")
     assert "RFC 8628 §3.2" in full.spec
 
 

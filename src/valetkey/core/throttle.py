@@ -140,7 +140,7 @@ class Decision:
         if self.kind in CAP_KINDS:
             return (
                 f"this client has {self.failures} {noun}, the most this server keeps for one "
-                f"client: finish or abandon some; the earliest expires in {self.in_words}"
+                f"client: try again in {self.in_words}, when the earliest expires"
             )
         return f"too many failed {noun}: try again in {self.in_words}"
 
