@@ -270,3 +270,33 @@ def test_the_rate_is_counted_across_two_instances_on_one_database(pg_url: str) -
         for e in instances:
             e.http.close()
             e.store.close()
+
+
+# -- an outage ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failing", "path"),
+    [
+        ("count_throttle_failure", "/device_authorization"),
+        ("count_throttle_failure", "/par"),
+        ("add_device_code", "/device_authorization"),
+        ("push_request", "/par"),
+    ],
+)
+def test_an_unreachable_database_is_an_outage_never_a_500(
+    env: InProcess, failing: str, path: str
+) -> None:
+    """Counting the rate or writing under the cap while the database is down: 503 with
+    Retry-After (the runtime's outage answer), never a 500 and never a row stored unchecked."""
+    from tests.server.test_outage import FailingStore
+    from valetkey.core.errors import StorageUnavailable
+
+    store = FailingStore(env.state.store)
+    store.error, store.methods = StorageUnavailable("database down"), {failing}
+    env.state.store = env.state.throttle.counts = store  # type: ignore[assignment]
+    r = device(env.http) if path == "/device_authorization" else push(env.http)
+    assert r.status_code == 503, r.text
+    assert "retry-after" in r.headers
+    env.state.store = env.state.throttle.counts = store.store
+    assert rows(env, t.device_codes) == rows(env, t.pushed_requests) == 0
