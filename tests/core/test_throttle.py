@@ -94,3 +94,43 @@ def test_counts_in_settings_refuse_what_is_not_a_whole_number() -> None:
 )
 def test_an_address_is_counted_as_itself_or_its_ipv6_64(host: str, counted_as: str) -> None:
     assert throttle.address_key(host) == counted_as
+
+
+# -- floods of stored rows: the rate and the cap ---------------------------------------------------
+
+
+def test_a_rate_window_is_a_key_of_its_own_ending_on_the_minute() -> None:
+    r = throttle.Rate(limit=2, window=60)
+    assert throttle.rate_window("192.0.2.1", 120.0, r) == ("192.0.2.1\x002", 180.0)
+    assert throttle.rate_window("192.0.2.1", 179.9, r) == ("192.0.2.1\x002", 180.0)
+    assert throttle.rate_window("192.0.2.1", 180.0, r) == ("192.0.2.1\x003", 240.0)
+
+
+def test_past_the_rate_a_request_waits_for_the_window_to_end() -> None:
+    r = throttle.Rate(limit=2, window=60)
+    decisions = [throttle.rate_counted("pushed_request", n, 170.2, 180.0, r) for n in (1, 2, 3)]
+    assert [(d.allowed, d.wait) for d in decisions] == [(True, 0), (True, 0), (False, 10)]
+    refused = decisions[-1]
+    assert refused.rule == "throttle_pushed_request" and "RFC 9126 §2.3" in refused.spec
+    assert refused.description == (
+        "too many pushed authorization requests from this address (at most 2 a minute for a "
+        "public client): try again in 10 seconds"
+    )
+
+
+def test_a_cap_refuses_the_next_row_until_the_earliest_expires() -> None:
+    assert throttle.cap_check("device_code_cap", 2, 500.0, 100.0, 3).allowed
+    full = throttle.cap_check("device_code_cap", 3, 500.4, 100.0, 3)
+    assert (full.allowed, full.wait, full.failures, full.limit) == (False, 401, 3, 3)
+    assert "this client has 3 device codes waiting for a user" in full.description
+    assert full.description.endswith("try again in 401 seconds, when the earliest expires")
+    assert "RFC 8628 §3.2" in full.spec
+
+
+def test_an_operator_turns_a_rate_or_a_cap_off_with_zero() -> None:
+    defaults = build_settings({}, {})
+    assert throttle.rate("device_authorization", defaults) == throttle.Rate(30, 60)
+    assert throttle.cap("pushed_request_cap", defaults) == 1000
+    off = build_settings({"pushed_requests_per_minute": 0, "device_codes_per_client": 0}, {})
+    assert throttle.rate("pushed_request", off) is None
+    assert throttle.cap("device_code_cap", off) is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tests.store.test_contract import tokens
 from valetkey.core.models import DeviceCode, Grant, Issuance, NewDeviceCode
-from valetkey.store.protocol import DevicePollDecision
+from valetkey.core.throttle import Decision, cap_check
+from valetkey.store.protocol import CapDecide, DevicePollDecision
 from valetkey.store.sql import SQLStore
 
 
@@ -107,3 +108,28 @@ def test_an_unknown_device_code_polls_nothing(store: SQLStore) -> None:
     seen: Seen = []
     assert store.poll_device_code("missing", 1.0, issue_if_approved(seen, 1.0)) is None
     assert seen == [(None, None, 0)]
+
+
+def _cap(limit: int, now: float) -> CapDecide:
+    def decide(held: int, earliest: float | None) -> Decision:
+        return cap_check("device_code_cap", held, earliest, now, limit)
+
+    return decide
+
+
+def test_a_new_code_is_refused_at_its_clients_cap_and_old_codes_are_purged(
+    store: SQLStore,
+) -> None:
+    """The cap counts the client's pending codes (unexpired, neither consumed nor denied); each new
+    code purges the codes that expired at or before ``forget_before``."""
+    assert store.add_device_code(device("d1", "u1", 700.0), 100.0, 0.0, _cap(2, 100.0)) is None
+    assert store.add_device_code(device("d2", "u2", 800.0), 200.0, 0.0, _cap(2, 200.0)) is None
+    refused = store.add_device_code(device("d3", "u3", 900.0), 300.0, 0.0, _cap(2, 300.0))
+    assert refused is not None and (refused.failures, refused.wait) == (2, 400)  # d1 expires
+    assert store.get_device_code("u3") is None
+    assert store.deny_device_code("u1", 310.0) is not None  # finished: no longer counted
+    assert store.add_device_code(device("d3", "u3", 900.0), 320.0, 0.0, _cap(2, 320.0)) is None
+    # Past d1's and d2's expiry, with those two forgotten: the next code deletes them.
+    assert store.add_device_code(device("d4", "u4", 1500.0), 850.0, 800.0, None) is None
+    assert store.get_device_code("u1") is None and store.get_device_code("u2") is None
+    assert store.get_device_code("u3") is not None  # expired at 900: kept a while longer

@@ -13,6 +13,7 @@ from tests.store.test_contract import accept, code, grant, rotate_ok
 from tests.store.test_device_codes import device, issue_if_approved
 from valetkey.core.checks import Rejected
 from valetkey.core.models import Client, NewCode, Resource, User
+from valetkey.core.throttle import Decision, cap_check
 from valetkey.store.sql import SQLStore, open_store
 
 
@@ -58,7 +59,26 @@ def _use_pushed(store: SQLStore, _n: int) -> str:
     return "used" if store.use_pushed_request("race-par", 120.0) else "refused"
 
 
+def _cap_of_two(held: int, earliest: float | None) -> Decision:
+    return cap_check("device_code_cap", held, earliest, 150.0, 2)
+
+
+def _add_device_capped(store: SQLStore, n: int) -> str:
+    refused = store.add_device_code(device(f"cap-d{n}", f"cap-u{n}"), 150.0, 0.0, _cap_of_two)
+    return "stored" if refused is None else f"capped at {refused.failures}"
+
+
+def _push_capped(store: SQLStore, n: int) -> str:
+    def cap(held: int, earliest: float | None) -> Decision:
+        return cap_check("pushed_request_cap", held, earliest, 100.0, 2)
+
+    refused = store.push_request(f"cap-p{n}", "cli", {}, 160.0, 100.0, cap)
+    return "stored" if refused is None else f"capped at {refused.failures}"
+
+
 TASKS: dict[str, Callable[[SQLStore, int], str]] = {
+    "add_device_capped": _add_device_capped,
+    "push_capped": _push_capped,
     "use_pushed": _use_pushed,
     "poll_device": _poll_device,
     "approve_device": _approve_device,
@@ -197,3 +217,16 @@ def test_a_pushed_request_used_at_once_by_three_instances_is_used_once(
     outcomes = racers.race(store_url, "use_pushed", processes=3)
     assert outcomes == ["refused", "refused", "used"]
     assert store.get_pushed_request("race-par", 121.0) is None
+
+
+def test_a_clients_cap_holds_when_three_instances_store_at_once(
+    store: SQLStore, store_url: str, racers: Racers
+) -> None:
+    """core/throttle.py's cap, counted in the write's transaction under the client's lock
+    (store.held): three instances storing a device code or a pushed request for one client at the
+    same moment, with room for two, store exactly two (PostgreSQL's READ COMMITTED alone would let
+    each count the same two rows and all three store)."""
+    outcomes = racers.race(store_url, "add_device_capped", processes=3)
+    assert outcomes == ["capped at 2", "stored", "stored"], outcomes
+    outcomes = racers.race(store_url, "push_capped", processes=3)
+    assert outcomes == ["capped at 2", "stored", "stored"], outcomes

@@ -6,7 +6,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from tests.conftest import settings_from
+from valetkey.core.clock import FixedClock
 from valetkey.core.throttle import Count
+from valetkey.server.throttle import Throttle
 from valetkey.store.sql import SQLStore, open_store
 
 A, B = "a" * 64, "b" * 64
@@ -38,6 +41,26 @@ def test_failures_forgotten_start_again_at_one(store: SQLStore) -> None:
     assert store.count_throttle_failure(A, 1089.0, 60, _window).failures == 4  # not yet forgotten
     # the window of the fourth ended at 1040: forgotten from 1100
     assert store.count_throttle_failure(A, 1100.0, 60, _window) == Count(1, 1010.0)
+
+
+def test_a_rate_counts_each_minute_on_its_own(store: SQLStore) -> None:
+    """core/throttle.py's rate on these counts (server.throttle.Throttle.count_request): each
+    request counted atomically in its minute's key; past the limit, refused until the minute ends;
+    the next minute starts at zero."""
+    clock = FixedClock(6_000.0 + 20)  # 20 s into a minute
+    settings = settings_from(device_authorizations_per_minute=3)
+    throttle = Throttle(settings, store, clock, "salt")
+    decisions = [throttle.count_request("device_authorization", "192.0.2.1") for _ in range(5)]
+    assert [(d.allowed, d.wait, d.failures) for d in decisions if d is not None] == [
+        (True, 0, 1), (True, 0, 2), (True, 0, 3), (False, 40, 4), (False, 40, 5)
+    ]  # fmt: skip
+    other = throttle.count_request("device_authorization", "192.0.2.2")
+    assert other is not None and other.allowed  # another address: its own count
+    pushed = throttle.count_request("pushed_request", "192.0.2.1")
+    assert pushed is not None and pushed.allowed  # another kind: its own count
+    clock.advance(40)
+    again = throttle.count_request("device_authorization", "192.0.2.1")
+    assert again is not None and (again.allowed, again.failures) == (True, 1)
 
 
 def test_a_key_no_row_can_hold_finds_nothing(store: SQLStore) -> None:

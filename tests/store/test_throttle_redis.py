@@ -73,6 +73,10 @@ def test_failures_forgotten_start_again_at_one(counts: RedisThrottle) -> None:
     contract.test_failures_forgotten_start_again_at_one(counts)  # type: ignore[arg-type]
 
 
+def test_a_rate_counts_each_minute_on_its_own(counts: RedisThrottle) -> None:
+    contract.test_a_rate_counts_each_minute_on_its_own(counts)  # type: ignore[arg-type]
+
+
 def test_keys_live_under_the_prefix_and_expire_once_forgotten(
     counts: RedisThrottle, prefix: str
 ) -> None:

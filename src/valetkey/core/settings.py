@@ -263,6 +263,38 @@ class Settings:
         "database, shared by every instance on it",
         secret=True,
     )
+    # Flood defences (core/throttle.py, docs/throttling.md): requests that store a row without a
+    # user's involvement, counted per address (public clients) and capped per client.
+    device_authorizations_per_minute: int = setting(
+        30,
+        "count",
+        "Device authorization requests (RFC 8628 §3.1) from public clients allowed per client "
+        "IP address (an IPv6 /64) per minute; confidential clients are capped per client only; "
+        "0: no limit",
+        minimum=0,
+    )
+    pushed_requests_per_minute: int = setting(
+        60,
+        "count",
+        "Pushed authorization requests (RFC 9126 §2) from public clients allowed per client IP "
+        "address (an IPv6 /64) per minute; confidential clients are capped per client only; "
+        "0: no limit",
+        minimum=0,
+    )
+    device_codes_per_client: int = setting(
+        1000,
+        "count",
+        "Unexpired device codes one client may have waiting for a user (RFC 8628 §3.2), counted "
+        "in the database across instances; 0: no cap",
+        minimum=0,
+    )
+    pushed_requests_per_client: int = setting(
+        1000,
+        "count",
+        "Unexpired, unused pushed authorization requests one client may have at once (RFC 9126), "
+        "counted in the database across instances; 0: no cap",
+        minimum=0,
+    )
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
     resources: tuple[ResourceConfig, ...] = ()

@@ -13,6 +13,7 @@ from valetkey.core.device import (
     DeviceAuthorizationContext,
     decide_device_authorization,
     device_authorization_response,
+    forgotten_before,
     mint_device_code,
     new_user_code,
     user_code_digest,
@@ -20,6 +21,8 @@ from valetkey.core.device import (
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.models import Client, DeviceCode, NewDeviceCode
+from valetkey.core.throttle import Decision
+from valetkey.server import flood
 from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.http import (
     NO_STORE,
@@ -29,9 +32,9 @@ from valetkey.server.http import (
     json_response,
     oauth_error_response,
     read_form,
-    with_rows,
 )
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import refused_check
 from valetkey.server.token import FLOW_HEADER
 
 VERIFICATION_PATH = "/device"
@@ -72,6 +75,7 @@ async def device_authorization_endpoint(request: Request) -> Response:
     try:
         form = await read_form(request)
         client, ctx, checks = await _authorized(state, request, form)
+        over = flood.over_rate(state, request, "device_authorization", client)
     except (OAuthError, Rejected) as failure:
         exc, checks = (
             (failure.error, failure.checks) if isinstance(failure, Rejected) else (failure, ())
@@ -90,6 +94,8 @@ async def device_authorization_endpoint(request: Request) -> Response:
             data={"rule": exc.rule, "spec": exc.spec or "RFC 8628 §3.2"},
         )
         return response
+    if over is not None:
+        return _flooded(state, request, form, flow_id, over)
     now = state.clock.now()
     ttl, interval = state.settings.device_code_ttl, state.settings.device_poll_interval
     device_code, user_code = mint_device_code(), new_user_code()
@@ -103,6 +109,16 @@ async def device_authorization_endpoint(request: Request) -> Response:
         expires_at=now + ttl,
         flow_id=flow_id,
     )
+    # Written now, not with the answer's batch: the client's cap is counted in the same
+    # transaction (store.held), and a refusal must be known before anything is answered.
+    capped = state.store.add_device_code(
+        NewDeviceCode(record, interval),
+        now,
+        forgotten_before(now, ttl),
+        flood.cap_of(state, "device_code_cap", now),
+    )
+    if capped is not None:
+        return _flooded(state, request, form, flow_id, capped)
     body = device_authorization_response(
         device_code=device_code.value,
         user_code=user_code,
@@ -111,7 +127,7 @@ async def device_authorization_endpoint(request: Request) -> Response:
         interval=interval,
     )
     # RFC 8628 §3.2: the response carries the device code: never cached.
-    response = with_rows(json_response(body, headers=NO_STORE), NewDeviceCode(record, interval))
+    response = json_response(body, headers=NO_STORE)
     state.emit(
         "device_authorization.issued",
         flow_id,
@@ -128,5 +144,26 @@ async def device_authorization_endpoint(request: Request) -> Response:
             "verification_uri": body["verification_uri"],
             "spec": "RFC 8628 §3.2",
         },
+    )
+    return response
+
+
+def _flooded(
+    state: ServerState, request: Request, form: Params, flow_id: str, decision: Decision
+) -> Response:
+    """A rate's or a cap's refusal (server.flood): 429 with Retry-After, and both events."""
+    response = flood.refused(state, flow_id, decision)
+    body = {"error": "invalid_request", "error_description": decision.description}
+    state.emit(
+        "device_authorization.rejected",
+        flow_id,
+        channel="back",
+        source="client",
+        target="authorization_server",
+        summary=f"Device authorization request refused: {decision.description}",
+        checks=(refused_check(decision),),
+        http=exchange(request, form, response, body),
+        error="invalid_request",
+        data={"rule": decision.rule, "spec": decision.spec, "wait": decision.wait},
     )
     return response

@@ -12,10 +12,13 @@ from valetkey.core.authorize import AuthorizeContext, validate_authorization_req
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
+from valetkey.core.throttle import Decision
+from valetkey.server import flood
 from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.dpop import pushed_request_proof, refusal_headers
 from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
 from valetkey.server.state import ServerState
+from valetkey.server.throttle import refused_check
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # The client's credentials are for this endpoint only: never stored with the request.
@@ -43,6 +46,7 @@ async def par_endpoint(request: Request) -> Response:
         )
         _, validated = validate_authorization_request(ctx)
         checks = (*checks, *validated)
+        over = flood.over_rate(state, request, "pushed_request", client)
     except Rejected as rejected:
         checks = (*checks, *rejected.checks)
         return _refused(state, request, form, flow_id, rejected.error, checks, basic)
@@ -51,12 +55,17 @@ async def par_endpoint(request: Request) -> Response:
             exc.rule or "check_pushed_request", "fail", exc.spec or par.SPEC, exc.description
         )
         return _refused(state, request, form, flow_id, exc, (*checks, check), basic)
+    if over is not None:
+        return _flooded(state, request, form, flow_id, over, checks)
     now = state.clock.now()
     ttl = state.settings.pushed_request_ttl
     request_uri = par.new_request_uri()
     digest = par.digest_of(request_uri)
     assert digest is not None
-    state.store.push_request(digest, client.client_id, pushed, now + ttl, now)
+    cap = flood.cap_of(state, "pushed_request_cap", now)
+    capped = state.store.push_request(digest, client.client_id, pushed, now + ttl, now, cap)
+    if capped is not None:
+        return _flooded(state, request, form, flow_id, capped, checks)
     body = {"request_uri": request_uri, "expires_in": ttl}
     response = json_response(body, 201, NO_STORE)
     state.emit(
@@ -95,6 +104,33 @@ def _refused(
         checks=checks,
         http=exchange(request, form, response, exc.body()),
         error=exc.error,
+    )
+    return response
+
+
+def _flooded(
+    state: ServerState,
+    request: Request,
+    form: Params,
+    flow_id: str,
+    decision: Decision,
+    checks: tuple[Check, ...],
+) -> Response:
+    """A rate's or a cap's refusal (server.flood): 429 with Retry-After (RFC 9126 section 2.3),
+    and both events."""
+    response = flood.refused(state, flow_id, decision)
+    body = {"error": "invalid_request", "error_description": decision.description}
+    state.emit(
+        "authorization_request.push_refused",
+        flow_id,
+        channel="back",
+        source="client",
+        target="authorization_server",
+        summary=f"Pushed authorization request refused: {decision.description}",
+        checks=(*checks, refused_check(decision)),
+        http=exchange(request, form, response, body),
+        error="invalid_request",
+        data={"rule": decision.rule, "spec": decision.spec, "wait": decision.wait},
     )
     return response
 

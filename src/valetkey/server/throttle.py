@@ -93,6 +93,20 @@ class Throttle:
             out.append(throttle.counted(kind, count.failures, now, p))
         return tuple(out)
 
+    def count_request(self, kind: throttle.RateKind, value: str) -> Decision | None:
+        """Count one request of a rated kind (core.throttle's rate) for ``value`` (an address),
+        atomically across instances, and decide on it; None when the rate is off."""
+        r = throttle.rate(kind, self.settings)
+        if r is None:
+            return None
+        now = self.clock.now()
+        counted, ends = throttle.rate_window(value, now, r)
+        # ``forget`` of one window: the key is its window's, and its row goes a window later.
+        count = self.counts.count_throttle_failure(
+            self._digest((kind, counted)), now, r.window, lambda _: ends
+        )
+        return throttle.rate_counted(kind, count.failures, now, ends, r)
+
     def record_success(self, key: Key) -> None:
         """A success forgets the key's failures (an account's or a client's; never an address's)."""
         self.counts.clear_throttle(self._digest(key))
@@ -136,15 +150,19 @@ def refused_check(decision: Decision) -> Check:
     return Check(decision.rule, "fail", decision.spec, f"wait {decision.wait} s")
 
 
-def emit_refused(emit: Emitter, flow_id: str, decision: Decision, target: str) -> None:
-    """The event of an attempt refused without checking its password or secret."""
+def emit_refused(
+    emit: Emitter, flow_id: str, decision: Decision, target: str, *, unchecked: bool = True
+) -> None:
+    """The event of an attempt refused without checking its password or secret (``unchecked``),
+    or of a request refused by a rate or a cap."""
+    how = "refused unchecked" if unchecked else "refused"
     emit(
         "throttle.refused",
         flow_id,
         channel="local",
         source="authorization_server",
         target="authorization_server",
-        summary=f"{target} refused unchecked: {decision.description}",
+        summary=f"{target} {how}: {decision.description}",
         checks=(refused_check(decision),),
         data=_data(decision),
         error="too_many_attempts",
@@ -168,7 +186,16 @@ def emit_counted(emit: Emitter, flow_id: str, decisions: tuple[Decision, ...]) -
 
 
 def _data(d: Decision) -> dict[str, object]:
-    return {"kind": d.kind, "failures": d.failures, "wait": d.wait, "rule": d.rule, "spec": d.spec}
+    data: dict[str, object] = {
+        "kind": d.kind,
+        "failures": d.failures,
+        "wait": d.wait,
+        "rule": d.rule,
+        "spec": d.spec,
+    }
+    if d.limit:
+        data["limit"] = d.limit
+    return data
 
 
 def with_retry_after(response: Response, decision: Decision) -> Response:

@@ -19,13 +19,14 @@ from valetkey.core.models import (
     Grant,
     Issuance,
     LoginSession,
+    NewDeviceCode,
     NewRows,
     RefreshToken,
     Resource,
     SigningKey,
     User,
 )
-from valetkey.core.throttle import Count
+from valetkey.core.throttle import Count, Decision
 
 T = TypeVar("T", bound=Issuance)
 
@@ -42,6 +43,9 @@ RefreshDecision = Callable[[RefreshToken | None, Grant | None, bool], T]
 DevicePollDecision = Callable[
     [DeviceCode | None, float | None, int], tuple[T | None, tuple[float, int] | None]
 ]
+# cap(rows held, earliest expiry among them) -> core.throttle's cap decision, for one more row of a
+# client's (device codes, pushed requests: unexpired and unfinished); called inside the write.
+CapDecide = Callable[[int, float | None], Decision]
 
 
 class Store(Protocol):
@@ -93,7 +97,15 @@ class Store(Protocol):
         """New codes, grants and tokens, in one transaction: all of them or, on error, none."""
         ...
 
-    # device authorizations (RFC 8628); new ones are written by ``save_all``
+    # device authorizations (RFC 8628)
+    def add_device_code(
+        self, row: NewDeviceCode, now: float, forget_before: float, cap: CapDecide | None
+    ) -> Decision | None:
+        """Write a new code unless ``cap`` refuses its client one more pending code (counted and
+        written in one transaction, so that two instances cannot both take the last place);
+        purge codes that expired at or before ``forget_before``. The refusal, or None."""
+        ...
+
     def get_device_code(self, user_code_digest: str) -> DeviceCode | None: ...
     def approve_device_code(
         self, user_code_digest: str, now: float, *, sub: str, grant_id: str, auth_time: float
@@ -128,7 +140,12 @@ class Store(Protocol):
         params: dict[str, list[str]],
         expires_at: float,
         now: float,
-    ) -> None: ...
+        cap: CapDecide | None = None,
+    ) -> Decision | None:
+        """Store a pushed request unless ``cap`` refuses its client one more unused one (as
+        ``add_device_code``); purge expired ones. The refusal, or None."""
+        ...
+
     def get_pushed_request(
         self, digest: str, now: float
     ) -> tuple[str, dict[str, list[str]]] | None: ...

@@ -175,6 +175,10 @@ device_codes = sa.Table(
     sa.Column("auth_time", sa.Float),
     sa.Column("denied_at", sa.Float),
     sa.Column("consumed_at", sa.Float),
+    # Migration 0011: a client's pending codes are counted against its cap (core/throttle.py),
+    # and codes long expired are purged by expiry.
+    sa.Index("ix_device_codes_client_id_expires_at", "client_id", "expires_at"),
+    sa.Index("ix_device_codes_expires_at", "expires_at"),
 )
 
 
@@ -210,6 +214,8 @@ pushed_requests = sa.Table(
     sa.Column("params", sa.Text, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
     sa.Column("used_at", sa.Float),
+    # Migration 0011: a client's unused requests are counted against its cap (core/throttle.py).
+    sa.Index("ix_pushed_requests_client_id_expires_at", "client_id", "expires_at"),
     sqlite_with_rowid=False,
 )
 

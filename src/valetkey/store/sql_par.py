@@ -1,5 +1,6 @@
 """Pushed Authorization Requests (RFC 9126): stored at /par, read by /authorize's pages, used
-once when the code is issued (one conditional UPDATE: of two instances, exactly one succeeds)."""
+once when the code is issued (one conditional UPDATE: of two instances, exactly one succeeds).
+Capped per client (``store.held``); expired ones are purged by every push."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from valetkey.core.throttle import Decision
 from valetkey.store import schema as t
 from valetkey.store.engine import SADatabase
+from valetkey.store.held import admit
+from valetkey.store.protocol import CapDecide
 from valetkey.store.text import storable
 
 Pushed = tuple[str, dict[str, list[str]]]  # (client_id, the request's parameters)
@@ -25,10 +29,16 @@ class ParTables:
         params: dict[str, list[str]],
         expires_at: float,
         now: float,
-    ) -> None:
+        cap: CapDecide | None = None,
+    ) -> Decision | None:
+        """Store the request, unless ``cap`` refuses the client one more unused one (its
+        refusal is returned); expired requests are purged first, whatever the decision."""
         table = t.pushed_requests
         with self.db.connect(write=True) as conn:
             conn.execute(sa.delete(table).where(table.c.expires_at <= now))  # few: they live 60 s
+            refused = admit(conn, table, client_id, now, cap, table.c.used_at.is_(None))
+            if refused is not None:
+                return refused
             values = {
                 "request_digest": digest,
                 "client_id": client_id,
@@ -36,6 +46,7 @@ class ParTables:
                 "expires_at": expires_at,
             }
             conn.execute(sa.insert(table).values(**values))
+        return None
 
     def get_pushed_request(self, digest: str, now: float) -> Pushed | None:
         """The pushed request, while unexpired and unused."""

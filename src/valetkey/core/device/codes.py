@@ -32,6 +32,13 @@ class UserCodeRejected(ValueError):
     """What the user typed cannot be a user code; ``str(exc)`` says why, for the entry page."""
 
 
+def forgotten_before(now: float, ttl: int) -> float:
+    """Codes that expired at or before this time are purged. An expired code is kept for one more
+    lifetime, so that a device polling late still hears ``expired_token`` (RFC 8628 §3.5, start
+    again) rather than ``invalid_grant``; stored codes stay within twice a client's cap."""
+    return now - ttl
+
+
 def new_user_code(randbelow: RandBelow = secrets.randbelow) -> str:
     """A fresh user code in its stored form (8 letters, no dash); ``randbelow`` must come from
     ``secrets`` outside tests (RFC 8628 §5.1: user codes are a guessing target)."""
