@@ -172,6 +172,10 @@ UNUSED_AT_START = (
     "valetkey.core.device.codes",
     "valetkey.core.device.entry",
     "valetkey.server.registration",
+    "valetkey.server.client_assertions",  # JWT client authentication: checking an assertion
+    "valetkey.core.client_assertion.verify",
+    "valetkey.core.client_assertion.rules",
+    "valetkey.core.client_assertion.keys",
     "valetkey.server.password_grant",
     "valetkey.inspector",
     "valetkey.client",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-LAZY = ["valetkey.core.device"]
+LAZY = ["valetkey.core.device", "valetkey.core.client_assertion"]
 
 
 def type_checking_imports(package: str) -> dict[str, tuple[str, ...]]:
