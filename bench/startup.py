@@ -7,9 +7,11 @@ then, as in the full benchmark) or ``--db existing`` (a restart on a database al
 configured), ``--before DIR`` (also a checkout of an earlier commit, e.g. ``git worktree add
 --detach /tmp/base main`` and its own ``make .venv/.installed``, run with DIR's ``.venv`` python and
 ``src``; the starts take turns, this checkout and DIR, so that the machine's drift falls on both and
-the ratio comes out of one run), ``--compile`` (compile every checkout's ``src`` to bytecode first,
-as an installed package has it: under ``PYTHONDONTWRITEBYTECODE`` each start otherwise compiles
-valetkey's own modules again).
+the ratio comes out of one run), ``--bytecode none`` (default: every checkout's ``src/**/__pycache__``
+removed first and ``PYTHONDONTWRITEBYTECODE=1``, so each start compiles valetkey's own modules, as
+an editable checkout does under that setting) or ``--bytecode compiled`` (each ``src`` compiled
+first, as an installed package has it). Either way both checkouts start alike: one with bytecode
+left over and one without would compare compilers, not start-ups.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -106,20 +109,22 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--db", choices=("fresh", "existing"), default="fresh")
     ap.add_argument("--before", type=Path, help="an earlier checkout to compare with")
-    ap.add_argument("--compile", action="store_true", help="compile each src to bytecode first")
+    ap.add_argument("--bytecode", choices=("none", "compiled"), default="none")
     args = ap.parse_args()
 
     checkouts = [Checkout.at("this checkout", HERE)]
     if args.before is not None:
         checkouts.append(Checkout.at(f"before ({args.before})", args.before.resolve()))
     for co in checkouts:
-        if args.compile:
+        for cache in (co.root / "src").rglob("__pycache__"):
+            shutil.rmtree(cache)
+        if args.bytecode == "compiled":
             subprocess.run([co.python, "-m", "compileall", "-q", str(co.root / "src")], check=True)
     hasher = default_hasher()
     secrets = Secrets.fresh()
     env_extra = hash_settings(hasher)
-    if args.compile:
-        env_extra["PYTHONDONTWRITEBYTECODE"] = ""  # read the bytecode compiled above, keep it
+    # "none": nothing written, so each start compiles again; "compiled": read what was compiled.
+    env_extra["PYTHONDONTWRITEBYTECODE"] = "1" if args.bytecode == "none" else ""
     with tempfile.TemporaryDirectory(prefix="valetkey-startup-") as tmp:
         rundir = Path(tmp)
         configs: dict[str, tuple[Path, Path]] = {}
@@ -147,7 +152,7 @@ def main() -> None:
     db_note = "a new database each start" if args.db == "fresh" else "an existing database"
     print(
         f"\nvaletkey serve --workers {args.workers}, {db_note}, {args.n} starts each"
-        + (", bytecode compiled" if args.compile else "")
+        + (", bytecode compiled" if args.bytecode == "compiled" else ", no bytecode")
         + ": seconds from spawn to the first metadata response"
     )
     print(f"{'checkout':<40} {'median':>7} {'min':>7} {'max':>7} {'CPU s (median)':>15}")
