@@ -169,6 +169,15 @@ def main() -> None:
             f"this checkout / before, medians: {after / before:.2f}x"
             f" (CPU {cpu_after / cpu_before:.2f}x)"
         )
+        # Paired: the two starts of a round ran next to each other, in the same moment of the
+        # machine's load, so the median of the rounds' ratios drifts less than the medians do.
+        now, then = checkouts
+        pairs = [a / b for a, b in zip(now.times, then.times, strict=True)]
+        cpu_pairs = [a / b for a, b in zip(now.cpu, then.cpu, strict=True) if b]
+        print(
+            f"this checkout / before, median of the rounds' ratios: {statistics.median(pairs):.2f}x"
+            + (f" (CPU {statistics.median(cpu_pairs):.2f}x)" if cpu_pairs else "")
+        )
 
 
 if __name__ == "__main__":
