@@ -176,7 +176,9 @@ UNUSED_AT_START = (
     "valetkey.core.client_assertion.verify",
     "valetkey.core.client_assertion.rules",
     "valetkey.core.client_assertion.keys",
-    "valetkey.server.password_grant",
+    "valetkey.server.password_grant",  # and the other deprecated grant, implicit
+    "valetkey.server.implicit",
+    "valetkey.server.par",  # pushed authorization requests' endpoint
     "valetkey.inspector",
     "valetkey.client",
     "valetkey.cli.admin",

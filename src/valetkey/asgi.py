@@ -30,7 +30,6 @@ from valetkey.server.metadata import (
     openid_configuration_endpoint,
 )
 from valetkey.server.origins import ClientOrigins
-from valetkey.server.par import par_endpoint
 from valetkey.server.revoke import revocation_endpoint
 from valetkey.server.state import ServerState
 from valetkey.server.token import token_endpoint
@@ -39,8 +38,9 @@ from valetkey.server.userinfo import userinfo_endpoint
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 
 
-# The device flow's two endpoints and client registration's are imported by their first request
-# (lazy: `valetkey serve` starts, and answers its metadata, without loading either feature).
+# The device flow's two endpoints, pushed authorization requests' and client registration's are
+# imported by their first request (lazy: `valetkey serve` starts, and answers its metadata, without
+# loading these features).
 async def device_authorization(request: Request) -> Response:
     from valetkey.server.device import device_authorization_endpoint as endpoint  # lazy
 
@@ -49,6 +49,12 @@ async def device_authorization(request: Request) -> Response:
 
 async def device(request: Request) -> Response:
     from valetkey.server.device_page import device_page as endpoint  # lazy
+
+    return await endpoint(request)
+
+
+async def push(request: Request) -> Response:
+    from valetkey.server.par import par_endpoint as endpoint  # lazy
 
     return await endpoint(request)
 
@@ -76,7 +82,7 @@ ROUTES = (
     Route("/device", device, BOTH, page=True),
     Route("/introspect", introspection_endpoint, POST, hot=POST),
     Route("/revoke", revocation_endpoint, POST, cors="clients"),
-    Route("/par", par_endpoint, POST),
+    Route("/par", push, POST),
     Route("/register", register, POST),
     Route("/register/{client_id}", client_configuration, ("GET", "PUT", "DELETE")),
     Route("/userinfo", userinfo_endpoint, BOTH, cors="clients"),
