@@ -136,6 +136,74 @@ def test_serve_loads_neither_the_client_library_nor_the_admin_commands() -> None
     assert out.stdout.strip() == "[]", out.stdout
 
 
+SERVE_STARTS = """
+import asyncio, json, pathlib, sys, tempfile
+import click
+from valetkey.cli import main
+main.get_command(click.Context(main), "serve")  # the command's module, as `valetkey serve` loads it
+from valetkey.asgi import create_app
+from valetkey.cli.config import load_settings
+from valetkey.server.bootstrap import build_state
+
+d = pathlib.Path(tempfile.mkdtemp())
+db = d / "vk.db"
+(d / "vk.toml").write_text(f'database = "sqlite:///{db}"')
+app = create_app(build_state(load_settings(str(d / "vk.toml")).with_issuer("http://127.0.0.1:9")))
+sent = []
+
+async def receive():
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+async def send(message):
+    sent.append(message)
+
+path = "/.well-known/oauth-authorization-server"
+scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+         "root_path": "", "headers": [(b"host", b"127.0.0.1:9")], "client": ("127.0.0.1", 1),
+         "server": ("127.0.0.1", 9)}
+asyncio.run(app(scope, receive, send))
+print(json.dumps([sent[0]["status"], sorted(m for m in sys.modules if m.startswith(UNUSED))]))
+"""
+# Features a server starting up and answering its metadata has no use for: they load on first use.
+UNUSED_AT_START = (
+    "valetkey.server.device",  # the device flow: its endpoints, page, grant (and their views)
+    "valetkey.core.device.authorization",
+    "valetkey.core.device.codes",
+    "valetkey.core.device.entry",
+    "valetkey.server.registration",
+    "valetkey.server.client_assertions",  # JWT client authentication: checking an assertion
+    "valetkey.core.client_assertion.verify",
+    "valetkey.core.client_assertion.rules",
+    "valetkey.core.client_assertion.keys",
+    "valetkey.server.password_grant",  # and the other deprecated grant, implicit
+    "valetkey.server.implicit",
+    "valetkey.server.par",  # pushed authorization requests' endpoint
+    "valetkey.inspector",
+    "valetkey.client",
+    "valetkey.cli.admin",
+    "alembic",  # a new SQLite database gets the head schema directly
+    "jinja2",  # the first page
+    "rich",
+    "httpx",
+)
+
+
+def test_serve_starts_and_answers_its_metadata_without_the_rarely_used_features() -> None:
+    """The app `valetkey serve` builds, on a new SQLite database, answers its metadata having
+    loaded none of the features a first request of their own loads (start-up time)."""
+    import json
+    import subprocess
+    import sys
+
+    code = SERVE_STARTS.replace("UNUSED", repr(UNUSED_AT_START))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    status, loaded = json.loads(out.stdout)
+    assert status == 200
+    assert loaded == [], loaded
+
+
 def test_the_runtime_is_reached_only_from_the_composition_and_knows_only_core() -> None:
     """The HTTP runtime serves endpoints it is handed: it imports nothing of valetkey but core, and
     core, store and server never import it (``valetkey.asgi`` and the CLI put them together)."""

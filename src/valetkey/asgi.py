@@ -19,8 +19,6 @@ from valetkey.core import flows
 from valetkey.runtime import Failure, Route, Runtime
 from valetkey.server import app as server_app
 from valetkey.server.authorize import authorize_endpoint
-from valetkey.server.device import device_authorization_endpoint
-from valetkey.server.device_page import device_page
 from valetkey.server.health import liveness_endpoint, readiness_endpoint
 from valetkey.server.http import rows_of
 from valetkey.server.interaction import consent_endpoint, login_endpoint
@@ -32,14 +30,46 @@ from valetkey.server.metadata import (
     openid_configuration_endpoint,
 )
 from valetkey.server.origins import ClientOrigins
-from valetkey.server.par import par_endpoint
-from valetkey.server.registration import client_configuration_endpoint, registration_endpoint
 from valetkey.server.revoke import revocation_endpoint
 from valetkey.server.state import ServerState
 from valetkey.server.token import token_endpoint
 from valetkey.server.userinfo import userinfo_endpoint
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
+
+
+# The device flow's two endpoints, pushed authorization requests' and client registration's are
+# imported by their first request (lazy: `valetkey serve` starts, and answers its metadata, without
+# loading these features).
+async def device_authorization(request: Request) -> Response:
+    from valetkey.server.device import device_authorization_endpoint as endpoint  # lazy
+
+    return await endpoint(request)
+
+
+async def device(request: Request) -> Response:
+    from valetkey.server.device_page import device_page as endpoint  # lazy
+
+    return await endpoint(request)
+
+
+async def push(request: Request) -> Response:
+    from valetkey.server.par import par_endpoint as endpoint  # lazy
+
+    return await endpoint(request)
+
+
+async def register(request: Request) -> Response:
+    from valetkey.server.registration import registration_endpoint as endpoint  # lazy
+
+    return await endpoint(request)
+
+
+async def client_configuration(request: Request) -> Response:
+    from valetkey.server.registration import client_configuration_endpoint as endpoint  # lazy
+
+    return await endpoint(request)
+
 
 ROUTES = (
     Route("/", server_app.home, page=True),
@@ -48,13 +78,13 @@ ROUTES = (
     Route("/consent", consent_endpoint, POST, hot=POST, page=True),
     Route("/logout", end_session_endpoint, BOTH, page=True),
     Route("/token", token_endpoint, POST, hot=POST, cors="clients"),
-    Route("/device_authorization", device_authorization_endpoint, POST),
-    Route("/device", device_page, BOTH, page=True),
+    Route("/device_authorization", device_authorization, POST),
+    Route("/device", device, BOTH, page=True),
     Route("/introspect", introspection_endpoint, POST, hot=POST),
     Route("/revoke", revocation_endpoint, POST, cors="clients"),
-    Route("/par", par_endpoint, POST),
-    Route("/register", registration_endpoint, POST),
-    Route("/register/{client_id}", client_configuration_endpoint, ("GET", "PUT", "DELETE")),
+    Route("/par", push, POST),
+    Route("/register", register, POST),
+    Route("/register/{client_id}", client_configuration, ("GET", "PUT", "DELETE")),
     Route("/userinfo", userinfo_endpoint, BOTH, cors="clients"),
     Route("/.well-known/oauth-authorization-server", oauth_metadata_endpoint, cors="public"),
     Route("/.well-known/openid-configuration", openid_configuration_endpoint, cors="public"),

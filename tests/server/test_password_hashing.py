@@ -100,6 +100,17 @@ def test_configured_parameters_apply_to_new_hashes_and_to_the_dummy() -> None:
     assert passwords.check("pw", made).upgraded is None  # already current: nothing to redo
 
 
+def test_the_dummy_is_made_at_the_first_check_of_any_user_not_at_start() -> None:
+    """Start-up does no Argon2id work for it, and the first check makes it whether the user is
+    known or not: that first check costs the same either way, like every later one."""
+    params = HashParams(memory_kib=8192, iterations=1, parallelism=1)
+    for stored in (None, Passwords(params).hash("pw")):
+        passwords = Passwords(params)
+        assert "dummy" not in vars(passwords)
+        assert passwords.verify("pw", stored) is (stored is not None)
+        assert params_of(vars(passwords)["dummy"]) == (8192, 1, 1)
+
+
 def test_a_sign_in_upgrades_a_hash_made_with_other_parameters(env: InProcess) -> None:
     old = stored_hash(env)
     assert params_of(old) == (8192, 1, 2)

@@ -11,21 +11,18 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus, unquote_plus
 
 from valetkey.core.checks import Rejected
-from valetkey.core.client_assertion import (
-    JWT_METHODS,
-    AssertionContext,
-    VerifiedAssertion,
-    check_assertion_unused,
-    presented_assertion,
-    verify_assertion,
-)
-from valetkey.core.dpop.replay import JtiRegistry
+from valetkey.core.client_assertion import JWT_METHODS, presented_assertion
 from valetkey.core.errors import InvalidClient, InvalidRequest
 from valetkey.core.events import Check
 from valetkey.core.models import Client
+
+if TYPE_CHECKING:
+    from valetkey.core.client_assertion import AssertionContext, VerifiedAssertion
+    from valetkey.core.dpop.replay import JtiRegistry
 
 
 @dataclass(frozen=True)
@@ -180,6 +177,9 @@ def _by_assertion(
             f"client {client.client_id!r} uses {client.token_endpoint_auth_method}: pass an "
             "AssertionContext and a JtiRegistry to authenticate it"
         )
+    # Lazy: the assertion's checks load with the first JWT client that authenticates.
+    from valetkey.core.client_assertion import check_assertion_unused, verify_assertion
+
     method = client.token_endpoint_auth_method
     try:
         verified = verify_assertion(token, client.client_id, method, context)

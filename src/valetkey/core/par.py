@@ -18,6 +18,20 @@ SPEC = "RFC 9126 section 4"
 REQUIRED_SPEC = "RFC 9126 section 5"
 
 
+def endpoint_url(issuer: str) -> str:
+    """The push endpoint as the metadata publishes it (section 5): also the ``htu`` its DPoP
+    proofs must name, never built from a request's Host."""
+    return f"{issuer}/par"
+
+
+def metadata(issuer: str, required: bool) -> dict[str, object]:
+    """The server metadata's PAR fields (section 5)."""
+    return {
+        "pushed_authorization_request_endpoint": endpoint_url(issuer),
+        "require_pushed_authorization_requests": required,
+    }
+
+
 class InvalidRequestUri(OAuthError):
     """RFC 9101 section 7: the request_uri is unknown, expired, used or not this client's."""
 

@@ -67,6 +67,11 @@ class RegistrationPolicy:
         return found
 
 
+def endpoint_metadata(issuer: str, policy: RegistrationPolicy) -> dict[str, str]:
+    """``registration_endpoint`` (RFC 8414 section 2), when anyone can use it."""
+    return {"registration_endpoint": f"{issuer}/register"} if policy.enabled else {}
+
+
 def is_native(metadata: ClientMetadata) -> bool:
     """A public client whose every redirect URI names no owner, with only the code grants."""
     return (

@@ -34,7 +34,6 @@ from valetkey.server.http import (
     read_form,
     with_rows,
 )
-from valetkey.server.implicit import issue_implicit
 from valetkey.server.state import ServerState
 
 
@@ -378,6 +377,9 @@ def issue_response(
         )
         return _refused_page(state, request, v.params, used)
     if authz.response_type == "token":
+        # Lazy: the deprecated implicit grant loads with its first use.
+        from valetkey.server.implicit import issue_implicit
+
         return issue_implicit(state, request, v.client, authz, v.flow_id, session, checks)
     code_value = new_token(32)
     grant = Grant(

@@ -21,7 +21,6 @@ from valetkey.core import client_auth, flows
 from valetkey.core.errors import InvalidClient, ThrottledClient
 from valetkey.core.models import Client
 from valetkey.core.throttle import Decision
-from valetkey.server.client_assertions import authenticate_by_assertion
 from valetkey.server.http import Params, header
 from valetkey.server.state import ServerState
 from valetkey.server.throttle import Key, client_address, emit_counted, emit_refused
@@ -36,6 +35,9 @@ async def authenticate_client(
     known = await state.load_client(presented.client_id, flow_id)  # once per request
     if presented.secret is None:  # none, or an assertion: no shared secret to guess here
         if presented.assertion is not None and known is not None and known.jwt_auth:
+            # Lazy: JWT client authentication loads with the first JWT client to authenticate.
+            from valetkey.server.client_assertions import authenticate_by_assertion
+
             return await authenticate_by_assertion(state, request, presented, known, flow_id)
         return await _authenticate(state, presented, known)
     unguessable = known is not None and (known.secret_digest or "").startswith(SHA256)

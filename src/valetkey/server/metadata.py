@@ -7,12 +7,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from valetkey.core import par
 from valetkey.core.claims import SCOPE_CLAIMS
 from valetkey.core.client_assertion import JWT_METHODS
 from valetkey.core.device import DEVICE_CODE_GRANT
+from valetkey.core.registration import endpoint_metadata
 from valetkey.server.http import json_response
-from valetkey.server.par import par_metadata
-from valetkey.server.registration import registration_metadata
 from valetkey.server.state import ServerState
 
 
@@ -51,8 +51,8 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         "dpop_signing_alg_values_supported": list(state.dpop_policy.algs),  # RFC 9449 §5.1
         "service_documentation": f"{iss}/",
         **lifecycle_metadata(state),
-        **registration_metadata(state),
-        **par_metadata(state),
+        **endpoint_metadata(iss, state.registration_policy()),
+        **par.metadata(iss, s.require_pushed_authorization_requests),
         # draft-ietf-oauth-client-id-metadata-document-01 §5: an https URL may be the client_id.
         **({"client_id_metadata_document_supported": True} if state.documents else {}),
     }

@@ -136,12 +136,4 @@ def _flooded(
 
 
 def endpoint_url(state: ServerState) -> str:
-    return f"{state.issuer}/par"  # as published: a DPoP proof's htu, never the request's Host
-
-
-def par_metadata(state: ServerState) -> dict[str, object]:
-    """RFC 9126 section 5."""
-    return {
-        "pushed_authorization_request_endpoint": endpoint_url(state),
-        "require_pushed_authorization_requests": state.settings.require_pushed_authorization_requests,
-    }
+    return par.endpoint_url(state.issuer)

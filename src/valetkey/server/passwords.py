@@ -62,15 +62,23 @@ class Passwords:
             parallelism=params.parallelism,
             type=Type.ID,
         )
-        self.dummy = self._hasher.hash("valetkey-timing-equalizer")
+
+    @functools.cached_property
+    def dummy(self) -> str:
+        """The hash an unknown user's check verifies against, made on the first check rather than
+        at start-up (one Argon2id hash, tens of milliseconds, per ``Passwords``)."""
+        return self._hasher.hash("valetkey-timing-equalizer")
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 
     def verify(self, password: str, password_hash: str | None) -> bool:
-        """Constant work whether or not the user exists (``password_hash=None`` checks a dummy)."""
+        """Constant work whether or not the user exists (``password_hash=None`` checks a dummy).
+        The dummy is made on the first check of any user, known or not, so that first check costs
+        the same either way too."""
+        dummy = self.dummy
         try:
-            return bool(self._hasher.verify(password_hash or self.dummy, password)) and (
+            return bool(self._hasher.verify(password_hash or dummy, password)) and (
                 password_hash is not None
             )
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +21,6 @@ from valetkey.core.models import PUBLIC_AUTH, Client
 from valetkey.core.registration import (
     MANAGE_SPEC,
     SPEC,
-    Mode,
     Refusal,
     RegistrationPolicy,
     admit,
@@ -43,13 +42,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def policy(state: ServerState) -> RegistrationPolicy:
-    s = state.settings
-    return RegistrationPolicy.build(cast(Mode, s.registration), s.registration_tokens)
-
-
-def registration_metadata(state: ServerState) -> dict[str, Any]:
-    """``registration_endpoint`` (RFC 8414 section 2), when anyone can use it."""
-    return {"registration_endpoint": f"{state.issuer}/register"} if policy(state).enabled else {}
+    return state.registration_policy()
 
 
 async def registration_endpoint(request: Request) -> Response:

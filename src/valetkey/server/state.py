@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from valetkey.core import scopes
 from valetkey.core.client_assertion import AssertionPolicy
@@ -16,6 +17,7 @@ from valetkey.core.events import (
 from valetkey.core.flows import new_flow_id
 from valetkey.core.jose import sealing_key
 from valetkey.core.models import Client, Resource
+from valetkey.core.registration import Mode, RegistrationPolicy
 from valetkey.core.secrets import new_token
 from valetkey.core.settings import Settings
 from valetkey.server.client_documents import ClientDocuments
@@ -104,6 +106,11 @@ class ServerState:
         state.reload_resources()
         _ = state.throttle  # its key is read (or made) now, not on a first request's hot path
         return state
+
+    def registration_policy(self) -> RegistrationPolicy:
+        """Who may register clients (``core.registration``), as the settings say."""
+        s = self.settings
+        return RegistrationPolicy.build(cast(Mode, s.registration), s.registration_tokens)
 
     def reload_resources(self) -> None:
         self.resources = tuple(self.store.list_resources())

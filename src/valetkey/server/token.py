@@ -11,6 +11,7 @@ from starlette.responses import Response
 from valetkey.core import flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.checks import Rejected
+from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.grant_types import check_grant_type
@@ -307,9 +308,33 @@ async def client_credentials_grant(
     )
 
 
-from valetkey.core.device import DEVICE_CODE_GRANT  # noqa: E402
-from valetkey.server.device_grant import device_code_grant  # noqa: E402
-from valetkey.server.password_grant import password_grant  # noqa: E402
+# The device flow's grant and the deprecated password grant are imported by their first request
+# (lazy: most servers never see either, and start-up loads neither).
+async def device_code_grant(
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
+) -> Outcome:
+    from valetkey.server.device_grant import device_code_grant as grant  # lazy, see above
+
+    return await grant(state, request, form, client, header_flow, dpop)
+
+
+async def password_grant(
+    state: ServerState,
+    request: Request,
+    form: Params,
+    client: Client,
+    header_flow: str | None,
+    dpop: TokenProof,
+) -> Outcome:
+    from valetkey.server.password_grant import password_grant as grant  # lazy, see above
+
+    return await grant(state, request, form, client, header_flow, dpop)
+
 
 # One handler per grant type of the core's table (core/grant_types.py), which decides which are on.
 GRANTS: dict[str, GrantHandler] = {

@@ -8,27 +8,32 @@ fetched with ``valetkey.server.outbound.fetch_json``) or its secret, calls
 this for every method; ``docs/client-auth.md`` describes the integration.
 """
 
-from valetkey.core.client_assertion.keys import UnknownAssertionKey
-from valetkey.core.client_assertion.params import (
-    ASSERTION_TYPE,
-    PresentedAssertion,
-    presented_assertion,
-)
-from valetkey.core.client_assertion.policy import (
-    CLIENT_SECRET_JWT,
-    JWT_METHODS,
-    KEY_ALGS,
-    PRIVATE_KEY_JWT,
-    SECRET_ALGS,
-    AssertionPolicy,
-)
-from valetkey.core.client_assertion.rules import ASSERTION_RULES, replay_key
-from valetkey.core.client_assertion.verify import (
-    AssertionContext,
-    VerifiedAssertion,
-    check_assertion_unused,
-    verify_assertion,
-)
+from typing import TYPE_CHECKING
+
+from valetkey.core.lazy import exports
+
+if TYPE_CHECKING:  # the names, for type checkers; at run time each is imported when first read
+    from valetkey.core.client_assertion.keys import UnknownAssertionKey
+    from valetkey.core.client_assertion.params import (
+        ASSERTION_TYPE,
+        PresentedAssertion,
+        presented_assertion,
+    )
+    from valetkey.core.client_assertion.policy import (
+        CLIENT_SECRET_JWT,
+        JWT_METHODS,
+        KEY_ALGS,
+        PRIVATE_KEY_JWT,
+        SECRET_ALGS,
+        AssertionPolicy,
+    )
+    from valetkey.core.client_assertion.rules import ASSERTION_RULES, replay_key
+    from valetkey.core.client_assertion.verify import (
+        AssertionContext,
+        VerifiedAssertion,
+        check_assertion_unused,
+        verify_assertion,
+    )
 
 __all__ = [
     "ASSERTION_RULES",
@@ -48,3 +53,33 @@ __all__ = [
     "replay_key",
     "verify_assertion",
 ]
+
+_MODULES = {
+    "valetkey.core.client_assertion.keys": ("UnknownAssertionKey",),
+    "valetkey.core.client_assertion.params": (
+        "ASSERTION_TYPE",
+        "PresentedAssertion",
+        "presented_assertion",
+    ),
+    "valetkey.core.client_assertion.policy": (
+        "CLIENT_SECRET_JWT",
+        "JWT_METHODS",
+        "KEY_ALGS",
+        "PRIVATE_KEY_JWT",
+        "SECRET_ALGS",
+        "AssertionPolicy",
+    ),
+    "valetkey.core.client_assertion.rules": (
+        "ASSERTION_RULES",
+        "replay_key",
+    ),
+    "valetkey.core.client_assertion.verify": (
+        "AssertionContext",
+        "VerifiedAssertion",
+        "check_assertion_unused",
+        "verify_assertion",
+    ),
+}
+
+if not TYPE_CHECKING:
+    __getattr__ = exports(globals(), _MODULES)
