@@ -20,6 +20,8 @@ import base64
 import contextlib
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -484,6 +486,14 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     began = time.perf_counter()
     install.ensure_wrk()
+    # valetkey as installed: pip compiles a package's bytecode when it installs it, while this
+    # checkout is an editable install that (with PYTHONDONTWRITEBYTECODE set) would compile every
+    # module again at each start. Both checkouts alike (docs/bench.md, bench/startup.py).
+    for root in (Path(__file__).resolve().parent.parent, args.before):
+        if root is not None:
+            subprocess.run(
+                [sys.executable, "-m", "compileall", "-q", str(root / "src")], check=True
+            )
     versions: dict[str, str] = {}
     if "peers" in args.only.split(","):  # a valetkey-only run (e.g. --before) installs no peer
         versions = {
