@@ -199,3 +199,15 @@ def test_inspector_depends_on_core_events_only_and_the_client_app_on_core_only()
             assert not name.startswith(
                 ("valetkey.server", "valetkey.store", "valetkey.resource")
             ), (path, name)
+
+
+def test_inspector_answers_only_requests_naming_its_host(demo: DemoStack) -> None:
+    """The demo's inspector has no credential and shows every flow: a web page open in the same
+    browser that rebinds its own name to 127.0.0.1 still sends that name, and is not answered."""
+    base = demo.urls["inspector"]
+    with httpx.Client(timeout=10.0, trust_env=False) as http:
+        assert http.get(f"{base}/api/flows").status_code == 200
+        rebound = http.get(f"{base}/api/flows", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400 and "flow" not in rebound.text.lower()
+        named = http.get(f"{base}/api/flows", headers={"Host": "localhost"})
+        assert named.status_code == 200

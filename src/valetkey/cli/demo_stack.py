@@ -63,6 +63,7 @@ def build_stack(
     from valetkey.asgi import create_app
     from valetkey.demo.app import create_demo_client_app
     from valetkey.inspector import EventBus, create_inspector_app
+    from valetkey.inspector.guard import named_hosts_only
     from valetkey.server.bootstrap import build_state
 
     p = {**DEFAULT_PORTS, **(ports or {})}
@@ -91,7 +92,12 @@ def build_stack(
     apps: list[tuple[Any, str, int]] = [
         (create_app(state), host, p["server"]),
         (create_demo_client_app(config, sink, client_http), host, p["client"]),
-        (create_inspector_app(bus, links, insecure=insecure), host, p["inspector"]),
+        # No credential in the demo: only requests naming its host (no DNS rebinding).
+        (
+            named_hosts_only(create_inspector_app(bus, links, insecure=insecure), host),
+            host,
+            p["inspector"],
+        ),
     ]
     stack = DemoStack(settings, sink, urls, bus=bus, closers=[client_http.aclose])
     apps.append((_resource_app(urls, data_dir, sink, stack.closers), host, p["resource"]))

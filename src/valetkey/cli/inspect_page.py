@@ -13,17 +13,13 @@ from valetkey.cli.client_errors import err
 from valetkey.core.events import FlowEvent
 
 HOST = "127.0.0.1"  # the page shows the flow to whoever can reach it: loopback only
-# A web page open in the same browser could rebind its own host name to 127.0.0.1 and read the
-# page as same-origin (DNS rebinding): only requests that name the loopback host are answered.
-LOOPBACK_NAMES = [HOST, "localhost"]
 
 
 def serve_page(events: Sequence[FlowEvent], flow_id: str, port: int, browser: bool) -> None:
-    from starlette.middleware.trustedhost import TrustedHostMiddleware
-
     from valetkey.cli.startstop import bind_socket
     from valetkey.cli.stoppable import serve_on
     from valetkey.inspector import EventBus, create_inspector_app
+    from valetkey.inspector.guard import named_hosts_only
 
     bus = EventBus()
     for event in events:
@@ -40,7 +36,7 @@ def serve_page(events: Sequence[FlowEvent], flow_id: str, port: int, browser: bo
 
     options = {"log_level": "warning", "lifespan": "off", "timeout_graceful_shutdown": 1}
     try:
-        app = TrustedHostMiddleware(create_inspector_app(bus), allowed_hosts=LOOPBACK_NAMES)
+        app = named_hosts_only(create_inspector_app(bus), HOST)  # no DNS rebinding
         serve_on(app, options, sock, ready)
     finally:
         bus.close()

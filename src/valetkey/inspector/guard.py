@@ -86,3 +86,17 @@ class CredentialGuard:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def named_hosts_only(app: ASGIApp, host: str) -> ASGIApp:
+    """An inspector served without a credential (the demo's, ``--inspect-page``) shows flows to
+    whoever can reach it, so it listens on loopback; but a web page open in the same browser could
+    rebind its own host name to 127.0.0.1 and read it as same-origin (DNS rebinding). Only requests
+    naming the loopback host, or the host it was bound to, are answered (others get 400)."""
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    names = [*LOOPBACK_NAMES, *([host] if host not in LOOPBACK_NAMES else [])]
+    return TrustedHostMiddleware(app, allowed_hosts=names)
