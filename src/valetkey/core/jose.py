@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512
+from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512, HashAlgorithm
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey, import_key
@@ -239,13 +239,54 @@ def b64url_decode(part: str) -> bytes:
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    if len({k for k, _ in pairs}) != len(pairs):
+    members = dict(pairs)
+    if len(members) != len(pairs):
         raise ValueError("a member name is repeated")  # RFC 7515 §5.2 step 4, RFC 7519 §4
-    return dict(pairs)
+    return members
 
 
 def _no_nan(name: str) -> None:
     raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
+
+
+# Made once: json.loads with hooks builds a new decoder on every call, which costs as much as
+# decoding a DPoP proof's claims.
+_strict_json = json.JSONDecoder(object_pairs_hook=_no_repeats, parse_constant=_no_nan).decode
+
+
+def _json_part(part: str) -> Any:
+    """A base64url-encoded JSON value; raises ValueError (or UnicodeDecodeError)."""
+    try:
+        return _strict_json(b64url_decode(part).decode("utf-8"))
+    except RecursionError as exc:  # nested deeper than the parser goes: malformed, not a crash
+        raise ValueError("the JSON is nested too deeply") from exc
+
+
+_MAX_KEPT_HEADER = 2048  # characters: an RSA 8192-bit jwk fits; longer headers are not kept
+
+
+@lru_cache(maxsize=256)
+def _kept_header(part: str) -> dict[str, Any] | None:
+    """The header a segment decodes to, kept when it is flat: a JSON object whose members are
+    scalars or objects of scalars (a DPoP proof's header with its jwk, a client assertion's). A
+    client signs many JWTs with one header: it is decoded once. None for any other value."""
+    value = _json_part(part)
+    if not isinstance(value, dict):
+        return None
+    for member in value.values():
+        inner = member.values() if isinstance(member, dict) else (member,)
+        if any(isinstance(v, dict | list) for v in inner):
+            return None
+    return value
+
+
+def _header_part(part: str) -> Any:
+    """The decoded header segment; a kept one is copied (its objects too), so that a caller
+    changing what it got changes nothing for the next JWT with the same header."""
+    kept = _kept_header(part) if len(part) <= _MAX_KEPT_HEADER else None
+    if kept is None:
+        return _json_part(part)
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in kept.items()}
 
 
 def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -255,14 +296,7 @@ def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
     if len(parts) != 3:
         raise TokenInvalid(f"a JWT has 3 dot-separated parts; this value has {len(parts)}")
     try:
-        header, claims = (
-            json.loads(
-                b64url_decode(p).decode("utf-8"),
-                object_pairs_hook=_no_repeats,
-                parse_constant=_no_nan,
-            )
-            for p in parts[:2]
-        )
+        header, claims = _header_part(parts[0]), _json_part(parts[1])
         signature = b64url_decode(parts[2])
     except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
         raise TokenInvalid(f"a part is not base64url-encoded JSON ({exc})") from exc
@@ -357,20 +391,28 @@ def proof_public_key(jwk: Any, alg: str) -> PublicKey:
     return key
 
 
+# The algorithm objects a verification needs, made once (they hold no state).
+_HASH: dict[str, HashAlgorithm] = {"256": SHA256(), "384": SHA384(), "512": SHA512()}
+_ECDSA = {alg: ECDSA(_HASH[alg[2:]]) for alg in _EC_ALGS}
+_RSA_PADDING: dict[str, padding.AsymmetricPadding] = {
+    alg: padding.PKCS1v15()
+    if alg.startswith("RS")
+    else padding.PSS(padding.MGF1(_HASH[alg[2:]]), padding.PSS.DIGEST_LENGTH)
+    for alg in _RSA_ALGS
+}
+
+
 def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
     """RFC 7518 §3.3-3.5, RFC 8037 §3.1: does ``signature`` sign ``signing_input`` with ``key``."""
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            _crv, _curve, digest, size = _EC_ALGS[alg]
+            size = _EC_ALGS[alg][3]
             if len(signature) != 2 * size:
                 return False
             r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), signing_input, ECDSA(digest()))
+            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA[alg])
         elif isinstance(key, rsa.RSAPublicKey):
-            digest = _RSA_ALGS[alg]
-            pss = padding.PSS(padding.MGF1(digest()), padding.PSS.DIGEST_LENGTH)
-            pad = padding.PKCS1v15() if alg.startswith("RS") else pss
-            key.verify(signature, signing_input, pad, digest())
+            key.verify(signature, signing_input, _RSA_PADDING[alg], _HASH[alg[2:]])
         else:
             key.verify(signature, signing_input)
     except InvalidSignature:
@@ -497,9 +539,7 @@ def _import_pem(data: bytes) -> Any:
     try:
         loaded = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise ValueError(
-            "not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK"
-        ) from exc
+        raise ValueError("not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK") from exc
     if isinstance(loaded, rsa.RSAPrivateKey):
         return RSAKey.import_key(loaded)
     if isinstance(loaded, ec.EllipticCurvePrivateKey):
