@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -86,6 +87,7 @@ class _Ctx:
     request: ProofRequest
     policy: DPoPPolicy
     token: str = ""
+    head: str = ""  # the header as sent (its base64url segment)
     header: dict[str, Any] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
     signed: bytes = b""
@@ -116,6 +118,7 @@ def check_well_formed(ctx: _Ctx) -> None:
         )
     except jose.Malformed as exc:
         raise _bad(exc.description, exc.detail) from exc
+    ctx.head = ctx.token.partition(".")[0]
 
 
 def check_typ(ctx: _Ctx) -> None:
@@ -137,14 +140,34 @@ def check_alg(ctx: _Ctx) -> None:
     raise _bad(f"the proof's alg is not accepted here; use one of {' '.join(allowed)}")
 
 
+# The key and thumbprint of proof headers seen lately, by the header's segment: the exact
+# characters the client sent, alg and jwk included, so the same segment always decodes to the same
+# key, and another key (even with the same kid) is another segment. A client sending many proofs
+# with one key has it checked, imported and hashed once; the signature is verified on every proof.
+_known_keys: dict[str, tuple[jose.PublicKey, str]] = {}
+_known_keys_lock = threading.Lock()
+MAX_KNOWN_KEYS = 1024
+
+
 def check_jwk(ctx: _Ctx) -> None:
-    jwk = ctx.header.get("jwk")
+    known = _known_keys.get(ctx.head)
+    if known is None:
+        known = _proof_key(ctx.header)
+        with _known_keys_lock:
+            while len(_known_keys) >= MAX_KNOWN_KEYS:
+                del _known_keys[next(iter(_known_keys))]  # the oldest (insertion order)
+            _known_keys[ctx.head] = known
+    ctx.key, ctx.jkt = known
+
+
+def _proof_key(header: Mapping[str, Any]) -> tuple[jose.PublicKey, str]:
+    jwk = header.get("jwk")
     try:
-        ctx.key = jose.proof_public_key(jwk, str(ctx.header["alg"]))
+        key = jose.proof_public_key(jwk, str(header["alg"]))
     except jose.TokenInvalid as exc:
         raise _bad(f"the proof's jwk header is unusable: {exc}") from exc
     assert isinstance(jwk, Mapping)
-    ctx.jkt = jose.jwk_thumbprint(jwk)
+    return key, jose.jwk_thumbprint(jwk)
 
 
 def check_signature(ctx: _Ctx) -> None:
@@ -284,7 +307,9 @@ def header_values(raw: Iterable[tuple[bytes, bytes]]) -> list[str]:
     return [value.decode("latin-1") for name, value in raw if name.lower() == b"dpop"]
 
 
+_replay_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
 def replay_key(jkt: str, htu: str, jti: str) -> str:
     """RFC 9449 §11.1: a jti is unique per key and target URI; only its hash is stored."""
-    canonical = json.dumps([jkt, htu, jti], separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return hashlib.sha256(_replay_json([jkt, htu, jti]).encode("ascii")).hexdigest()
