@@ -80,3 +80,19 @@ def test_a_repeated_member_is_refused_every_time() -> None:
     for _ in range(2):
         with pytest.raises(jose.Malformed):
             jose.read_sent_jws(token, 500, "the proof")
+
+
+@pytest.mark.parametrize(
+    "text", ["a+b", "ab/c", "YQ==", "YQ=", "a", "abcde", "ab c", "ab\ncd", "é", "ab.c", "YQ\x00"]
+)
+def test_base64url_takes_its_own_alphabet_only_without_padding(text: str) -> None:
+    with pytest.raises(ValueError):
+        jose.b64url_decode(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "raw"),
+    [("", b""), ("YQ", b"a"), ("YWI", b"ab"), ("YWJj", b"abc"), ("-_8", b"\xfb\xff")],
+)
+def test_base64url_decodes(text: str, raw: bytes) -> None:
+    assert jose.b64url_decode(text) == raw
