@@ -406,22 +406,54 @@ _RSA_PADDING: dict[str, padding.AsymmetricPadding] = {
 }
 
 
-def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
-    """RFC 7518 §3.3-3.5, RFC 8037 §3.1: does ``signature`` sign ``signing_input`` with ``key``."""
-    try:
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            size = _EC_ALGS[alg][3]
-            if len(signature) != 2 * size:
+Verifier = Callable[[bytes, bytes], bool]
+
+
+def signature_verifier(key: PublicKey, alg: str) -> Verifier:
+    """``verify(signing_input, signature)``: does ``signature`` sign ``signing_input`` with ``key``
+    under ``alg`` (RFC 7518 §3.3-3.5, RFC 8037 §3.1). What depends on the key and the algorithm is
+    chosen here, once; each call verifies one signature. ``key`` must fit ``alg``
+    (:func:`proof_public_key` checks that)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        size, ecdsa, ec_verify = _EC_ALGS[alg][3], _ECDSA[alg], key.verify
+
+        def verify_ecdsa(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != 2 * size:  # RFC 7518 §3.4: R || S, each of the curve's size
                 return False
             r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA[alg])
-        elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, signing_input, _RSA_PADDING[alg], _HASH[alg[2:]])
-        else:
-            key.verify(signature, signing_input)
-    except InvalidSignature:
-        return False
-    return True
+            try:
+                ec_verify(encode_dss_signature(r, s), signing_input, ecdsa)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify_ecdsa
+    if isinstance(key, rsa.RSAPublicKey):
+        pad, digest, rsa_verify = _RSA_PADDING[alg], _HASH[alg[2:]], key.verify
+
+        def verify_rsa(signing_input: bytes, signature: bytes) -> bool:
+            try:
+                rsa_verify(signature, signing_input, pad, digest)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify_rsa
+    ed_verify = key.verify
+
+    def verify_eddsa(signing_input: bytes, signature: bytes) -> bool:
+        try:
+            ed_verify(signature, signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+    return verify_eddsa
+
+
+def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    """RFC 7518 §3.3-3.5, RFC 8037 §3.1: does ``signature`` sign ``signing_input`` with ``key``."""
+    return signature_verifier(key, alg)(signing_input, signature)
 
 
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:

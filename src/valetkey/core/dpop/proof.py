@@ -92,7 +92,7 @@ class _Ctx:
     claims: dict[str, Any] = field(default_factory=dict)
     signed: bytes = b""
     signature: bytes = b""
-    key: jose.PublicKey | None = None
+    verify: jose.Verifier | None = None  # the signature check with the jwk's key, for its alg
     jkt: str = ""
     htu: str = ""
     next_nonce: str | None = None
@@ -140,11 +140,12 @@ def check_alg(ctx: _Ctx) -> None:
     raise _bad(f"the proof's alg is not accepted here; use one of {' '.join(allowed)}")
 
 
-# The key and thumbprint of proof headers seen lately, by the header's segment: the exact
-# characters the client sent, alg and jwk included, so the same segment always decodes to the same
-# key, and another key (even with the same kid) is another segment. A client sending many proofs
-# with one key has it checked, imported and hashed once; the signature is verified on every proof.
-_known_keys: dict[str, tuple[jose.PublicKey, str]] = {}
+# The key (as its signature check) and thumbprint of proof headers seen lately, by the header's
+# segment: the exact characters the client sent, alg and jwk included, so the same segment always
+# decodes to the same key, and another key (even with the same kid) is another segment. A client
+# sending many proofs with one key has it checked, imported and hashed once; the signature is
+# verified on every proof.
+_known_keys: dict[str, tuple[jose.Verifier, str]] = {}
 _known_keys_lock = threading.Lock()
 MAX_KNOWN_KEYS = 1024
 
@@ -157,22 +158,22 @@ def check_jwk(ctx: _Ctx) -> None:
             while len(_known_keys) >= MAX_KNOWN_KEYS:
                 del _known_keys[next(iter(_known_keys))]  # the oldest (insertion order)
             _known_keys[ctx.head] = known
-    ctx.key, ctx.jkt = known
+    ctx.verify, ctx.jkt = known
 
 
-def _proof_key(header: Mapping[str, Any]) -> tuple[jose.PublicKey, str]:
-    jwk = header.get("jwk")
+def _proof_key(header: Mapping[str, Any]) -> tuple[jose.Verifier, str]:
+    jwk, alg = header.get("jwk"), str(header["alg"])
     try:
-        key = jose.proof_public_key(jwk, str(header["alg"]))
+        key = jose.proof_public_key(jwk, alg)
     except jose.TokenInvalid as exc:
         raise _bad(f"the proof's jwk header is unusable: {exc}") from exc
     assert isinstance(jwk, Mapping)
-    return key, jose.jwk_thumbprint(jwk)
+    return jose.signature_verifier(key, alg), jose.jwk_thumbprint(jwk)
 
 
 def check_signature(ctx: _Ctx) -> None:
-    assert ctx.key is not None
-    if not jose.verify_signature(ctx.key, str(ctx.header["alg"]), ctx.signed, ctx.signature):
+    assert ctx.verify is not None
+    if not ctx.verify(ctx.signed, ctx.signature):
         raise _bad("the proof's signature does not verify with the key in its jwk header")
 
 
