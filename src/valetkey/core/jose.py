@@ -74,8 +74,12 @@ def jwks(private_jwks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"keys": [public_jwk(k) for k in private_jwks]}
 
 
+_TO_B64URL = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """RFC 7515 §2 base64url without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_B64URL).rstrip(b"=")
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode

@@ -9,11 +9,11 @@ the ``jti`` needs shared state and is the caller's (:mod:`valetkey.core.dpop.rep
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, Literal
 
 from valetkey.core import jose
@@ -308,9 +308,9 @@ def header_values(raw: Iterable[tuple[bytes, bytes]]) -> list[str]:
     return [value.decode("latin-1") for name, value in raw if name.lower() == b"dpop"]
 
 
-_replay_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
-
-
 def replay_key(jkt: str, htu: str, jti: str) -> str:
-    """RFC 9449 §11.1: a jti is unique per key and target URI; only its hash is stored."""
-    return hashlib.sha256(_replay_json([jkt, htu, jti]).encode("ascii")).hexdigest()
+    """RFC 9449 §11.1: a jti is unique per key and target URI; only its hash is stored. The hash of
+    the JSON array [jkt, htu, jti], compact and ASCII-only (as ``json.dumps`` writes it with
+    ``separators=(",", ":")``): what every instance sharing a registry must agree on."""
+    canonical = f"[{_json_string(jkt)},{_json_string(htu)},{_json_string(jti)}]"
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
