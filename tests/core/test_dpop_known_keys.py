@@ -108,3 +108,14 @@ def test_a_refusal_for_a_known_header_still_says_why() -> None:
         check(proof(body=claims(htm="GET")))
     assert isinstance(refused.value.error, InvalidDPoPProof)
     assert refused.value.checks[-1].rule == "check_proof_htm"
+
+
+def test_a_long_header_is_checked_but_not_kept() -> None:
+    long_header = header(pad="p" * (proof_module.MAX_KNOWN_HEADER * 3 // 4))
+    value = proof(long_header)
+    assert len(head_of(value)) > proof_module.MAX_KNOWN_HEADER
+    assert check(value).jkt == JKT
+    assert proof_module._known_keys == {}
+    assert refused_by(proof(long_header, claims(jti="jti-0002"), key=OTHER)) == (
+        "check_proof_signature"
+    )

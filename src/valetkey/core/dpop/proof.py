@@ -148,17 +148,23 @@ def check_alg(ctx: _Ctx) -> None:
 _known_keys: dict[str, tuple[jose.Verifier, str]] = {}
 _known_keys_lock = threading.Lock()
 MAX_KNOWN_KEYS = 1024
+MAX_KNOWN_HEADER = 4096  # characters: an RSA 8192-bit jwk fits; at most 4 MiB kept in all
 
 
 def check_jwk(ctx: _Ctx) -> None:
     known = _known_keys.get(ctx.head)
     if known is None:
         known = _proof_key(ctx.header)
-        with _known_keys_lock:
-            while len(_known_keys) >= MAX_KNOWN_KEYS:
-                del _known_keys[next(iter(_known_keys))]  # the oldest (insertion order)
-            _known_keys[ctx.head] = known
+        if len(ctx.head) <= MAX_KNOWN_HEADER:
+            _remember(ctx.head, known)
     ctx.verify, ctx.jkt = known
+
+
+def _remember(head: str, known: tuple[jose.Verifier, str]) -> None:
+    with _known_keys_lock:
+        while len(_known_keys) >= MAX_KNOWN_KEYS:
+            del _known_keys[next(iter(_known_keys))]  # the oldest (insertion order)
+        _known_keys[head] = known
 
 
 def _proof_key(header: Mapping[str, Any]) -> tuple[jose.Verifier, str]:
