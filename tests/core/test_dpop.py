@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,6 +34,7 @@ from valetkey.core.dpop import (
     DPoPNonces,
     DPoPPolicy,
     ProofRequest,
+    replay_key,
     verify_proof,
 )
 from valetkey.core.errors import (
@@ -585,3 +587,20 @@ def test_replay_keys_separate_keys_and_target_uris() -> None:
     elsewhere = proof(body=claims(htu="https://as.example/par"))
     assert run(request(elsewhere, url="https://as.example/par")).replay_key != first.replay_key
     assert run(request(proof(body=claims(iat=NOW - 1)))).replay_key == first.replay_key
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        (JKT, URL, "jti-0001"),
+        (JKT, 'https://a"b.example/\\p', "é\u2028\x00𝄞\n"),
+        ("", "", ""),
+    ],
+)
+def test_a_replay_key_is_the_hash_of_the_compact_ascii_json_array(
+    parts: tuple[str, str, str],
+) -> None:
+    """The stored form every instance sharing a registry must agree on (RFC 9449 §11.1)."""
+    canonical = json.dumps(list(parts), separators=(",", ":"), ensure_ascii=True)
+    expected = hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    assert replay_key(*parts) == expected

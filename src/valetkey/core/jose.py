@@ -8,10 +8,10 @@ the per-token wrapping joserfc adds cost a fifth of the signature itself.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache, partial
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512
+from cryptography.hazmat.primitives.hashes import SHA256, SHA384, SHA512, HashAlgorithm
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey, import_key
@@ -74,8 +74,12 @@ def jwks(private_jwks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"keys": [public_jwk(k) for k in private_jwks]}
 
 
+_TO_B64URL = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """RFC 7515 §2 base64url without padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_B64URL).rstrip(b"=")
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
@@ -227,25 +231,70 @@ PROOF_ALGS = tuple(_KTY)
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 # RFC 7638 §3.2 (RFC 8037 §2 for OKP): the members a thumbprint hashes, per key type.
 _THUMBPRINT = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | Ed25519PublicKey
 
 
+# base64url to base64: "-" and "_" become "+" and "/"; "+", "/" and "=" themselves, which
+# base64url text never holds, become "!", which strict decoding refuses like any other character.
+_FROM_B64URL = bytes.maketrans(b"-_+/=", b"+/!!!")
+
+
 def b64url_decode(part: str) -> bytes:
-    """RFC 7515 §2 base64url without padding; anything outside the alphabet is refused."""
-    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    """RFC 7515 §2 base64url without padding; anything outside the alphabet is refused
+    (ValueError: binascii.Error, or UnicodeEncodeError for a character beyond ASCII)."""
+    raw = part.encode("ascii").translate(_FROM_B64URL)
+    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
 
 
 def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    if len({k for k, _ in pairs}) != len(pairs):
+    members = dict(pairs)
+    if len(members) != len(pairs):
         raise ValueError("a member name is repeated")  # RFC 7515 §5.2 step 4, RFC 7519 §4
-    return dict(pairs)
+    return members
 
 
 def _no_nan(name: str) -> None:
     raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
+
+
+# Made once: json.loads with hooks builds a new decoder on every call, which costs as much as
+# decoding a DPoP proof's claims.
+_strict_json = json.JSONDecoder(object_pairs_hook=_no_repeats, parse_constant=_no_nan).decode
+
+
+def _json_part(part: str) -> Any:
+    """A base64url-encoded JSON value; raises ValueError (or UnicodeDecodeError)."""
+    try:
+        return _strict_json(b64url_decode(part).decode("utf-8"))
+    except RecursionError as exc:  # nested deeper than the parser goes: malformed, not a crash
+        raise ValueError("the JSON is nested too deeply") from exc
+
+
+_MAX_KEPT_HEADER = 2048  # characters: an RSA 8192-bit jwk fits; longer headers are not kept
+
+
+@lru_cache(maxsize=256)
+def _kept_header(part: str) -> dict[str, Any] | None:
+    """The header a segment decodes to, kept when it is flat: a JSON object whose members are
+    scalars or objects of scalars (a DPoP proof's header with its jwk, a client assertion's). A
+    client signs many JWTs with one header: it is decoded once. None for any other value."""
+    value = _json_part(part)
+    if not isinstance(value, dict):
+        return None
+    for member in value.values():
+        inner = member.values() if isinstance(member, dict) else (member,)
+        if any(isinstance(v, dict | list) for v in inner):
+            return None
+    return value
+
+
+def _header_part(part: str) -> Any:
+    """The decoded header segment; a kept one is copied (its objects too), so that a caller
+    changing what it got changes nothing for the next JWT with the same header."""
+    kept = _kept_header(part) if len(part) <= _MAX_KEPT_HEADER else None
+    if kept is None:
+        return _json_part(part)
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in kept.items()}
 
 
 def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -255,14 +304,7 @@ def decode_compact(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, b
     if len(parts) != 3:
         raise TokenInvalid(f"a JWT has 3 dot-separated parts; this value has {len(parts)}")
     try:
-        header, claims = (
-            json.loads(
-                b64url_decode(p).decode("utf-8"),
-                object_pairs_hook=_no_repeats,
-                parse_constant=_no_nan,
-            )
-            for p in parts[:2]
-        )
+        header, claims = _header_part(parts[0]), _json_part(parts[1])
         signature = b64url_decode(parts[2])
     except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
         raise TokenInvalid(f"a part is not base64url-encoded JSON ({exc})") from exc
@@ -357,25 +399,65 @@ def proof_public_key(jwk: Any, alg: str) -> PublicKey:
     return key
 
 
-def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
-    """RFC 7518 §3.3-3.5, RFC 8037 §3.1: does ``signature`` sign ``signing_input`` with ``key``."""
-    try:
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            _crv, _curve, digest, size = _EC_ALGS[alg]
-            if len(signature) != 2 * size:
+# The algorithm objects a verification needs, made once (they hold no state).
+_HASH: dict[str, HashAlgorithm] = {"256": SHA256(), "384": SHA384(), "512": SHA512()}
+_ECDSA = {alg: ECDSA(_HASH[alg[2:]]) for alg in _EC_ALGS}
+_RSA_PADDING: dict[str, padding.AsymmetricPadding] = {
+    alg: padding.PKCS1v15()
+    if alg.startswith("RS")
+    else padding.PSS(padding.MGF1(_HASH[alg[2:]]), padding.PSS.DIGEST_LENGTH)
+    for alg in _RSA_ALGS
+}
+
+
+Verifier = Callable[[bytes, bytes], bool]
+
+
+def signature_verifier(key: PublicKey, alg: str) -> Verifier:
+    """``verify(signing_input, signature)``: does ``signature`` sign ``signing_input`` with ``key``
+    under ``alg`` (RFC 7518 §3.3-3.5, RFC 8037 §3.1). What depends on the key and the algorithm is
+    chosen here, once; each call verifies one signature. ``key`` must fit ``alg``
+    (:func:`proof_public_key` checks that)."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        size, ecdsa, ec_verify = _EC_ALGS[alg][3], _ECDSA[alg], key.verify
+
+        def verify_ecdsa(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != 2 * size:  # RFC 7518 §3.4: R || S, each of the curve's size
                 return False
             r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), signing_input, ECDSA(digest()))
-        elif isinstance(key, rsa.RSAPublicKey):
-            digest = _RSA_ALGS[alg]
-            pss = padding.PSS(padding.MGF1(digest()), padding.PSS.DIGEST_LENGTH)
-            pad = padding.PKCS1v15() if alg.startswith("RS") else pss
-            key.verify(signature, signing_input, pad, digest())
-        else:
-            key.verify(signature, signing_input)
-    except InvalidSignature:
-        return False
-    return True
+            try:
+                ec_verify(encode_dss_signature(r, s), signing_input, ecdsa)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify_ecdsa
+    if isinstance(key, rsa.RSAPublicKey):
+        pad, digest, rsa_verify = _RSA_PADDING[alg], _HASH[alg[2:]], key.verify
+
+        def verify_rsa(signing_input: bytes, signature: bytes) -> bool:
+            try:
+                rsa_verify(signature, signing_input, pad, digest)
+            except InvalidSignature:
+                return False
+            return True
+
+        return verify_rsa
+    ed_verify = key.verify
+
+    def verify_eddsa(signing_input: bytes, signature: bytes) -> bool:
+        try:
+            ed_verify(signature, signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+    return verify_eddsa
+
+
+def verify_signature(key: PublicKey, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    """RFC 7518 §3.3-3.5, RFC 8037 §3.1: does ``signature`` sign ``signing_input`` with ``key``."""
+    return signature_verifier(key, alg)(signing_input, signature)
 
 
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
@@ -497,9 +579,7 @@ def _import_pem(data: bytes) -> Any:
     try:
         loaded = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise ValueError(
-            "not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK"
-        ) from exc
+        raise ValueError("not a PEM private key (PKCS#8, PKCS#1 or SEC1) nor a JSON JWK") from exc
     if isinstance(loaded, rsa.RSAPrivateKey):
         return RSAKey.import_key(loaded)
     if isinstance(loaded, ec.EllipticCurvePrivateKey):

@@ -9,10 +9,11 @@ the ``jti`` needs shared state and is the caller's (:mod:`valetkey.core.dpop.rep
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _json_string
 from typing import Any, Literal
 
 from valetkey.core import jose
@@ -86,11 +87,12 @@ class _Ctx:
     request: ProofRequest
     policy: DPoPPolicy
     token: str = ""
+    head: str = ""  # the header as sent (its base64url segment)
     header: dict[str, Any] = field(default_factory=dict)
     claims: dict[str, Any] = field(default_factory=dict)
     signed: bytes = b""
     signature: bytes = b""
-    key: jose.PublicKey | None = None
+    verify: jose.Verifier | None = None  # the signature check with the jwk's key, for its alg
     jkt: str = ""
     htu: str = ""
     next_nonce: str | None = None
@@ -116,6 +118,7 @@ def check_well_formed(ctx: _Ctx) -> None:
         )
     except jose.Malformed as exc:
         raise _bad(exc.description, exc.detail) from exc
+    ctx.head = ctx.token.partition(".")[0]
 
 
 def check_typ(ctx: _Ctx) -> None:
@@ -137,19 +140,46 @@ def check_alg(ctx: _Ctx) -> None:
     raise _bad(f"the proof's alg is not accepted here; use one of {' '.join(allowed)}")
 
 
+# The key (as its signature check) and thumbprint of proof headers seen lately, by the header's
+# segment: the exact characters the client sent, alg and jwk included, so the same segment always
+# decodes to the same key, and another key (even with the same kid) is another segment. A client
+# sending many proofs with one key has it checked, imported and hashed once; the signature is
+# verified on every proof.
+_known_keys: dict[str, tuple[jose.Verifier, str]] = {}
+_known_keys_lock = threading.Lock()
+MAX_KNOWN_KEYS = 1024
+MAX_KNOWN_HEADER = 4096  # characters: an RSA 8192-bit jwk fits; at most 4 MiB kept in all
+
+
 def check_jwk(ctx: _Ctx) -> None:
-    jwk = ctx.header.get("jwk")
+    known = _known_keys.get(ctx.head)
+    if known is None:
+        known = _proof_key(ctx.header)
+        if len(ctx.head) <= MAX_KNOWN_HEADER:
+            _remember(ctx.head, known)
+    ctx.verify, ctx.jkt = known
+
+
+def _remember(head: str, known: tuple[jose.Verifier, str]) -> None:
+    with _known_keys_lock:
+        while len(_known_keys) >= MAX_KNOWN_KEYS:
+            del _known_keys[next(iter(_known_keys))]  # the oldest (insertion order)
+        _known_keys[head] = known
+
+
+def _proof_key(header: Mapping[str, Any]) -> tuple[jose.Verifier, str]:
+    jwk, alg = header.get("jwk"), str(header["alg"])
     try:
-        ctx.key = jose.proof_public_key(jwk, str(ctx.header["alg"]))
+        key = jose.proof_public_key(jwk, alg)
     except jose.TokenInvalid as exc:
         raise _bad(f"the proof's jwk header is unusable: {exc}") from exc
     assert isinstance(jwk, Mapping)
-    ctx.jkt = jose.jwk_thumbprint(jwk)
+    return jose.signature_verifier(key, alg), jose.jwk_thumbprint(jwk)
 
 
 def check_signature(ctx: _Ctx) -> None:
-    assert ctx.key is not None
-    if not jose.verify_signature(ctx.key, str(ctx.header["alg"]), ctx.signed, ctx.signature):
+    assert ctx.verify is not None
+    if not ctx.verify(ctx.signed, ctx.signature):
         raise _bad("the proof's signature does not verify with the key in its jwk header")
 
 
@@ -285,6 +315,8 @@ def header_values(raw: Iterable[tuple[bytes, bytes]]) -> list[str]:
 
 
 def replay_key(jkt: str, htu: str, jti: str) -> str:
-    """RFC 9449 §11.1: a jti is unique per key and target URI; only its hash is stored."""
-    canonical = json.dumps([jkt, htu, jti], separators=(",", ":"), ensure_ascii=True)
+    """RFC 9449 §11.1: a jti is unique per key and target URI; only its hash is stored. The hash of
+    the JSON array [jkt, htu, jti], compact and ASCII-only (as ``json.dumps`` writes it with
+    ``separators=(",", ":")``): what every instance sharing a registry must agree on."""
+    canonical = f"[{_json_string(jkt)},{_json_string(htu)},{_json_string(jti)}]"
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
