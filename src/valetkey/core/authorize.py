@@ -76,6 +76,9 @@ class AuthorizeContext:
     code_challenge_method: str | None = None
     prompt: tuple[str, ...] = ()
     max_age: int | None = None
+    # The scopes of ``resources`` and OpenID, when the caller keeps them (the server does, per
+    # reload of its resources); else worked out from ``resources`` by check_scope.
+    known_scopes: frozenset[str] | None = None
 
     def one(self, name: str) -> str | None:
         values = self.params.get(name)
@@ -164,7 +167,10 @@ def check_client_may_use_response_type(ctx: AuthorizeContext) -> None:
 
 
 def check_scope(ctx: AuthorizeContext) -> None:
-    ctx.scope = scopes.resolve(ctx.one("scope"), _client(ctx), scopes.known_scopes(ctx.resources))
+    known = ctx.known_scopes
+    if known is None:
+        known = scopes.known_scopes(ctx.resources)
+    ctx.scope = scopes.resolve(ctx.one("scope"), _client(ctx), known)
     ctx.audience = scopes.audience_for(ctx.scope, ctx.resources)
 
 

@@ -86,7 +86,13 @@ async def validate(state: ServerState, request: Request, params: Params) -> Vali
         return pages.error_page(
             state, request, "This application cannot be used", refused.description, refused.error
         )
-    ctx = AuthorizeContext(params, client, state.resources, state.settings.allow_deprecated_grants)
+    ctx = AuthorizeContext(
+        params,
+        client,
+        state.resources,
+        state.settings.allow_deprecated_grants,
+        known_scopes=state.known_scopes,
+    )
     try:
         authz, checks = validate_authorization_request(ctx)
         if pushed is None and client is not None and must_push(state, client):

@@ -42,7 +42,11 @@ async def par_endpoint(request: Request) -> Response:
         )
         pushed["client_id"] = [client.client_id]
         ctx = AuthorizeContext(
-            pushed, client, state.resources, state.settings.allow_deprecated_grants
+            pushed,
+            client,
+            state.resources,
+            state.settings.allow_deprecated_grants,
+            known_scopes=state.known_scopes,
         )
         _, validated = validate_authorization_request(ctx)
         checks = (*checks, *validated)
