@@ -34,7 +34,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from valetkey.core.settings import Settings
 
@@ -51,17 +51,7 @@ Kind = Literal[
     "device_code_cap",
     "pushed_request_cap",
 ]
-KINDS: tuple[Kind, ...] = (
-    "account",
-    "address",
-    "client",
-    "user_code",
-    "registration",
-    "device_authorization",
-    "pushed_request",
-    "device_code_cap",
-    "pushed_request_cap",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 FLOODING = "RFC 6819 §4.4.1.11"  # DoS attacks that exhaust resources: limit what one party holds
 
 SPECS: dict[Kind, str] = {

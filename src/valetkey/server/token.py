@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -308,32 +309,26 @@ async def client_credentials_grant(
     )
 
 
-# The device flow's grant and the deprecated password grant are imported by their first request
-# (lazy: most servers never see either, and start-up loads neither).
-async def device_code_grant(
-    state: ServerState,
-    request: Request,
-    form: Params,
-    client: Client,
-    header_flow: str | None,
-    dpop: TokenProof,
-) -> Outcome:
-    from valetkey.server.device_grant import device_code_grant as grant  # lazy, see above
+def _on_first_use(module: str, name: str) -> GrantHandler:
+    """A grant handler imported by its first request: the device flow's grant and the deprecated
+    password grant (most servers never see either, and start-up loads neither)."""
 
-    return await grant(state, request, form, client, header_flow, dpop)
+    async def handler(
+        state: ServerState,
+        request: Request,
+        form: Params,
+        client: Client,
+        header_flow: str | None,
+        dpop: TokenProof,
+    ) -> Outcome:
+        grant: GrantHandler = getattr(importlib.import_module(module), name)
+        return await grant(state, request, form, client, header_flow, dpop)
+
+    return handler
 
 
-async def password_grant(
-    state: ServerState,
-    request: Request,
-    form: Params,
-    client: Client,
-    header_flow: str | None,
-    dpop: TokenProof,
-) -> Outcome:
-    from valetkey.server.password_grant import password_grant as grant  # lazy, see above
-
-    return await grant(state, request, form, client, header_flow, dpop)
+device_code_grant = _on_first_use("valetkey.server.device_grant", "device_code_grant")
+password_grant = _on_first_use("valetkey.server.password_grant", "password_grant")
 
 
 # One handler per grant type of the core's table (core/grant_types.py), which decides which are on.
