@@ -150,7 +150,7 @@ def create_app(state: ServerState, mounts: Sequence[BaseRoute] = ()) -> Runtime:
                 credential_refused(state, "metrics", "metrics_token", "RFC 6750 §3.1"),
             )
             routes = (*ROUTES, Route(settings.metrics_path, endpoint))
-    return Runtime(
+    app = Runtime(
         routes,
         write_rows=lambda rows: state.store.save_all(rows),  # late-bound: the store may be swapped
         rows_of=rows_of,
@@ -161,3 +161,5 @@ def create_app(state: ServerState, mounts: Sequence[BaseRoute] = ()) -> Runtime:
         metrics=metrics,
         request_ids=settings.log_format == "json",
     )
+    app.on_shutdown.append(state.close_throttle)  # Redis's pool (throttle_redis_url), if opened
+    return app

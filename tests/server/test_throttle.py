@@ -5,6 +5,7 @@ and Retry-After, no Argon2 work while refused, and no lockout an attacker can ho
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -350,4 +351,63 @@ def test_counts_out_of_reach_are_an_outage_never_an_open_door() -> None:
         form = _login_form(env.http)
         page = _sign_in(env.http, form, "alice", "wonderland")
         assert page.status_code == 503 and "vk_session" not in page.headers.get("set-cookie", "")
+    env.store.close()
+
+
+def _redis_client_listed(client_id: int) -> bool:
+    import redis
+
+    admin = redis.Redis.from_url(REDIS_URL)
+    try:
+        return bool(admin.execute_command("CLIENT", "LIST", "ID", client_id))
+    finally:
+        admin.close()
+
+
+def test_the_app_shutdown_closes_the_redis_connections(prefix: str) -> None:
+    """The app's lifespan ends (uvicorn's shutdown, each worker's): the throttle's Redis pool is
+    disconnected and Redis no longer lists its connection; a second close does nothing."""
+    from starlette.testclient import TestClient
+
+    from valetkey.asgi import create_app
+    from valetkey.store.throttle_redis import RedisThrottle
+
+    env = make_in_process(CONFIG, throttle_redis_url=f"{REDIS_URL}?prefix={prefix}", **THROTTLE)
+    with TestClient(create_app(env.state), base_url=ISSUER) as http:
+        assert _token(http, "wrong", "basic").status_code == 401  # counted in Redis
+        counts = env.state.throttle.counts
+        assert isinstance(counts, RedisThrottle)
+        pool = counts.redis.connection_pool
+        client_id = int(counts.redis.client_id())
+        assert _redis_client_listed(client_id)
+    assert all(
+        c._sock is None for c in pool._available_connections + list(pool._in_use_connections)
+    )
+    deadline = time.monotonic() + 10  # Redis drops the client once it reads the closed socket
+    while _redis_client_listed(client_id) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _redis_client_listed(client_id)
+    env.state.close_throttle()  # again: nothing to close, nothing raised
+    counts.close()
+    env.http.close()
+    env.store.close()
+
+
+def test_the_app_shutdown_leaves_counts_in_the_store_to_the_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without Redis the counts are the store's: the throttle's close does not close it."""
+    from starlette.testclient import TestClient
+
+    from valetkey.asgi import create_app
+
+    env = make_in_process(CONFIG, **THROTTLE)
+    closed: list[bool] = []
+    monkeypatch.setattr(env.store, "close", lambda: closed.append(True))
+    with TestClient(create_app(env.state), base_url=ISSUER) as http:
+        assert _token(http, "wrong", "basic").status_code == 401  # counted in the store
+        assert env.state.throttle.counts is env.store
+    assert closed == []
+    monkeypatch.undo()
+    env.http.close()
     env.store.close()

@@ -219,3 +219,64 @@ def test_0006_binds_codes_and_refresh_tokens_and_keeps_their_rows(tmp_path: Path
     assert "dpop_jkt" not in columns
     assert "dpop_jti" not in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+THROTTLE_ROWS = [("k1", 3, 1000.0), ("k2", 7, 2000.5)]
+
+
+def _throttle_rows(engine: sa.Engine, *columns: str) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        select = f"SELECT {', '.join(columns)} FROM throttle ORDER BY key_digest"
+        return [tuple(r) for r in conn.execute(sa.text(select))]
+
+
+def _throttle_0012_up_and_down(engine: sa.Engine) -> None:
+    """From 0011 (rows already counted) up to 0012 and back: every row kept, each forgotten a day
+    after its window at the latest (the backfill), the index there and gone again."""
+    from alembic import command
+
+    migrate.upgrade(engine, "0011_flood_caps")
+    with engine.begin() as conn:
+        for key, failures, until in THROTTLE_ROWS:
+            conn.execute(
+                sa.text("INSERT INTO throttle VALUES (:k, :f, :u)"),
+                {"k": key, "f": failures, "u": until},
+            )
+    migrate.upgrade(engine, "0012_throttle_forget_at")
+    assert _throttle_rows(engine, "key_digest", "failures", "blocked_until", "forget_at") == [
+        (k, f, u, u + 86400) for k, f, u in THROTTLE_ROWS
+    ]
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("throttle")}
+    assert indexes == {"ix_throttle_forget_at": ["forget_at"]}
+    with engine.connect() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0011_flood_caps")
+        conn.commit()
+    assert _throttle_rows(engine, "*") == THROTTLE_ROWS
+    assert sa.inspect(engine).get_indexes("throttle") == []
+    migrate.upgrade(engine)  # and up again, to head
+    assert migrate.current_revision(engine) == migrate.HEAD
+    assert len(_throttle_rows(engine, "forget_at")) == len(THROTTLE_ROWS)
+
+
+def test_0012_indexes_when_throttle_rows_are_forgotten_and_keeps_them_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine, "0011_flood_caps")
+    before = _schema(engine)
+    _throttle_0012_up_and_down(engine)
+    with engine.connect() as conn:
+        from alembic import command
+
+        command.downgrade(migrate.alembic_config(conn), "0011_flood_caps")
+        conn.commit()
+    assert _schema(engine) == before  # the very table text 0011 had (WITHOUT ROWID kept)
+    engine.dispose()
+
+
+def test_0012_indexes_when_throttle_rows_are_forgotten_and_keeps_them_on_postgresql(
+    pg_url: str,
+) -> None:
+    engine = make_engine(pg_url)
+    _throttle_0012_up_and_down(engine)
+    engine.dispose()

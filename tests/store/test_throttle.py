@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import settings_from
 from valetkey.core.clock import FixedClock
 from valetkey.core.throttle import Count
 from valetkey.server.throttle import Throttle
+from valetkey.store import statements as q
 from valetkey.store.sql import SQLStore, open_store
 
 A, B = "a" * 64, "b" * 64
@@ -96,3 +100,109 @@ def test_failures_counted_at_once_by_two_instances_all_count(pg_url: str) -> Non
     finally:
         for s in stores:
             s.close()
+
+
+def _key(i: int) -> str:
+    return f"{i:064d}"
+
+
+def _remembered(store: SQLStore, *keys: str) -> list[bool]:
+    return [store.get_throttle(k, k)[0] is not None for k in keys]
+
+
+def test_a_prune_removes_exactly_the_forgotten_rows(store: SQLStore) -> None:
+    """Each row goes when its own failures are forgotten (its window's end plus its kind's
+    ``forget``), whatever the ``forget`` of the failure that prunes: a rate's minute-long keys
+    never take an account's hour-long failures with them."""
+    store.count_throttle_failure(A, 1000.0, 60, _window)  # window ends 1010: forgotten at 1070
+    store.count_throttle_failure(B, 1000.0, 3600, _window)  # forgotten at 4610
+    rate = _key(1)
+    store.count_throttle_failure(rate, 1000.0, 60, lambda _: 1060.0)  # forgotten at 1120
+    assert store.prune_throttle(1069.0) == 0
+    assert store.prune_throttle(1070.0) == 1  # at forget_at: core.throttle.remembered says 0
+    assert _remembered(store, A, B, rate) == [False, True, True]
+    assert store.prune_throttle(1120.0) == 1
+    assert _remembered(store, A, B, rate) == [False, True, False]
+    assert store.get_throttle(B, B)[0] == Count(1, 1010.0)
+    assert store.prune_throttle(4609.0) == 0
+    assert store.prune_throttle(4610.0) == 1
+    assert _remembered(store, B) == [False]
+
+
+def test_a_prune_deletes_at_most_its_limit_oldest_first(store: SQLStore) -> None:
+    live = [_key(100 + i) for i in range(3)]
+    for i in range(25):  # forgotten at 1060 + i
+        store.count_throttle_failure(_key(i), 1000.0, 60, lambda _, i=i: 1000.0 + i)
+    for key in live:
+        store.count_throttle_failure(key, 1000.0, 3600, _window)
+    now = 2000.0
+    assert store.prune_throttle(now, limit=10) == 10
+    assert _remembered(store, *(_key(i) for i in range(25))) == [False] * 10 + [True] * 15
+    assert store.prune_throttle(now, limit=10) == 10
+    assert store.prune_throttle(now, limit=10) == 5
+    assert store.prune_throttle(now, limit=10) == 0
+    assert _remembered(store, *live) == [True] * 3
+
+
+def test_a_first_failure_prunes_now_and_then_within_the_bound(
+    store: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prune a first failure runs (one in PRUNE_ONE_IN) takes at most PRUNE_LIMIT rows."""
+    from valetkey.store import sql_throttle
+
+    for i in range(7):
+        store.count_throttle_failure(_key(i), 1000.0, 60, lambda _, i=i: 1000.0 + i)
+    monkeypatch.setattr(sql_throttle, "PRUNE_LIMIT", 3)
+    monkeypatch.setattr(sql_throttle.random, "randrange", lambda _: 0)  # this one prunes
+    later = lambda _: 2010.0  # noqa: E731
+    store.count_throttle_failure(A, 2000.0, 60, later)
+    assert _remembered(store, *(_key(i) for i in range(7))) == [False] * 3 + [True] * 4
+    store.count_throttle_failure(A, 2001.0, 60, later)  # not a first failure: no prune
+    assert _remembered(store, *(_key(i) for i in range(7))) == [False] * 3 + [True] * 4
+    store.count_throttle_failure(B, 2001.0, 60, later)
+    assert _remembered(store, *(_key(i) for i in range(7))) == [False] * 6 + [True]
+    assert _remembered(store, A, B) == [True, True]
+
+
+def test_the_prune_finds_forgotten_rows_by_their_index_on_sqlite(tmp_path: Path) -> None:
+    import sqlite3
+
+    open_store(f"sqlite:///{tmp_path / 'store.db'}").close()
+    conn = sqlite3.connect(tmp_path / "store.db")
+    try:
+        plan = [
+            r[-1]
+            for r in conn.execute("EXPLAIN QUERY PLAN " + q.PRUNE_THROTTLE.sqlite.text, (1.0, 10))
+        ]
+    finally:
+        conn.close()
+    assert any("USING COVERING INDEX ix_throttle_forget_at (forget_at<?)" in p for p in plan), plan
+    assert any("USING PRIMARY KEY (key_digest=?)" in p for p in plan), plan
+    assert not any(p.startswith("SCAN") for p in plan), plan  # no whole-table scan
+
+
+def test_the_prune_finds_forgotten_rows_by_their_index_on_postgresql(pg_url: str) -> None:
+    """With rows enough for the planner to care (and their statistics), the prune's predicate is
+    an index condition on ix_throttle_forget_at, not a filter over a sequential scan."""
+    import sqlalchemy as sa
+
+    open_store(pg_url).close()
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO throttle (key_digest, failures, blocked_until, forget_at)"
+                    " SELECT md5(i::text), 1, i, i + 60 FROM generate_series(1, 5000) i"
+                )
+            )
+            conn.execute(sa.text("ANALYZE throttle"))
+            text = q.PRUNE_THROTTLE.construct.text  # type: ignore[attr-defined]
+            plan = "\n".join(
+                str(r[0])
+                for r in conn.execute(sa.text("EXPLAIN " + text), {"now": 1000.0, "limit": 500})
+            )
+    finally:
+        engine.dispose()
+    assert "Index Scan using ix_throttle_forget_at" in plan, plan
+    assert "Index Cond: (forget_at <=" in plan, plan

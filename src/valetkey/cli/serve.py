@@ -122,6 +122,7 @@ def _run(
         # Workers are forked from this process, which has migrated the database and applied the
         # configuration: each opens its own store connections and skips doing that again.
         state.store.close()
+        state.close_throttle()  # had the parent opened Redis, its workers open their own
         if metrics_on(settings):  # the parent serves the port: every worker's samples, added up
             from valetkey.runtime.metrics import exposition_registry
 

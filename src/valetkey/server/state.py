@@ -166,6 +166,14 @@ class ServerState:
             self._throttle = Throttle(self.settings, counts, self.clock, salt)
         return self._throttle
 
+    def close_throttle(self) -> None:
+        """At the app's shutdown (``create_app``; every worker of ``serve --workers N`` builds its
+        own app and throttle): close the throttle's Redis connections, if it opened any. Once:
+        a later call, or a throttle never used, does nothing."""
+        throttle, self._throttle = self._throttle, None
+        if throttle is not None:
+            throttle.close(self.store)
+
     @property
     def observed(self) -> bool:
         """False when nobody hears of events (a NullSink, no metrics tap): endpoints then skip

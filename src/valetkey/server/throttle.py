@@ -37,6 +37,7 @@ class ThrottleCounts(Protocol):
         self, key: str, now: float, forget: float, window_end: Callable[[int], float]
     ) -> Count: ...
     def clear_throttle(self, key: str) -> None: ...
+    def close(self) -> None: ...
 
 
 def counts_for(settings: Settings, store: Store) -> Store | ThrottleCounts:
@@ -110,6 +111,12 @@ class Throttle:
     def record_success(self, key: Key) -> None:
         """A success forgets the key's failures (an account's or a client's; never an address's)."""
         self.counts.clear_throttle(self._digest(key))
+
+    def close(self, store: Store) -> None:
+        """The counts' own connections (Redis's pool), at shutdown; counts kept in ``store`` are
+        left to whoever closes the store."""
+        if self.counts is not store:
+            self.counts.close()
 
 
 def worst(decisions: tuple[Decision, ...]) -> Decision:

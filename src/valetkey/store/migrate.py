@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x76616C6574  # "valet"
 # The newest revision in migrations/versions (tests/store/test_migrations.py keeps this in step):
 # a database already there starts without loading Alembic at all.
-HEAD = "0011_flood_caps"
+HEAD = "0012_throttle_forget_at"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

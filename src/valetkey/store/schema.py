@@ -200,6 +200,10 @@ throttle = sa.Table(
     sa.Column("key_digest", sa.String(64), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("blocked_until", sa.Float, nullable=False),
+    # Migration 0012: when the key's failures are forgotten (the end of its window plus its kind's
+    # ``forget``); forgotten rows are pruned by it, oldest first, a bounded number at a time.
+    sa.Column("forget_at", sa.Float, nullable=False),
+    sa.Index("ix_throttle_forget_at", "forget_at"),
     sqlite_with_rowid=False,
 )
 

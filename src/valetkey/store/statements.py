@@ -269,20 +269,28 @@ GET_THROTTLE = Statement(
 )
 COUNT_THROTTLE_FAILURE = Statement(
     sa.text(
-        f"INSERT INTO {t.throttle.name} (key_digest, failures, blocked_until)"  # noqa: S608
-        " VALUES (:key, 1, :now) ON CONFLICT (key_digest) DO UPDATE SET failures ="
+        f"INSERT INTO {t.throttle.name} (key_digest, failures, blocked_until, forget_at)"  # noqa: S608
+        " VALUES (:key, 1, :now, :now) ON CONFLICT (key_digest) DO UPDATE SET failures ="
         f" CASE WHEN {t.throttle.name}.blocked_until <= :stale THEN 1"
         f" ELSE {t.throttle.name}.failures + 1 END RETURNING failures"
     )
 )
+# In the same transaction as the count: the window's end, and when the row may go.
 SET_THROTTLE_WINDOW = Statement(
     sa.update(t.throttle)
     .where(_key(t.throttle.c.key_digest, "key"))
-    .values(blocked_until=sa.bindparam("ends"))
+    .values(blocked_until=sa.bindparam("ends"), forget_at=sa.bindparam("forget_at"))
 )
 CLEAR_THROTTLE = Statement(sa.delete(t.throttle).where(_key(t.throttle.c.key_digest, "key")))
+# At most ``limit`` forgotten rows, oldest first, found by ix_throttle_forget_at (migration 0012):
+# a prune holds the write lock for a bounded time however many keys an attack left behind. Text:
+# SQLAlchemy's SQLite LIMIT adds an OFFSET parameter of its own, which the raw path cannot bind.
 PRUNE_THROTTLE = Statement(
-    sa.delete(t.throttle).where(t.throttle.c.blocked_until <= sa.bindparam("stale"))
+    sa.text(
+        f"DELETE FROM {t.throttle.name} WHERE key_digest IN"  # noqa: S608
+        f" (SELECT key_digest FROM {t.throttle.name} WHERE forget_at <= :now"
+        " ORDER BY forget_at LIMIT :limit)"
+    )
 )
 
 # The inspector's event log (sql_events): appended in batches, followed by id, pruned by count/age.

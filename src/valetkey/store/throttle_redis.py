@@ -59,6 +59,7 @@ class RedisThrottle:
         self.redis: Any = redis.Redis.from_url(
             client_url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
         )
+        self._closed = False
         self._count = self.redis.register_script(_COUNT)
         self._window = self.redis.register_script(_WINDOW)
 
@@ -92,7 +93,10 @@ class RedisThrottle:
         self._call(lambda: self.redis.delete(self.prefix + key))
 
     def close(self) -> None:
-        self.redis.close()
+        """Close the connection pool's connections (the server's shutdown); again: nothing."""
+        if not self._closed:
+            self._closed = True
+            self.redis.close()  # from_url's client owns its pool: this disconnects it
 
 
 def _count(values: list[Any]) -> Count | None:
