@@ -23,7 +23,7 @@ def basic(user: str, password: str, encode: bool = True) -> str:
 def test_the_auth_method_names_have_one_home_and_agree() -> None:
     """AUTH_METHODS (the server's list) and AuthMethod (the type the client library is checked
     with) name the same methods, in the same order; the JWT methods are among them."""
-    assert AUTH_METHODS == get_args(AuthMethod)
+    assert get_args(AuthMethod) == AUTH_METHODS
     assert set(JWT_METHODS) <= set(AUTH_METHODS)
 
 
