@@ -23,6 +23,7 @@ from valetkey.server.registration_http import (
     NO_STORE,
     bearer_token,
     client_json,
+    emit,
     json_body,
     policy,
     refused,
@@ -68,14 +69,12 @@ async def registration_endpoint(request: Request) -> Response:
     }
     if secret:
         body |= {"client_secret": secret, "client_secret_expires_at": 0}
-    state.emit(
+    emit(
+        state,
         "client.registered",
         flow,
-        channel="back",
-        source="client",
-        target="authorization_server",
-        summary=f"A client registered itself ({how.replace('_', ' ')})",
-        checks=(Check("check_registration", "pass", SPEC, how),),
+        f"A client registered itself ({how.replace('_', ' ')})",
+        Check("check_registration", "pass", SPEC, how),
         data={"client_id": client.client_id, "public": client.is_public, "admitted_by": how},
     )
     return json_response(body, 201, NO_STORE)

@@ -5,6 +5,7 @@ token, a client's metadata, and a refusal with its event."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -85,15 +86,32 @@ def refused(
     headers = dict(NO_STORE)
     if refusal.status == 401:
         headers["WWW-Authenticate"] = f'Bearer realm="registration", error="{refusal.error}"'
+    check = Check(refusal.rule, "fail", refusal.spec, refusal.description)
+    summary = f"Client registration refused: {refusal.error}"
+    emit(state, name, flow, summary, check, error=refusal.error)
+    body = {"error": refusal.error, "error_description": public(refusal.description)}
+    return json_response(body, refusal.status, headers)
+
+
+def emit(
+    state: ServerState,
+    name: str,
+    flow: str,
+    summary: str,
+    check: Check,
+    *,
+    data: Mapping[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """An event of client registration: the client asks the authorization server, back channel."""
     state.emit(
         name,
         flow,
         channel="back",
         source="client",
         target="authorization_server",
-        summary=f"Client registration refused: {refusal.error}",
-        checks=(Check(refusal.rule, "fail", refusal.spec, refusal.description),),
-        error=refusal.error,
+        summary=summary,
+        checks=(check,),
+        data=data,
+        error=error,
     )
-    body = {"error": refusal.error, "error_description": public(refusal.description)}
-    return json_response(body, refusal.status, headers)

@@ -20,6 +20,7 @@ from valetkey.server.registration_http import (
     NO_STORE,
     bearer_token,
     client_json,
+    emit,
     json_body,
     policy,
     refused,
@@ -96,12 +97,4 @@ def _registered(state: ServerState, client_id: str, token: str | None) -> tuple[
 
 
 def _managed(state: ServerState, flow: str, name: str, summary: str) -> None:
-    state.emit(
-        name,
-        flow,
-        channel="back",
-        source="client",
-        target="authorization_server",
-        summary=summary,
-        checks=(Check("check_registration_access_token", "pass", MANAGE_SPEC),),
-    )
+    emit(state, name, flow, summary, Check("check_registration_access_token", "pass", MANAGE_SPEC))
