@@ -171,7 +171,7 @@ UNUSED_AT_START = (
     "valetkey.core.device.authorization",
     "valetkey.core.device.codes",
     "valetkey.core.device.entry",
-    "valetkey.server.registration",
+    "valetkey.server.registration",  # its _http and _management modules too (a prefix)
     "valetkey.server.client_assertions",  # JWT client authentication: checking an assertion
     "valetkey.core.client_assertion.verify",
     "valetkey.core.client_assertion.rules",

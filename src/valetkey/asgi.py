@@ -66,7 +66,9 @@ async def register(request: Request) -> Response:
 
 
 async def client_configuration(request: Request) -> Response:
-    from valetkey.server.registration import client_configuration_endpoint as endpoint  # lazy
+    from valetkey.server.registration_management import (
+        client_configuration_endpoint as endpoint,  # lazy
+    )
 
     return await endpoint(request)
 

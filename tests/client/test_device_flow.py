@@ -26,7 +26,8 @@ from valetkey.client import (
     run,
     wait_for_tokens,
 )
-from valetkey.client.device import DeviceAuthorization, authorize
+from valetkey.client.device import authorize
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.client.errors import UnexpectedResponse
 from valetkey.core.checks import Rejected
 from valetkey.core.clock import FixedClock

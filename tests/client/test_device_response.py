@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from valetkey.client import ClientConfig, ConfigError, Endpoints, SecurityCheckFailed
-from valetkey.client.device import device_authorization_url, read_authorization
+from valetkey.client.device import device_authorization_url
+from valetkey.client.device_response import read_authorization
 from valetkey.client.errors import UnexpectedResponse
 
 NOW = 1_700_000_000.0

@@ -24,7 +24,8 @@ from valetkey.client import (
     run,
     wait_for_tokens,
 )
-from valetkey.client.device import DeviceAuthorization, authorize
+from valetkey.client.device import authorize
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
 from valetkey.core.clock import FixedClock

@@ -1,4 +1,5 @@
 import base64
+from typing import get_args
 from urllib.parse import quote_plus
 
 import pytest
@@ -10,13 +11,20 @@ from valetkey.core.client_auth import (
     presented_credentials,
 )
 from valetkey.core.errors import InvalidClient, InvalidRequest
-from valetkey.core.models import Client
+from valetkey.core.models import AUTH_METHODS, JWT_METHODS, AuthMethod, Client
 
 
 def basic(user: str, password: str, encode: bool = True) -> str:
     if encode:
         user, password = quote_plus(user), quote_plus(password)
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_the_auth_method_names_have_one_home_and_agree() -> None:
+    """AUTH_METHODS (the server's list) and AuthMethod (the type the client library is checked
+    with) name the same methods, in the same order; the JWT methods are among them."""
+    assert get_args(AuthMethod) == AUTH_METHODS
+    assert set(JWT_METHODS) <= set(AUTH_METHODS)
 
 
 def test_basic_credentials_are_form_urlencoded_rfc6749_2_3_1() -> None:

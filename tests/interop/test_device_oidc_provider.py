@@ -36,7 +36,8 @@ from valetkey.client import (
     run,
     wait_for_tokens,
 )
-from valetkey.client.device import DeviceAuthorization, authorize
+from valetkey.client.device import authorize
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.core import jose
 
 pytestmark = pytest.mark.e2e

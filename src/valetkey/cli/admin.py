@@ -20,7 +20,14 @@ from valetkey.cli.admin_common import (
     table,
 )
 from valetkey.core.client_metadata import check_client_metadata
-from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, PRIVATE_KEY_JWT, Client
+from valetkey.core.models import (
+    AUTH_METHODS,
+    CLIENT_SECRET_BASIC,
+    GRANT_TYPES,
+    PRIVATE_KEY_JWT,
+    PUBLIC_AUTH,
+    Client,
+)
 from valetkey.core.secrets import new_token
 
 KEY_FIELDS = ("jwks", "jwks_uri", "token_endpoint_auth_signing_alg")
@@ -68,7 +75,7 @@ def client_group() -> None:
 @click.option(
     "--auth-method",
     type=click.Choice(AUTH_METHODS),
-    default="client_secret_basic",
+    default=CLIENT_SECRET_BASIC,
     show_default=True,
     help="none = public client (no secret).",
 )
@@ -102,7 +109,7 @@ def client_add(
 ) -> None:
     """Register a client. A confidential client's secret is generated and shown once
     (private_key_jwt: none, give --jwks or --jwks-uri)."""
-    method = "none" if public else auth_method
+    method = PUBLIC_AUTH if public else auth_method
     grant_types = grant_types or ("authorization_code",)
     if not client_id.strip() or len(client_id) > 255:
         raise click.ClickException("CLIENT_ID must be 1-255 characters")

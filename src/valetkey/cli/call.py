@@ -31,7 +31,7 @@ from valetkey.cli.inspect_flow import (
 )
 from valetkey.cli.token import refresh_saved
 from valetkey.client.auth import TokenAuth
-from valetkey.client.config import check_url
+from valetkey.client.config import CLIENT_AUTH_CHOICES, check_url
 from valetkey.client.dpop import DPoPKey, DPoPSession
 from valetkey.client.errors import OAuthServerError
 from valetkey.client.record import FlowRecord
@@ -94,7 +94,7 @@ def _sign_in_options(func: Any) -> Any:
     opts = [
         click.option("--client-id", help="Sign-in: a client registered at the authorization server, or the https URL of your client ID metadata document (default: register, RFC 7591)."),
         click.option("--client-secret", help="Sign-in: the secret of a confidential --client-id (or VALETKEY_CLIENT_SECRET)."),
-        click.option("--client-auth", type=click.Choice(["basic", "body", "none", "private_key_jwt", "client_secret_jwt"]), help="Sign-in: how --client-id authenticates (default: basic with a secret, private_key_jwt with a key)."),
+        click.option("--client-auth", type=click.Choice(list(CLIENT_AUTH_CHOICES)), help="Sign-in: how --client-id authenticates (default: basic with a secret, private_key_jwt with a key)."),
         click.option("--private-key", help="Sign-in: the private key (PEM or JWK file) of a private_key_jwt --client-id."),
         click.option("--issuer", help="Sign-in: which of the resource's authorization servers to use (default: the first it names)."),
         click.option("--scope", "-s", help="Sign-in: scopes to ask for (default: the previous token's, else the challenge's scope, else the resource's scopes_supported)."),

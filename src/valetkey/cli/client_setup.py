@@ -25,6 +25,7 @@ from valetkey.client.config import (
 )
 from valetkey.client.discovery import discover
 from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession
+from valetkey.core.models import PRIVATE_KEY_JWT
 
 Observer = Callable[[httpx.Request, httpx.Response], None]
 
@@ -106,7 +107,7 @@ def assertion_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     """private_key_jwt / client_secret_jwt: the key file as an absolute path (saved with the token
     for refresh and revocation), the alg and the aud choice."""
     key = values.get("private_key")
-    if key and auth_method(values.get("client_auth")) not in (None, "private_key_jwt"):
+    if key and auth_method(values.get("client_auth")) not in (None, PRIVATE_KEY_JWT):
         raise Exit(EXIT_BAD_INPUT, "--private-key goes with --client-auth private_key_jwt")
     return {
         "private_key": str(Path(str(key)).expanduser().resolve()) if key else None,

@@ -26,8 +26,9 @@ from valetkey.cli.inspect_flow import chain
 from valetkey.cli.token_display import in_words
 from valetkey.client import io as client_io
 from valetkey.client.config import ClientConfig, check_url
-from valetkey.client.device import DeviceAuthorization, DeviceCodeExpired, authorize
+from valetkey.client.device import DeviceCodeExpired, authorize
 from valetkey.client.device_polling import PollStatus, Report, wait_for_tokens
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.client.record import FlowRecord
 from valetkey.client.tokens import TokenSet
 

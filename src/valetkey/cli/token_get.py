@@ -25,7 +25,7 @@ from valetkey.cli.device_grant import device_grant
 from valetkey.cli.inspect_flow import Inspection, chain, inspect_options, inspecting, recorded
 from valetkey.cli.token_display import summary
 from valetkey.client import grants, io
-from valetkey.client.config import ClientConfig, CustomParam
+from valetkey.client.config import CLIENT_AUTH_CHOICES, ClientConfig, CustomParam
 from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession
 from valetkey.client.errors import SecurityCheckFailed
 from valetkey.client.record import FlowRecord
@@ -68,7 +68,7 @@ def _options(func: Any) -> Any:
         click.option("--jwks-uri", help="JWK Set URL to verify ID tokens (discovered with --issuer)."),
         click.option("--client-id", help="Client ID."),
         click.option("--client-secret", help="Client secret (or VALETKEY_CLIENT_SECRET)."),
-        click.option("--client-auth", type=click.Choice(["basic", "body", "none", "private_key_jwt", "client_secret_jwt"]), help="Client authentication: basic header (default with a secret), body, none, private_key_jwt (default with --private-key), client_secret_jwt (RFC 7523)."),
+        click.option("--client-auth", type=click.Choice(list(CLIENT_AUTH_CHOICES)), help="Client authentication: basic header (default with a secret), body, none, private_key_jwt (default with --private-key), client_secret_jwt (RFC 7523)."),
         click.option("--private-key", help="private_key_jwt: the client's private key, a PEM (RSA, EC, Ed25519) or JWK file."),
         click.option("--assertion-alg", help="private_key_jwt / client_secret_jwt: the JWS alg (default: the key's, or HS256)."),
         click.option("--assertion-audience", help="Client assertion aud: endpoint (default: the URL called), issuer, token_endpoint, or a URL."),

@@ -11,8 +11,9 @@ from valetkey.client.auth import TokenAuth
 from valetkey.client.authorize import PendingAuthorization, callback_checks, check_callback, start
 from valetkey.client.checks import Skip
 from valetkey.client.config import ClientConfig, CustomParam, Endpoints
-from valetkey.client.device import DeviceAuthorization, DeviceCodeExpired
+from valetkey.client.device import DeviceCodeExpired
 from valetkey.client.device_polling import PollStatus, await_tokens, wait_for_tokens
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.client.discovery import discover
 from valetkey.client.dpop import DPoPAuth, DPoPKey, DPoPSession, bound_tokens, with_dpop
 from valetkey.client.errors import (

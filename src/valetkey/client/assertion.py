@@ -17,6 +17,7 @@ from valetkey.client.config import ClientConfig
 from valetkey.client.errors import ConfigError
 from valetkey.core import jose
 from valetkey.core.client_assertion import ASSERTION_TYPE
+from valetkey.core.models import CLIENT_SECRET_JWT
 from valetkey.core.secrets import new_token
 
 LIFETIME = 60  # seconds: well inside every server's limit (valetkey's is 5 minutes)
@@ -114,7 +115,7 @@ def audience(config: ClientConfig, url: str) -> str:
 
 def make_assertion(config: ClientConfig, url: str, now: float) -> str:
     aud = audience(config, url)
-    if config.method == "client_secret_jwt":
+    if config.method == CLIENT_SECRET_JWT:
         if not config.client_secret:
             raise ConfigError("client_secret_jwt needs --client-secret")
         alg = config.assertion_alg or "HS256"

@@ -10,24 +10,36 @@ from urllib.parse import urlsplit
 import httpx
 
 from valetkey.client.errors import ConfigError
+from valetkey.core.models import (
+    AUTH_METHODS,
+    CLIENT_SECRET_BASIC,
+    CLIENT_SECRET_JWT,
+    CLIENT_SECRET_POST,
+    PRIVATE_KEY_JWT,
+    PUBLIC_AUTH,
+    AuthMethod,
+)
 from valetkey.core.redirect import is_loopback_host
 
 Placement = Literal["body", "query", "header"]
 Target = Literal["auth", "token", "refresh"]
-AuthMethod = Literal[
-    "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"
-]
 PLACEMENTS: tuple[Placement, ...] = ("body", "query", "header")
-AUTH_METHODS: tuple[AuthMethod, ...] = (
-    "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"
-)  # fmt: skip
 # The aud of a client assertion: the exact URL the request goes to (default), the issuer, the
 # token endpoint for every request, or a URL given as is (docs/client-auth.md says why).
 AUDIENCES = ("endpoint", "issuer", "token_endpoint")
-AUTH_ALIASES = {
-    "basic": "client_secret_basic",
-    "body": "client_secret_post",
-    "post": "client_secret_post",
+# --client-auth and a profile's client_auth: the names offered (click.Choice is built from it)
+# and the method each stands for; a profile may also give "post" or a method's own name.
+CLIENT_AUTH_CHOICES: dict[str, AuthMethod] = {
+    "basic": CLIENT_SECRET_BASIC,
+    "body": CLIENT_SECRET_POST,
+    PUBLIC_AUTH: PUBLIC_AUTH,
+    PRIVATE_KEY_JWT: PRIVATE_KEY_JWT,
+    CLIENT_SECRET_JWT: CLIENT_SECRET_JWT,
+}
+AUTH_ALIASES: dict[str, AuthMethod] = {
+    **CLIENT_AUTH_CHOICES,
+    "post": CLIENT_SECRET_POST,
+    **{method: method for method in AUTH_METHODS},
 }
 
 
@@ -157,13 +169,13 @@ class ClientConfig:
         if self.auth_method is not None:
             return self.auth_method
         if self.private_key:
-            return "private_key_jwt"
-        return "client_secret_basic" if self.client_secret else "none"
+            return PRIVATE_KEY_JWT
+        return CLIENT_SECRET_BASIC if self.client_secret else PUBLIC_AUTH
 
     @property
     def has_credentials(self) -> bool:
         """A secret, or a private key for private_key_jwt."""
-        if self.method == "private_key_jwt":
+        if self.method == PRIVATE_KEY_JWT:
             return bool(self.private_key)
         return bool(self.client_secret)
 
@@ -212,11 +224,11 @@ class ClientConfig:
 def auth_method(name: str | None) -> AuthMethod | None:
     if name is None:
         return None
-    full = AUTH_ALIASES.get(name, name)
-    if full not in AUTH_METHODS:
+    full = AUTH_ALIASES.get(name)
+    if full is None:
+        *names, last = CLIENT_AUTH_CHOICES
         raise ConfigError(
-            f"unknown client authentication {name!r}; use basic, body, none, private_key_jwt or "
-            "client_secret_jwt"
+            f"unknown client authentication {name!r}; use {', '.join(names)} or {last}"
         )
     return full
 

@@ -4,32 +4,24 @@
 :class:`DeviceAuthorization` (show its ``user_code`` and ``verification_uri``); :func:`poll` yields
 one token request and returns a :class:`TokenSet`, or :class:`Pending` when the user has not
 finished. Run both with :func:`~valetkey.client.io.run` / :func:`~valetkey.client.io.arun`; the
-waiting between polls lives in :mod:`valetkey.client.device_polling`.
+response's fields are read and checked in :mod:`valetkey.client.device_response`, the waiting
+between polls lives in :mod:`valetkey.client.device_polling`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from valetkey.client import checks
-from valetkey.client.config import ClientConfig, is_secure_url, require
+from valetkey.client.config import ClientConfig, require
 from valetkey.client.device_checks import refused_check, response_checks
+from valetkey.client.device_response import DeviceAuthorization, read_authorization
 from valetkey.client.errors import OAuthServerError, SecurityCheckFailed, UnexpectedResponse
 from valetkey.client.grants import _checked, _resources, _scope, _token_url
 from valetkey.client.io import Flow
 from valetkey.client.messages import form_request, raise_for_error, read_json, token_response
 from valetkey.client.tokens import TokenSet
-from valetkey.core.device import DEFAULT_INTERVAL, DEVICE_CODE_GRANT, SLOW_DOWN_STEP
-
-# Bounds a sane server keeps; outside them the response is refused rather than obeyed.
-MAX_EXPIRES_IN = 24 * 3600
-MAX_INTERVAL = 600
-MAX_USER_CODE = 64  # a person types it
-# Printed to a terminal: no control characters (escape sequences); inner spaces only in a code.
-_PRINTABLE = re.compile(r"[\x21-\x7e]+")
-_USER_CODE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+from valetkey.core.device import DEVICE_CODE_GRANT, SLOW_DOWN_STEP
 
 
 class DeviceCodeExpired(OAuthServerError):
@@ -43,24 +35,6 @@ def expired(
     exc = DeviceCodeExpired("expired_token", description, status=status, endpoint=str(endpoint))
     exc.hint = "the code was not entered and approved in time: run the command again"
     return exc
-
-
-@dataclass(frozen=True)
-class DeviceAuthorization:
-    """A checked device authorization response (RFC 8628 §3.2), with absolute times."""
-
-    device_code: str = field(repr=False)
-    user_code: str
-    verification_uri: str
-    verification_uri_complete: str | None
-    expires_at: float
-    interval: float
-    obtained_at: float
-
-    @property
-    def link(self) -> str:
-        """Where to send the user: the complete URI (the code already in it) when given."""
-        return self.verification_uri_complete or self.verification_uri
 
 
 @dataclass(frozen=True)
@@ -139,54 +113,3 @@ def poll(
             raise expired(text, request.url, response.status_code)
     tokens = token_response(response, now, config.scope, note)
     return (yield from _checked(config, tokens, now, None, note=note))
-
-
-def read_authorization(body: dict[str, Any], now: float) -> DeviceAuthorization:
-    """The fields of RFC 8628 §3.2, each checked; a response that fails is refused whole."""
-    device_code = body.get("device_code")
-    if not isinstance(device_code, str) or not device_code:
-        raise UnexpectedResponse("the device authorization response has no device_code")
-    user_code = body.get("user_code")
-    if not isinstance(user_code, str) or not _USER_CODE.fullmatch(user_code):
-        raise UnexpectedResponse("the device authorization response has no usable user_code")
-    if len(user_code) > MAX_USER_CODE:
-        raise UnexpectedResponse(f"the user_code is longer than {MAX_USER_CODE} characters")
-    # "verification_url": the name some servers used before RFC 8628 was final.
-    uri = _uri(body.get("verification_uri") or body.get("verification_url"), "verification_uri")
-    complete = body.get("verification_uri_complete")
-    expires_in = _seconds(body.get("expires_in"), "expires_in", MAX_EXPIRES_IN)
-    if complete is not None:
-        complete = _uri(complete, "verification_uri_complete")
-    interval = body.get("interval")
-    return DeviceAuthorization(
-        device_code=device_code,
-        user_code=user_code,
-        verification_uri=uri,
-        verification_uri_complete=complete,
-        expires_at=now + expires_in,
-        # RFC 8628 §3.2: 5 seconds when the server names no interval.
-        interval=DEFAULT_INTERVAL
-        if interval is None
-        else _seconds(interval, "interval", MAX_INTERVAL),
-        obtained_at=now,
-    )
-
-
-def _uri(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not _PRINTABLE.fullmatch(value):
-        raise UnexpectedResponse(f"the device authorization response has no usable {name}")
-    if not is_secure_url(value):
-        # RFC 6749 §3.1 (TLS at the authorization endpoint): the user signs in there.
-        raise SecurityCheckFailed(
-            f"{name} {value[:100]!r} is not https (plain http only on loopback): refusing to send "
-            "the user to sign in there"
-        )
-    return value
-
-
-def _seconds(value: Any, name: str, most: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= most:
-        raise UnexpectedResponse(
-            f"{name} must be a number of seconds from 1 to {most}, got {str(value)[:40]!r}"
-        )
-    return float(value)

@@ -18,7 +18,8 @@ import httpx
 
 from valetkey.client.checks import Noter
 from valetkey.client.config import ClientConfig
-from valetkey.client.device import DeviceAuthorization, Pending, expired, poll
+from valetkey.client.device import Pending, expired, poll
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.client.errors import UnexpectedResponse
 from valetkey.client.io import Flow, Observer, arun, run
 from valetkey.client.tokens import TokenSet

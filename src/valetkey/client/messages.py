@@ -23,6 +23,7 @@ from valetkey.client.errors import (
 )
 from valetkey.client.tokens import TokenSet
 from valetkey.core.client_auth import basic_credentials
+from valetkey.core.models import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, JWT_METHODS
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -42,13 +43,13 @@ def form_request(
     headers: list[tuple[str, str]] = [("Accept", "application/json"), ("Content-Type", FORM)]
     query: list[tuple[str, str]] = []
     method = config.method
-    if method == "client_secret_basic" and config.client_secret:
+    if method == CLIENT_SECRET_BASIC and config.client_secret:
         headers.append(("Authorization", basic_credentials(config.client_id, config.client_secret)))
     else:
         body.append(("client_id", config.client_id))
-        if method == "client_secret_post" and config.client_secret:
+        if method == CLIENT_SECRET_POST and config.client_secret:
             body.append(("client_secret", config.client_secret))
-        elif method in ("private_key_jwt", "client_secret_jwt"):
+        elif method in JWT_METHODS:
             body += assertion_fields(config, url, time.time() if now is None else now)
     for p in extra:
         {"body": body, "query": query, "header": headers}[p.placement].append((p.key, p.value))

@@ -36,6 +36,9 @@ PARAMS: dict[str, tuple[Target, str]] = {
     "refreshRequestParams": ("refresh", "refresh_params"),
 }
 SEND_AS = {"request_body": "body", "request_url": "query", "request_header": "header"}
+# Postman's client_authentication -> the profile's client_auth (a --client-auth name of
+# valetkey.client.config.CLIENT_AUTH_CHOICES): the secret in a Basic header, or in the body.
+CLIENT_AUTH = {"header": "basic", "body": "body"}
 SECRET_KEYS = ("clientSecret", "password", "accessToken", "code_verifier")
 
 _COMMON = {"grant_type", "clientId", "scope", "audience", "resource", "headerPrefix",

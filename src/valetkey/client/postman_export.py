@@ -12,11 +12,20 @@ from typing import Any
 from valetkey.client.config import CustomParam, Target
 from valetkey.client.errors import ConfigError
 from valetkey.client.postman import SCHEMA_V21
-from valetkey.client.postman_block import GRANTS, PARAMS, SEND_AS, SIMPLE, Finding, shown
+from valetkey.client.postman_block import (
+    CLIENT_AUTH,
+    GRANTS,
+    PARAMS,
+    SEND_AS,
+    SIMPLE,
+    Finding,
+    shown,
+)
 from valetkey.client.resource_fold import spread_resources
+from valetkey.core.models import PUBLIC_AUTH
 
 _PLACE = {place: send_as for send_as, place in SEND_AS.items()}
-_AUTH = {"basic": "header", "body": "body"}
+_AUTH = {method: how for how, method in CLIENT_AUTH.items()}
 _NO_FIELD = {
     "issuer": "no issuer field: the endpoints are written out instead of discovered, and ID "
     "tokens are not checked against it",
@@ -91,10 +100,10 @@ def _client_authentication(
     """Postman: the secret in a Basic header or in the body; no secret: client_id in the body."""
     method = values.get("client_auth")
     secret = bool(values.get("client_secret"))
-    if not secret and method in (None, "none"):
+    if not secret and method in (None, PUBLIC_AUTH):
         return [("client_authentication", "body")]  # client_id in the body: a public client
     if secret and (method is None or method in _AUTH):
-        return [("client_authentication", _AUTH[method or "basic"])]
+        return [("client_authentication", _AUTH[method or CLIENT_AUTH["header"]])]
     fallback = "header" if secret else "body"
     findings.append(Finding(name, "client_auth", str(method), "Postman authenticates a client "
                             "with a secret in a Basic header or in the body, nothing else",

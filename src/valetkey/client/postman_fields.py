@@ -15,6 +15,7 @@ from valetkey.client.config import CustomParam, Target, check_url
 from valetkey.client.errors import ConfigError
 from valetkey.client.loopback import parse_redirect
 from valetkey.client.postman_block import (
+    CLIENT_AUTH,
     GRANTS,
     PARAMS,
     SEND_AS,
@@ -272,11 +273,10 @@ def _decide_client_auth(block: Block) -> None:
     given = "client_authentication" in block.attrs and block.attrs["client_authentication"]
     how = (block.text("client_authentication") if given else None) or "header"
     if block.out.values.get("client_secret"):
-        methods = {"header": "basic", "body": "body"}
-        if how not in methods:
+        if how not in CLIENT_AUTH:
             block.out.report("client_authentication", how, "not Postman's header or body",
                              "basic: the client secret in an Authorization header", "warning")  # fmt: skip
-        block.set("client_auth", methods.get(how, "basic"))
+        block.set("client_auth", CLIENT_AUTH.get(how, CLIENT_AUTH["header"]))
     elif given and how == "header":
         block.out.report("client_authentication", how, "with no client secret Postman sends an "
                          "empty-password Basic header", "client_id in the body, as a public "

@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from valetkey.client.device import DeviceAuthorization, DeviceCodeExpired
+from valetkey.client.device import DeviceCodeExpired
 from valetkey.client.device_polling import PollStatus
+from valetkey.client.device_response import DeviceAuthorization
 from valetkey.client.record_http import exchange, form_of, json_of
 from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.core.events import Check, FlowEvent, redact

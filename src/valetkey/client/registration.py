@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from valetkey.client.config import AUTH_METHODS, AuthMethod, ClientConfig, Endpoints, is_secure_url
+from valetkey.client.config import ClientConfig, Endpoints, is_secure_url
 from valetkey.client.errors import ConfigError, UnexpectedResponse
 from valetkey.client.io import Flow
 from valetkey.client.messages import raise_for_error, read_json
+from valetkey.core.models import AUTH_METHODS, CLIENT_SECRET_BASIC, PUBLIC_AUTH, AuthMethod
 
 # RFC 8252 §7.3: a loopback IP redirect may use any port, so one registration serves every run.
 LOOPBACK_REDIRECT = "http://127.0.0.1/callback"
@@ -31,7 +32,7 @@ def native_client_metadata(
         "redirect_uris": list(redirect_uris),
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
+        "token_endpoint_auth_method": PUBLIC_AUTH,
     }
     if scope:
         metadata["scope"] = scope
@@ -99,10 +100,10 @@ def registration_response(response: httpx.Response, sent: Mapping[str, Any]) -> 
         )
     # RFC 7591 §2: an omitted method means client_secret_basic.
     method = body.get("token_endpoint_auth_method") or sent.get(
-        "token_endpoint_auth_method", "client_secret_basic"
+        "token_endpoint_auth_method", CLIENT_SECRET_BASIC
     )
     secret = body.get("client_secret") if isinstance(body.get("client_secret"), str) else None
-    if method not in AUTH_METHODS or (method != "none" and not secret):
+    if method not in AUTH_METHODS or (method != PUBLIC_AUTH and not secret):
         raise UnexpectedResponse(
             f"the client was registered for token_endpoint_auth_method {method!r}"
             + ("" if secret else " without a client_secret")

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-PUBLIC_AUTH = "none"
+# The client authentication methods (RFC 7591 §2 token_endpoint_auth_method): their one home,
+# for the server and the client library alike. The constants must be members of the Literal
+# (mypy checks); tests/core check that AUTH_METHODS is every member of it.
+AuthMethod = Literal[
+    "client_secret_basic", "client_secret_post", "none", "private_key_jwt", "client_secret_jwt"
+]
+CLIENT_SECRET_BASIC: Final = "client_secret_basic"  # RFC 6749 §2.3.1: HTTP Basic
+CLIENT_SECRET_POST: Final = "client_secret_post"  # RFC 6749 §2.3.1: in the request body
+PUBLIC_AUTH: Final = "none"  # a public client: its client_id alone
 # private_key_jwt and client_secret_jwt: RFC 7523 §2.2 assertions (OIDC Core §9; core.client_assertion)
-PRIVATE_KEY_JWT = "private_key_jwt"
-CLIENT_SECRET_JWT = "client_secret_jwt"
-JWT_METHODS = (PRIVATE_KEY_JWT, CLIENT_SECRET_JWT)
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", PUBLIC_AUTH, *JWT_METHODS)
+PRIVATE_KEY_JWT: Final = "private_key_jwt"
+CLIENT_SECRET_JWT: Final = "client_secret_jwt"
+JWT_METHODS: tuple[AuthMethod, ...] = (PRIVATE_KEY_JWT, CLIENT_SECRET_JWT)
+AUTH_METHODS: tuple[AuthMethod, ...] = (
+    CLIENT_SECRET_BASIC,
+    CLIENT_SECRET_POST,
+    PUBLIC_AUTH,
+    *JWT_METHODS,
+)
 GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
@@ -31,7 +44,7 @@ class Client:
     redirect_uris: tuple[str, ...] = ()
     grant_types: tuple[str, ...] = ("authorization_code",)
     response_types: tuple[str, ...] = ("code",)
-    token_endpoint_auth_method: str = "client_secret_basic"
+    token_endpoint_auth_method: str = CLIENT_SECRET_BASIC
     scope: tuple[str, ...] = ()
     require_pkce: bool = True
     pkce_methods: tuple[str, ...] = ("S256",)
