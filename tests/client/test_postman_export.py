@@ -173,5 +173,35 @@ def test_an_unknown_grant_is_refused() -> None:
     ],
 )
 def test_client_authentication_postman_cannot_do_is_reported(values: dict[str, Any]) -> None:
-    _, findings = export_collection("x", {"grant": "client_credentials", "client_id": "c", **values})
+    _, findings = export_collection(
+        "x", {"grant": "client_credentials", "client_id": "c", **values}
+    )
     assert "client_auth" in {f.field for f in findings}
+
+
+@pytest.mark.parametrize(
+    ("client_auth", "postman"),
+    [
+        ("basic", "header"),
+        ("client_secret_basic", "header"),
+        ("body", "body"),
+        ("post", "body"),
+        ("client_secret_post", "body"),
+    ],
+)
+def test_every_name_a_profile_takes_for_a_secret_method_is_exported(
+    client_auth: str, postman: str
+) -> None:
+    """A profile may name its method by alias or full name (client.config.AUTH_ALIASES): each is
+    something Postman holds, written without a warning."""
+    values = {
+        "grant": "client_credentials",
+        "client_id": "svc",
+        "client_secret": "s3cret",
+        "token_url": "https://a.test/t",
+        "client_auth": client_auth,
+    }
+    collection, findings = export_collection("x", values)
+    attrs = {a["key"]: a["value"] for a in collection["item"][0]["request"]["auth"]["oauth2"]}
+    assert attrs["client_authentication"] == postman
+    assert not [f for f in findings if f.field == "client_auth"]

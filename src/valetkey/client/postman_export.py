@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from valetkey.client.config import CustomParam, Target
+from valetkey.client.config import AUTH_ALIASES, CustomParam, Target
 from valetkey.client.errors import ConfigError
 from valetkey.client.postman import SCHEMA_V21
 from valetkey.client.postman_block import (
@@ -25,7 +25,8 @@ from valetkey.client.resource_fold import spread_resources
 from valetkey.core.models import PUBLIC_AUTH
 
 _PLACE = {place: send_as for send_as, place in SEND_AS.items()}
-_AUTH = {method: how for how, method in CLIENT_AUTH.items()}
+# The profile's method, by its full name -> Postman's client_authentication.
+_AUTH = {AUTH_ALIASES[method]: how for how, method in CLIENT_AUTH.items()}
 _NO_FIELD = {
     "issuer": "no issuer field: the endpoints are written out instead of discovered, and ID "
     "tokens are not checked against it",
@@ -99,11 +100,12 @@ def _client_authentication(
 ) -> list[tuple[str, Any]]:
     """Postman: the secret in a Basic header or in the body; no secret: client_id in the body."""
     method = values.get("client_auth")
+    full = None if method is None else AUTH_ALIASES.get(str(method))  # any name a profile takes
     secret = bool(values.get("client_secret"))
-    if not secret and method in (None, PUBLIC_AUTH):
+    if not secret and (method is None or full == PUBLIC_AUTH):
         return [("client_authentication", "body")]  # client_id in the body: a public client
-    if secret and (method is None or method in _AUTH):
-        return [("client_authentication", _AUTH[method or CLIENT_AUTH["header"]])]
+    if secret and (method is None or full in _AUTH):
+        return [("client_authentication", _AUTH[full or AUTH_ALIASES[CLIENT_AUTH["header"]]])]
     fallback = "header" if secret else "body"
     findings.append(Finding(name, "client_auth", str(method), "Postman authenticates a client "
                             "with a secret in a Basic header or in the body, nothing else",
