@@ -18,7 +18,7 @@ from valetkey.core.checks import Rejected
 from valetkey.core.client_assertion import JWT_METHODS, presented_assertion
 from valetkey.core.errors import InvalidClient, InvalidRequest
 from valetkey.core.events import Check
-from valetkey.core.models import Client
+from valetkey.core.models import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, Client
 
 if TYPE_CHECKING:
     from valetkey.core.client_assertion import AssertionContext, VerifiedAssertion
@@ -100,14 +100,14 @@ def presented_credentials(
             raise InvalidRequest(
                 "client_id in the body differs from the one in the Authorization header"
             )
-        return PresentedCredentials(client_id, secret, "client_secret_basic")
+        return PresentedCredentials(client_id, secret, CLIENT_SECRET_BASIC)
     if not body_id:
         raise InvalidClient(
             "client authentication is required: send HTTP Basic credentials, or client_id "
             "(and client_secret for a confidential client) in the body"
         )
     if body_secret is not None:
-        return PresentedCredentials(body_id, body_secret, "client_secret_post")
+        return PresentedCredentials(body_id, body_secret, CLIENT_SECRET_POST)
     return PresentedCredentials(body_id, None, "none")
 
 
@@ -147,7 +147,7 @@ def authenticated(
     """:func:`authenticate`, returning the verified assertion and its checks too. A refused
     assertion raises InvalidClient naming its rule; its ``__cause__`` is the Rejected carrying
     every check that ran."""
-    failure = BasicAuthFailed if presented.method == "client_secret_basic" else InvalidClient
+    failure = BasicAuthFailed if presented.method == CLIENT_SECRET_BASIC else InvalidClient
     if client is None:
         raise failure(
             "client authentication failed", detail=f"unknown client_id {presented.client_id[:64]!r}"

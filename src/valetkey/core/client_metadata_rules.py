@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from valetkey.core import pkce, redirect, scopes
-from valetkey.core.models import AUTH_METHODS, GRANT_TYPES, PUBLIC_AUTH, RESPONSE_TYPES
+from valetkey.core.models import (
+    AUTH_METHODS,
+    CLIENT_SECRET_BASIC,
+    GRANT_TYPES,
+    PUBLIC_AUTH,
+    RESPONSE_TYPES,
+)
 
 # RFC 7591 §2.1: each redirect-based grant type comes with its response type.
 _RESPONSE_FOR = (("authorization_code", "code"), ("implicit", "token"))
@@ -25,7 +31,7 @@ class MetadataInput:
     post_logout_redirect_uris: tuple[str, ...] = ()
     grant_types: tuple[str, ...] = ("authorization_code",)
     response_types: tuple[str, ...] | None = None  # None: the ones the grant types imply
-    token_endpoint_auth_method: str = "client_secret_basic"
+    token_endpoint_auth_method: str = CLIENT_SECRET_BASIC
     client_name: str | None = None
     scope: str = ""
     require_pkce: bool = True

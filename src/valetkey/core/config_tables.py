@@ -16,7 +16,7 @@ from valetkey.core import scopes
 from valetkey.core.claims import STANDARD_CLAIMS
 from valetkey.core.client_assertion import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT
 from valetkey.core.client_metadata import FIELDS, check_client_metadata
-from valetkey.core.models import AUTH_METHODS, PUBLIC_AUTH
+from valetkey.core.models import AUTH_METHODS, CLIENT_SECRET_BASIC, PUBLIC_AUTH
 
 T = TypeVar("T")
 CLIENT_KEYS = frozenset({"client_id", "client_secret", *FIELDS})
@@ -82,7 +82,7 @@ def _secret(raw: Mapping[str, Any], key: str, errs: Collector) -> tuple[str | No
     if secret is not None and (not isinstance(secret, str) or not secret):
         errs.add(f"{key}.client_secret", "must be a non-empty string")
         secret = None
-    method = raw.get("token_endpoint_auth_method", "client_secret_basic" if secret else PUBLIC_AUTH)
+    method = raw.get("token_endpoint_auth_method", CLIENT_SECRET_BASIC if secret else PUBLIC_AUTH)
     if method == PUBLIC_AUTH and secret:
         errs.add(
             f"{key}.client_secret",

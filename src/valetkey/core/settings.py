@@ -36,6 +36,7 @@ from valetkey.core.config_tables import (
     read_user,
 )
 from valetkey.core.cors import origin_problem
+from valetkey.core.models import CLIENT_SECRET_JWT
 
 Kind = Literal[
     "seconds",
@@ -539,12 +540,10 @@ def _merge(data: Mapping[str, Any], sources: Sources, errs: Collector) -> dict[s
     return merged
 
 
-def _check_client_secret_key(
-    key: str | None, clients: list[ClientConfig], errs: Collector
-) -> None:
+def _check_client_secret_key(key: str | None, clients: list[ClientConfig], errs: Collector) -> None:
     """A client_secret_jwt client needs the sealing key (docs/client-auth.md)."""
     for c in clients:
-        if c.token_endpoint_auth_method == "client_secret_jwt" and key is None:
+        if c.token_endpoint_auth_method == CLIENT_SECRET_JWT and key is None:
             errs.add(
                 "clients",
                 f"{c.client_id!r} uses client_secret_jwt, whose secret the server keeps sealed: "

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from valetkey.core import par
 from valetkey.core.claims import SCOPE_CLAIMS
-from valetkey.core.client_assertion import JWT_METHODS
 from valetkey.core.device import DEVICE_CODE_GRANT
+from valetkey.core.models import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, JWT_METHODS, PUBLIC_AUTH
 from valetkey.core.registration import endpoint_metadata
 from valetkey.server.http import json_response
 from valetkey.server.state import ServerState
@@ -39,9 +39,9 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
         else ["query"],
         "grant_types_supported": grant_types,
         "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
+            CLIENT_SECRET_BASIC,
+            CLIENT_SECRET_POST,
+            PUBLIC_AUTH,
             *JWT_METHODS,
         ],
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs(state),
@@ -61,13 +61,13 @@ def server_metadata(state: ServerState) -> dict[str, Any]:
 def lifecycle_metadata(state: ServerState) -> dict[str, Any]:
     """Revocation, introspection (RFC 8414 §2) and the OpenID Connect fields (OIDC Discovery §3)."""
     iss = state.issuer
-    auth = ["client_secret_basic", "client_secret_post", *JWT_METHODS]
+    auth = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, *JWT_METHODS]
     algs = assertion_algs(state)
     claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"]
     claims += [c for names in SCOPE_CLAIMS.values() for c in names]
     return {
         "revocation_endpoint": f"{iss}/revoke",
-        "revocation_endpoint_auth_methods_supported": [*auth, "none"],
+        "revocation_endpoint_auth_methods_supported": [*auth, PUBLIC_AUTH],
         "revocation_endpoint_auth_signing_alg_values_supported": algs,
         "introspection_endpoint": f"{iss}/introspect",
         "introspection_endpoint_auth_methods_supported": auth,

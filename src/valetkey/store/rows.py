@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from valetkey.core.models import (
+    CLIENT_SECRET_BASIC,
     AccessTokenRecord,
     AuthorizationCode,
     Client,
@@ -34,13 +35,15 @@ def client_from_row(row: Any) -> Client:
         redirect_uris=tuple(m.get("redirect_uris", ())),
         grant_types=tuple(m.get("grant_types", ())),
         response_types=tuple(m.get("response_types", ())),
-        token_endpoint_auth_method=m.get("token_endpoint_auth_method", "client_secret_basic"),
+        token_endpoint_auth_method=m.get("token_endpoint_auth_method", CLIENT_SECRET_BASIC),
         scope=tuple(m.get("scope", ())),
         require_pkce=bool(m.get("require_pkce", True)),
         pkce_methods=tuple(m.get("pkce_methods", ("S256",))),
         post_logout_redirect_uris=tuple(m.get("post_logout_redirect_uris", ())),
         dpop_bound_access_tokens=bool(m.get("dpop_bound_access_tokens", False)),
-        require_pushed_authorization_requests=bool(m.get("require_pushed_authorization_requests", False)),
+        require_pushed_authorization_requests=bool(
+            m.get("require_pushed_authorization_requests", False)
+        ),
         jwks=m.get("jwks"),
         jwks_uri=m.get("jwks_uri"),
         token_endpoint_auth_signing_alg=m.get("token_endpoint_auth_signing_alg"),
