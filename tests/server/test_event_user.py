@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SVC_SECRET, WEB_SECRET, InProcess, make_in_process
+from tests.lifecycle.test_legacy_grants import implicit, legacy_server, password
 from tests.support.device import DEVICE_CONFIG, approve, decide, enter_code
 from tests.support.flows import run_code_flow
 from valetkey.core.device import DEVICE_CODE_GRANT
@@ -174,3 +175,14 @@ def test_no_event_names_a_user_by_anything_but_the_username(env: InProcess) -> N
     assert users == {"alice"}
     shown = repr(env.sink.events)
     assert alice.password_hash not in shown and "wonderland" not in shown
+
+
+@pytest.mark.parametrize("scope", ["read:profile", "openid read:profile"])
+def test_the_deprecated_grants_name_their_user_too(http_path: str, scope: str) -> None:
+    env = legacy_server(True, http_path)
+    with env.http:
+        assert "access_token" in implicit(env, scope=scope)
+        assert password(env, scope=scope).status_code == 200
+    env.store.close()
+    issued = [(e.data["grant_type"], e.data.get("user")) for e in env.sink.named("token.issued")]
+    assert issued == [("implicit", "alice"), ("password", "alice")]
