@@ -14,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SVC_SECRET
+from tests.conftest import SVC_SECRET, WEB_SECRET
 from tests.lifecycle.conftest import FAST_BASE
 from tests.support.flows import run_code_flow
 from tests.support.serveproc import ServeProcess
 from tests.support.servers import isolated_env
+from valetkey.core import pkce
+from valetkey.core.flows import authorization_flow_id, token_flow_id
 
 pytestmark = [pytest.mark.e2e]
 
@@ -71,6 +73,33 @@ def alice_login(base: str) -> None:
         assert result.params.get("code"), result
 
 
+WEB_CALLBACK = "https://web.example/callback"
+
+
+def web_login(http: httpx.Client, base: str, state: str, **user: str) -> tuple[str, str]:
+    """A login at the confidential client ``web`` (its consent is remembered) in the browser
+    ``http``, signing in only if that browser has no session: the flow's id (as the server derives
+    it from the request) and the refresh token."""
+    result = run_code_flow(
+        http, base, client_id="web", redirect_uri=WEB_CALLBACK, state=state, **user
+    )
+    assert result.params.get("code") and result.verifier, result
+    r = http.post(
+        f"{base}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": result.params["code"],
+            "redirect_uri": WEB_CALLBACK,
+            "code_verifier": result.verifier,
+        },
+        auth=("web", WEB_SECRET),
+    )
+    assert r.status_code == 200, r.text
+    challenge = pkce.challenge_for(result.verifier, "S256")
+    flow_id = authorization_flow_id("web", WEB_CALLBACK, state, challenge, None)
+    return flow_id, str(r.json()["refresh_token"])
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     workdir = Path(tmp_path_factory.mktemp("serve-inspector"))
@@ -116,6 +145,57 @@ def test_flows_filter_by_client_and_user_and_show_no_secret(served: ServeProcess
     shown = json.dumps(flows(served.base))
     assert SVC_SECRET not in shown and access_token not in shown
     assert "wonderland" not in shown  # alice's password, typed on the sign-in page
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[ServeProcess]:
+    """A server of its own: its flows leave the shared one's users as the other tests expect."""
+    server = ServeProcess(
+        config(f"sqlite:///{tmp_path / 'vk.db'}"), tmp_path, args=("--inspector",)
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_users_remembered_logins_and_refreshes_are_under_their_name(
+    own_server: ServeProcess,
+) -> None:
+    base = own_server.base
+    with (
+        httpx.Client(follow_redirects=False, timeout=30) as alice,
+        httpx.Client(follow_redirects=False, timeout=30) as bob,
+    ):
+        signed_in, _ = web_login(alice, base, "alice-signs-in")
+        remembered, refresh_token = web_login(alice, base, "alice-remembered")  # no sign-in now
+        bobs, _ = web_login(bob, base, "bob-signs-in", username="bob", password="builder-bob")
+        r = alice.post(
+            f"{base}/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=("web", WEB_SECRET),
+        )
+        assert r.status_code == 200, r.text
+    refreshed = token_flow_id(refresh_token)  # a client naming no flow: the refresh's own
+    client_credentials(base)
+    mine = {signed_in, remembered, refreshed}
+
+    def all_there(shown: list[dict[str, Any]]) -> bool:
+        return mine <= {f["flow_id"] for f in shown}
+
+    by_alice = {f["flow_id"]: f for f in flows_when(base, all_there, "?user=alice")}
+    assert set(by_alice) == mine, sorted(by_alice)  # not bob's, not the client's own
+    assert all(f["user"] == "alice" and f["client_id"] == "web" for f in by_alice.values())
+    assert by_alice[refreshed]["kind"] == "refresh" and by_alice[refreshed]["complete"]
+    second = json.dumps(by_alice[remembered])
+    assert "login.succeeded" not in second and "login.shown" not in second  # remembered
+    assert by_alice[remembered]["complete"]
+    assert [f["flow_id"] for f in flows_when(base, bool, "?user=bob")] == [bobs]
+    (svc,) = flows_when(base, bool, "?client_id=svc")
+    assert svc["user"] is None and svc["kind"] == "client_credentials"
+    shown = json.dumps(list(by_alice.values()))
+    assert refresh_token not in shown and WEB_SECRET not in shown
 
 
 def test_refusals_are_events_naming_the_rule(served: ServeProcess) -> None:

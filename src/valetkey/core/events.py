@@ -18,6 +18,9 @@ from valetkey.core.clock import Clock, SystemClock
 Channel = Literal["front", "back", "local"]
 Actor = Literal["user", "browser", "client", "authorization_server", "resource_server"]
 Outcome = Literal["pass", "fail", "skip"]
+# The data key naming the user an event acts for: their username (server/acting.py builds it, the
+# inspector's flow summary and its ``?user=`` filter read it).
+ACTING_USER = "user"
 
 # Parameter and header names whose values are secrets (compared lower-case).
 SECRET_NAMES = frozenset(

@@ -31,7 +31,8 @@ HERE = Path(__file__).parent
 @dataclass(frozen=True)
 class Filter:
     """``?client_id=...&user=...`` on the flows and the stream: only the flows of that client
-    and/or of that user (who signed in during the flow)."""
+    and/or of that user (the flow summary's ``user``: whom its events acted for, signed in during
+    the flow or remembered, refreshing or polling for their grant, asking UserInfo)."""
 
     client_id: str | None = None
     user: str | None = None

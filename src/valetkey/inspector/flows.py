@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from valetkey.core.events import FlowEvent
+from valetkey.core.events import ACTING_USER, FlowEvent
 from valetkey.inspector.catalog import CATALOG
 from valetkey.inspector.curl import curl_command
 from valetkey.inspector.labels import EXPLAIN, TITLES
@@ -76,6 +76,18 @@ def flow_kind(events: Sequence[FlowEvent]) -> str:
     if names & API_CALL and names <= CALL_EVENTS | {"userinfo.returned", "userinfo.rejected"}:
         return "call"
     return "other"
+
+
+def flow_user(events: Sequence[FlowEvent]) -> str | None:
+    """The user the flow acted for: the latest its events name (``server/acting.py``), so a
+    request that came with one user's session and then signed in as another is the other's.
+    None when no event acts for a user (client credentials, a refused request)."""
+    named = sorted((e for e in events if isinstance(e.data.get(ACTING_USER), str)), key=_seq)
+    return str(named[-1].data[ACTING_USER]) if named else None
+
+
+def _seq(e: FlowEvent) -> int:
+    return e.seq
 
 
 def _event_view(e: FlowEvent) -> dict[str, Any]:
@@ -174,7 +186,7 @@ def flow_view(
             (e.data["client_id"] for e in events if isinstance(e.data.get("client_id"), str)),
             None,
         ),
-        "user": next((e.data["user"] for e in events if isinstance(e.data.get("user"), str)), None),
+        "user": flow_user(events),
         "deprecated": next((e.deprecated for e in events if e.deprecated), None),
         "attack": dict(attack) if attack else None,
         "insecure": any(e.data.get("insecure") for e in events),

@@ -26,6 +26,7 @@ from valetkey.core.interaction import InteractionContext, decide_interaction
 from valetkey.core.models import AuthorizationCode, Client, Grant, LoginSession, NewCode
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.server import pages
+from valetkey.server.acting import acting_for
 from valetkey.server.http import (
     Params,
     Redirect,
@@ -229,6 +230,8 @@ async def authorize_endpoint(request: Request) -> Response:
                 "client_id": result.client.client_id,
                 "scope": list(result.request.scope),
                 "pkce": result.request.code_challenge_method,
+                # A live session: the request is answered for its user (unless a sign-in is asked).
+                **acting_for(state, session.sub if session else None),
             },
         )
     return await continue_flow(state, request, result, session, granted=granted)
@@ -360,7 +363,7 @@ def consent_page(
         summary="The server asks the user to approve the requested scopes",
         checks=checks,
         http=exchange(request, None, response),
-        data={"scope": list(v.request.scope), **(why or {})},
+        data={"scope": list(v.request.scope), **(why or {}), **acting_for(state, user)},
     )
     return response
 
@@ -440,6 +443,7 @@ def issue_response(
                 "expires_in": state.settings.authorization_code_ttl,
                 "pkce": authz.code_challenge_method,
                 "scope": list(authz.scope),
+                **acting_for(state, session.sub),
             },
         )
     return response

@@ -21,6 +21,7 @@ from valetkey.core.device import (
 from valetkey.core.errors import AuthorizationPending, SlowDown
 from valetkey.core.models import Client, DeviceCode, Issuance
 from valetkey.core.token import one
+from valetkey.server.acting import acting_for
 from valetkey.server.dpop import TokenProof
 from valetkey.server.http import Params
 from valetkey.server.issue import (
@@ -71,6 +72,7 @@ async def device_code_grant(
         seen["minted"], seen["record"], seen["scope"] = minted, record, ctx.scope
         # Read inside the transaction: once the code is spent, nothing may touch the database.
         seen["user"] = id_token_user(state, record.scope, record.sub)
+        seen["acting"] = acting_for(state, seen["user"] or record.sub)
         return minted.issuance, ctx.poll_state()
 
     if value:
@@ -92,7 +94,12 @@ async def device_code_grant(
         body,
         flow_id,
         seen["checks"],
-        {"grant_type": DEVICE_CODE_GRANT, "scope": list(seen["scope"]), "spec": "RFC 8628 §3.5"},
+        {
+            "grant_type": DEVICE_CODE_GRANT,
+            "scope": list(seen["scope"]),
+            "spec": "RFC 8628 §3.5",
+            **seen["acting"],
+        },
     )
 
 

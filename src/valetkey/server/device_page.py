@@ -18,6 +18,7 @@ from valetkey.core.models import DeviceCode
 from valetkey.core.secrets import ordered_id
 from valetkey.server import device_views as views
 from valetkey.server import pages
+from valetkey.server.acting import acting_for
 from valetkey.server.authorize import first_param
 from valetkey.server.device_entry import (
     Refusal,
@@ -163,7 +164,7 @@ def _decide(
         if approve
         else "The user denied the device: its next poll is told access_denied",
         http=exchange(request, form, None),
-        data={"scope": list(record.scope), "spec": "RFC 8628 §3.3, §3.5"},
+        data={"scope": list(record.scope), "spec": "RFC 8628 §3.3, §3.5", **acting_for(state, sub)},
         error=None if approve else "access_denied",
     )
     return views.done_page(state, request, approve)

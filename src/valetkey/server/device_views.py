@@ -12,6 +12,7 @@ from starlette.responses import Response
 from valetkey.core.device import display_user_code
 from valetkey.core.models import DeviceCode, LoginSession
 from valetkey.server import pages
+from valetkey.server.acting import acting_for
 from valetkey.server.http import exchange
 from valetkey.server.state import ServerState
 
@@ -105,7 +106,11 @@ def consent_page(
         target="user",
         summary="The server asks the user to allow the device, showing its code to compare",
         http=exchange(request, None, response),
-        data={"scope": list(record.scope), "spec": "RFC 8628 §3.3, §5.4"},
+        data={
+            "scope": list(record.scope),
+            "spec": "RFC 8628 §3.3, §5.4",
+            **acting_for(state, user),
+        },
     )
     return response
 

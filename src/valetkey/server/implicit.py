@@ -11,7 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from valetkey.core import redirect
 from valetkey.core.authorize import AuthorizationRequest
 from valetkey.core.events import Check
-from valetkey.core.models import Client, Issuance, LoginSession
+from valetkey.core.models import Client, Issuance, LoginSession, User
+from valetkey.server.acting import acting_for
 from valetkey.server.http import exchange, with_rows
 from valetkey.server.issue import mint_access_token
 from valetkey.server.oidc import id_token_for
@@ -47,6 +48,7 @@ def issue_implicit(
         "expires_in": str(state.settings.access_token_ttl),
         "scope": " ".join(authz.scope),
     }
+    user: User | None = None
     if "openid" in authz.scope:
         user = state.store.get_user(session.sub)
         if user is not None:
@@ -71,7 +73,11 @@ def issue_implicit(
         summary="Implicit grant: access token sent in the URL fragment (deprecated)",
         checks=checks,
         http=exchange(request, None, response),
-        data={"grant_type": "implicit", "scope": list(authz.scope)},
+        data={
+            "grant_type": "implicit",
+            "scope": list(authz.scope),
+            **acting_for(state, user or session.sub),
+        },
         deprecated=DEPRECATION,
     )
     return response

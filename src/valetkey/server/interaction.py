@@ -10,6 +10,7 @@ from valetkey.core.events import Check
 from valetkey.core.models import User
 from valetkey.core.throttle import Decision
 from valetkey.server import pages
+from valetkey.server.acting import acting_for
 from valetkey.server.authorize import (
     Validated,
     continue_flow,
@@ -70,7 +71,7 @@ def emit_signed_in(
         target="authorization_server",
         summary=f"{user.username} signed in",
         http=exchange(request, form, None),
-        data={"user": user.username},
+        data=acting_for(state, user),
         checks=(
             Check(
                 "check_password",
@@ -184,6 +185,7 @@ async def consent_endpoint(request: Request) -> Response:
             summary="The user denied access",
             http=exchange(request, form, response),
             error="access_denied",
+            data=acting_for(state, session.sub),
         )
         return _onward(state, request, v, response)
     state.store.save_consent(session.sub, v.request.client_id, v.request.scope, state.clock.now())
@@ -195,6 +197,6 @@ async def consent_endpoint(request: Request) -> Response:
         target="authorization_server",
         summary="The user approved: " + (" ".join(v.request.scope) or "(no scope)"),
         http=exchange(request, form, None),
-        data={"scope": list(v.request.scope)},
+        data={"scope": list(v.request.scope), **acting_for(state, session.sub)},
     )
     return _onward(state, request, v, issue_response(state, request, v, session))

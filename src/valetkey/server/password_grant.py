@@ -14,6 +14,7 @@ from valetkey.core.events import Check
 from valetkey.core.models import Client, Grant
 from valetkey.core.secrets import ordered_id
 from valetkey.core.token import PasswordContext, decide_password, one
+from valetkey.server.acting import acting_for
 from valetkey.server.dpop import TokenProof
 from valetkey.server.http import Params
 from valetkey.server.issue import mint_for_grant, token_response
@@ -86,6 +87,11 @@ async def password_grant(
         body,
         flow_id,
         checks,
-        {"grant_type": "password", "scope": list(ctx.scope), "deprecated": DEPRECATION},
+        {
+            "grant_type": "password",
+            "scope": list(ctx.scope),
+            "deprecated": DEPRECATION,
+            **acting_for(state, user),
+        },
         rows=(minted.issuance,),
     )

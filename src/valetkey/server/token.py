@@ -27,6 +27,7 @@ from valetkey.core.token import (
     decide_refresh,
     one,
 )
+from valetkey.server.acting import acting_for
 from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.dpop import (
     TokenProof,
@@ -168,6 +169,7 @@ async def authorization_code_grant(
         )
         seen["minted"], seen["code"], seen["scope"] = minted, code, ctx.scope
         seen["user"] = id_token_user(state, code.scope, code.sub)
+        seen["acting"] = acting_for(state, seen["user"] or code.sub)  # read before the commit
         return minted.issuance
 
     try:
@@ -191,6 +193,7 @@ async def authorization_code_grant(
             "grant_type": "authorization_code",
             "scope": list(seen["scope"]),
             "refresh": minted.refresh_token is not None,
+            **seen["acting"],
         },
     )
 
@@ -245,6 +248,7 @@ async def refresh_token_grant(
         )
         seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
         seen["user"] = id_token_user(state, ctx.scope, grant.sub)
+        seen["acting"] = acting_for(state, seen["user"] or grant.sub)  # read before the commit
         return minted.issuance
 
     try:
@@ -265,10 +269,17 @@ async def refresh_token_grant(
         source="authorization_server",
         target="client",
         summary="The refresh token was used once and replaced with a new one",
-        data={"grant_id": grant.grant_id[:6] + "…", "spec": "RFC 9700 §4.14.2"},
+        data={
+            "grant_id": grant.grant_id[:6] + "…",
+            "spec": "RFC 9700 §4.14.2",
+            **seen["acting"],
+        },
     )
     return Outcome(
-        body, flow_id, seen["checks"], {"grant_type": "refresh_token", "scope": list(scope)}
+        body,
+        flow_id,
+        seen["checks"],
+        {"grant_type": "refresh_token", "scope": list(scope), **seen["acting"]},
     )
 
 

@@ -21,6 +21,8 @@ from valetkey.core.checks import Rejected
 from valetkey.core.claims import claims_for_scopes
 from valetkey.core.dpop import Presentation, check_presentation, header_values
 from valetkey.core.errors import InsufficientScope, InvalidToken, OAuthError
+from valetkey.core.models import User
+from valetkey.server.acting import acting_for
 from valetkey.server.http import header, json_response, read_form
 from valetkey.server.state import ServerState
 from valetkey.server.token_status import access_active, find_access_token
@@ -50,7 +52,7 @@ async def userinfo_endpoint(request: Request) -> Response:
     credentials = Credentials("")
     try:
         credentials = await bearer_token(request)
-        body = claims_for(state, request, credentials)
+        user, body = claims_for(state, request, credentials)
     except (OAuthError, NoCredentials) as exc:
         error = exc if isinstance(exc, OAuthError) else None
         code = error.error if error else "no_credentials"
@@ -78,19 +80,23 @@ async def userinfo_endpoint(request: Request) -> Response:
             scheme=credentials.scheme,
         )
         return json_response(answer.body, status=answer.status, headers=answer.headers)
-    state.emit(
-        "userinfo.returned",
-        flow_id,
-        channel="back",
-        source="client",
-        target="authorization_server",
-        summary="UserInfo claims returned: " + ", ".join(sorted(body)),
-        data={"claims": sorted(body)},
-    )
+    if state.observed:  # with a NullSink, the event's parts are not even built
+        state.emit(
+            "userinfo.returned",
+            flow_id,
+            channel="back",
+            source="client",
+            target="authorization_server",
+            summary="UserInfo claims returned: " + ", ".join(sorted(body)),
+            data={"claims": sorted(body), **acting_for(state, user)},
+        )
     return json_response(body)
 
 
-def claims_for(state: ServerState, request: Request, credentials: Credentials) -> dict[str, object]:
+def claims_for(
+    state: ServerState, request: Request, credentials: Credentials
+) -> tuple[User, dict[str, object]]:
+    """The token's user and the claims its scopes allow."""
     found = find_access_token(state, credentials.token)
     now = state.clock.now()
     if found is None or not access_active(found, now):
@@ -113,4 +119,4 @@ def claims_for(state: ServerState, request: Request, credentials: Credentials) -
     user = state.store.get_user(found.record.sub)
     if user is None:
         raise InvalidToken("the user this token was issued for no longer exists", spec=SPEC)
-    return claims_for_scopes(user, found.record.scope)
+    return user, claims_for_scopes(user, found.record.scope)
