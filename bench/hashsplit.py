@@ -1,6 +1,7 @@
 """W2's server CPU per login split by thread, for valetkey variants run side by side.
 
-    python -m bench.hashsplit [--seconds 3] [--rounds 4] [--workers 1] [--isolated] [VARIANT ...]
+    python -m bench.hashsplit [--seconds 3] [--rounds 4] [--workers 1] [--users 8] [--isolated]
+                              [VARIANT ...]
 
 VARIANT is ``NAME`` or ``NAME:ENV=VALUE,ENV=VALUE`` (environment added to that server), e.g.
 ``default c1:VALETKEY_PASSWORD_HASH_CONCURRENCY=1``; a name starting with ``w2p`` stores the user's
@@ -146,6 +147,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0, help="length of one slice")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--users", type=int, default=8, help="concurrent users (W2: 8)")
     ap.add_argument("--isolated", action="store_true", help="also time an isolated hasher")
     args = ap.parse_args()
     secrets = Secrets.fresh()
@@ -160,7 +162,7 @@ def main() -> None:
             driver = Driver(
                 Target(server.name, server.base, "/authorize"),
                 secrets.password,
-                users=8,
+                users=args.users,
                 session=False,
             )
             drivers.append(driver)
