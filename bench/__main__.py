@@ -508,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
     ctx = Context(Secrets.fresh(), rundir, load, versions, before=args.before)
     ctx.granian = args.granian
     ctx.argon2 = argon2_cost()
+    ctx.argon2_peer = argon2_cost(valetkeys=False)
     ctx.argon2_minimal = argon2_cost(rounds=256, hasher=MINIMAL_HASHER)
     plan = Plan(ctx, set(args.only.split(",")))
     passes = [int(w) for w in args.workers.split(",") if w]

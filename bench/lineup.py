@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def default_hasher() -> PasswordHasher:
-    """valetkey's default Argon2id parameters (OWASP's: 19 MiB, t=2, p=1)."""
+    """valetkey's default Argon2id parameters (OWASP's: 7 MiB, t=5, p=1)."""
     from valetkey.server.passwords import HashParams
 
     p = HashParams()
