@@ -87,13 +87,7 @@ async def validate(state: ServerState, request: Request, params: Params) -> Vali
         return pages.error_page(
             state, request, "This application cannot be used", refused.description, refused.error
         )
-    ctx = AuthorizeContext(
-        params,
-        client,
-        state.resources,
-        state.settings.allow_deprecated_grants,
-        known_scopes=state.known_scopes,
-    )
+    ctx = rules_context(state, params, client)
     try:
         authz, checks = validate_authorization_request(ctx)
         if pushed is None and client is not None and must_push(state, client):
@@ -140,6 +134,19 @@ async def validate(state: ServerState, request: Request, params: Params) -> Vali
         return response
     assert client is not None
     return Validated(authz, client, checks, flow_id, sent, pushed)
+
+
+def rules_context(state: ServerState, params: Params, client: Client | None) -> AuthorizeContext:
+    """What the authorization request's rule table judges (core.authorize): the request, its
+    client, and this server's resources, known scopes and grant switches; at /authorize and, for
+    a pushed request, at /par."""
+    return AuthorizeContext(
+        params,
+        client,
+        state.resources,
+        state.settings.allow_deprecated_grants,
+        known_scopes=state.known_scopes,
+    )
 
 
 def must_push(state: ServerState, client: Client) -> bool:

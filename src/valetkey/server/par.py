@@ -8,12 +8,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from valetkey.core import flows, par
-from valetkey.core.authorize import AuthorizeContext, validate_authorization_request
+from valetkey.core.authorize import validate_authorization_request
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.throttle import Decision
 from valetkey.server import flood
+from valetkey.server.authorize import rules_context
 from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.dpop import pushed_request_proof, refusal_headers
 from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
@@ -41,14 +42,7 @@ async def par_endpoint(request: Request) -> Response:
             {k: v for k, v in form.items() if k not in CREDENTIALS}, proof.jkt
         )
         pushed["client_id"] = [client.client_id]
-        ctx = AuthorizeContext(
-            pushed,
-            client,
-            state.resources,
-            state.settings.allow_deprecated_grants,
-            known_scopes=state.known_scopes,
-        )
-        _, validated = validate_authorization_request(ctx)
+        _, validated = validate_authorization_request(rules_context(state, pushed, client))
         checks = (*checks, *validated)
         over = flood.over_rate(state, request, "pushed_request", client)
     except Rejected as rejected:
