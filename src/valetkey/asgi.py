@@ -7,7 +7,7 @@ error page instead of JSON), the store's ``save_all`` as the row writer, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from starlette.requests import Request
@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from valetkey.core import flows
+from valetkey.core.lazy import on_first_call
 from valetkey.runtime import Failure, Route, Runtime
 from valetkey.server import app as server_app
 from valetkey.server.authorize import authorize_endpoint
@@ -41,36 +42,16 @@ GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 # The device flow's two endpoints, pushed authorization requests' and client registration's are
 # imported by their first request (lazy: `valetkey serve` starts, and answers its metadata, without
 # loading these features).
-async def device_authorization(request: Request) -> Response:
-    from valetkey.server.device import device_authorization_endpoint as endpoint  # lazy
-
-    return await endpoint(request)
-
-
-async def device(request: Request) -> Response:
-    from valetkey.server.device_page import device_page as endpoint  # lazy
-
-    return await endpoint(request)
-
-
-async def push(request: Request) -> Response:
-    from valetkey.server.par import par_endpoint as endpoint  # lazy
-
-    return await endpoint(request)
-
-
-async def register(request: Request) -> Response:
-    from valetkey.server.registration import registration_endpoint as endpoint  # lazy
-
-    return await endpoint(request)
-
-
-async def client_configuration(request: Request) -> Response:
-    from valetkey.server.registration_management import (
-        client_configuration_endpoint as endpoint,  # lazy
-    )
-
-    return await endpoint(request)
+Endpoint = Callable[[Request], Awaitable[Response]]
+device_authorization: Endpoint = on_first_call(
+    "valetkey.server.device", "device_authorization_endpoint"
+)
+device: Endpoint = on_first_call("valetkey.server.device_page", "device_page")
+push: Endpoint = on_first_call("valetkey.server.par", "par_endpoint")
+register: Endpoint = on_first_call("valetkey.server.registration", "registration_endpoint")
+client_configuration: Endpoint = on_first_call(
+    "valetkey.server.registration_management", "client_configuration_endpoint"
+)
 
 
 ROUTES = (

@@ -10,7 +10,7 @@ tests/core/test_lazy_exports.py holds the two lists equal.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 
@@ -32,3 +32,18 @@ def exports(
         return value
 
     return __getattr__
+
+
+def on_first_call(module: str, name: str) -> Callable[..., Awaitable[Any]]:
+    """A coroutine function that imports ``module``'s ``name`` when it is first called and then
+    awaits it with the same arguments: an endpoint or a grant handler of a feature most servers
+    never use, declared where the routes and grants are, loaded by its first request."""
+    found: list[Callable[..., Awaitable[Any]]] = []
+
+    async def call(*args: Any) -> Any:
+        if not found:
+            found.append(getattr(importlib.import_module(module), name))
+        return await found[0](*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from valetkey.core.device import DEVICE_CODE_GRANT
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
 from valetkey.core.grant_types import check_grant_type
+from valetkey.core.lazy import on_first_call
 from valetkey.core.models import AuthorizationCode, Client, Grant, Issuance, RefreshToken, User
 from valetkey.core.revocation import Refused, Revocation
 from valetkey.core.token import (
@@ -320,26 +320,10 @@ async def client_credentials_grant(
     )
 
 
-def _on_first_use(module: str, name: str) -> GrantHandler:
-    """A grant handler imported by its first request: the device flow's grant and the deprecated
-    password grant (most servers never see either, and start-up loads neither)."""
-
-    async def handler(
-        state: ServerState,
-        request: Request,
-        form: Params,
-        client: Client,
-        header_flow: str | None,
-        dpop: TokenProof,
-    ) -> Outcome:
-        grant: GrantHandler = getattr(importlib.import_module(module), name)
-        return await grant(state, request, form, client, header_flow, dpop)
-
-    return handler
-
-
-device_code_grant = _on_first_use("valetkey.server.device_grant", "device_code_grant")
-password_grant = _on_first_use("valetkey.server.password_grant", "password_grant")
+# The device flow's grant and the deprecated password grant are imported by their first request
+# (most servers never see either, and start-up loads neither).
+device_code_grant: GrantHandler = on_first_call("valetkey.server.device_grant", "device_code_grant")
+password_grant: GrantHandler = on_first_call("valetkey.server.password_grant", "password_grant")
 
 
 # One handler per grant type of the core's table (core/grant_types.py), which decides which are on.
