@@ -153,7 +153,6 @@ def _flooded(
 ) -> Response:
     """A rate's or a cap's refusal (server.flood): 429 with Retry-After, and both events."""
     response = flood.refused(state, flow_id, decision)
-    body = {"error": "invalid_request", "error_description": decision.description}
     state.emit(
         "device_authorization.rejected",
         flow_id,
@@ -162,7 +161,7 @@ def _flooded(
         target="authorization_server",
         summary=f"Device authorization request refused: {decision.description}",
         checks=(refused_check(decision),),
-        http=exchange(request, form, response, body),
+        http=exchange(request, form, response, flood.refusal_body(decision)),
         error="invalid_request",
         data={"rule": decision.rule, "spec": decision.spec, "wait": decision.wait},
     )

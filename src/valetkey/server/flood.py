@@ -57,8 +57,12 @@ def cap_of(state: ServerState, kind: CapKind, now: float) -> CapDecide | None:
     return decide
 
 
+def refusal_body(decision: Decision) -> dict[str, str]:
+    """The JSON of a rate's or a cap's refusal (also what the endpoint's own event shows)."""
+    return {"error": "invalid_request", "error_description": public(decision.description)}
+
+
 def refused(state: ServerState, flow_id: str, decision: Decision) -> Response:
     """The 429 answer, and the ``throttle.refused`` event (the endpoint emits its own too)."""
     emit_refused(state.emit, flow_id, decision, TARGETS[decision.kind], unchecked=False)
-    body = {"error": "invalid_request", "error_description": public(decision.description)}
-    return with_retry_after(json_response(body, 429, NO_STORE), decision)
+    return with_retry_after(json_response(refusal_body(decision), 429, NO_STORE), decision)

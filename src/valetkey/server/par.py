@@ -117,7 +117,6 @@ def _flooded(
     """A rate's or a cap's refusal (server.flood): 429 with Retry-After (RFC 9126 section 2.3),
     and both events."""
     response = flood.refused(state, flow_id, decision)
-    body = {"error": "invalid_request", "error_description": decision.description}
     state.emit(
         "authorization_request.push_refused",
         flow_id,
@@ -126,7 +125,7 @@ def _flooded(
         target="authorization_server",
         summary=f"Pushed authorization request refused: {decision.description}",
         checks=(*checks, refused_check(decision)),
-        http=exchange(request, form, response, body),
+        http=exchange(request, form, response, flood.refusal_body(decision)),
         error="invalid_request",
         data={"rule": decision.rule, "spec": decision.spec, "wait": decision.wait},
     )
