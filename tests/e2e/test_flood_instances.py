@@ -18,7 +18,7 @@ from tests.conftest import BASE_CONFIG
 from tests.e2e.test_multi_instance import READY_SECONDS
 from tests.lifecycle.conftest import FAST_BASE
 from tests.support.device import DEVICE_CONFIG
-from tests.support.serveproc import ServeProcess, start_together
+from tests.support.serveproc import running_together
 from valetkey.core import pkce
 from valetkey.store.engine import normalize_url
 
@@ -36,13 +36,8 @@ REDIRECT = "http://127.0.0.1:9999/callback"
 @pytest.fixture
 def instances(tmp_path: Path, pg_url: str) -> Iterator[tuple[str, str]]:
     config = f'database = "{pg_url}"\n{TOP}{FAST_BASE}{DEVICE_CLIENTS}'
-    servers = [ServeProcess(config, tmp_path) for _ in range(2)]
-    try:
-        start_together(servers, timeout=READY_SECONDS)
-        yield servers[0].base, servers[1].base
-    finally:
-        for server in servers:
-            server.stop()
+    with running_together(config, tmp_path, timeout=READY_SECONDS) as (first, second):
+        yield first, second
 
 
 def device(base: str) -> httpx.Response:

@@ -17,7 +17,7 @@ from tests.e2e.test_multi_instance import READY_SECONDS
 from tests.lifecycle.conftest import FAST_BASE
 from tests.support.flows import authorize_url, login_and_consent, redirect_params
 from tests.support.forms import Form, the_form
-from tests.support.serveproc import ServeProcess, start_together
+from tests.support.serveproc import running_together
 from valetkey.client.dpop import DPoPKey
 from valetkey.core import pkce
 
@@ -30,13 +30,8 @@ REDIRECT = "http://127.0.0.1:9999/callback"
 @pytest.fixture
 def instances(tmp_path: Path, pg_url: str) -> Iterator[tuple[str, str]]:
     config = f'issuer = "{ISSUER}"\ndatabase = "{pg_url}"\n{FAST_BASE}'
-    servers = [ServeProcess(config, tmp_path) for _ in range(2)]
-    try:
-        start_together(servers, timeout=READY_SECONDS)
-        yield servers[0].base, servers[1].base
-    finally:
-        for server in servers:
-            server.stop()
+    with running_together(config, tmp_path, timeout=READY_SECONDS) as (first, second):
+        yield first, second
 
 
 def push(base: str, verifier: str, headers: dict[str, str] | None = None) -> str:

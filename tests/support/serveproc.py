@@ -13,7 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.servers import free_port, isolated_env, wait_until_ready
@@ -88,6 +89,21 @@ def start_together(servers: list[ServeProcess], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     for server in servers:
         server.wait_ready(max(1.0, deadline - time.monotonic()))
+
+
+@contextmanager
+def running_together(
+    config: str, workdir: Path, count: int = 2, timeout: float = 120.0
+) -> Iterator[list[str]]:
+    """``count`` instances of one configuration (one shared database), started at the same
+    instant; their base URLs, and every one stopped at the end."""
+    servers = [ServeProcess(config, workdir) for _ in range(count)]
+    try:
+        start_together(servers, timeout=timeout)
+        yield [server.base for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def at_once(bases: Sequence[str], send: Callable[[str], int]) -> list[int]:
