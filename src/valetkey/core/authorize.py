@@ -23,6 +23,7 @@ from valetkey.core.errors import (
 )
 from valetkey.core.events import Check
 from valetkey.core.models import Client, Resource
+from valetkey.core.records import fast_init
 
 SINGLE_VALUED = (
     "response_type",
@@ -40,6 +41,7 @@ SINGLE_VALUED = (
 )
 
 
+@fast_init
 @dataclass(frozen=True)
 class AuthorizationRequest:
     client_id: str

@@ -19,12 +19,14 @@ from valetkey.core.client_assertion import JWT_METHODS, presented_assertion
 from valetkey.core.errors import InvalidClient, InvalidRequest
 from valetkey.core.events import Check
 from valetkey.core.models import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, Client
+from valetkey.core.records import fast_init
 
 if TYPE_CHECKING:
     from valetkey.core.client_assertion import AssertionContext, VerifiedAssertion
     from valetkey.core.dpop.replay import JtiRegistry
 
 
+@fast_init
 @dataclass(frozen=True)
 class PresentedCredentials:
     client_id: str
@@ -111,6 +113,7 @@ def presented_credentials(
     return PresentedCredentials(body_id, None, "none")
 
 
+@fast_init
 @dataclass(frozen=True)
 class Authentication:
     client: Client

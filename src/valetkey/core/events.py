@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from valetkey.core.clock import Clock, SystemClock
+from valetkey.core.records import fast_init
 
 Channel = Literal["front", "back", "local"]
 Actor = Literal["user", "browser", "client", "authorization_server", "resource_server"]
@@ -69,6 +70,7 @@ def redact(values: Mapping[str, Any], extra: Iterable[str] = ()) -> dict[str, An
     return out
 
 
+@fast_init
 @dataclass(frozen=True)
 class Check:
     """One validation rule's outcome, with the spec section that requires it."""

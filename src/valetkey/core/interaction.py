@@ -18,11 +18,14 @@ from valetkey.core.checks import Rejected, Rule, Stop, run_rules
 from valetkey.core.errors import ConsentRequired, LoginRequired, OAuthError
 from valetkey.core.events import Check
 from valetkey.core.models import LoginSession
+from valetkey.core.records import fast_init
 
 Step = Literal["sign_in", "consent", "issue"]
 PROMPT_NONE_SPEC = "OIDC Core §3.1.2.6"
 
 
+@fast_init
+@fast_init
 @dataclass(frozen=True)
 class InteractionContext:
     request: AuthorizationRequest
@@ -35,6 +38,7 @@ class InteractionContext:
     public_client: bool = False  # no client authentication: its identity rests on its redirect URI
 
 
+@fast_init
 @dataclass(frozen=True)
 class Interaction:
     step: Step

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from valetkey.core.records import fast_init
+
 # The client authentication methods (RFC 7591 §2 token_endpoint_auth_method): their one home,
 # for the server and the client library alike. The constants must be members of the Literal
 # (mypy checks); tests/core check that AUTH_METHODS is every member of it.
@@ -84,6 +86,7 @@ class Resource:
     name: str = ""
 
 
+@fast_init
 @dataclass(frozen=True)
 class AuthorizationCode:
     code_digest: str
@@ -119,6 +122,7 @@ class AuthorizationCode:
         )
 
 
+@fast_init
 @dataclass(frozen=True)
 class Grant:
     grant_id: str
@@ -134,6 +138,7 @@ class Grant:
     revoked_reason: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class RefreshToken:
     token_digest: str
@@ -147,6 +152,7 @@ class RefreshToken:
     dpop_jkt: str | None = None  # RFC 9449 §5: a public client's refresh needs a proof by this key
 
 
+@fast_init
 @dataclass(frozen=True)
 class AccessTokenRecord:
     jti: str
@@ -170,6 +176,7 @@ class SigningKey:
     retired_at: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class LoginSession:
     session_id: str
@@ -178,6 +185,7 @@ class LoginSession:
     expires_at: float
 
 
+@fast_init
 @dataclass(frozen=True)
 class Issuance:
     """What one successful token request writes: an access token, maybe a refresh token, maybe a new grant."""
@@ -187,6 +195,7 @@ class Issuance:
     grant: Grant | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class NewCode:
     """What an approved authorization request writes: the grant and its one-time code."""

@@ -8,11 +8,13 @@ from typing import Any
 from valetkey.core import jose, resource_indicators, scopes
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, RefreshToken, User
+from valetkey.core.records import fast_init
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.core.token_format import AT_JWT_TYP
 from valetkey.server.state import ServerState
 
 
+@fast_init
 @dataclass(frozen=True)
 class Minted:
     """Secret values for the response, alongside the records the store keeps (digests only)."""
