@@ -18,6 +18,7 @@ from typing import Literal
 
 from valetkey.core.challenge import challenges
 from valetkey.core.errors import InvalidRequest, OAuthError, UseDPoPNonce
+from valetkey.core.records import fast_init
 from valetkey.core.text import safe, shown
 from valetkey.core.token_format import MAX_TOKEN_LENGTH
 
@@ -31,6 +32,7 @@ Scheme = Literal["bearer", "dpop"]
 _UNAUTHORIZED = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
 
 
+@fast_init
 @dataclass(frozen=True)
 class Credentials:
     """The access token a request presented, and the scheme it used."""

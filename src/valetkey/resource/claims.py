@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from valetkey.core import scopes
 from valetkey.core.checks import Rule
 from valetkey.core.errors import InvalidToken
+from valetkey.core.records import fast_init
 from valetkey.core.text import shown
 from valetkey.core.token_format import AT_JWT_TYP, is_access_token_typ
 from valetkey.resource.token import audience_of
@@ -29,6 +30,7 @@ class Expected(Protocol):
     def leeway(self) -> float: ...
 
 
+@fast_init
 @dataclass(frozen=True)
 class JwtContext:
     validator: Expected

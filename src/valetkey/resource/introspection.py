@@ -13,12 +13,14 @@ from valetkey.core.client_auth import basic_credentials
 from valetkey.core.clock import Clock, SystemClock
 from valetkey.core.errors import InvalidToken
 from valetkey.core.events import Check, EventSink, NullSink
+from valetkey.core.records import fast_init
 from valetkey.resource.cache import DigestCache, token_digest
 from valetkey.resource.discovery import Discovery, Unavailable, new_http_client
 from valetkey.resource.events import emit
 from valetkey.resource.token import AccessToken, audience_of
 
 
+@fast_init
 @dataclass(frozen=True)
 class _Answer:
     validator: IntrospectionValidator

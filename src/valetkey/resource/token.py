@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from valetkey.core.events import Check
+from valetkey.core.records import fast_init
 
 
+@fast_init
 @dataclass(frozen=True)
 class AccessToken:
     """What a handler may rely on: every field was checked against the authorization server."""

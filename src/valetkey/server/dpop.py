@@ -19,10 +19,12 @@ from valetkey.core.dpop import (
 from valetkey.core.errors import InvalidDPoPProof, OAuthError, UseDPoPNonce
 from valetkey.core.events import Check
 from valetkey.core.models import Client
+from valetkey.core.records import fast_init
 from valetkey.server.http import header
 from valetkey.server.state import ServerState
 
 
+@fast_init
 @dataclass(frozen=True)
 class TokenProof:
     """The verified proof of a token request (None: the request sent no DPoP header)."""

@@ -22,6 +22,7 @@ from valetkey.core.dpop import htu as htu_rules
 from valetkey.core.dpop.nonces import MAX_NONCE_LENGTH, FixedNonce, NonceSource
 from valetkey.core.errors import InvalidDPoPProof, InvalidGrant, InvalidToken, UseDPoPNonce
 from valetkey.core.events import Check
+from valetkey.core.records import fast_init
 from valetkey.core.secrets import equal
 
 Location = Literal["token_endpoint", "resource"]
@@ -49,6 +50,7 @@ class DPoPPolicy:
             raise ValueError("max_age must be positive, max_future and max_jti_length not negative")
 
 
+@fast_init
 @dataclass(frozen=True)
 class ProofRequest:
     """One request's DPoP inputs, as plain values."""
@@ -67,6 +69,7 @@ class ProofRequest:
             raise TypeError("headers is the list of DPoP header values, not one value")
 
 
+@fast_init
 @dataclass(frozen=True)
 class VerifiedProof:
     jkt: str  # RFC 7638 thumbprint of the proof's key: cnf.jkt for a token bound now (§6.1)

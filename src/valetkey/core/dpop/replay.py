@@ -15,6 +15,7 @@ from valetkey.core.checks import Rejected, Rule, run_rules
 from valetkey.core.dpop.proof import VerifiedProof
 from valetkey.core.errors import InvalidDPoPProof
 from valetkey.core.events import Check
+from valetkey.core.records import fast_init
 
 
 class JtiRegistry(Protocol):
@@ -52,6 +53,7 @@ class MemoryJtiRegistry:
         return len(self._expiry)
 
 
+@fast_init
 @dataclass(frozen=True)
 class _Use:
     proof: VerifiedProof

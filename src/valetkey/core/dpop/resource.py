@@ -18,10 +18,12 @@ from valetkey.core.dpop.proof import DPoPPolicy, ProofRequest, verify_proof
 from valetkey.core.dpop.replay import JtiRegistry, check_not_replayed
 from valetkey.core.errors import InvalidToken
 from valetkey.core.events import Check
+from valetkey.core.records import fast_init
 
 SCHEME_RULE, SCHEME_SPEC = "check_token_scheme_binding", "RFC 9449 §7.1, §7.2"
 
 
+@fast_init
 @dataclass(frozen=True)
 class Presentation:
     """One request to a resource, as plain values."""
