@@ -48,7 +48,6 @@ async def bearer_token(request: Request) -> Credentials:
 
 async def userinfo_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
     credentials = Credentials("")
     try:
         credentials = await bearer_token(request)
@@ -56,20 +55,21 @@ async def userinfo_endpoint(request: Request) -> Response:
     except (OAuthError, NoCredentials) as exc:
         error = exc if isinstance(exc, OAuthError) else None
         code = error.error if error else "no_credentials"
-        state.emit(
-            "userinfo.rejected",
-            flow_id,
-            channel="back",
-            source="client",
-            target="authorization_server",
-            summary=f"UserInfo request rejected: {code}",
-            error=code,
-            data={
-                "rule": (error.rule if error else "") or "bearer_credentials",
-                "spec": (error.spec if error else "") or SPEC,
-                "reason": exc.description,
-            },
-        )
+        if state.observed:  # the flow id (a new one unless the client names one) only for events
+            state.emit(
+                "userinfo.rejected",
+                _flow_id(request),
+                channel="back",
+                source="client",
+                target="authorization_server",
+                summary=f"UserInfo request rejected: {code}",
+                error=code,
+                data={
+                    "rule": (error.rule if error else "") or "bearer_credentials",
+                    "spec": (error.spec if error else "") or SPEC,
+                    "reason": exc.description,
+                },
+            )
         # RFC 6750 §3: "openid" is the scope a token needs here (OIDC Core §5.3).
         scope = ("openid",) if isinstance(exc, InsufficientScope) else ()
         answer = refusal(
@@ -83,7 +83,7 @@ async def userinfo_endpoint(request: Request) -> Response:
     if state.observed:  # with a NullSink, the event's parts are not even built
         state.emit(
             "userinfo.returned",
-            flow_id,
+            _flow_id(request),
             channel="back",
             source="client",
             target="authorization_server",
@@ -91,6 +91,10 @@ async def userinfo_endpoint(request: Request) -> Response:
             data={"claims": sorted(body), **acting_for(state, user)},
         )
     return json_response(body)
+
+
+def _flow_id(request: Request) -> str:
+    return flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
 
 
 def claims_for(
