@@ -125,6 +125,44 @@ def test_a_device_approved_on_its_page_names_the_user_then_its_tokens(env: InPro
     assert named(env, since)[-1] == ("device.denied", "alice")
 
 
+def test_a_code_entered_names_the_signed_in_user_and_an_unknown_browser_none(
+    env: InProcess,
+) -> None:
+    first = env.http.post("/device_authorization", data={"client_id": "tv", "scope": "read:files"})
+    enter_code(env.http, first.json()["user_code"])  # nobody signed in yet
+    assert ("device.user_code_entered", None) in named(env)
+    login(env)  # this browser is alice's now
+    second = env.http.post("/device_authorization", data={"client_id": "tv", "scope": "read:files"})
+    since = len(env.sink.events)
+    enter_code(env.http, second.json()["user_code"])
+    assert ("device.user_code_entered", "alice") in named(env, since)
+
+
+def test_a_revoked_grant_names_its_user(env: InProcess) -> None:
+    """A replayed code and a reused refresh token end the user's grant: the events say whose."""
+    result = run_code_flow(env.http, env.base, scope="read:profile", **WEB)
+    form = {
+        "grant_type": "authorization_code",
+        "code": result.params["code"],
+        "redirect_uri": WEB["redirect_uri"],
+        "code_verifier": result.verifier,
+    }
+    assert env.http.post("/token", data=form, auth=("web", WEB_SECRET)).status_code == 200
+    since = len(env.sink.events)
+    assert env.http.post("/token", data=form, auth=("web", WEB_SECRET)).status_code == 400
+    assert ("grant.revoked", "alice") in named(env, since)
+    tokens = login(env)
+    refresh(env, tokens["refresh_token"])
+    since = len(env.sink.events)
+    reused = env.http.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=("web", WEB_SECRET),
+    )
+    assert reused.status_code == 400
+    assert ("grant.revoked", "alice") in named(env, since)
+
+
 def test_client_credentials_and_refusals_name_no_user(env: InProcess) -> None:
     r = env.http.post(
         "/token",

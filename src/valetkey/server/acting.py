@@ -3,7 +3,9 @@
 Every event the server emits for a user carries it, built here and nowhere else: the sign-in, an
 authorization request answered with the browser's live session, consent shown, given or refused,
 the code, the tokens issued or refreshed for the user's grant (authorization code, refresh token,
-device code, password, implicit), a device allowed or denied on /device, UserInfo. So the inspector
+device code, password, implicit), a device's code entered by a signed-in browser, a device
+allowed or denied on /device, a grant revoked for a replayed code or a reused refresh token,
+UserInfo. So the inspector
 knows a flow's user however the flow ran: a remembered sign-in has no sign-in event, a refresh or
 a device's poll none either. A client's own tokens (client credentials) act for no user and name
 none. Only the username, never the password, its hash or a claim.

@@ -156,6 +156,7 @@ async def authorization_code_grant(
             form, client, code, now, replayed, resources=state.resources, dpop_jkt=dpop.jkt
         )
         seen["flow"] = code.flow_id if code else None
+        seen["sub"] = code.sub if code else None  # whom a revocation acts for
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
         minted = mint_for_grant(
@@ -179,7 +180,7 @@ async def authorization_code_grant(
     except Rejected as rejected:
         flow = header_flow or seen.get("flow") or flows.new_flow_id()
         if isinstance(rejected, Refused):
-            emit_revoked(state, flow, rejected.revocation)
+            emit_revoked(state, flow, rejected.revocation, seen.get("sub"))
         raise Failed(rejected.error, flow, rejected.checks) from None
     minted: Minted = seen["minted"]
     code: AuthorizationCode = seen["code"]
@@ -234,6 +235,7 @@ async def refresh_token_grant(
         ctx = RefreshContext(
             form, client, token, grant, now, reused, resources=state.resources, dpop_jkt=dpop.jkt
         )
+        seen["sub"] = grant.sub if grant else None  # whom a revocation acts for
         seen["checks"] = decide_refresh(ctx)
         assert grant is not None
         minted = mint_for_grant(
@@ -257,7 +259,7 @@ async def refresh_token_grant(
         )
     except Rejected as rejected:
         if isinstance(rejected, Refused):
-            emit_revoked(state, flow_id, rejected.revocation)
+            emit_revoked(state, flow_id, rejected.revocation, seen.get("sub"))
         raise Failed(rejected.error, flow_id, rejected.checks) from None
     minted, grant, scope = seen["minted"], seen["grant"], seen["scope"]
     body = token_response(state, minted, scope)
@@ -342,8 +344,11 @@ def grant_handler(state: ServerState, form: Params) -> GrantHandler:
     return GRANTS[check_grant_type(form, allow_deprecated=allow).name]
 
 
-def emit_revoked(state: ServerState, flow_id: str, revocation: Revocation) -> None:
-    """The event for a decision that revoked a grant, told by the decision's type."""
+def emit_revoked(state: ServerState, flow_id: str, revocation: Revocation, sub: str | None) -> None:
+    """The event for a decision that revoked a grant, told by the decision's type; it names the
+    grant's user (``sub``), whose tokens it ended."""
+    if not state.observed:
+        return
     state.emit(
         "grant.revoked",
         flow_id,
@@ -351,5 +356,5 @@ def emit_revoked(state: ServerState, flow_id: str, revocation: Revocation) -> No
         source="authorization_server",
         target="authorization_server",
         summary=revocation.summary,
-        data={"reason": revocation.reason, "spec": revocation.spec},
+        data={"reason": revocation.reason, "spec": revocation.spec, **acting_for(state, sub)},
     )
