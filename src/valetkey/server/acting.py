@@ -5,9 +5,8 @@ authorization request answered with the browser's live session, consent shown, g
 the code, the tokens issued or refreshed for the user's grant (authorization code, refresh token,
 device code, password, implicit), a device's code entered by a signed-in browser, a device
 allowed or denied on /device, a grant revoked for a replayed code or a reused refresh token,
-UserInfo. So the inspector
-knows a flow's user however the flow ran: a remembered sign-in has no sign-in event, a refresh or
-a device's poll none either. A client's own tokens (client credentials) act for no user and name
+UserInfo. So the inspector knows a flow's user however the flow ran: a remembered sign-in has no
+sign-in event, a refresh or a device's poll none either. A client's own tokens (client credentials) act for no user and name
 none. Only the username, never the password, its hash or a claim.
 """
 
