@@ -21,14 +21,12 @@ from valetkey.core.device import (
 from valetkey.core.errors import AuthorizationPending, SlowDown
 from valetkey.core.models import Client, DeviceCode, Issuance
 from valetkey.core.token import one
-from valetkey.server.acting import acting_for
 from valetkey.server.dpop import TokenProof
 from valetkey.server.http import Params
 from valetkey.server.issue import (
     Minted,
     grant_id_token,
-    id_token_user,
-    mint_for_grant,
+    mint_redeemed,
     token_response,
 )
 from valetkey.server.state import ServerState
@@ -59,21 +57,20 @@ async def device_code_grant(
             seen["rejected"] = rejected
             return None, ctx.poll_state()
         assert record is not None
-        minted = mint_for_grant(
+        seen["record"] = record
+        issuance = mint_redeemed(
             state,
+            seen,
             client=client,
             grant=record.grant(),
             scope=ctx.scope,
             audience=ctx.audience,
+            id_scope=record.scope,
             now=now,
             new_grant=True,
             jkt=dpop.jkt,
         )
-        seen["minted"], seen["record"], seen["scope"] = minted, record, ctx.scope
-        # Read inside the transaction: once the code is spent, nothing may touch the database.
-        seen["user"] = id_token_user(state, record.scope, record.sub)
-        seen["acting"] = acting_for(state, seen["user"] or record.sub)
-        return minted.issuance, ctx.poll_state()
+        return issuance, ctx.poll_state()
 
     if value:
         state.store.poll_device_code(device_code_digest(value), now, decide)

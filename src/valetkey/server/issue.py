@@ -11,6 +11,7 @@ from valetkey.core.models import AccessTokenRecord, Client, Grant, Issuance, Ref
 from valetkey.core.records import fast_init
 from valetkey.core.secrets import new_token, ordered_id
 from valetkey.core.token_format import AT_JWT_TYP
+from valetkey.server.acting import acting_for
 from valetkey.server.state import ServerState
 
 
@@ -157,6 +158,41 @@ def token_response(state: ServerState, minted: Minted, scope: tuple[str, ...]) -
         body["refresh_token"] = minted.refresh_token
     body.update(minted.extra)
     return body
+
+
+def mint_redeemed(
+    state: ServerState,
+    seen: dict[str, Any],
+    *,
+    client: Client,
+    grant: Grant,
+    scope: tuple[str, ...],
+    audience: tuple[str, ...],
+    id_scope: tuple[str, ...],
+    now: float,
+    jkt: str | None,
+    new_grant: bool = False,
+    with_refresh: bool | None = None,
+) -> Issuance:
+    """The tokens of a grant redeemed inside the store's transaction (a code, a refresh token, a
+    device code), noted in ``seen`` for the answer and its events: ``minted``, ``scope``, the user
+    an ID token for ``id_scope`` speaks of (``user``) and whom the events name (``acting``), both
+    read now, before the commit (``id_token_user``)."""
+    minted = mint_for_grant(
+        state,
+        client=client,
+        grant=grant,
+        scope=scope,
+        audience=audience,
+        now=now,
+        new_grant=new_grant,
+        with_refresh=with_refresh,
+        jkt=jkt,
+    )
+    seen["minted"], seen["scope"] = minted, scope
+    seen["user"] = id_token_user(state, id_scope, grant.sub)
+    seen["acting"] = acting_for(state, seen["user"] or grant.sub)
+    return minted.issuance
 
 
 def id_token_user(state: ServerState, scope: tuple[str, ...], sub: str | None) -> User | None:

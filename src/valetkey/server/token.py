@@ -47,9 +47,8 @@ from valetkey.server.http import (
 from valetkey.server.issue import (
     Minted,
     grant_id_token,
-    id_token_user,
     mint_access_token,
-    mint_for_grant,
+    mint_redeemed,
     token_response,
 )
 from valetkey.server.state import ServerState
@@ -159,19 +158,18 @@ async def authorization_code_grant(
         seen["sub"] = code.sub if code else None  # whom a revocation acts for
         seen["checks"] = decide_authorization_code(ctx)
         assert code is not None
-        minted = mint_for_grant(
+        seen["code"] = code
+        return mint_redeemed(
             state,
+            seen,
             client=client,
             grant=code.grant(),
             scope=ctx.scope,
             audience=ctx.audience,
+            id_scope=code.scope,
             now=now,
             jkt=dpop.jkt,
         )
-        seen["minted"], seen["code"], seen["scope"] = minted, code, ctx.scope
-        seen["user"] = id_token_user(state, code.scope, code.sub)
-        seen["acting"] = acting_for(state, seen["user"] or code.sub)  # read before the commit
-        return minted.issuance
 
     try:
         state.store.redeem_code(vsecrets.digest(code_value), now, decide) if code_value else decide(
@@ -238,20 +236,19 @@ async def refresh_token_grant(
         seen["sub"] = grant.sub if grant else None  # whom a revocation acts for
         seen["checks"] = decide_refresh(ctx)
         assert grant is not None
-        minted = mint_for_grant(
+        seen["grant"] = grant
+        return mint_redeemed(
             state,
+            seen,
             client=client,
             grant=grant,
             scope=ctx.scope,
             audience=ctx.audience,
+            id_scope=ctx.scope,
             now=now,
             with_refresh=True,
             jkt=dpop.jkt,
         )
-        seen["minted"], seen["grant"], seen["scope"] = minted, grant, ctx.scope
-        seen["user"] = id_token_user(state, ctx.scope, grant.sub)
-        seen["acting"] = acting_for(state, seen["user"] or grant.sub)  # read before the commit
-        return minted.issuance
 
     try:
         state.store.rotate_refresh(vsecrets.digest(value), now, decide) if value else decide(
