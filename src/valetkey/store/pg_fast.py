@@ -24,8 +24,9 @@ import json
 import logging
 import select
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from functools import partial
+from types import TracebackType
 from typing import Any
 
 import psycopg
@@ -88,18 +89,20 @@ def _params(form: PostgresForm, params: Mapping[str, Any]) -> Any:
 class Shape:
     """How one statement's rows are read: its columns' names and types, found on its first row."""
 
-    __slots__ = ("decoders", "row_type")
+    __slots__ = ("decoders", "make")
 
     def __init__(self, result: pq.abc.PGresult) -> None:
         names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
-        self.row_type: Any = namedtuple("Row", names)  # type: ignore[misc]
+        row_type = namedtuple("Row", names)  # type: ignore[misc]
+        # Filled in C by ``tuple.__new__``: the named tuple's own ``__new__`` is Python.
+        self.make: Callable[[list[Any]], Any] = partial(tuple.__new__, row_type)
         self.decoders = [_DECODERS.get(result.ftype(i), _text) for i in range(result.nfields)]
 
     def first(self, result: pq.abc.PGresult) -> Any:
         get = result.get_value
         raw = [get(0, i) for i in range(len(self.decoders))]
-        return self.row_type(
-            *[None if v is None else f(v) for f, v in zip(self.decoders, raw, strict=True)]
+        return self.make(
+            [None if v is None else f(v) for f, v in zip(self.decoders, raw, strict=True)]
         )
 
 
@@ -258,15 +261,40 @@ class PGConnections:
 
 
 class PGTx:
-    """One open write transaction. Statements whose result the block does not need (``add``)
-    wait, and leave with the next one that it does need, or with the commit; ``BEGIN`` leaves
-    with the first statement."""
+    """One write transaction on a pooled connection, as its own context manager: committed when
+    the block ends, rolled back if it raises. Statements whose result the block does not need
+    (``add``) wait, and leave with the next one that it does need, or with the commit; ``BEGIN``
+    leaves with the first statement."""
 
-    __slots__ = ("conn", "steps")
+    __slots__ = ("conn", "db", "steps")
+    conn: PGConn
 
-    def __init__(self, conn: PGConn) -> None:
-        self.conn = conn
+    def __init__(self, db: PGDatabase) -> None:
+        self.db = db
         self.steps: list[Queued] = [BEGIN]
+
+    def __enter__(self) -> PGTx:
+        self.conn = self.db._take()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            try:
+                self.commit()
+            except BaseException as failed:
+                self._failed(failed)
+                raise
+            self.db.pool.give_back(self.conn)
+        else:
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        """Roll back; an outage raises ``StorageUnavailable`` (from ``exc``)."""
+        self.db._rollback(self.conn)
+        if isinstance(exc, psycopg.Error):
+            _raise_outage(exc)
 
     def _now(self, stmt: Statement, params: Mapping[str, Any]) -> pq.abc.PGresult:
         self.conn.queue(self.steps, stmt.postgres, params)
@@ -322,19 +350,8 @@ class PGDatabase:
         self.pool.give_back(conn)
         return row
 
-    @contextmanager
-    def write(self) -> Iterator[PGTx]:
-        conn = self._take()
-        try:
-            tx = PGTx(conn)
-            yield tx
-            tx.commit()
-        except BaseException as exc:
-            self._rollback(conn)
-            if isinstance(exc, psycopg.Error):
-                _raise_outage(exc)
-            raise
-        self.pool.give_back(conn)
+    def write(self) -> PGTx:
+        return PGTx(self)
 
     def _rollback(self, conn: PGConn) -> None:
         """Leave the connection outside any transaction, or drop it."""

@@ -20,9 +20,10 @@ import sqlite3
 import threading
 import time
 from collections import namedtuple
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import PurePath
+from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,19 +36,16 @@ from valetkey.store.text import check_storable
 log = logging.getLogger("valetkey.store")
 
 
-# Per statement text, the type of its rows (columns as attributes, as SQLAlchemy's rows have
-# them): made on the first row, then found by the text's cached hash.
-_ROW_TYPES: dict[str, Any] = {}
+# Per statement text, how its rows are made: a named tuple type (columns as attributes, as
+# SQLAlchemy's rows have them) built from the first row's cursor, then called by the text's cached
+# hash. ``tuple.__new__`` fills it in C: the type's own ``__new__`` is a Python function.
+_ROW_MAKERS: dict[str, Callable[[tuple[Any, ...]], Any]] = {}
 
 
-def _first_row(cursor: sqlite3.Cursor, sql: str) -> Any:
-    values = cursor.fetchone()
-    if values is None:
-        return None
-    row_type = _ROW_TYPES.get(sql)
-    if row_type is None:
-        row_type = _ROW_TYPES[sql] = namedtuple("Row", [d[0] for d in cursor.description])
-    return row_type(*values)
+def _row_maker(cursor: sqlite3.Cursor, sql: str) -> Callable[[tuple[Any, ...]], Any]:
+    row_type = namedtuple("Row", [d[0] for d in cursor.description])  # type: ignore[misc]
+    make = _ROW_MAKERS[sql] = partial(tuple.__new__, row_type)
+    return make
 
 
 def connect_existing(path: str, timeout: float) -> sqlite3.Connection:
@@ -65,22 +63,30 @@ _SQLITE_BUSY = 5
 
 
 def begin_immediate(conn: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE, retried after short sleeps while another process holds the write lock.
+    """BEGIN IMMEDIATE, retried after short sleeps while another process holds the write lock."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
+            raise
+        _wait_and_begin(conn)
 
-    SQLite's own busy handler sleeps 1 ms first, then 2, 5, 10 ms..., with this worker's event loop
+
+def _wait_and_begin(conn: sqlite3.Connection) -> None:
+    """SQLite's own busy handler sleeps 1 ms first, then 2, 5, 10 ms..., with this worker's event loop
     stopped all along, though a write transaction here lasts tens of microseconds: with two workers
     that stall, not the CPU, capped W1's throughput. The retries start at 50 us and double to 2 ms.
     """
     delay, deadline = 0.00005, time.monotonic() + BUSY_WAIT_SECONDS
     while True:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
         try:
             conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
                 raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.002)
 
 
 # A commit still checkpoints by itself past this many WAL pages (64 MiB): a bound, should the
@@ -192,11 +198,12 @@ class RawConnections:
         return conn
 
     def writer(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "writer", None)
-        if conn is None:
+        try:
+            return self._local.writer  # type: ignore[no-any-return]
+        except AttributeError:  # this thread's first write, or after ``discard_thread``
             conn = self._local.writer = self._open(0)
             self.checkpointer.start()
-        return conn
+            return conn
 
     def close(self) -> None:
         self.checkpointer.stop()
@@ -223,19 +230,55 @@ class RawConnections:
 
 
 class RawTx:
-    __slots__ = ("conn",)
+    """One write transaction on this thread's writing connection (``BEGIN IMMEDIATE``), as its
+    own context manager: committed when the block ends, rolled back if it raises."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    __slots__ = ("conn", "db")
+    conn: sqlite3.Connection
+
+    def __init__(self, db: RawDatabase) -> None:
+        self.db = db
+
+    def __enter__(self) -> RawTx:
+        try:
+            conn = self.conn = self.db.raw.writer()
+            begin_immediate(conn)
+        except sqlite3.Error as exc:
+            self.db._outage(exc)
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException as failed:
+                self._failed(failed)
+                raise
+            self.db.raw.checkpointer.wrote = True
+        else:
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        """Roll back; an outage raises ``StorageUnavailable`` (from ``exc``)."""
+        self.db._rollback(self.conn)
+        if isinstance(exc, sqlite3.Error):
+            self.db._outage(exc)
 
     def one(self, stmt: Statement, params: Mapping[str, Any]) -> Any:
         # No row holds NUL (writes refuse it), so SQLite matches nothing for such a key by itself;
         # text that is not UTF-8 (unpaired surrogates) cannot even be bound.
         sql, args = stmt.sqlite
         try:
-            return _first_row(self.conn.execute(sql, args(params)), sql)
+            cursor = self.conn.execute(sql, args(params))
         except UnicodeEncodeError:
             return None
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        return (_ROW_MAKERS.get(sql) or _row_maker(cursor, sql))(values)
 
     def run(self, stmt: Statement, params: Mapping[str, Any]) -> int:
         sql, args = stmt.sqlite
@@ -247,7 +290,11 @@ class RawTx:
         return self.conn.execute(sql, values).rowcount
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
-        self.run(stmt, params)
+        sql, args = stmt.sqlite
+        values = args(params)
+        if not plain(values):
+            check_storable(params)
+        self.conn.execute(sql, values)
 
 
 class RawDatabase:
@@ -264,23 +311,8 @@ class RawDatabase:
     def close(self) -> None:
         self.raw.close()
 
-    @contextmanager
-    def write(self) -> Iterator[RawTx]:
-        try:
-            conn = self.raw.writer()
-            begin_immediate(conn)
-        except sqlite3.Error as exc:
-            self._outage(exc)
-            raise
-        try:
-            yield RawTx(conn)
-            conn.execute("COMMIT")
-            self.raw.checkpointer.wrote = True
-        except BaseException as exc:
-            self._rollback(conn)
-            if isinstance(exc, sqlite3.Error):
-                self._outage(exc)
-            raise
+    def write(self) -> RawTx:
+        return RawTx(self)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         try:
@@ -300,16 +332,21 @@ class RawDatabase:
         sql, args = stmt.sqlite
         try:
             try:
-                return _first_row(self.raw.writer().execute(sql, args(params)), sql)
+                cursor = self.raw.writer().execute(sql, args(params))
+                values = cursor.fetchone()
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY:
                     raise
-            return _first_row(self.raw.get().execute(sql, args(params)), sql)
+                cursor = self.raw.get().execute(sql, args(params))
+                values = cursor.fetchone()
         except UnicodeEncodeError:
             return None
         except sqlite3.Error as exc:
             self._outage(exc)
             raise
+        if values is None:
+            return None
+        return (_ROW_MAKERS.get(sql) or _row_maker(cursor, sql))(values)
 
     def _outage(self, exc: sqlite3.Error) -> None:
         """Raise StorageUnavailable for an outage, after dropping this thread's connections: the
