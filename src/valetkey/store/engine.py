@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from valetkey.store.outage import outage
-from valetkey.store.statements import Statement
+from valetkey.store.statements import Insert, Statement
 from valetkey.store.text import check_storable, findable
 
 CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before the request is answered as an outage
@@ -101,6 +101,9 @@ class SATx:
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
         self.run(stmt, params)
+
+    def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
+        self.run(stmt, dict(zip(stmt.columns, row, strict=True)))
 
 
 class SADatabase:

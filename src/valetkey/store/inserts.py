@@ -19,16 +19,16 @@ def insert_device_code(tx: Tx, row: NewDeviceCode) -> None:
 
 
 def insert_rows(tx: Tx, row: NewRows) -> None:
+    if isinstance(row, NewCode):
+        tx.insert(q.INSERT_GRANT, grant_values(row.grant))
+        tx.insert(q.INSERT_CODE, code_values(row.code))
+        return
     if isinstance(row, NewDeviceCode):
         insert_device_code(tx, row)
         return
-    if isinstance(row, NewCode):
-        tx.add(q.INSERT_GRANT, grant_values(row.grant))
-        tx.add(q.INSERT_CODE, code_values(row.code))
-        return
     if row.grant is not None:
-        tx.add(q.INSERT_GRANT, grant_values(row.grant))
+        tx.insert(q.INSERT_GRANT, grant_values(row.grant))
     if row.access is not None:
-        tx.add(q.INSERT_ACCESS, access_values(row.access))
+        tx.insert(q.INSERT_ACCESS, access_values(row.access))
     if row.refresh is not None:
-        tx.add(q.INSERT_REFRESH, refresh_values(row.refresh))
+        tx.insert(q.INSERT_REFRESH, refresh_values(row.refresh))

@@ -35,8 +35,8 @@ from psycopg import pq
 from psycopg.errors import error_from_result
 
 from valetkey.store.outage import postgres_outage
-from valetkey.store.statements import PostgresForm, Statement
-from valetkey.store.text import check_storable, findable
+from valetkey.store.statements import Insert, PostgresForm, Statement
+from valetkey.store.text import check_storable, findable, plain
 
 log = logging.getLogger("valetkey.store")
 
@@ -81,9 +81,9 @@ def _param(value: Any) -> bytes | None:
     raise TypeError(f"no PostgreSQL text form for {kind.__name__}")
 
 
-def _params(form: PostgresForm, params: Mapping[str, Any]) -> Any:
-    """The values in placeholder order, as text (None: NULL); text, the most common, inline."""
-    return [v.encode("utf-8") if v.__class__ is str else _param(v) for v in form.args(params)]
+def _params(values: tuple[Any, ...]) -> Any:
+    """Values in placeholder order, as text (None: NULL); text, the most common, inline."""
+    return [v.encode("utf-8") if v.__class__ is str else _param(v) for v in values]
 
 
 class Shape:
@@ -156,15 +156,16 @@ class PGConn:
         if name not in self.prepared:
             self._check(self.pgconn.prepare(name, form.text))
             self.prepared.add(name)
-        return self._check(self.pgconn.exec_prepared(name, _params(form, params)))
+        return self._check(self.pgconn.exec_prepared(name, _params(form.args(params))))
 
-    def queue(self, steps: list[Queued], form: PostgresForm, params: Mapping[str, Any]) -> None:
-        """Add ``form`` with ``params`` to ``steps`` (its preparation first, on first use)."""
+    def queue(self, steps: list[Queued], form: PostgresForm, values: tuple[Any, ...]) -> None:
+        """Add ``form`` with ``values`` (in placeholder order) to ``steps`` (its preparation first,
+        on first use)."""
         if form.name not in self.prepared and not any(
             step[0] == PREPARE and step[1] == form.name for step in steps
         ):
             steps.append((PREPARE, form.name, form.text))
-        steps.append((RUN, form.name, _params(form, params)))
+        steps.append((RUN, form.name, _params(values)))
 
     def exchange(self, steps: list[Queued]) -> pq.abc.PGresult:
         """Send ``steps`` in one pipeline, one round trip; the last one's result. The first
@@ -297,7 +298,8 @@ class PGTx:
             _raise_outage(exc)
 
     def _now(self, stmt: Statement, params: Mapping[str, Any]) -> pq.abc.PGresult:
-        self.conn.queue(self.steps, stmt.postgres, params)
+        form = stmt.postgres
+        self.conn.queue(self.steps, form, form.args(params))
         steps, self.steps = self.steps, []
         return self.conn.exchange(steps)
 
@@ -312,7 +314,13 @@ class PGTx:
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
         check_storable(params)
-        self.conn.queue(self.steps, stmt.postgres, params)
+        form = stmt.postgres
+        self.conn.queue(self.steps, form, form.args(params))
+
+    def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
+        if not plain(row):
+            check_storable(dict(zip(stmt.columns, row, strict=True)))
+        self.conn.queue(self.steps, stmt.postgres, row)
 
     def commit(self) -> None:
         steps, self.steps = self.steps, []

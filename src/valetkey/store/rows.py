@@ -165,68 +165,76 @@ def device_from_row(row: Any) -> DeviceCode:
     )
 
 
-# Column values for the INSERTs (shared by the SQLAlchemy path and the raw SQLite path).
-def grant_values(g: Grant) -> dict[str, Any]:
-    return {
-        "grant_id": g.grant_id,
-        "client_id": g.client_id,
-        "sub": g.sub,
-        "scope": join(g.scope),
-        "audience": join(g.audience),
-        "created_at": g.created_at,
-        "flow_id": g.flow_id,
-        "auth_time": g.auth_time,
-        "nonce": g.nonce,
-    }
+# The values of a new row, as its INSERT (``statements.Insert``) binds them: a tuple in the table's
+# column order (``columns``) without the columns set later. (A tuple: no dict built, then read
+# back in placeholder order, per row.)
+def grant_values(g: Grant) -> tuple[Any, ...]:
+    """The values of ``INSERT_GRANT``."""
+    return (
+        g.grant_id,
+        g.client_id,
+        g.sub,
+        join(g.scope),
+        join(g.audience),
+        g.created_at,
+        g.flow_id,
+        g.auth_time,
+        g.nonce,
+    )
 
 
-def code_values(c: AuthorizationCode) -> dict[str, Any]:
-    return {
-        "code_digest": c.code_digest,
-        "grant_id": c.grant_id,
-        "client_id": c.client_id,
-        "redirect_uri": c.redirect_uri,
-        "redirect_uri_given": c.redirect_uri_given,
-        "sub": c.sub,
-        "scope": join(c.scope),
-        "audience": join(c.audience),
-        "code_challenge": c.code_challenge,
-        "code_challenge_method": c.code_challenge_method,
-        "flow_id": c.flow_id,
-        "issued_at": c.issued_at,
-        "expires_at": c.expires_at,
-        "auth_time": c.auth_time,
-        "nonce": c.nonce,
-        "dpop_jkt": c.dpop_jkt,
-    }
+def code_values(c: AuthorizationCode) -> tuple[Any, ...]:
+    """The values of ``INSERT_CODE``."""
+    return (
+        c.code_digest,
+        c.grant_id,
+        c.client_id,
+        c.redirect_uri,
+        c.redirect_uri_given,
+        c.sub,
+        join(c.scope),
+        join(c.audience),
+        c.code_challenge,
+        c.code_challenge_method,
+        c.flow_id,
+        c.issued_at,
+        c.expires_at,
+        c.auth_time,
+        c.nonce,
+        c.dpop_jkt,
+    )
 
 
-def access_values(a: AccessTokenRecord) -> dict[str, Any]:
-    return {
-        "jti": a.jti,
-        "grant_id": a.grant_id,
-        "client_id": a.client_id,
-        "sub": a.sub,
-        "scope": join(a.scope),
-        "audience": join(a.audience),
-        "issued_at": a.issued_at,
-        "expires_at": a.expires_at,
-    }
+def access_values(a: AccessTokenRecord) -> tuple[Any, ...]:
+    """The values of ``INSERT_ACCESS``."""
+    return (
+        a.jti,
+        a.grant_id,
+        a.client_id,
+        a.sub,
+        join(a.scope),
+        join(a.audience),
+        a.issued_at,
+        a.expires_at,
+    )
 
 
-def refresh_values(r: RefreshToken) -> dict[str, Any]:
-    return {
-        "token_digest": r.token_digest,
-        "grant_id": r.grant_id,
-        "client_id": r.client_id,
-        "scope": join(r.scope),
-        "issued_at": r.issued_at,
-        "expires_at": r.expires_at,
-        "dpop_jkt": r.dpop_jkt,
-    }
+def refresh_values(r: RefreshToken) -> tuple[Any, ...]:
+    """The values of ``INSERT_REFRESH``."""
+    return (
+        r.token_digest,
+        r.grant_id,
+        r.client_id,
+        join(r.scope),
+        r.issued_at,
+        r.expires_at,
+        r.dpop_jkt,
+    )
 
 
 def device_code_values(row: NewDeviceCode) -> dict[str, Any]:
+    """The parameters of ``INSERT_DEVICE_CODE`` (its columns are not all named as the record's
+    fields)."""
     c = row.code
     return {
         "device_code_digest": c.device_code_digest,

@@ -30,8 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from valetkey.store.outage import sqlite_outage
-from valetkey.store.statements import Statement
-from valetkey.store.text import check_storable
+from valetkey.store.statements import Insert, Statement
+from valetkey.store.text import check_storable, plain
 
 log = logging.getLogger("valetkey.store")
 
@@ -283,10 +283,8 @@ class RawTx:
     def run(self, stmt: Statement, params: Mapping[str, Any]) -> int:
         sql, args = stmt.sqlite
         values = args(params)
-        for value in values:  # check_storable's common case inline: every write passes here
-            if value.__class__ is str and not (value.isascii() and "\x00" not in value):
-                check_storable(params)
-                break
+        if not plain(values):
+            check_storable(params)
         return self.conn.execute(sql, values).rowcount
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
@@ -295,6 +293,11 @@ class RawTx:
         if not plain(values):
             check_storable(params)
         self.conn.execute(sql, values)
+
+    def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
+        if not plain(row):
+            check_storable(dict(zip(stmt.columns, row, strict=True)))
+        self.conn.execute(stmt.sqlite.text, row)
 
 
 class RawDatabase:

@@ -2,8 +2,9 @@
 
 SQLAlchemy executes ``construct`` (SQLite where the driver-level path is not used); the raw
 ``sqlite3`` path of ``sqlite_fast`` executes ``sqlite``, the same construct compiled once for
-SQLite, and the psycopg path of ``pg_fast`` executes ``postgres``, compiled once for PostgreSQL. Both take the same parameter dict and give rows whose columns are attributes. Values
-are always bound parameters.
+SQLite, and the psycopg path of ``pg_fast`` executes ``postgres``, compiled once for PostgreSQL.
+All take the same parameter dict (an ``Insert`` also a tuple of the row's values) and give rows
+whose columns are attributes. Values are always bound parameters.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Statement:
         from sqlalchemy.dialects import sqlite
 
         compiled = self.construct.compile(dialect=sqlite.dialect())  # type: ignore[attr-defined]
-        return SQLiteForm(str(compiled), _args(tuple(compiled.positiontup or ())))
+        return SQLiteForm(str(compiled), _args(self._placeholders(compiled)))
 
     @cached_property
     def postgres(self) -> PostgresForm:
@@ -66,18 +67,33 @@ class Statement:
         compiled = self.construct.compile(dialect=dialect)  # type: ignore[attr-defined]
         name = f"valetkey_{next(_numbers)}".encode("ascii")
         return PostgresForm(
-            name, str(compiled).encode("utf-8"), _args(tuple(compiled.positiontup or ()))
+            name, str(compiled).encode("utf-8"), _args(self._placeholders(compiled))
         )
+
+    def _placeholders(self, compiled: Any) -> tuple[str, ...]:
+        """The parameters' names in placeholder order."""
+        return tuple(compiled.positiontup or ())
+
+
+class Insert(Statement):
+    """An INSERT of one row of ``table``: every column but ``skip`` (columns set later: consumed,
+    used, revoked). Its values come as a parameter dict, or as a tuple in ``columns`` order (the
+    table's), which is the placeholders' order on every backend: the driver paths bind that tuple
+    as it is (``Tx.insert``)."""
+
+    def __init__(self, table: sa.Table, *skip: str) -> None:
+        self.columns = tuple(c.name for c in table.c if c.name not in skip)
+        super().__init__(sa.insert(table).values({c: sa.bindparam(c) for c in self.columns}))
+
+    def _placeholders(self, compiled: Any) -> tuple[str, ...]:
+        names = super()._placeholders(compiled)
+        if names != self.columns:  # a row's tuple would land in the wrong columns
+            raise RuntimeError(f"placeholders {names} are not in column order {self.columns}")
+        return names
 
 
 def _key(column: sa.Column[Any], name: str | None = None) -> sa.ColumnElement[bool]:
     return column == sa.bindparam(name or column.name)
-
-
-def _insert(table: sa.Table, *skip: str) -> Statement:
-    """An INSERT of every column but ``skip`` (columns set later: consumed, used, revoked)."""
-    cols = [c.name for c in table.c if c.name not in skip]
-    return Statement(sa.insert(table).values({c: sa.bindparam(c) for c in cols}))
 
 
 # Reads by key: one row or none.
@@ -137,11 +153,11 @@ USE_REFRESH = Statement(
 )
 
 # New rows.
-INSERT_GRANT = _insert(t.grants, "revoked_at", "revoked_reason")
-INSERT_CODE = _insert(t.authorization_codes, "consumed_at")
-INSERT_ACCESS = _insert(t.access_tokens, "revoked_at")
-INSERT_REFRESH = _insert(t.refresh_tokens, "used_at", "revoked_at")
-INSERT_SESSION = _insert(t.login_sessions)
+INSERT_GRANT = Insert(t.grants, "revoked_at", "revoked_reason")
+INSERT_CODE = Insert(t.authorization_codes, "consumed_at")
+INSERT_ACCESS = Insert(t.access_tokens, "revoked_at")
+INSERT_REFRESH = Insert(t.refresh_tokens, "used_at", "revoked_at")
+INSERT_SESSION = Insert(t.login_sessions)
 DELETE_SESSION = Statement(
     sa.delete(t.login_sessions).where(_key(t.login_sessions.c.session_digest, "digest"))
 )
@@ -187,7 +203,7 @@ REVOKE_ACCESS = Statement(
 # once, exactly one changes the row); a poll reads its row under a row lock (FOR UPDATE on
 # PostgreSQL, BEGIN IMMEDIATE on SQLite), stores its pace, and consumes an approved code with one
 # conditional UPDATE: of two instances polling at once, exactly one gets tokens.
-INSERT_DEVICE_CODE = _insert(
+INSERT_DEVICE_CODE = Insert(
     t.device_codes, "last_poll_at", "sub", "grant_id", "auth_time", "denied_at", "consumed_at"
 )
 GET_DEVICE_BY_USER_CODE = Statement(
@@ -295,7 +311,7 @@ PRUNE_THROTTLE = Statement(
 
 # The inspector's event log (sql_events): appended in batches, followed by id, pruned by count/age.
 _ev = t.events.c
-APPEND_EVENT = _insert(t.events, "id")
+APPEND_EVENT = Insert(t.events, "id")
 EVENTS_AFTER = Statement(
     sa.select(_ev.id, _ev.body)
     .where(_ev.id > sa.bindparam("after"))

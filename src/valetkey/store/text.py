@@ -4,7 +4,7 @@ and a write of one is refused here, the same on every backend, before it reaches
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -22,6 +22,15 @@ def storable(value: str) -> bool:
 
 def _plain(value: str) -> bool:
     return value.isascii() and "\x00" not in value  # the common case, two C calls
+
+
+def plain(values: Iterable[Any]) -> bool:
+    """Every text value ASCII without NUL, the common case (then every one is storable): the
+    check each write of the hot path makes first (a loop measured faster than one join in C)."""
+    for value in values:
+        if value.__class__ is str and not (value.isascii() and "\x00" not in value):
+            return False
+    return True
 
 
 def findable(params: Mapping[str, Any]) -> bool:

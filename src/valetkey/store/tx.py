@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from valetkey.store.statements import Statement
+from valetkey.store.statements import Insert, Statement
 
 
 class Tx(Protocol):
@@ -30,6 +30,10 @@ class Tx(Protocol):
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
         """Execute ``stmt``, whose result the block does not need: it may leave with the commit
         (PostgreSQL's pipeline), and its failure then fails the commit."""
+        ...
+
+    def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
+        """``add`` of one new row, its values in ``stmt.columns`` order (``rows``)."""
         ...
 
 
