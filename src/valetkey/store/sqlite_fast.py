@@ -62,7 +62,7 @@ BUSY_WAIT_SECONDS = 30.0  # as long as the SQLAlchemy path's busy_timeout
 _SQLITE_BUSY = 5
 
 
-def begin_immediate(conn: sqlite3.Connection) -> None:
+def begin_immediate(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
     """BEGIN IMMEDIATE, retried after short sleeps while another process holds the write lock."""
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -72,7 +72,7 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
         _wait_and_begin(conn)
 
 
-def _wait_and_begin(conn: sqlite3.Connection) -> None:
+def _wait_and_begin(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
     """SQLite's own busy handler sleeps 1 ms first, then 2, 5, 10 ms..., with this worker's event loop
     stopped all along, though a write transaction here lasts tens of microseconds: with two workers
     that stall, not the CPU, capped W1's throughput. The retries start at 50 us and double to 2 ms.
@@ -231,18 +231,20 @@ class RawConnections:
 
 class RawTx:
     """One write transaction on this thread's writing connection (``BEGIN IMMEDIATE``), as its
-    own context manager: committed when the block ends, rolled back if it raises."""
+    own context manager: committed when the block ends, rolled back if it raises. Its statements
+    run on one cursor (``Connection.execute`` makes a new one per statement); each of them resets
+    the one before, and the cursor goes with the transaction."""
 
-    __slots__ = ("conn", "db")
-    conn: sqlite3.Connection
+    __slots__ = ("cursor", "db")
+    cursor: sqlite3.Cursor
 
     def __init__(self, db: RawDatabase) -> None:
         self.db = db
 
     def __enter__(self) -> RawTx:
         try:
-            conn = self.conn = self.db.raw.writer()
-            begin_immediate(conn)
+            cursor = self.cursor = self.db.raw.writer().cursor()
+            begin_immediate(cursor)
         except sqlite3.Error as exc:
             self.db._outage(exc)
             raise
@@ -253,7 +255,7 @@ class RawTx:
     ) -> None:
         if exc is None:
             try:
-                self.conn.execute("COMMIT")
+                self.cursor.execute("COMMIT")
             except BaseException as failed:
                 self._failed(failed)
                 raise
@@ -263,7 +265,7 @@ class RawTx:
 
     def _failed(self, exc: BaseException) -> None:
         """Roll back; an outage raises ``StorageUnavailable`` (from ``exc``)."""
-        self.db._rollback(self.conn)
+        self.db._rollback(self.cursor.connection)
         if isinstance(exc, sqlite3.Error):
             self.db._outage(exc)
 
@@ -271,8 +273,9 @@ class RawTx:
         # No row holds NUL (writes refuse it), so SQLite matches nothing for such a key by itself;
         # text that is not UTF-8 (unpaired surrogates) cannot even be bound.
         sql, args = stmt.sqlite
+        cursor = self.cursor
         try:
-            cursor = self.conn.execute(sql, args(params))
+            cursor.execute(sql, args(params))
         except UnicodeEncodeError:
             return None
         values = cursor.fetchone()
@@ -285,19 +288,19 @@ class RawTx:
         values = args(params)
         if not plain(values):
             check_storable(params)
-        return self.conn.execute(sql, values).rowcount
+        return self.cursor.execute(sql, values).rowcount
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
         sql, args = stmt.sqlite
         values = args(params)
         if not plain(values):
             check_storable(params)
-        self.conn.execute(sql, values)
+        self.cursor.execute(sql, values)
 
     def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
         if not plain(row):
             check_storable(dict(zip(stmt.columns, row, strict=True)))
-        self.conn.execute(stmt.sqlite.text, row)
+        self.cursor.execute(stmt.sqlite.text, row)
 
 
 class RawDatabase:
