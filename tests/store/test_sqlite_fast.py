@@ -146,3 +146,16 @@ def test_reads_share_the_writing_connection_and_wait_elsewhere_when_refused(
     finally:
         timer.cancel()
         store.close()
+
+
+def test_none_and_bools_bind_as_without_the_registered_adapters() -> None:
+    """``sqlite_fast`` registers C adapters for None and bool (a shortcut past sqlite3's adaptation
+    protocol, on importing it): NULL, 1 and 0, as sqlite3 binds them by itself."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        row = conn.execute(
+            "SELECT ?, typeof(?), ?, typeof(?), ?", (None, None, True, True, False)
+        ).fetchone()
+        assert row == (None, "null", 1, "integer", 0)
+    finally:
+        conn.close()

@@ -48,6 +48,16 @@ def _row_maker(cursor: sqlite3.Cursor, sql: str) -> Callable[[tuple[Any, ...]], 
     return make
 
 
+# sqlite3 binds str, int, float and bytearray as they are; any other value (None: NULL; bool, an
+# int) first goes through its adaptation protocol: an adapter looked up, then ``__adapt__`` and
+# ``__conform__`` looked for in vain, a few microseconds per value, and most new rows have NULLs.
+# Registered adapters, both C calls giving what the protocol would have bound, make that one lookup.
+# (sqlite3's registry is the process's: the SQLAlchemy path binds the same values the same way.)
+_NULLS: dict[None, None] = {}
+sqlite3.register_adapter(type(None), _NULLS.get)  # None for None: NULL
+sqlite3.register_adapter(bool, int)  # 0 or 1, as sqlite3 binds an int subclass
+
+
 def connect_existing(path: str, timeout: float) -> sqlite3.Connection:
     """A connection in autocommit mode to the database file at ``path``, which must exist
     (mode=rw): a file that went away is an outage ("unable to open"), never silently replaced by a
