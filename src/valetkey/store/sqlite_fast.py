@@ -50,7 +50,7 @@ def _row_maker(cursor: sqlite3.Cursor, sql: str) -> Callable[[tuple[Any, ...]], 
 
 # sqlite3 binds str, int, float and bytearray as they are; any other value (None: NULL; bool, an
 # int) first goes through its adaptation protocol: an adapter looked up, then ``__adapt__`` and
-# ``__conform__`` looked for in vain, a few microseconds per value, and most new rows have NULLs.
+# ``__conform__`` looked for in vain, thousands of instructions per value; most new rows have NULLs.
 # Registered adapters, both C calls giving what the protocol would have bound, make that one lookup.
 # (sqlite3's registry is the process's: the SQLAlchemy path binds the same values the same way.)
 _NULLS: dict[None, None] = {}
@@ -73,7 +73,12 @@ _SQLITE_BUSY = 5
 
 
 def begin_immediate(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
-    """BEGIN IMMEDIATE, retried after short sleeps while another process holds the write lock."""
+    """BEGIN IMMEDIATE, retried after short sleeps while another process holds the write lock.
+
+    SQLite's own busy handler sleeps 1 ms first, then 2, 5, 10 ms..., with this worker's event loop
+    stopped all along, though a write transaction here lasts tens of microseconds: with two workers
+    that stall, not the CPU, capped W1's throughput. The retries start at 50 us and double to 2 ms.
+    """
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -83,10 +88,6 @@ def begin_immediate(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
 
 
 def _wait_and_begin(conn: sqlite3.Connection | sqlite3.Cursor) -> None:
-    """SQLite's own busy handler sleeps 1 ms first, then 2, 5, 10 ms..., with this worker's event loop
-    stopped all along, though a write transaction here lasts tens of microseconds: with two workers
-    that stall, not the CPU, capped W1's throughput. The retries start at 50 us and double to 2 ms.
-    """
     delay, deadline = 0.00005, time.monotonic() + BUSY_WAIT_SECONDS
     while True:
         time.sleep(delay)
