@@ -100,9 +100,8 @@ class Shape:
 
     def first(self, result: pq.abc.PGresult) -> Any:
         get = result.get_value
-        raw = [get(0, i) for i in range(len(self.decoders))]
         return self.make(
-            [None if v is None else f(v) for f, v in zip(self.decoders, raw, strict=True)]
+            [None if (v := get(0, i)) is None else f(v) for i, f in enumerate(self.decoders)]
         )
 
 
