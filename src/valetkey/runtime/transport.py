@@ -10,6 +10,7 @@ app that stops), the header block is flushed on the next one. Close flushes firs
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -17,12 +18,14 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 
 class CoalescingTransport:
-    __slots__ = ("_held", "_loop", "_transport")
+    __slots__ = ("_held", "_loop", "_transport", "is_closing")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._held: bytes | None = None
+        # Asked twice per answer: the transport's own, not through ``__getattr__`` or a method here.
+        self.is_closing: Callable[[], bool] = transport.is_closing
 
     def write(self, data: bytes) -> None:
         held = self._held
@@ -53,9 +56,6 @@ class CoalescingTransport:
         self._held = None
         self._transport.abort()
 
-    def is_closing(self) -> bool:  # asked twice per answer: not through ``__getattr__``
-        return self._transport.is_closing()
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
@@ -66,14 +66,19 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(wrapped)
 
 
+_FIELD = b"%s: %s\r\n".__mod__  # one header field, ``name: value``, formatted in C
+_END = b"\r\n"
+_CLOSE_END = b"connection: close\r\n\r\n"
+
+
 def encode(response: Response, default_headers: list[tuple[bytes, bytes]], close: bool) -> bytes:
     """A whole HTTP/1.1 response held in memory, in one piece (``Connection: close`` if asked)."""
-    parts = [STATUS_LINE[response.status_code]]
-    for name, value in default_headers:
-        parts += [name, b": ", value, b"\r\n"]
-    for name, value in response.raw_headers:
-        parts += [name, b": ", value, b"\r\n"]
-    if close:
-        parts.append(b"connection: close\r\n")
-    parts += [b"\r\n", bytes(response.body)]
-    return b"".join(parts)
+    return b"".join(
+        (
+            STATUS_LINE[response.status_code],
+            *map(_FIELD, default_headers),
+            *map(_FIELD, response.raw_headers),
+            _CLOSE_END if close else _END,
+            bytes(response.body),
+        )
+    )
