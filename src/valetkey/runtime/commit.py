@@ -19,6 +19,8 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -37,12 +39,14 @@ class Holder(Protocol):
 
     def write_held(self, response: Response) -> None: ...
 
+
 log = logging.getLogger("valetkey.runtime")
 
 
 # One held answer: its connection, route, request, rows and response (a plain tuple: one per
 # request on the hot path).
 Held = tuple[Holder, Route, Request, Sequence[Any], Response]
+_ROWS = itemgetter(3)
 
 
 class Step:
@@ -58,7 +62,7 @@ class Step:
 
     def flush(self) -> None:
         waiting, self.waiting = self.waiting, []
-        new = [row for held in waiting for row in held[3]]
+        new = list(chain.from_iterable(map(_ROWS, waiting)))
         if new:
             try:
                 self.runtime.write_rows(new)
@@ -66,8 +70,11 @@ class Step:
                 log.warning("group commit of %d answers failed (%r); each alone", len(waiting), exc)
                 self._one_by_one(waiting)
                 return
-        for held in waiting:
-            _send(held[0], held[4])
+        for held in waiting:  # a connection that cannot take its answer is dropped, not the rest
+            try:
+                held[0].write_held(held[4])
+            except Exception:
+                _dropped(held[0])
 
     def _one_by_one(self, waiting: list[Held]) -> None:
         outage: StorageUnavailable | None = None
@@ -90,8 +97,12 @@ def _send(protocol: Holder, response: Response) -> None:
     try:
         protocol.write_held(response)
     except Exception:
-        log.exception("could not send an answer; closing its connection")
-        protocol.transport.abort()
+        _dropped(protocol)
+
+
+def _dropped(protocol: Holder) -> None:
+    log.exception("could not send an answer; closing its connection")
+    protocol.transport.abort()
 
 
 _steps: weakref.WeakKeyDictionary[Runtime, Step] = weakref.WeakKeyDictionary()
