@@ -290,7 +290,9 @@ def test_an_unexpected_error_is_a_json_server_error_and_the_connection_goes_on(
 ) -> None:
     import json
 
-    (status, headers, body), after = exchange(port, request("POST", path) + request("GET", "/echo"), 2)
+    (status, headers, body), after = exchange(
+        port, request("POST", path) + request("GET", "/echo"), 2
+    )
     assert status == 500 and headers["content-type"] == "application/json"
     assert json.loads(body)["error"] == "server_error"
     assert b"secret detail" not in body and b"Traceback" not in body
@@ -351,7 +353,10 @@ def test_an_oversized_body_is_refused_before_it_is_read(port: int, path: str) ->
     from valetkey.runtime import LIMITS
 
     with connect(port) as sock:  # the head announces it; the body itself is never sent
-        sock.sendall(request("POST", path)[:-2].replace(b"length: 0", b"length: %d" % (LIMITS.body + 1)) + b"\r\n")
+        sock.sendall(
+            request("POST", path)[:-2].replace(b"length: 0", b"length: %d" % (LIMITS.body + 1))
+            + b"\r\n"
+        )
         status, headers, body = read_response(sock, bytearray())
         assert status == 413 and headers["connection"] == "close"
         assert json.loads(body)["error"] == "invalid_request"
@@ -429,10 +434,33 @@ def test_an_error_outside_any_endpoint_is_answered_and_the_connection_goes_on() 
     )
     app.table.page_prefixes = ("/files/",)  # one mount serves browsers, the other is an API
     with lean_uvicorn_in_thread(app) as p:
-        raw = request("GET", "/api/x") + request("GET", "/files/x") + request("POST", "/echo", b"ok")
+        raw = (
+            request("GET", "/api/x") + request("GET", "/files/x") + request("POST", "/echo", b"ok")
+        )
         (s1, h1, b1), (s2, h2, b2), (s3, _, b3) = exchange(p, raw, 3)
     assert s1 == 500 and h1["content-type"] == "application/json"
     assert json.loads(b1)["error"] == "server_error" and b"secret" not in b1
     assert s2 == 500 and h2["content-type"].startswith("text/html") and b"secret" not in b2
     assert "connection" not in h1 and "connection" not in h2
     assert s3 == 200 and json.loads(b3)["body"] == "ok"
+
+
+def test_a_percent_encoded_hot_path_is_answered_on_the_fast_path_too(port: int) -> None:
+    import json
+
+    [(status, _, body)] = exchange(port, request("POST", "/%65cho?x=1", b"q"))
+    assert status == 200 and json.loads(body) == {
+        "on_task": False,
+        "body": "q",
+        "query": "x=1",
+        "client": "127.0.0.1",
+    }
+
+
+def test_under_a_concurrency_limit_every_request_takes_uvicorns_path() -> None:
+    import json
+
+    with lean_uvicorn_in_thread(small_app(ROUTES), limit_concurrency=100) as p:
+        for path in ("/echo", "/%65cho"):
+            [(status, _, body)] = exchange(p, request("POST", path, b"q"))
+            assert status == 200 and json.loads(body)["on_task"] is True

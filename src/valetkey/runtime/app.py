@@ -53,6 +53,12 @@ RowsOf = Callable[[Response], Sequence[Any]]  # the rows an endpoint's response 
 PageRenderer = Callable[[Request, Failure], Response]  # a browser page's error page
 
 
+# The Origin header (the first; None: none) as the HTTP protocol read it (``runtime.connection``),
+# in the scope; a scope without it (any other ASGI server) has it read from its headers.
+ORIGIN = "valetkey.origin"
+_UNREAD = object()
+
+
 class CorsOrigins(Protocol):
     """The app's side of CORS: the origins of its clients, and what a refusal becomes (an event)."""
 
@@ -242,10 +248,13 @@ class Runtime:
 
     def _cors(self, route: Route, request: Request, response: Response) -> None:
         assert route.cors is not None
-        origin = _origin(request.scope)
+        scope = request.scope
+        origin = scope.get(ORIGIN, _UNREAD)
+        if origin is _UNREAD:
+            origin = _origin(scope["headers"])
         if origin is None:  # a server-side client: nothing to add (the usual case on /token)
             return
-        decision = cors.answer_headers(route.cors, origin, self._policy())
+        decision = cors.answer_headers(route.cors, origin.decode("latin-1"), self._policy())
         for name, value in decision.headers:
             response.headers[name] = value
         if decision.refused and self.origins is not None:
@@ -336,11 +345,11 @@ class Runtime:
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
-def _origin(scope: Scope) -> str | None:
+def _origin(headers: list[tuple[bytes, bytes]]) -> bytes | None:
     """The Origin header, read without building Starlette's ``Headers`` for every answer."""
-    for name, value in scope["headers"]:
+    for name, value in headers:
         if name == b"origin":
-            return str(value.decode("latin-1"))
+            return value
     return None
 
 

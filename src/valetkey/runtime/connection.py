@@ -10,6 +10,7 @@ first. Hot routes are answered by the subclass (``runtime.lean``) through ``disp
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httptools
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from valetkey.runtime.answers import builtin_page, json_answer, refused
-from valetkey.runtime.app import Runtime, find_runtime
+from valetkey.runtime.app import ORIGIN, Runtime, find_runtime
 from valetkey.runtime.limits import (
     FORM,
     LIMITS,
@@ -32,10 +33,12 @@ from valetkey.runtime.transport import CoalescingHttpToolsProtocol, encode
 
 NOT_HTTP = Refused(400, "the request is not valid HTTP/1.1")
 LINGER_SECONDS = 2.0  # a refused connection is closed this long after its answer at most
-
+_IN_BODY = sys.maxsize  # the head room while a body is read: heads are not counted then
 
 # Header fields the connection notes as they arrive (any other is only counted and kept).
-_NOTED = frozenset((b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto"))
+_NOTED = frozenset(
+    (b"content-length", b"origin", b"expect", b"x-forwarded-for", b"x-forwarded-proto")
+)
 
 
 class BoundedProtocol(CoalescingHttpToolsProtocol):
@@ -44,29 +47,37 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         self.runtime: Runtime | None = find_runtime(self.app)
         limits = self.limits = self.runtime.limits if self.runtime is not None else LIMITS
         self.max_head, self.max_headers = limits.head, limits.headers
-        self.max_header_bytes = limits.header_bytes
+        self.max_header_bytes, self.max_target = limits.header_bytes, limits.target
+        self.max_body = limits.body
         self.max_separators = limits.params  # n fields have n - 1 separators
         self.length_digits = len(str(limits.body))  # a Content-Length this long may be too large
-        self.in_body = False  # between a request's head and its end
-        self.head_seen = 0  # bytes received while a head was being read
+        # Bytes a head may still take before it is refused (``_IN_BODY`` between a head and the
+        # end of its request): each chunk that arrives while a head is read counts in full.
+        self.head_room = self.max_head
         # Bytes received on the connection, and where the chunk being parsed began: the bytes from
         # the start of the chunk in which the previous head ended bound the size of this head.
-        self.received = self.chunk_start = self.after_head = 0
+        self.received = self.chunk_start = 0
+        self.header_bytes_end = self.max_header_bytes  # past it, the head's fields are counted
         self.refusing: bytes | None = None  # a refusal waiting for the answers owed before it
-        self.parsed_url: Any = None
-        self.content_length: bytes | None = None
-        self.forwarded = False
+        # Noted from the head being read, and reset once it is complete:
+        self.long_length: bytes | None = None  # a Content-Length long enough to be too large
+        self.for_uvicorn = False  # a header uvicorn handles itself (Expect, X-Forwarded-*)
         self.body_seen = self.separators = 0
+
+    @property
+    def in_body(self) -> bool:
+        """Between a request's head and its end."""
+        return self.head_room > self.max_head
 
     # -- the bytes as they arrive -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         if self.refusing is not None:
             return  # refused: nothing more of this connection is read
         self.idle_since = None  # busy (see the keep-alive timer below)
-        if not self.in_body:
-            self.head_seen += len(data)
+        size = len(data)
+        self.head_room -= size
         self.chunk_start = self.received
-        self.received += len(data)
+        self.received += size
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # as uvicorn
@@ -79,20 +90,16 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
             cause = exc.__context__
             self.refuse(cause if isinstance(cause, Refused) else NOT_HTTP)
             return
-        if self.head_seen > self.max_head and not self.in_body:
+        if self.head_room < 0:
             self.refuse(headers_too_large(self.limits))  # one field still being read is too large
 
     def send_400_response(self, msg: str) -> None:
         self.refuse(NOT_HTTP)  # uvicorn's own calls answer alike
 
     # -- parser callbacks ---------------------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.content_length, self.forwarded = None, False
-
     def on_url(self, url: bytes) -> None:
-        self.url += url
-        if len(self.url) > self.limits.target:
+        url = self.url = self.url + url
+        if len(url) > self.max_target:
             raise target_too_long(self.limits)
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -103,30 +110,39 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
 
     def _note(self, name: bytes, value: bytes) -> None:
         if name == b"content-length":
-            self.content_length = value
+            if len(value) >= self.length_digits:
+                self.long_length = value
+        elif name == b"origin":
+            scope: Any = self.scope
+            scope.setdefault(ORIGIN, value)
         elif name == b"expect":
             if value.lower() == b"100-continue":
-                self.expect_100_continue = True
+                self.expect_100_continue = self.for_uvicorn = True
         else:
-            self.forwarded = True  # uvicorn's proxy-header middleware rewrites the request
+            self.for_uvicorn = True  # uvicorn's proxy-header middleware rewrites the request
 
     def on_headers_complete(self) -> None:
-        parsed = self.parsed_url = httptools.parse_url(self.url)
-        query, length = parsed.query, self.content_length
+        parsed = httptools.parse_url(self.url)
+        query = parsed.query
+        length, self.long_length = self.long_length, None  # noted for this head only
+        for_uvicorn, self.for_uvicorn = self.for_uvicorn, False
         if (
-            self.received - self.after_head > self.max_header_bytes  # bounds the head's size
+            self.received > self.header_bytes_end  # bounds the head's size
             or len(self.headers) > self.max_headers
             or (query is not None and query.count(b"&") >= self.max_separators)
-            or (length is not None and len(length) >= self.length_digits)
+            or length is not None
         ):
             refusal = check_head(self.limits, len(self.url), query or b"", self.headers, length)
             if refusal is not None:
                 raise refusal
-        self.in_body, self.head_seen, self.after_head = True, 0, self.chunk_start
-        self.dispatch()
+        self.head_room = _IN_BODY
+        self.header_bytes_end = self.chunk_start + self.max_header_bytes
+        self.dispatch(parsed, for_uvicorn)
 
-    def dispatch(self) -> None:
-        """Start answering the request whose head is complete (uvicorn: a cycle and a task)."""
+    def dispatch(self, parsed: Any, for_uvicorn: bool) -> None:
+        """Start answering the request whose head is complete (uvicorn: a cycle and a task).
+        ``parsed``: its target (``httptools.parse_url``); ``for_uvicorn``: it has a header that
+        uvicorn handles itself (``Expect: 100-continue``, ``X-Forwarded-*``)."""
         self.body_seen = self.separators = 0
         super().on_headers_complete()
 
@@ -137,7 +153,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
     def count_body(self, body: bytes) -> None:
         """Raises ``Refused`` once the body passes its limits (bytes, and fields of a form)."""
         seen = self.body_seen = self.body_seen + len(body)
-        if seen > self.limits.body:
+        if seen > self.max_body:
             raise body_too_large(self.limits)
         self.separators += body.count(b"&")
         if self.separators >= self.max_separators and self.is_form():
@@ -151,7 +167,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         return False
 
     def on_message_complete(self) -> None:
-        self.in_body = False
+        self.head_room = self.max_head  # the next head is counted from here
         super().on_message_complete()
 
     # -- refusals -----------------------------------------------------------------------------------
@@ -231,7 +247,8 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         if self.refusing is not None:
             self._send_refusal()  # the answers owed before the refusal are out
             return
-        self.flow.resume_reading()
+        if self.flow.read_paused:  # (asked here: the answers of the fast path never pause it)
+            self.flow.resume_reading()
         self.idle_since = self.loop.time()
         if self.timeout_keep_alive_task is None:
             self.timeout_keep_alive_task = self.loop.call_later(

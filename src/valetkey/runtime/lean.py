@@ -23,7 +23,7 @@ import asyncio
 import time
 import types
 import urllib.parse
-from collections.abc import Awaitable, Generator, Sequence
+from collections.abc import Awaitable, Generator, Mapping, Sequence
 from contextvars import Token
 from typing import Any
 
@@ -34,6 +34,7 @@ from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from valetkey.core.events import REQUEST_ID
+from valetkey.runtime.app import ORIGIN
 from valetkey.runtime.commit import step_for
 from valetkey.runtime.connection import BoundedProtocol
 from valetkey.runtime.limits import body_too_large, too_many_params
@@ -66,15 +67,48 @@ async def _ready(answer: Answer) -> Answer:
     return answer
 
 
-def _plain(response: Response) -> bool:
-    """A body held in memory, nothing to run after it: it can be written here in one piece."""
-    return type(response).__call__ is Response.__call__ and response.background is None
+# How a response held in memory sends itself: one that does not override it (no streaming, no
+# file) and has no background work can be written in one piece, without its ASGI ``send``.
+_SEND_BODY = Response.__call__
+
+
+# A hot route as the request names it, and what its request's scope says: (route, method, path,
+# raw path).
+Hot = tuple[Route, str, str, bytes]
+
+
+def by_raw_path(
+    routes: Mapping[tuple[str, str], Route], root_path: str
+) -> dict[tuple[bytes, bytes], Hot]:
+    """The hot routes by method and path as the parser delivers them (bytes, no escapes): a path
+    routed as uvicorn routes it (``root_path`` and the path) is found without decoding it."""
+    raw_root = root_path.encode("ascii")
+    hot: dict[tuple[bytes, bytes], Hot] = {}
+    for (method, path), route in routes.items():
+        rest = path[len(root_path) :]
+        if path.startswith(root_path) and rest.isascii() and "%" not in rest:
+            hot[method.encode("ascii"), rest.encode("ascii")] = (
+                route,
+                method,
+                path,
+                raw_root + rest.encode("ascii"),
+            )
+    return hot
 
 
 class LeanProtocol(BoundedProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.step = step_for(self.runtime, self.loop) if self.runtime is not None else None
+        runtime = self.runtime
+        self.step = step_for(runtime, self.loop) if runtime is not None else None
+        # The routes answered here, by (method, path): none under a concurrency limit (uvicorn
+        # enforces it); and by method and path as the parser delivers them.
+        self.hot_routes: Mapping[tuple[str, str], Route] = (
+            runtime.table.hot if runtime is not None and self.limit_concurrency is None else {}
+        )
+        self.hot = by_raw_path(self.hot_routes, self.root_path)
+        self.observing = runtime is not None and runtime.observing
+        self.starlette: Any = runtime.app if runtime is not None else None
         self.lean: Route | None = None  # the route of the request being read, when lean
         self.lean_body = bytearray()
         self.lean_keep_alive = True
@@ -95,19 +129,55 @@ class LeanProtocol(BoundedProtocol):
             self.step.flush()
         super().on_message_begin()
 
-    def dispatch(self) -> None:
-        self.lean = self._lean_route()
-        if self.lean is None:
-            super().dispatch()
+    def dispatch(self, parsed: Any, for_uvicorn: bool) -> None:
+        """A request to a hot route is read here and answered once complete (``lean`` is its
+        route); any other takes uvicorn's path."""
+        hot = self.hot.get((self.parser.get_method(), parsed.path))
+        if hot is None and b"%" in parsed.path:
+            hot = self._escaped_route(parsed.path)
+        if (
+            hot is None
+            or for_uvicorn  # Expect: 100-continue; forwarded for (uvicorn's proxy headers)
+            or self.parser.should_upgrade()
+            or (self.cycle is not None and not self.cycle.response_complete)  # keep the order
+        ):
+            super().dispatch(parsed, for_uvicorn)  # ``lean`` is None since the last request
+            return
+        route, method, path, raw_path = hot
+        # The ASGI scope, as uvicorn would have built it for this request.
+        scope: Any = self.scope
+        scope["method"] = method
+        scope["path"] = path
+        scope["raw_path"] = raw_path
+        scope["query_string"] = parsed.query or b""
+        scope["app"] = self.starlette  # endpoints find their state at request.app.state
+        scope.setdefault(ORIGIN, None)  # read by ``Runtime`` (CORS)
+        version = self.parser.get_http_version()
+        if version == "1.1":
+            self.lean_keep_alive = self.parser.should_keep_alive()
         else:
-            self.lean_body = bytearray()
+            scope["http_version"] = version
+            self.lean_keep_alive = version != "1.0" and self.parser.should_keep_alive()
+        self.lean, self.lean_body = route, bytearray()
+
+    def _escaped_route(self, raw: bytes) -> Hot | None:
+        """The hot route of a path with escapes: decoded as uvicorn decodes it."""
+        try:
+            method = self.parser.get_method().decode("ascii")
+            path = urllib.parse.unquote(raw.decode("ascii"))
+        except UnicodeDecodeError:
+            return None  # uvicorn's own path decides what to answer
+        route = self.hot_routes.get((method, self.root_path + path))
+        if route is None:
+            return None
+        return route, method, self.root_path + path, self.root_path.encode("ascii") + raw
 
     def on_body(self, body: bytes) -> None:
         if self.lean is None:
             super().on_body(body)  # counted as it arrives
             return
         self.lean_body += body
-        if len(self.lean_body) > self.limits.body:
+        if len(self.lean_body) > self.max_body:
             raise body_too_large(self.limits)
 
     def on_message_complete(self) -> None:
@@ -118,58 +188,17 @@ class LeanProtocol(BoundedProtocol):
         body = bytes(self.lean_body)
         if body.count(b"&") >= self.max_separators and self.is_form():
             raise too_many_params(self.limits)  # refused before it is parsed
-        self.lean, self.in_body = None, False
-        self._run_lean(route, body)
-
-    def on_lean_path(self) -> bool:
-        return self.lean is not None
-
-    def _lean_route(self) -> Route | None:
-        runtime = self.runtime
-        if (
-            runtime is None
-            or self.expect_100_continue
-            or self.forwarded  # uvicorn's proxy-header middleware decides client and scheme
-            or self.limit_concurrency is not None
-            or self.parser.should_upgrade()
-            or (self.cycle is not None and not self.cycle.response_complete)  # keep the order
-        ):
-            return None
-        parsed = self.parsed_url
-        try:
-            method = self.parser.get_method().decode("ascii")
-            path = parsed.path.decode("ascii")
-        except UnicodeDecodeError:
-            return None  # uvicorn's own path decides what to answer
-        if "%" in path:
-            path = urllib.parse.unquote(path)  # as uvicorn does, so both paths route alike
-        route = runtime.table.hot.get((method, self.root_path + path))
-        if route is None:
-            return None
-        # The ASGI scope, as uvicorn would have built it for this request.
-        scope: Any = self.scope
-        scope["method"] = method
-        version = self.parser.get_http_version()
-        if version != "1.1":
-            scope["http_version"] = version
-        scope["path"] = self.root_path + path
-        scope["raw_path"] = self.root_path.encode("ascii") + parsed.path
-        scope["query_string"] = parsed.query or b""
-        self.lean_keep_alive = version != "1.0" and self.parser.should_keep_alive()
-        return route
-
-    # -- the answer -------------------------------------------------------------------------------
-    def _run_lean(self, route: Route, body: bytes) -> None:
-        runtime = self.runtime
-        assert runtime is not None
-        scope: Any = self.scope
-        scope["app"] = runtime.app  # endpoints find their state at request.app.state
-        request = Request(scope, _no_receive)
+        self.lean, self.head_room = None, self.max_head  # the next head is counted from here
+        # The answer: the request as Starlette's, its body read already.
+        request = Request(self.scope, _no_receive)  # type: ignore[arg-type]
         request._body = body  # what ``await request.body()`` returns, without waiting
-        if runtime.observing:
+        if self.observing:
             self._run_observed(route, request)
         else:
             self._answer(route, request)
+
+    def on_lean_path(self) -> bool:
+        return self.lean is not None
 
     def _run_observed(self, route: Route, request: Request) -> None:
         """``_answer``, counted and timed (metrics), with its request id (events, logs, header)."""
@@ -215,47 +244,41 @@ class LeanProtocol(BoundedProtocol):
         else:
             self._finish_on_task(route, request, _resume(coro, waiting_on))
             return
-        if not _plain(response):
+        if type(response).__call__ is not _SEND_BODY or response.background is not None:
+            # Not a body held in memory with nothing to run after it: sent as uvicorn would.
             self._finish_on_task(route, request, _ready((response, rows)))
             return
         self.held = True
         step.add((self, route, request, rows, response))
 
     def write_held(self, response: Response) -> None:
-        """The answer held to the end of its step (``Step``). No other request of this
-        connection has started meanwhile (``on_message_begin``), so the scope is still its own."""
+        """The answer held to the end of its step (``Step``), in one write. No other request of
+        this connection has started meanwhile (``on_message_begin``), so the scope is still its
+        own."""
         self.held = False
-        if not self.transport.is_closing():  # else the client left: it is as if just after this
-            self._write(response)
-
-    def _write(self, response: Response) -> None:
-        if self.lean_observed is None:
-            self._write_out(response)
-            return
-        token = self._observe(response)
-        try:
-            self._write_out(response)
-        finally:
-            if token is not None:
-                REQUEST_ID.reset(token)
-
-    def _write_out(self, response: Response) -> None:
-        if self.access_log:  # the line uvicorn logs for every response
-            scope: Any = self.scope
-            self.access_logger.info(
-                '%s - "%s %s HTTP/%s" %d',
-                get_client_addr(scope),
-                scope["method"],
-                get_path_with_query_string(scope),
-                scope["http_version"],
-                response.status_code,
-            )
         transport: Any = self.transport
-        close = not self.lean_keep_alive
-        transport.write_now(encode(response, self.server_state.default_headers, close))
-        if close:
-            self.transport.close()
-        self.on_response_complete()
+        if transport.is_closing():
+            return  # the client left: it is as if just after this
+        token = None if self.lean_observed is None else self._observe(response)
+        try:
+            if self.access_log:  # the line uvicorn logs for every response
+                scope: Any = self.scope
+                self.access_logger.info(
+                    '%s - "%s %s HTTP/%s" %d',
+                    get_client_addr(scope),
+                    scope["method"],
+                    get_path_with_query_string(scope),
+                    scope["http_version"],
+                    response.status_code,
+                )
+            close = not self.lean_keep_alive
+            transport.write_now(encode(response, self.server_state.default_headers, close))
+            if close:
+                transport.close()
+            self.on_response_complete()
+        finally:
+            if token is not None:  # observed: the id was set again for the lines logged here
+                REQUEST_ID.reset(token)
 
     def _finish_on_task(self, route: Route, request: Request, pending: Awaitable[Answer]) -> None:
         """The rest of the request as uvicorn runs any other: a cycle and a task; its rows are
