@@ -247,7 +247,7 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         if self.refusing is not None:
             self._send_refusal()  # the answers owed before the refusal are out
             return
-        if self.flow.read_paused:  # (asked here: the answers of the fast path never pause it)
+        if self.flow.read_paused:  # by uvicorn's path (pipelining, a body), never the fast one
             self.flow.resume_reading()
         self.idle_since = self.loop.time()
         if self.timeout_keep_alive_task is None:

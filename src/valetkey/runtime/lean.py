@@ -132,13 +132,14 @@ class LeanProtocol(BoundedProtocol):
     def dispatch(self, parsed: Any, for_uvicorn: bool) -> None:
         """A request to a hot route is read here and answered once complete (``lean`` is its
         route); any other takes uvicorn's path."""
-        hot = self.hot.get((self.parser.get_method(), parsed.path))
+        parser = self.parser
+        hot = self.hot.get((parser.get_method(), parsed.path))
         if hot is None and b"%" in parsed.path:
             hot = self._escaped_route(parsed.path)
         if (
             hot is None
             or for_uvicorn  # Expect: 100-continue; forwarded for (uvicorn's proxy headers)
-            or self.parser.should_upgrade()
+            or parser.should_upgrade()
             or (self.cycle is not None and not self.cycle.response_complete)  # keep the order
         ):
             super().dispatch(parsed, for_uvicorn)  # ``lean`` is None since the last request
@@ -152,12 +153,12 @@ class LeanProtocol(BoundedProtocol):
         scope["query_string"] = parsed.query or b""
         scope["app"] = self.starlette  # endpoints find their state at request.app.state
         scope.setdefault(ORIGIN, None)  # read by ``Runtime`` (CORS)
-        version = self.parser.get_http_version()
+        version = parser.get_http_version()
         if version == "1.1":
-            self.lean_keep_alive = self.parser.should_keep_alive()
+            self.lean_keep_alive = parser.should_keep_alive()
         else:
             scope["http_version"] = version
-            self.lean_keep_alive = version != "1.0" and self.parser.should_keep_alive()
+            self.lean_keep_alive = version != "1.0" and parser.should_keep_alive()
         self.lean, self.lean_body = route, bytearray()
 
     def _escaped_route(self, raw: bytes) -> Hot | None:
