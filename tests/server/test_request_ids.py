@@ -49,6 +49,20 @@ def test_an_unsafe_incoming_id_is_replaced(logged: InProcess, given: str) -> Non
     assert all(c in "0123456789abcdef" for c in returned)
 
 
+@pytest.mark.parametrize("given", ["has space", "x" * 65])
+def test_the_first_incoming_id_decides_on_a_hot_route_too(logged: InProcess, given: str) -> None:
+    auth = ("svc", SVC_SECRET)
+    kept = logged.http.post(
+        "/token", data=CC, auth=auth, headers=[("X-Request-Id", "first"), ("X-Request-Id", given)]
+    )
+    assert kept.headers["x-request-id"] == "first"
+    replaced = logged.http.post(
+        "/token", data=CC, auth=auth, headers=[("X-Request-Id", given), ("X-Request-Id", "later")]
+    )
+    returned = replaced.headers["x-request-id"]
+    assert len(returned) == 16 and all(c in "0123456789abcdef" for c in returned)
+
+
 def test_json_log_lines_of_a_request_carry_its_id(logged: InProcess) -> None:
     out = io.StringIO()
     handler = logging.StreamHandler(out)

@@ -29,6 +29,7 @@ from valetkey.runtime.limits import (
     target_too_long,
     too_many_params,
 )
+from valetkey.runtime.requestids import HEADER, NOTED_KEY
 from valetkey.runtime.transport import CoalescingHttpToolsProtocol, encode
 
 NOT_HTTP = Refused(400, "the request is not valid HTTP/1.1")
@@ -37,7 +38,7 @@ _IN_BODY = sys.maxsize  # the head room while a body is read: heads are not coun
 
 # Header fields the connection notes as they arrive (any other is only counted and kept).
 _NOTED = frozenset(
-    (b"content-length", b"origin", b"expect", b"x-forwarded-for", b"x-forwarded-proto")
+    (b"content-length", b"origin", HEADER, b"expect", b"x-forwarded-for", b"x-forwarded-proto")
 )
 
 
@@ -115,6 +116,9 @@ class BoundedProtocol(CoalescingHttpToolsProtocol):
         elif name == b"origin":
             scope: Any = self.scope
             scope.setdefault(ORIGIN, value)
+        elif name == HEADER:
+            scope = self.scope
+            scope.setdefault(NOTED_KEY, value)
         elif name == b"expect":
             if value.lower() == b"100-continue":
                 self.expect_100_continue = self.for_uvicorn = True

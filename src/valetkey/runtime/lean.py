@@ -38,7 +38,7 @@ from valetkey.runtime.app import ORIGIN
 from valetkey.runtime.commit import step_for
 from valetkey.runtime.connection import BoundedProtocol
 from valetkey.runtime.limits import body_too_large, too_many_params
-from valetkey.runtime.requestids import HEADER, SCOPE_KEY, request_id
+from valetkey.runtime.requestids import HEADER, NOTED_KEY, SCOPE_KEY, id_from
 from valetkey.runtime.routes import Route
 from valetkey.runtime.transport import encode
 
@@ -205,7 +205,7 @@ class LeanProtocol(BoundedProtocol):
         """``_answer``, counted and timed (metrics), with its request id (events, logs, header)."""
         runtime = self.runtime
         assert runtime is not None
-        rid = request_id(request.scope["headers"]) if runtime.request_ids else None
+        rid = id_from(request.scope.get(NOTED_KEY)) if runtime.request_ids else None
         started = time.perf_counter()
         method = request.scope["method"]
         self.lean_observed = (route.path, method, started, rid)

@@ -17,6 +17,9 @@ HEADER = b"x-request-id"
 # The id is also kept in the request's scope: a failure answered later (a group commit that
 # failed, at the end of the event-loop step) still logs it.
 SCOPE_KEY = "valetkey.request_id"
+# The first X-Request-Id header's value as the HTTP protocol read it (``runtime.connection``), in
+# the scope of a request it answers itself (absent: the request has none).
+NOTED_KEY = "valetkey.request_id_header"
 _SAFE = re.compile(rb"[A-Za-z0-9._:@+=-]{1,64}")
 
 
@@ -24,9 +27,14 @@ def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The incoming id if it is 1 to 64 characters of letters, digits and ``._:@+=-``; else new."""
     for name, value in headers:
         if name == HEADER:
-            if _SAFE.fullmatch(value):
-                return value.decode("ascii")
-            break
+            return id_from(value)
+    return secrets.token_hex(8)
+
+
+def id_from(value: bytes | None) -> str:
+    """``request_id`` from the first ``X-Request-Id`` header's value (None: there is none)."""
+    if value is not None and _SAFE.fullmatch(value):
+        return value.decode("ascii")
     return secrets.token_hex(8)
 
 
