@@ -35,6 +35,7 @@ from bench.__main__ import W1_BODY, basic, cc_token
 from bench.config import Secrets
 from bench.flows import Driver, Target, one_flow
 from bench.procs import Server
+from bench.results_md import MINIMAL_HASHER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +99,11 @@ class Workload:
             elif self.kind == "w3":
                 r = self.http.post("/introspect", content=f"token={self.token}", headers=headers)
             else:
-                self.loop.run_until_complete(one_flow(self.browser, self.target, self.s.password))
+                if self.kind == "w2p":  # a new browser: sign-in and consent every time
+                    self.browser.cookies.clear()
+                prompt = "consent" if self.kind == "w2p" else ""
+                flow = one_flow(self.browser, self.target, self.s.password, prompt)
+                self.loop.run_until_complete(flow)
                 continue
             if r.status_code != 200:
                 raise RuntimeError(f"{self.kind}: {r.status_code} {r.text[:200]}")
@@ -113,8 +118,11 @@ def measure(kind: str, source: Path | None, n: int, blocks: int, keep: bool = Fa
     rundir = Path(tempfile.mkdtemp(prefix="vk-instr-"))
     try:
         s = Secrets.fresh()
+        hasher = MINIMAL_HASHER if kind == "w2p" else None  # W2p: the hash at its least cost
         server = (
-            lineup.valetkey(s, rundir, 1) if source is None else lineup.before(s, rundir, 1, source)
+            lineup.valetkey(s, rundir, 1, hasher=hasher)
+            if source is None
+            else lineup.before(s, rundir, 1, source, hasher)
         )
         out = rundir / "callgrind.out"
         with _under_callgrind(server, out).start(rundir, timeout=600) as running:
@@ -138,7 +146,7 @@ def measure(kind: str, source: Path | None, n: int, blocks: int, keep: bool = Fa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("kind", choices=("w1", "w2s", "w3"))
+    ap.add_argument("kind", choices=("w1", "w2s", "w2p", "w3"))
     ap.add_argument("--before", type=Path, default=None)
     ap.add_argument("--n", type=int, default=0, help="requests (W2s: flows) per block")
     ap.add_argument("--blocks", type=int, default=2)
@@ -146,7 +154,7 @@ def main() -> None:
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("needs valgrind (apt-get install valgrind)")
-    n = args.n or (40 if args.kind == "w2s" else 200)
+    n = args.n or (40 if args.kind in ("w2s", "w2p") else 200)
     for root in (ROOT, args.before):
         if root is not None:
             subprocess.run(
