@@ -71,9 +71,10 @@ async def device_page(request: Request) -> Response:
         return _refuse(state, request, form, typed, found)
     code, record = found.code, found.record
     step = first_param(form, "step")
-    if step == "code" and state.observed:
-        # Entered by whoever this browser is signed in as, if anyone (named as every event does).
-        signed_in = pages.current_session(state, request) if state.emit.detailed else None
+    if step == "login":
+        return await _login(state, request, form, code, record)
+    session = pages.current_session(state, request)
+    if step == "code" and state.observed:  # nothing of the event is built unobserved
         state.emit(
             "device.user_code_entered",
             record.flow_id,
@@ -83,14 +84,9 @@ async def device_page(request: Request) -> Response:
             summary="The user entered the code their device shows",
             checks=found.checks,
             http=exchange(request, form, None),
-            data={
-                "spec": "RFC 8628 §3.3",
-                **acting_for(state, signed_in.sub if signed_in else None),
-            },
+            # Entered by whoever this browser is signed in as, if anyone.
+            data={"spec": "RFC 8628 §3.3", **acting_for(state, session.sub if session else None)},
         )
-    if step == "login":
-        return await _login(state, request, form, code, record)
-    session = pages.current_session(state, request)
     if session is None:
         return views.login_page(state, request, record, code)
     if step == "decide":
