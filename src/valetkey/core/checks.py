@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from valetkey.core.errors import OAuthError
 from valetkey.core.events import Check
@@ -52,43 +52,17 @@ class Stop(Exception):
 
 
 def run_rules(rules: Sequence[Rule[C]], ctx: C) -> tuple[Check, ...]:
-    rule: Rule[C] | None = None
-    try:
-        for rule in rules:
+    done: list[Check] = []
+    for rule in rules:
+        try:
             rule.run(ctx)
-    except OAuthError as exc:
-        assert rule is not None
-        exc.rule = exc.rule or rule.name
-        exc.spec = exc.spec or rule.spec
-        failed = Check(rule.name, "fail", exc.spec, exc.detail or exc.description)
-        raise Rejected(exc, (*_passes_before(rules, rule), failed)) from exc
-    except Stop as stop:
-        assert rule is not None
-        stop.rule, stop.spec, stop.checks = rule.name, rule.spec, _passes_before(rules, rule)
-        raise
-    return all_passed(rules)
-
-
-# Every rule of a table passed: the same checks every time, made once per table (the tables are
-# module constants; each is held here with its checks, so its id stays its own).
-_ALL_PASSED: dict[int, tuple[Sequence[Rule[Any]], tuple[Check, ...]]] = {}
-_TABLES_REMEMBERED = 256
-
-
-def all_passed(rules: Sequence[Rule[C]]) -> tuple[Check, ...]:
-    known = _ALL_PASSED.get(id(rules))
-    if known is not None and known[0] is rules:
-        return known[1]
-    passed = tuple(rule.passed for rule in rules)
-    if isinstance(rules, tuple) and len(_ALL_PASSED) < _TABLES_REMEMBERED:
-        _ALL_PASSED[id(rules)] = (rules, passed)
-    return passed
-
-
-def _passes_before(rules: Sequence[Rule[C]], rule: Rule[C]) -> tuple[Check, ...]:
-    done = []
-    for earlier in rules:
-        if earlier is rule:
-            break
-        done.append(earlier.passed)
+        except OAuthError as exc:
+            exc.rule = exc.rule or rule.name
+            exc.spec = exc.spec or rule.spec
+            done.append(Check(rule.name, "fail", exc.spec, exc.detail or exc.description))
+            raise Rejected(exc, tuple(done)) from exc
+        except Stop as stop:
+            stop.rule, stop.spec, stop.checks = rule.name, rule.spec, tuple(done)
+            raise
+        done.append(rule.passed)
     return tuple(done)
