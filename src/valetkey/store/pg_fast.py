@@ -36,7 +36,7 @@ from psycopg.errors import error_from_result
 
 from valetkey.store.outage import postgres_outage
 from valetkey.store.statements import Insert, PostgresForm, Statement
-from valetkey.store.text import check_storable, findable, plain
+from valetkey.store.text import check_storable, check_storable_row, findable
 
 log = logging.getLogger("valetkey.store")
 
@@ -317,8 +317,7 @@ class PGTx:
         self.conn.queue(self.steps, form, form.args(params))
 
     def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
-        if not plain(row):
-            check_storable(dict(zip(stmt.columns, row, strict=True)))
+        check_storable_row(stmt.columns, row)
         self.conn.queue(self.steps, stmt.postgres, row)
 
     def commit(self) -> None:

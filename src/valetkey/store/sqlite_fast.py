@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 
 from valetkey.store.outage import sqlite_outage
 from valetkey.store.statements import Insert, Statement
-from valetkey.store.text import check_storable, plain
+from valetkey.store.text import check_storable, check_storable_row, plain
 
 log = logging.getLogger("valetkey.store")
 
@@ -302,15 +302,10 @@ class RawTx:
         return self.cursor.execute(sql, values).rowcount
 
     def add(self, stmt: Statement, params: Mapping[str, Any]) -> None:
-        sql, args = stmt.sqlite
-        values = args(params)
-        if not plain(values):
-            check_storable(params)
-        self.cursor.execute(sql, values)
+        self.run(stmt, params)
 
     def insert(self, stmt: Insert, row: tuple[Any, ...]) -> None:
-        if not plain(row):
-            check_storable(dict(zip(stmt.columns, row, strict=True)))
+        check_storable_row(stmt.columns, row)
         self.cursor.execute(stmt.sqlite.text, row)
 
 
