@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from valetkey.core import secrets as vsecrets
 from valetkey.core.models import LoginSession
 from valetkey.core.secrets import new_token
+from valetkey.server.cookies import set_cookie
 from valetkey.server.csp import form_action_source, page_policy
 from valetkey.server.http import PAGE_HEADERS, rows_of, with_rows
 from valetkey.server.state import ServerState
@@ -33,6 +34,9 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no stat() of each file on every page to see
+        # whether it changed.
+        auto_reload=False,
     )
 
 SCOPE_WORDS = {
@@ -89,9 +93,7 @@ def render(
         headers["Content-Security-Policy"] = page_policy(redirect_to)
     response = HTMLResponse(html, status_code=status, headers=headers)
     if new_bid is not None:
-        response.set_cookie(
-            BROWSER_COOKIE, new_bid, httponly=True, samesite="lax", secure=_secure(state), path="/"
-        )
+        set_cookie(response, BROWSER_COOKIE, new_bid, secure=_secure(state))
     return response
 
 
@@ -159,14 +161,12 @@ def new_session(state: ServerState, sub: str) -> tuple[str, LoginSession]:
 
 
 def set_session_cookie(state: ServerState, response: Response, session_id: str) -> None:
-    response.set_cookie(
+    set_cookie(
+        response,
         SESSION_COOKIE,
         state.signer.sign("session", session_id),
-        max_age=state.settings.session_ttl,
-        httponly=True,
-        samesite="lax",
         secure=_secure(state),
-        path="/",
+        max_age=state.settings.session_ttl,
     )
 
 
