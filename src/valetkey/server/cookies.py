@@ -9,10 +9,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from valetkey.core import secrets as vsecrets
 from valetkey.core.config_secrets import STORED_KEY
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
 
 
 def signing_keys(configured: Sequence[str] | None, stored: Callable[[], str]) -> tuple[str, ...]:
@@ -58,3 +63,31 @@ class Signer:
         if not browser_id or not token:
             return False
         return self._verifies(token, "csrf:" + purpose, browser_id)
+
+
+# A cookie name or value that needs no quoting (RFC 6265 §4.1.1's cookie-octets, less the few that
+# http.cookies would quote anyway): every value this server sets (tokens, signed values) is one.
+_PLAIN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+")
+
+
+def set_cookie(
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    secure: bool,
+    max_age: int | None = None,
+) -> None:
+    """``Set-Cookie`` for one of the server's cookies: HttpOnly, SameSite=Lax, Path=/ (and Secure
+    on an https issuer). The same header Starlette's ``set_cookie`` writes, without building an
+    ``http.cookies`` jar for it (three on every sign-in); a value that would need quoting goes
+    through Starlette."""
+    if _PLAIN.fullmatch(name) is None or _PLAIN.fullmatch(value) is None:
+        response.set_cookie(
+            name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/"
+        )
+        return
+    age = "" if max_age is None else f"; Max-Age={max_age}"
+    tail = "; Secure" if secure else ""
+    header = f"{name}={value}; HttpOnly{age}; Path=/; SameSite=lax{tail}"
+    response.raw_headers.append((b"set-cookie", header.encode("latin-1")))

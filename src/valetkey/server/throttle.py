@@ -23,7 +23,7 @@ from valetkey.core.events import Check, Emitter
 from valetkey.core.secrets import digest
 from valetkey.core.settings import Settings
 from valetkey.core.throttle import Count, Decision, Kind
-from valetkey.server.cookies import Signer
+from valetkey.server.cookies import Signer, set_cookie
 from valetkey.store.protocol import Store
 
 Key = tuple[Kind, str]  # (kind, value): a username, a client IP address, a client_id, ...
@@ -142,14 +142,12 @@ def known_browser(signer: Signer, request: Request, username: str) -> bool:
 
 
 def remember_browser(signer: Signer, response: Response, username: str, secure: bool) -> None:
-    response.set_cookie(
+    set_cookie(
+        response,
         KNOWN_COOKIE,
         signer.sign("known", _known_marker(username)),
-        max_age=KNOWN_SECONDS,
-        httponly=True,
-        samesite="lax",
         secure=secure,
-        path="/",
+        max_age=KNOWN_SECONDS,
     )
 
 
