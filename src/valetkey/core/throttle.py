@@ -34,6 +34,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, get_args
 
 from valetkey.core.settings import Settings
@@ -138,6 +139,7 @@ class Decision:
 IPV6_PREFIX = 64  # one subscriber's usual allocation: a host there has 2**64 addresses to rotate
 
 
+@lru_cache(maxsize=4096)  # parsed once per address, not at every sign-in (a pure function)
 def address_key(host: str) -> str:
     """The value an ``address`` is counted under: an IPv4 address itself, an IPv6 address's /64
     (a single machine can take any address of its /64), anything else as it came."""
