@@ -4,13 +4,13 @@ other request and response helpers the hot endpoints use instead of Starlette's,
 from __future__ import annotations
 
 import random
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from valetkey.server.http import Redirect, header, parse_params
+from valetkey.server.http import Redirect, encode_params, header, parse_params
 
 ALPHABET = ["a", "b", "=", "&", "+", "%", "2", "0", "F", "f", "G", "é", " ", ";", "%C3%A9", "%FF"]
 
@@ -46,6 +46,26 @@ def test_random_inputs_agree_with_parse_qs() -> None:
     for _ in range(5000):
         text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 24)))
         assert parse_params(text) == parse_qs(text, keep_blank_values=True), text
+
+
+def test_encode_params_agrees_with_urlencode() -> None:
+    """What the sign-in and consent forms carry is the request as ``urlencode`` writes it."""
+    rng = random.Random(11)
+    chars = [*ALPHABET, "~", ".", "_", "-", "/", ":", "?", "#", "\x00", "\U0001f600", "\ud800"]
+    for _ in range(3000):
+        params: dict[str, list[str]] = {}
+        for _ in range(rng.randint(0, 5)):
+            name = "".join(rng.choice(chars) for _ in range(rng.randint(0, 6)))
+            value = "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+            params.setdefault(name, []).append(value)
+        flat = [(k, v) for k, vs in params.items() for v in vs]
+        try:
+            expected = urlencode(flat)
+        except UnicodeEncodeError:  # a lone surrogate: neither can encode it
+            with pytest.raises(UnicodeEncodeError):
+                encode_params(params)
+            continue
+        assert encode_params(params) == expected, params
 
 
 def test_bytes_are_decoded_strictly() -> None:

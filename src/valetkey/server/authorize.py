@@ -5,7 +5,7 @@ handlers live in ``server/interaction.py``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,6 +30,7 @@ from valetkey.server.acting import acting_for
 from valetkey.server.http import (
     Params,
     Redirect,
+    encode_params,
     exchange,
     parse_params,
     read_form,
@@ -50,7 +51,7 @@ class Validated:
     @property
     def query(self) -> str:
         """The request re-encoded for the login and consent forms (built only when one is shown)."""
-        return urlencode([(k, v) for k, vs in self.params.items() for v in vs])
+        return encode_params(self.params)
 
 
 def first_param(params: Params, name: str) -> str | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -19,7 +18,7 @@ from valetkey.core.errors import InvalidClient, OAuthError
 from valetkey.core.flows import new_flow_id
 from valetkey.core.models import Client
 from valetkey.server import pages
-from valetkey.server.http import Params, exchange, parse_params, read_form
+from valetkey.server.http import Params, encode_params, exchange, parse_params, read_form
 from valetkey.server.state import ServerState
 
 SPEC = "OIDC RP-Initiated Logout 1.0 §2-3"
@@ -83,7 +82,7 @@ async def parse_logout(state: ServerState, params: Params) -> LogoutRequest:
             raise BadLogout(
                 "post_logout_redirect_uri is not registered for this client (exact match required)"
             )
-    query = urlencode([(k, v) for k, vs in params.items() for v in vs])
+    query = encode_params(params)
     return LogoutRequest(client, hint_sub, target, _one(params, "state"), query)
 
 
