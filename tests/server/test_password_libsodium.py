@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 
 from valetkey.server import passwords
-from valetkey.server.passwords import HashParams, Passwords, sodium_reads
+from valetkey.server.passwords import HashParams, Passwords, sodium_checks, sodium_reads
 
 PASSWORD = "correct horse battery ✓"  # not ASCII: both libraries hash its UTF-8
 
@@ -75,7 +75,7 @@ def test_a_known_user_and_an_unknown_one_are_both_checked_by_libsodium(
         return real(password, stored)
 
     monkeypatch.setattr(passwords, "_sodium_check", lambda: counting)
-    checker = Passwords(HashParams(memory_kib=64, iterations=1, parallelism=1))
+    checker = Passwords(HashParams(memory_kib=64, iterations=2, parallelism=1))
     stored = checker.hash(PASSWORD)
     assert checker.verify(PASSWORD, stored)
     assert not checker.verify(PASSWORD, None)  # unknown user: the dummy, never a match
@@ -83,6 +83,34 @@ def test_a_known_user_and_an_unknown_one_are_both_checked_by_libsodium(
     assert checked == [stored, checker.dummy, stored]
 
 
-def test_a_password_that_cannot_be_encoded_is_refused_not_raised() -> None:
-    checker = Passwords(HashParams(memory_kib=64, iterations=1, parallelism=1))
+@pytest.mark.parametrize(
+    ("t", "m", "libsodium"),
+    [(1, 8, False), (1, 7168, False), (1, 32 * 1024, True), (2, 8, True), (5, 7168, True)],
+)
+def test_libsodium_checks_only_the_costs_it_is_faster_at(
+    monkeypatch: pytest.MonkeyPatch, t: int, m: int, libsodium: bool
+) -> None:
+    """One pass over less than 32 MiB is argon2-cffi's (libsodium maps and faults in fresh memory
+    for every check); both libraries still give the same verdicts."""
+    stored = PasswordHasher(time_cost=t, memory_cost=m, parallelism=1, type=Type.ID).hash(PASSWORD)
+    assert sodium_reads(stored)
+    assert sodium_checks(stored) is libsodium
+    checked: list[str] = []
+    real = passwords._sodium_check()
+    assert real is not None
+
+    def counting(password: str, stored: str) -> bool:
+        checked.append(stored)
+        return real(password, stored)
+
+    monkeypatch.setattr(passwords, "_sodium_check", lambda: counting)
+    checker = Passwords(HashParams(memory_kib=m, iterations=t, parallelism=1))
+    assert checker.verify(PASSWORD, stored)
+    assert not checker.verify("wrong", stored)
+    assert checked == ([stored, stored] if libsodium else [])
+
+
+@pytest.mark.parametrize("iterations", [1, 2])  # argon2-cffi's check, then libsodium's
+def test_a_password_that_cannot_be_encoded_is_refused_not_raised(iterations: int) -> None:
+    checker = Passwords(HashParams(memory_kib=64, iterations=iterations, parallelism=1))
     assert not checker.verify("\udcff", checker.hash(PASSWORD))

@@ -5,11 +5,13 @@ The Argon2id cost is a setting (``password_memory_kib``, ``password_iterations``
 p=1: the one that costs the least CPU per check; RFC 9106 §4 lets the memory be traded for passes). A stored hash made with other parameters still verifies,
 and ``check`` says when it should be replaced by one with the current parameters.
 
-Checks run on libsodium (PyNaCl) when it can read the stored string: the same Argon2id (RFC 9106)
-and the same PHC strings argon2-cffi writes, computed with the CPU's wider vector instructions
-(argon2-cffi's wheels are SSE2 builds): about a third less CPU per sign-in. Hashes are still made by
-argon2-cffi, and a string libsodium is not known to read (another variant or version, odd lengths)
-is checked by argon2-cffi as before: one check per attempt either way.
+Checks run on libsodium (PyNaCl) when it can read the stored string and its cost is one where
+libsodium is faster (two passes or more, or 32 MiB and more; ``sodium_checks``): the same Argon2id
+(RFC 9106) and the same PHC strings argon2-cffi writes, computed with the CPU's wider vector
+instructions (argon2-cffi's wheels are SSE2 builds): about a third less CPU per sign-in at the
+default cost. Hashes are still made by argon2-cffi, and any other string (another variant or
+version, odd lengths, a single pass over less memory) is checked by argon2-cffi: one check per
+attempt either way.
 
 A client secret of 32 characters or more (a generated one is 43) is stored as ``sha256:<hex>``;
 a shorter, human-chosen one is hashed with Argon2id like a password, since a fast digest of a
@@ -63,18 +65,39 @@ def _sodium_check() -> Callable[[str, str], bool] | None:
 
 
 def sodium_reads(stored: str) -> bool:
-    """Whether libsodium checks this stored string (else argon2-cffi does)."""
+    """Whether libsodium can check this stored string (else argon2-cffi must)."""
     return (
         len(stored) <= SODIUM_MAX_LENGTH
         and _SODIUM_READS.fullmatch(stored) is not None
-        and _m_fits_lanes(stored)
+        and _m_fits_lanes(_cost(stored))
     )
 
 
-def _m_fits_lanes(stored: str) -> bool:
+# libsodium maps fresh memory for every check and takes a page fault per 4 KiB of it; its wider
+# vector code wins that back only over two passes or more, or from 32 MiB (measured on this
+# project's machine: m=7 MiB, t=1: 2.9 ms with argon2-cffi, 3.6 with libsodium; t=2, 4 MiB: 3.2
+# against 2.8; t=5, 7 MiB: 15.1 against 9.5; m=8 KiB: equal, plus an mmap and munmap per check).
+SODIUM_MIN_PASSES = 2
+SODIUM_MIN_MEMORY_KIB = 32 * 1024
+
+
+def sodium_checks(stored: str) -> bool:
+    """Whether this stored string is checked by libsodium: it can read it, and it is the faster
+    of the two libraries for its cost (else argon2-cffi checks it)."""
+    if not sodium_reads(stored):
+        return False
+    cost = _cost(stored)
+    return cost["t"] >= SODIUM_MIN_PASSES or cost["m"] >= SODIUM_MIN_MEMORY_KIB
+
+
+def _cost(stored: str) -> dict[str, int]:
+    """m, t and p of a stored string ``_SODIUM_READS`` matched."""
+    return {k: int(v) for k, v in (part.split("=") for part in stored.split("$")[3].split(","))}
+
+
+def _m_fits_lanes(cost: dict[str, int]) -> bool:
     """RFC 9106 §3.1: at least 8 KiB of memory per lane (argon2-cffi refuses less too)."""
-    fields = dict(part.split("=") for part in stored.split("$")[3].split(","))
-    return int(fields["m"]) >= 8 * int(fields["p"])
+    return cost["m"] >= 8 * cost["p"]
 
 
 @dataclass(frozen=True)
@@ -130,12 +153,12 @@ class Passwords:
         dummy = self.dummy  # made by the first check, of a known user or not
         stored = password_hash or dummy
         sodium = _sodium_check()
-        if sodium is not None and sodium_reads(stored):
+        if sodium is not None and sodium_checks(stored):
             return sodium(password, stored) and password_hash is not None
         try:
             return bool(self._hasher.verify(stored, password)) and password_hash is not None
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
+        except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
+            return False  # a password that cannot be encoded matches nothing
 
     def needs_rehash(self, password_hash: str) -> bool:
         try:
