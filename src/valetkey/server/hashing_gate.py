@@ -79,14 +79,23 @@ class HashingGate:
             raise
         job.add_done_callback(self._leave)  # also when cancelled before it ran
         waiting = asyncio.wrap_future(job)
+        expired = False
+
+        def expire() -> None:  # the bound on the wait: a computation not started is not run
+            nonlocal expired
+            expired = job.cancel()  # False once it started: it ends within one run
+
+        timer = asyncio.get_running_loop().call_later(self.max_wait, expire)
         try:
-            done, _ = await asyncio.wait((waiting,), timeout=self.max_wait)
-        except BaseException:  # the request went away: its computation is not started
-            job.cancel()
+            return await waiting
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if expired and not (task and task.cancelling()):  # the bound, not the request gone
+                raise HashingBusy(
+                    f"no hashing slot became free within {self.max_wait:g} seconds",
+                    retry_after=self.retry_after,
+                ) from None
+            job.cancel()  # the request went away: its computation is not started
             raise
-        if not done and job.cancel():
-            raise HashingBusy(
-                f"no hashing slot became free within {self.max_wait:g} seconds",
-                retry_after=self.retry_after,
-            )
-        return await waiting  # it finished, or it started just in time: it ends within one run
+        finally:
+            timer.cancel()
