@@ -100,6 +100,36 @@ def test_configured_parameters_apply_to_new_hashes_and_to_the_dummy() -> None:
     assert passwords.check("pw", made).upgraded is None  # already current: nothing to redo
 
 
+@pytest.mark.parametrize(
+    ("t", "m", "p", "salt", "length"),
+    [
+        (1, 64, 1, 16, 32),  # the current parameters: no rehash
+        (2, 64, 1, 16, 32),
+        (1, 72, 1, 16, 32),
+        (1, 64, 2, 16, 32),
+        (1, 64, 1, 8, 32),
+        (1, 64, 1, 17, 32),
+        (1, 64, 1, 16, 16),
+        (1, 64, 1, 16, 33),
+        (1, 64, 1, 15, 33),  # the same total length, split elsewhere
+    ],
+)
+def test_needs_rehash_says_what_argon2_cffi_says(
+    t: int, m: int, p: int, salt: int, length: int
+) -> None:
+    """The common case (a hash made with the current parameters) is read from the string's
+    shape; every other hash still gets argon2-cffi's answer."""
+    checker = Passwords(HashParams(memory_kib=64, iterations=1, parallelism=1))
+    made = PasswordHasher(
+        time_cost=t, memory_cost=m, parallelism=p, salt_len=salt, hash_len=length
+    ).hash(PASSWORD)
+    reference = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    assert checker.needs_rehash(made) is reference.check_needs_rehash(made)
+    assert checker.needs_rehash(made) is not ((t, m, p, salt, length) == (1, 64, 1, 16, 32))
+    argon2i = made.replace("$argon2id$", "$argon2i$")
+    assert checker.needs_rehash(argon2i) is reference.check_needs_rehash(argon2i) is True
+
+
 def test_the_dummy_is_made_at_the_first_check_of_any_user_not_at_start() -> None:
     """Start-up does no Argon2id work for it, and the first check makes it whether the user is
     known or not: that first check costs the same either way, like every later one."""

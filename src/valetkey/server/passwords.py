@@ -84,20 +84,38 @@ SODIUM_MIN_MEMORY_KIB = 32 * 1024
 def sodium_checks(stored: str) -> bool:
     """Whether this stored string is checked by libsodium: it can read it, and it is the faster
     of the two libraries for its cost (else argon2-cffi checks it)."""
-    if not sodium_reads(stored):
-        return False
-    cost = _cost(stored)
-    return cost["t"] >= SODIUM_MIN_PASSES or cost["m"] >= SODIUM_MIN_MEMORY_KIB
+    return (
+        len(stored) <= SODIUM_MAX_LENGTH
+        and _SODIUM_READS.fullmatch(stored) is not None
+        and _sodium_pays(stored.split("$")[3])
+    )
+
+
+@functools.lru_cache(maxsize=64)  # per parameter set ("m=..,t=..,p=.."): a server has one or two
+def _sodium_pays(params: str) -> bool:
+    cost = _parse_cost(params)
+    return _m_fits_lanes(cost) and (
+        cost["t"] >= SODIUM_MIN_PASSES or cost["m"] >= SODIUM_MIN_MEMORY_KIB
+    )
 
 
 def _cost(stored: str) -> dict[str, int]:
     """m, t and p of a stored string ``_SODIUM_READS`` matched."""
-    return {k: int(v) for k, v in (part.split("=") for part in stored.split("$")[3].split(","))}
+    return _parse_cost(stored.split("$")[3])
+
+
+def _parse_cost(params: str) -> dict[str, int]:
+    return {k: int(v) for k, v in (part.split("=") for part in params.split(","))}
 
 
 def _m_fits_lanes(cost: dict[str, int]) -> bool:
     """RFC 9106 §3.1: at least 8 KiB of memory per lane (argon2-cffi refuses less too)."""
     return cost["m"] >= 8 * cost["p"]
+
+
+def _b64_length(n: int) -> int:
+    """Characters of ``n`` bytes in unpadded base64."""
+    return (4 * n + 2) // 3
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,25 @@ class Passwords:
         )
 
     @functools.cached_property
+    def _current(self) -> tuple[str, int, int]:
+        """What a hash made now starts with, where its salt ends, and its length (unpadded
+        base64 of the salt and the hash)."""
+        p = self.params
+        head = f"$argon2id$v=19$m={p.memory_kib},t={p.iterations},p={p.parallelism}$"
+        salt_end = len(head) + _b64_length(self._hasher.salt_len)
+        return head, salt_end, salt_end + 1 + _b64_length(self._hasher.hash_len)
+
+    def _is_current(self, password_hash: str) -> bool:
+        """Made with exactly the current parameters (variant, version, m, t, p, salt and hash
+        lengths): what argon2-cffi's check_needs_rehash compares, read from the string's shape."""
+        head, salt_end, length = self._current
+        return (
+            len(password_hash) == length
+            and password_hash.startswith(head)
+            and password_hash.find("$", len(head)) == salt_end
+        )
+
+    @functools.cached_property
     def dummy(self) -> str:
         """The hash an unknown user's check verifies against, made on the first check rather than
         at start-up (one Argon2id hash, tens of milliseconds, per ``Passwords``)."""
@@ -161,6 +198,8 @@ class Passwords:
             return False  # a password that cannot be encoded matches nothing
 
     def needs_rehash(self, password_hash: str) -> bool:
+        if self._is_current(password_hash):  # the common case, without parsing the string
+            return False
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except (InvalidHashError, ValueError):
