@@ -61,20 +61,26 @@ def test_strings_libsodium_is_not_known_to_read_are_checked_by_argon2_cffi(
     assert calls == []
 
 
-def test_a_known_user_and_an_unknown_one_are_both_checked_by_libsodium(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The dummy hash an unknown user is checked against is argon2-cffi's too: libsodium checks
-    it as it checks a real one, so both cost one check of the same parameters."""
-    checked: list[str] = []
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The stored strings libsodium is asked to check, in order (it still checks them)."""
+    strings: list[str] = []
     real = passwords._sodium_check()
     assert real is not None
 
     def counting(password: str, stored: str) -> bool:
-        checked.append(stored)
+        strings.append(stored)
         return real(password, stored)
 
     monkeypatch.setattr(passwords, "_sodium_check", lambda: counting)
+    return strings
+
+
+def test_a_known_user_and_an_unknown_one_are_both_checked_by_libsodium(
+    checked: list[str],
+) -> None:
+    """The dummy hash an unknown user is checked against is argon2-cffi's too: libsodium checks
+    it as it checks a real one, so both cost one check of the same parameters."""
     checker = Passwords(HashParams(memory_kib=64, iterations=2, parallelism=1))
     stored = checker.hash(PASSWORD)
     assert checker.verify(PASSWORD, stored)
@@ -88,22 +94,13 @@ def test_a_known_user_and_an_unknown_one_are_both_checked_by_libsodium(
     [(1, 8, False), (1, 7168, False), (1, 32 * 1024, True), (2, 8, True), (5, 7168, True)],
 )
 def test_libsodium_checks_only_the_costs_it_is_faster_at(
-    monkeypatch: pytest.MonkeyPatch, t: int, m: int, libsodium: bool
+    checked: list[str], t: int, m: int, libsodium: bool
 ) -> None:
     """One pass over less than 32 MiB is argon2-cffi's (libsodium maps and faults in fresh memory
     for every check); both libraries still give the same verdicts."""
     stored = PasswordHasher(time_cost=t, memory_cost=m, parallelism=1, type=Type.ID).hash(PASSWORD)
     assert sodium_reads(stored)
     assert sodium_checks(stored) is libsodium
-    checked: list[str] = []
-    real = passwords._sodium_check()
-    assert real is not None
-
-    def counting(password: str, stored: str) -> bool:
-        checked.append(stored)
-        return real(password, stored)
-
-    monkeypatch.setattr(passwords, "_sodium_check", lambda: counting)
     checker = Passwords(HashParams(memory_kib=m, iterations=t, parallelism=1))
     assert checker.verify(PASSWORD, stored)
     assert not checker.verify("wrong", stored)
