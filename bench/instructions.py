@@ -1,6 +1,6 @@
 """Instructions per request, counted by valgrind's callgrind: a before/after measure without noise.
 
-    python -m bench.instructions w1|w2s|w3 [--before DIR] [--n N]
+    python -m bench.instructions w1|w2s|w2p|w3 [--before DIR] [--n N] [--cycles]
 
 Timing a change of one or two per cent on a shared two-core machine takes many side-by-side runs;
 an instruction count does not move with the machine's load. The server (one worker, SQLite) runs
@@ -13,8 +13,11 @@ after the first (the first pays for whatever is done once); ``--before DIR`` run
 DIR the same way and prints the ratio. Both checkouts are compiled to bytecode first, the hash
 seed is fixed. Needs valgrind (``apt-get install valgrind``).
 
-Counts are of the server's event-loop thread only (not SQLite's checkpointer thread, which works
-once a second whatever the load), idle ticks of the event loop included (a few thousand
+``--cycles``: every thread, with cache and branch simulation; printed is callgrind's cycle
+estimate per request (``_cycles``), which also sees work moved between threads.
+
+Otherwise counts are of the server's event-loop thread only (not SQLite's checkpointer thread,
+which works once a second whatever the load), idle ticks of the event loop included (a few thousand
 instructions each, ten a second): a small, even share of every block.
 """
 
@@ -26,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -40,10 +44,11 @@ from bench.results_md import MINIMAL_HASHER
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _under_callgrind(server: Server, out: Path) -> Server:
+def _under_callgrind(server: Server, out: Path, cycles: bool = False) -> Server:
     server.argv = [
         "valgrind",
         "--tool=callgrind",
+        *(("--cache-sim=yes", "--branch-sim=yes") if cycles else ()),
         "--instr-atstart=no",
         "--separate-threads=yes",
         f"--callgrind-out-file={out}",
@@ -63,11 +68,29 @@ def _control(pid: int, *args: str) -> None:
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
 
 
-def _instructions(dump: Path) -> int:
-    for line in dump.read_text().splitlines():
+def _events(dump: Path) -> dict[str, int]:
+    lines = dump.read_text().splitlines()
+    names = next(line for line in lines if line.startswith("events:")).split()[1:]
+    for line in lines:
         if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
+            values = [int(v) for v in line.split()[1:]]
+            return dict(zip(names, values + [0] * (len(names) - len(values)), strict=True))
     raise RuntimeError(f"no totals in {dump}")
+
+
+def _instructions(dump: Path) -> int:
+    return _events(dump)["Ir"]
+
+
+def _cycles(dumps: list[Path]) -> float:
+    """callgrind's cycle estimate over ``dumps`` (every thread of one block): instructions, plus 10
+    per first-level cache miss and per mispredicted branch, plus 100 per last-level miss."""
+    e: Counter[str] = Counter()
+    for dump in dumps:
+        e.update(_events(dump))
+    l1 = e["I1mr"] + e["D1mr"] + e["D1mw"]
+    ll = e["ILmr"] + e["DLmr"] + e["DLmw"]
+    return e["Ir"] + 10 * l1 + 100 * ll + 10 * (e["Bcm"] + e["Bim"])
 
 
 def _dumps(out: Path) -> list[Path]:
@@ -75,6 +98,14 @@ def _dumps(out: Path) -> list[Path]:
     work is counted by time (once a second), and time under valgrind runs fifty times slower."""
     dumps = out.parent.glob(out.name + ".*-01")
     return sorted(dumps, key=lambda p: int(p.name.rsplit(".", 1)[1].split("-")[0]))
+
+
+def _blocks(out: Path) -> list[list[Path]]:
+    """Every thread's dump, block by block (``--cycles``: the hashing and SQLite threads too)."""
+    by_block: dict[int, list[Path]] = {}
+    for dump in out.parent.glob(out.name + ".*-*"):
+        by_block.setdefault(int(dump.name.rsplit(".", 1)[1].split("-")[0]), []).append(dump)
+    return [by_block[k] for k in sorted(by_block)]
 
 
 class Workload:
@@ -114,7 +145,9 @@ class Workload:
         self.loop.close()
 
 
-def measure(kind: str, source: Path | None, n: int, blocks: int, keep: bool = False) -> list[float]:
+def measure(
+    kind: str, source: Path | None, n: int, blocks: int, keep: bool = False, cycles: bool = False
+) -> list[float]:
     rundir = Path(tempfile.mkdtemp(prefix="vk-instr-"))
     try:
         s = Secrets.fresh()
@@ -125,7 +158,7 @@ def measure(kind: str, source: Path | None, n: int, blocks: int, keep: bool = Fa
             else lineup.before(s, rundir, 1, source, hasher)
         )
         out = rundir / "callgrind.out"
-        with _under_callgrind(server, out).start(rundir, timeout=600) as running:
+        with _under_callgrind(server, out, cycles).start(rundir, timeout=600) as running:
             assert running.proc is not None
             pid = running.proc.pid
             load = Workload(kind, running, s)
@@ -135,7 +168,10 @@ def measure(kind: str, source: Path | None, n: int, blocks: int, keep: bool = Fa
                 load.run(n)
                 _control(pid, "--dump")
             load.close()
-        counts = [_instructions(d) for d in _dumps(out)]
+        if cycles:
+            counts = [_cycles(block) for block in _blocks(out)]
+        else:
+            counts = [_instructions(d) for d in _dumps(out)]
         if keep:
             print(f"callgrind's dumps: {out}.*  (callgrind_annotate reads them)")
         return [c / n for c in counts[1:]]
@@ -151,6 +187,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=0, help="requests (W2s: flows) per block")
     ap.add_argument("--blocks", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep callgrind's dumps")
+    ap.add_argument(
+        "--cycles",
+        action="store_true",
+        help="every thread, with cache and branch simulation: callgrind's cycle estimate",
+    )
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("needs valgrind (apt-get install valgrind)")
@@ -160,10 +201,10 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, "-m", "compileall", "-q", str(root / "src")], check=True
             )
-    now = measure(args.kind, None, n, args.blocks, args.keep)
+    now = measure(args.kind, None, n, args.blocks, args.keep, args.cycles)
     print(f"{args.kind} this checkout: " + ", ".join(f"{c / 1000:.1f}k" for c in now))
     if args.before is not None:
-        then = measure(args.kind, args.before, n, args.blocks, args.keep)
+        then = measure(args.kind, args.before, n, args.blocks, args.keep, args.cycles)
         print(f"{args.kind} before ({args.before}): " + ", ".join(f"{c / 1000:.1f}k" for c in then))
         print(f"{args.kind} ratio this / before: {min(now) / min(then):.4f} (lowest block of each)")
 
