@@ -7,7 +7,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows
 from valetkey.core.checks import Rejected
 from valetkey.core.device import (
     DeviceAuthorizationContext,
@@ -28,6 +27,7 @@ from valetkey.server.http import (
     NO_STORE,
     Params,
     exchange,
+    flow_id_of,
     header,
     json_response,
     oauth_error_response,
@@ -35,7 +35,6 @@ from valetkey.server.http import (
 )
 from valetkey.server.state import ServerState
 from valetkey.server.throttle import refused_check
-from valetkey.server.token import FLOW_HEADER
 
 VERIFICATION_PATH = "/device"
 AUTH_SPEC = "RFC 8628 §3.1, RFC 6749 §2.3.1"
@@ -69,7 +68,7 @@ async def _authorized(
 
 async def device_authorization_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    flow_id = flows.accept_flow_header(header(request, FLOW_HEADER)) or flows.new_flow_id()
+    flow_id = flow_id_of(request)
     basic = (header(request, b"authorization") or "").lower().startswith("basic")
     form: Params = {}
     try:

@@ -12,6 +12,7 @@ from urllib.parse import quote, quote_plus, unquote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from valetkey.core import flows
 from valetkey.core.errors import (
     InvalidRequest,
     OAuthError,
@@ -99,6 +100,14 @@ def header(request: Request, name: bytes) -> str | None:
         table = scope[HEADER_TABLE] = header_table(scope["headers"])
     value = table.get(name)
     return None if value is None else str(value.decode("latin-1"))
+
+
+FLOW_HEADER = flows.FLOW_HEADER.encode("ascii")
+
+
+def flow_id_of(request: Request) -> str:
+    """The flow a back-channel request names in its ``X-Valetkey-Flow`` header, or a new one."""
+    return flows.flow_id_from(header(request, FLOW_HEADER))
 
 
 async def read_form(request: Request) -> Params:

@@ -11,10 +11,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows, scopes
+from valetkey.core import scopes
 from valetkey.core.errors import InvalidClient, OAuthError
 from valetkey.core.events import Check
-from valetkey.server.http import Params, exchange, json_response, oauth_error_response
+from valetkey.server.http import Params, exchange, flow_id_of, json_response, oauth_error_response
 from valetkey.server.revoke import authenticated_request
 from valetkey.server.state import ServerState
 from valetkey.server.token_status import FoundAccess, FoundRefresh, find_token, is_active
@@ -42,7 +42,7 @@ async def introspection_endpoint(request: Request) -> Response:
     if state.observed:  # with a NullSink, the event's parts (its flow id too) are not even built
         state.emit(
             "token.introspected",
-            _flow_id(request),
+            flow_id_of(request),
             channel="back",
             source="resource_server",
             target="authorization_server",
@@ -55,16 +55,12 @@ async def introspection_endpoint(request: Request) -> Response:
     return response
 
 
-def _flow_id(request: Request) -> str:
-    return flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
-
-
 def _rejected(state: ServerState, request: Request, form: Params, exc: OAuthError) -> Response:
     basic = request.headers.get("authorization", "").lower().startswith("basic")
     response = oauth_error_response(exc, basic_attempted=basic)
     state.emit(
         "introspection.rejected",
-        _flow_id(request),
+        flow_id_of(request),
         channel="back",
         source="resource_server",
         target="authorization_server",

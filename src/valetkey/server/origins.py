@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from valetkey.core import cors, flows
+from valetkey.core import cors
 from valetkey.core.errors import StorageUnavailable
 from valetkey.core.events import Check
+from valetkey.server.http import flow_id_of
 from valetkey.server.state import CLIENT_CACHE_SECONDS, ServerState
 
 
@@ -37,7 +38,7 @@ class ClientOrigins:
             return
         state.emit(
             "cors.refused",
-            flows.flow_id_from(request.headers.get(flows.FLOW_HEADER)),
+            flow_id_of(request),
             channel="back",
             source="browser",
             target="authorization_server",

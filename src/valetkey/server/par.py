@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows, par
+from valetkey.core import par
 from valetkey.core.authorize import validate_authorization_request
 from valetkey.core.checks import Rejected
 from valetkey.core.errors import OAuthError
@@ -17,7 +17,14 @@ from valetkey.server import flood
 from valetkey.server.authorize import rules_context
 from valetkey.server.client_authentication import authenticate_client
 from valetkey.server.dpop import pushed_request_proof, refusal_headers
-from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
+from valetkey.server.http import (
+    Params,
+    exchange,
+    flow_id_of,
+    json_response,
+    oauth_error_response,
+    read_form,
+)
 from valetkey.server.state import ServerState
 from valetkey.server.throttle import refused_check
 
@@ -28,7 +35,7 @@ CREDENTIALS = ("client_secret", "client_assertion", "client_assertion_type")
 
 async def par_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    flow_id = flow_id_of(request)
     basic = request.headers.get("authorization", "").lower().startswith("basic")
     form: Params = {}
     checks: tuple[Check, ...] = ()

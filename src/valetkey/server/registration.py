@@ -10,14 +10,13 @@ from dataclasses import replace
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.client_metadata import ClientMetadata, check_client_metadata
 from valetkey.core.events import Check
 from valetkey.core.models import CLIENT_SECRET_JWT, PRIVATE_KEY_JWT, PUBLIC_AUTH, Client
 from valetkey.core.registration import SPEC, Refusal, admit, metadata_refusal
 from valetkey.core.text import public
-from valetkey.server.http import json_response
+from valetkey.server.http import flow_id_of, json_response
 from valetkey.server.passwords import stored_secret
 from valetkey.server.registration_http import (
     NO_STORE,
@@ -40,7 +39,7 @@ from valetkey.server.throttle import (
 
 async def registration_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
-    flow = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    flow = flow_id_of(request)
     counted: Key = ("registration", client_address(request))
     decision = state.throttle.check(counted)
     if not decision.allowed:  # every registration counts: a flood waits, growing delays

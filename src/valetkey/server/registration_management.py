@@ -9,13 +9,12 @@ from dataclasses import replace
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows
 from valetkey.core import secrets as vsecrets
 from valetkey.core.client_metadata import check_client_metadata
 from valetkey.core.events import Check
 from valetkey.core.models import Client
 from valetkey.core.registration import MANAGE_SPEC, Refusal, admit, metadata_refusal
-from valetkey.server.http import json_response
+from valetkey.server.http import flow_id_of, json_response
 from valetkey.server.registration_http import (
     NO_STORE,
     bearer_token,
@@ -32,7 +31,7 @@ async def client_configuration_endpoint(request: Request) -> Response:
     """RFC 7592: read (GET), replace (PUT) or delete (DELETE) a registration, with its
     registration access token."""
     state: ServerState = request.app.state.vk
-    flow = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    flow = flow_id_of(request)
     client_id = request.path_params.get("client_id", "")
     try:
         client, digest = _registered(state, client_id, bearer_token(request))

@@ -9,13 +9,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows
 from valetkey.core.errors import InvalidGrant, InvalidRequest, OAuthError
 from valetkey.core.events import Check
 from valetkey.core.models import Client
 from valetkey.core.token import one
 from valetkey.server.client_authentication import authenticate_client
-from valetkey.server.http import Params, exchange, json_response, oauth_error_response, read_form
+from valetkey.server.http import (
+    Params,
+    exchange,
+    flow_id_of,
+    json_response,
+    oauth_error_response,
+    read_form,
+)
 from valetkey.server.state import ServerState
 from valetkey.server.token_status import FoundAccess, FoundRefresh, find_token
 
@@ -37,7 +43,7 @@ async def authenticated_request(
 async def revocation_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     basic = request.headers.get("authorization", "").lower().startswith("basic")
-    flow_id = flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
+    flow_id = flow_id_of(request)
     form: Params = {}
     try:
         form, client, token, hint = await authenticated_request(state, request)

@@ -36,6 +36,7 @@ from valetkey.server.dpop import (
     token_request_proof,
 )
 from valetkey.server.http import (
+    FLOW_HEADER,
     Params,
     exchange,
     header,
@@ -59,7 +60,6 @@ GrantHandler = Callable[
 ]
 
 
-FLOW_HEADER = flows.FLOW_HEADER.encode("ascii")
 
 
 async def token_endpoint(request: Request) -> Response:

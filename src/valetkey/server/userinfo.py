@@ -9,7 +9,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from valetkey.core import flows
 from valetkey.core.bearer import (
     Credentials,
     NoCredentials,
@@ -23,7 +22,7 @@ from valetkey.core.dpop import Presentation, check_presentation, header_values
 from valetkey.core.errors import InsufficientScope, InvalidToken, OAuthError
 from valetkey.core.models import User
 from valetkey.server.acting import acting_for
-from valetkey.server.http import header, json_response, read_form
+from valetkey.server.http import flow_id_of, header, json_response, read_form
 from valetkey.server.state import ServerState
 from valetkey.server.token_status import access_active, find_access_token
 
@@ -58,7 +57,7 @@ async def userinfo_endpoint(request: Request) -> Response:
         if state.observed:  # the flow id (a new one unless the client names one) only for events
             state.emit(
                 "userinfo.rejected",
-                _flow_id(request),
+                flow_id_of(request),
                 channel="back",
                 source="client",
                 target="authorization_server",
@@ -83,7 +82,7 @@ async def userinfo_endpoint(request: Request) -> Response:
     if state.observed:  # with a NullSink, the event's parts are not even built
         state.emit(
             "userinfo.returned",
-            _flow_id(request),
+            flow_id_of(request),
             channel="back",
             source="client",
             target="authorization_server",
@@ -91,10 +90,6 @@ async def userinfo_endpoint(request: Request) -> Response:
             data={"claims": sorted(body), **acting_for(state, user)},
         )
     return json_response(body)
-
-
-def _flow_id(request: Request) -> str:
-    return flows.flow_id_from(request.headers.get(flows.FLOW_HEADER))
 
 
 def claims_for(
