@@ -66,11 +66,7 @@ def _sodium_check() -> Callable[[str, str], bool] | None:
 
 def sodium_reads(stored: str) -> bool:
     """Whether libsodium can check this stored string (else argon2-cffi must)."""
-    return (
-        len(stored) <= SODIUM_MAX_LENGTH
-        and _SODIUM_READS.fullmatch(stored) is not None
-        and _m_fits_lanes(_cost(stored))
-    )
+    return _sodium_parameters(stored) is not None
 
 
 # libsodium maps fresh memory for every check and takes a page fault per 4 KiB of it; its wider
@@ -84,33 +80,35 @@ SODIUM_MIN_MEMORY_KIB = 32 * 1024
 def sodium_checks(stored: str) -> bool:
     """Whether this stored string is checked by libsodium: it can read it, and it is the faster
     of the two libraries for its cost (else argon2-cffi checks it)."""
-    return (
-        len(stored) <= SODIUM_MAX_LENGTH
-        and _SODIUM_READS.fullmatch(stored) is not None
-        and _sodium_pays(stored.split("$")[3])
-    )
+    parameters = _sodium_parameters(stored)
+    return parameters is not None and _sodium_pays(parameters)
 
 
-@functools.lru_cache(maxsize=64)  # per parameter set ("m=..,t=..,p=.."): a server has one or two
-def _sodium_pays(params: str) -> bool:
-    cost = _parse_cost(params)
-    return _m_fits_lanes(cost) and (
-        cost["t"] >= SODIUM_MIN_PASSES or cost["m"] >= SODIUM_MIN_MEMORY_KIB
-    )
+def _sodium_parameters(stored: str) -> str | None:
+    """The ``m=..,t=..,p=..`` of a string libsodium can read; None for any other string."""
+    if len(stored) > SODIUM_MAX_LENGTH or _SODIUM_READS.fullmatch(stored) is None:
+        return None
+    parameters = stored.split("$")[3]
+    return parameters if _m_fits_lanes(parameters) else None
 
 
-def _cost(stored: str) -> dict[str, int]:
-    """m, t and p of a stored string ``_SODIUM_READS`` matched."""
-    return _parse_cost(stored.split("$")[3])
-
-
-def _parse_cost(params: str) -> dict[str, int]:
-    return {k: int(v) for k, v in (part.split("=") for part in params.split(","))}
-
-
-def _m_fits_lanes(cost: dict[str, int]) -> bool:
+# Both per parameter set (a server has one or two), not per check.
+@functools.lru_cache(maxsize=64)
+def _m_fits_lanes(parameters: str) -> bool:
     """RFC 9106 §3.1: at least 8 KiB of memory per lane (argon2-cffi refuses less too)."""
+    cost = _cost(parameters)
     return cost["m"] >= 8 * cost["p"]
+
+
+@functools.lru_cache(maxsize=64)
+def _sodium_pays(parameters: str) -> bool:
+    cost = _cost(parameters)
+    return cost["t"] >= SODIUM_MIN_PASSES or cost["m"] >= SODIUM_MIN_MEMORY_KIB
+
+
+def _cost(parameters: str) -> dict[str, int]:
+    """m, t and p of ``m=..,t=..,p=..``."""
+    return {k: int(v) for k, v in (part.split("=") for part in parameters.split(","))}
 
 
 def _b64_length(n: int) -> int:
