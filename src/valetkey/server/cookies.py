@@ -65,8 +65,8 @@ class Signer:
         return self._verifies(token, "csrf:" + purpose, browser_id)
 
 
-# A cookie name or value that needs no quoting (RFC 6265 §4.1.1's cookie-octets, less the few that
-# http.cookies would quote anyway): every value this server sets (tokens, signed values) is one.
+# A cookie name or value http.cookies writes as it is (its legal characters, all within RFC 6265
+# §4.1.1's cookie-octets): every value this server sets (tokens, signed values) is one.
 _PLAIN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+")
 
 
