@@ -43,6 +43,48 @@ def test_a_write_waits_for_the_lock_held_elsewhere_then_lands(tmp_path: Path) ->
         store.close()
 
 
+def test_a_threads_first_write_waits_while_the_file_is_locked_elsewhere(tmp_path: Path) -> None:
+    """A thread's writing connection is opened at its first write. Opening reads the schema, which
+    another connection's lock refuses for a moment (as a WAL recovery does after the last
+    connection closed): the write waits for it, it is no outage (a CI run saw one at random)."""
+    db = tmp_path / "store.db"
+    store = open_store(f"sqlite:///{db}")
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")  # in WAL mode: holds the file until closed
+    other.execute("SELECT 1 FROM access_tokens LIMIT 1").fetchall()
+    released = threading.Event()
+
+    def release() -> None:
+        other.close()
+        released.set()
+
+    outcome: list[object] = []
+
+    def first_write() -> None:
+        record = AccessTokenRecord("j1", None, "svc", None, ("read",), ("https://api",), 1.0, 2.0)
+        try:
+            store.save_all([Issuance(access=record)])
+            outcome.append(released.is_set())
+        except Exception as exc:  # the failure is what the test reports
+            outcome.append(exc)
+
+    timer = threading.Timer(0.2, release)
+    timer.start()
+    try:
+        writer = threading.Thread(target=first_write)  # a thread with no connection yet
+        writer.start()
+        writer.join()
+        assert outcome == [True]  # it waited for the lock, then wrote
+        assert store.get_access_token("j1") is not None
+        # Once open, the writer still leaves waiting for a write lock to its own retries.
+        busy = [raw(store).writer().execute("PRAGMA busy_timeout").fetchone()[0]]
+        assert busy == [0]
+    finally:
+        timer.cancel()
+        other.close()
+        store.close()
+
+
 def _issue(store: SQLStore, count: int, prefix: str = "j") -> None:
     for i in range(count):
         record = AccessTokenRecord(

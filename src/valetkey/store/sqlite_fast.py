@@ -190,11 +190,16 @@ class RawConnections:
         self.checkpointer = Checkpointer(path)
 
     def _open(self, busy_ms: int) -> sqlite3.Connection:
-        conn = connect_existing(self.path, busy_ms / 1000)
+        """A connection with the store's PRAGMAs, then ``busy_ms`` as its busy timeout. The PRAGMAs
+        run with SQLite's busy handler whatever ``busy_ms`` is: ``synchronous`` reads the schema,
+        which another connection's lock (a WAL recovery after the last connection closed, say)
+        can refuse for a moment, and a writer's first use is no outage."""
+        conn = connect_existing(self.path, BUSY_WAIT_SECONDS)
         try:
-            for pragma in ("synchronous=NORMAL", f"busy_timeout={busy_ms}", "foreign_keys=ON"):
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON"):
                 conn.execute(f"PRAGMA {pragma}")
             quiet_autocheckpoint(conn)
+            conn.execute(f"PRAGMA busy_timeout={busy_ms}")
         except BaseException:
             conn.close()
             raise
