@@ -55,8 +55,8 @@ def test_a_threads_first_write_waits_while_the_file_is_locked_elsewhere(tmp_path
     released = threading.Event()
 
     def release() -> None:
+        released.set()  # first: the writer cannot go on before the close below
         other.close()
-        released.set()
 
     outcome: list[object] = []
 
