@@ -77,8 +77,7 @@ def test_a_threads_first_write_waits_while_the_file_is_locked_elsewhere(tmp_path
         assert outcome == [True]  # it waited for the lock, then wrote
         assert store.get_access_token("j1") is not None
         # Once open, the writer still leaves waiting for a write lock to its own retries.
-        busy = [raw(store).writer().execute("PRAGMA busy_timeout").fetchone()[0]]
-        assert busy == [0]
+        assert raw(store).writer().execute("PRAGMA busy_timeout").fetchone()[0] == 0
     finally:
         timer.cancel()
         other.close()

@@ -60,8 +60,6 @@ GrantHandler = Callable[
 ]
 
 
-
-
 async def token_endpoint(request: Request) -> Response:
     state: ServerState = request.app.state.vk
     header_flow = flows.accept_flow_header(header(request, FLOW_HEADER))
